@@ -1,0 +1,117 @@
+#include "chat/client.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+namespace roomchat {
+namespace {
+
+// A drained buffer larger than this is released, so a burst does not pin memory per idle client.
+constexpr size_t kKeepCapacity = 64 * 1024;
+
+}  // namespace
+
+absl::string_view ByeReason(DepartureReason reason) {
+  switch (reason) {
+    case DepartureReason::kQuit: return "quit";
+    case DepartureReason::kIdleTimeout: return "idle-timeout";
+    case DepartureReason::kShutdown: return "server-shutdown";
+    case DepartureReason::kPeerClosed:
+    case DepartureReason::kIoError:
+    case DepartureReason::kOutputLimit: return "";
+  }
+  return "";
+}
+
+absl::string_view DepartureName(DepartureReason reason) {
+  switch (reason) {
+    case DepartureReason::kQuit: return "quit";
+    case DepartureReason::kPeerClosed: return "connection closed by peer";
+    case DepartureReason::kIoError: return "i/o error";
+    case DepartureReason::kIdleTimeout: return "idle timeout";
+    case DepartureReason::kOutputLimit: return "output buffer limit";
+    case DepartureReason::kShutdown: return "server shutdown";
+  }
+  return "unknown";
+}
+
+Client::Client(ClientId id, UniqueFd fd, std::string peer, const ClientLimits& limits)
+    : id_(id),
+      fd_(std::move(fd)),
+      peer_(std::move(peer)),
+      max_outbuf_bytes_(limits.max_outbuf_bytes),
+      framer_(limits.max_line_bytes),
+      last_activity_(Clock::now()) {}
+
+absl::StatusOr<size_t> Client::ReadOnce(char* scratch, size_t scratch_size,
+                                        Clock::time_point now) {
+  while (true) {
+    ssize_t n = ::read(fd_.get(), scratch, scratch_size);
+    if (n > 0) {
+      framer_.Append(absl::string_view(scratch, static_cast<size_t>(n)));
+      last_activity_ = now;
+      return static_cast<size_t>(n);
+    }
+    if (n == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return absl::UnavailableError("read would block");
+    }
+    return ErrnoStatus("read");
+  }
+}
+
+void Client::Send(absl::string_view bytes) {
+  if (output_overflowed_) return;
+  if (unsent_bytes() + bytes.size() > max_outbuf_bytes_) {
+    output_overflowed_ = true;
+    return;
+  }
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  out_.append(bytes.data(), bytes.size());
+}
+
+absl::Status Client::Flush(size_t max_bytes) {
+  size_t written = 0;
+  while (has_output() && written < max_bytes) {
+    size_t chunk = std::min(unsent_bytes(), max_bytes - written);
+    ssize_t n = ::send(fd_.get(), out_.data() + out_pos_, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return ErrnoStatus("send");
+    }
+    out_pos_ += static_cast<size_t>(n);
+    written += static_cast<size_t>(n);
+  }
+  if (!has_output()) {
+    if (out_.capacity() > kKeepCapacity) {
+      std::string().swap(out_);
+    } else {
+      out_.clear();
+    }
+    out_pos_ = 0;
+  } else if (out_pos_ > kKeepCapacity && out_pos_ > out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  return absl::OkStatus();
+}
+
+void Client::MarkDeparting(Departure departure) {
+  if (!departure_) departure_ = std::move(departure);
+}
+
+void Client::FinishOutput() {
+  if (has_output()) Flush(unsent_bytes()).IgnoreError();
+  ::shutdown(fd_.get(), SHUT_WR);
+}
+
+}  // namespace roomchat
