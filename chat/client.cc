@@ -30,7 +30,7 @@ absl::string_view ByeReason(DepartureReason reason) {
 absl::string_view DepartureName(DepartureReason reason) {
   switch (reason) {
     case DepartureReason::kQuit: return "quit";
-    case DepartureReason::kPeerClosed: return "connection closed by peer";
+    case DepartureReason::kPeerClosed: return "connection closed by the client";
     case DepartureReason::kIoError: return "i/o error";
     case DepartureReason::kIdleTimeout: return "idle timeout";
     case DepartureReason::kOutputLimit: return "output buffer limit";
@@ -47,21 +47,22 @@ Client::Client(ClientId id, UniqueFd fd, std::string peer, const ClientLimits& l
       framer_(limits.max_line_bytes),
       last_activity_(Clock::now()) {}
 
-absl::StatusOr<size_t> Client::ReadOnce(char* scratch, size_t scratch_size,
-                                        Clock::time_point now) {
+absl::StatusOr<Client::ReadOutcome> Client::ReadOnce(char* scratch, size_t scratch_size,
+                                                     Clock::time_point now) {
   while (true) {
     ssize_t n = ::read(fd_.get(), scratch, scratch_size);
     if (n > 0) {
       framer_.Append(absl::string_view(scratch, static_cast<size_t>(n)));
       last_activity_ = now;
-      return static_cast<size_t>(n);
+      return ReadOutcome::kData;
     }
-    if (n == 0) return 0;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return absl::UnavailableError("read would block");
+    if (n == 0) return ReadOutcome::kPeerClosed;
+    switch (errno) {
+      case EINTR: continue;
+      case EAGAIN: return ReadOutcome::kWouldBlock;
+      case ECONNRESET: return ReadOutcome::kPeerReset;
+      default: return ErrnoStatus("read");
     }
-    return ErrnoStatus("read");
   }
 }
 

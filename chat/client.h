@@ -65,9 +65,10 @@ class Client {
   void set_nick(std::string nick) { nick_ = std::move(nick); }
 
   // ---- Input.
-  // One read(2) of at most `scratch_size` bytes, appended to the framer: the byte count, 0 at end of
-  // stream, or an error. Records activity for the idle timeout.
-  absl::StatusOr<size_t> ReadOnce(char* scratch, size_t scratch_size, Clock::time_point now);
+  enum class ReadOutcome { kData, kWouldBlock, kPeerClosed, kPeerReset };
+  // One read(2) of at most `scratch_size` bytes, appended to the framer. Data records activity for
+  // the idle timeout. Errors other than the peer closing or resetting are returned.
+  absl::StatusOr<ReadOutcome> ReadOnce(char* scratch, size_t scratch_size, Clock::time_point now);
   LineFramer& framer() { return framer_; }
   Clock::time_point last_activity() const { return last_activity_; }
 

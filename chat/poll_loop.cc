@@ -1,5 +1,6 @@
 #include "chat/poll_loop.h"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,21 +13,37 @@
 #include "glog/logging.h"
 
 namespace roomchat {
+namespace {
+
+// The eventfd's tag in epoll; client ids start at 1.
+constexpr uint64_t kWakeId = 0;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PollLoop>> PollLoop::Create(std::string name, Handler* handler,
                                                            std::chrono::seconds idle_timeout) {
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) return ErrnoStatus("epoll_create1");
   absl::StatusOr<UniqueFd> wake = MakeEventFd();
   if (!wake.ok()) return wake.status();
-  return std::unique_ptr<PollLoop>(
-      new PollLoop(std::move(name), handler, idle_timeout, *std::move(wake)));
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = kWakeId;
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->get(), &event) != 0) {
+    return ErrnoStatus("epoll_ctl");
+  }
+  return std::unique_ptr<PollLoop>(new PollLoop(std::move(name), handler, idle_timeout,
+                                                std::move(epoll), *std::move(wake)));
 }
 
 PollLoop::PollLoop(std::string name, Handler* handler, std::chrono::seconds idle_timeout,
-                   UniqueFd wake)
+                   UniqueFd epoll, UniqueFd wake)
     : name_(std::move(name)),
       handler_(handler),
       idle_timeout_(idle_timeout),
+      epoll_fd_(std::move(epoll)),
       wake_fd_(std::move(wake)),
+      events_(kMaxEventsPerWait),
       read_scratch_(new char[kReadChunk]) {}
 
 PollLoop::~PollLoop() = default;
@@ -74,18 +91,18 @@ void PollLoop::Run() {
 }
 
 void PollLoop::RunRound() {
-  RebuildPollSet();
-  int ready = ::poll(poll_set_.data(), poll_set_.size(), PollTimeoutMs());
-  if (ready < 0 && errno != EINTR) PLOG(ERROR) << name_ << ": poll";
+  int ready = ::epoll_wait(epoll_fd_.get(), events_.data(), static_cast<int>(events_.size()),
+                           WaitTimeoutMs());
+  if (ready < 0 && errno != EINTR) PLOG(ERROR) << name_ << ": epoll_wait";
   Clock::time_point now = Clock::now();
-  if (ready > 0) {
-    if (poll_set_[0].revents != 0) DrainWakeFd();
-    for (size_t i = 1; i < poll_set_.size(); ++i) {
-      if (poll_set_[i].revents == 0) continue;
-      // Only the client being served can be removed while serving it, so the rest stay valid.
-      Client* client = Find(poll_ids_[i - 1]);
-      if (client != nullptr) ServiceClient(*client, poll_set_[i].revents);
+  for (int i = 0; i < ready; ++i) {
+    if (events_[i].data.u64 == kWakeId) {
+      DrainWakeFd();
+      continue;
     }
+    // Only the client being served can be removed while serving it; look each one up afresh.
+    Client* client = Find(events_[i].data.u64);
+    if (client != nullptr && !client->departure()) ServiceClient(*client, events_[i].events);
   }
   RunPendingTasks();
   if (idle_timeout_.count() > 0 && now >= next_idle_check_) CheckIdleClients(now);
@@ -93,41 +110,49 @@ void PollLoop::RunRound() {
   FlushClients();
 }
 
-int PollLoop::PollTimeoutMs() const {
+int PollLoop::WaitTimeoutMs() const {
   if (!departing_.empty()) return 0;
   if (idle_timeout_.count() == 0) return -1;
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_idle_check_ - Clock::now());
   return static_cast<int>(std::max<int64_t>(0, wait.count()));
 }
 
-void PollLoop::RebuildPollSet() {
-  poll_set_.clear();
-  poll_ids_.clear();
-  poll_set_.push_back({wake_fd_.get(), POLLIN, 0});
-  for (const auto& [id, client] : clients_) {
-    if (client->departure()) continue;
-    short events = POLLIN;
-    if (client->wants_write()) events |= POLLOUT;
-    poll_set_.push_back({client->fd(), events, 0});
-    poll_ids_.push_back(id);
+void PollLoop::Watch(Client& client, int operation) {
+  epoll_event event{};
+  event.events = EPOLLIN | (client.wants_write() ? EPOLLOUT : 0);
+  event.data.u64 = client.id();
+  if (::epoll_ctl(epoll_fd_.get(), operation, client.fd(), &event) != 0) {
+    // Only a closed or invalid socket gets here; the client cannot be served, so it leaves.
+    PLOG(ERROR) << name_ << ": epoll_ctl for client " << client.id();
+    if (operation != EPOLL_CTL_DEL && !client.departure()) {
+      Depart(client, {DepartureReason::kIoError, "epoll_ctl"});
+    }
   }
 }
 
-void PollLoop::ServiceClient(Client& client, short revents) {
-  if (revents & POLLOUT) client.set_wants_write(false);  // FlushClients() writes this round.
-  if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
-  absl::StatusOr<size_t> read = client.ReadOnce(read_scratch_.get(), kReadChunk, Clock::now());
+void PollLoop::SetWantsWrite(Client& client, bool wants) {
+  if (client.wants_write() == wants) return;
+  client.set_wants_write(wants);
+  Watch(client, EPOLL_CTL_MOD);
+}
+
+void PollLoop::ServiceClient(Client& client, uint32_t events) {
+  // Writable again: FlushClients() sends the rest this round.
+  if (events & EPOLLOUT) SetWantsWrite(client, false);
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0) return;
+  absl::StatusOr<Client::ReadOutcome> read =
+      client.ReadOnce(read_scratch_.get(), kReadChunk, Clock::now());
   if (!read.ok()) {
-    if (!absl::IsUnavailable(read.status()) || (revents & POLLERR)) {
-      Depart(client, {DepartureReason::kIoError, std::string(read.status().message())});
-    }
+    Depart(client, {DepartureReason::kIoError, std::string(read.status().message())});
     return;
   }
-  if (*read == 0) {
-    Depart(client, {DepartureReason::kPeerClosed, ""});
-    return;
+  switch (*read) {
+    case Client::ReadOutcome::kData: return ProcessInput(client.id());
+    case Client::ReadOutcome::kWouldBlock: return;
+    case Client::ReadOutcome::kPeerClosed: return Depart(client, {DepartureReason::kPeerClosed, ""});
+    case Client::ReadOutcome::kPeerReset:
+      return Depart(client, {DepartureReason::kPeerClosed, "reset"});
   }
-  ProcessInput(client.id());
 }
 
 void PollLoop::ProcessInput(ClientId id) {
@@ -192,14 +217,16 @@ void PollLoop::FlushClients() {
       Depart(*client, {DepartureReason::kIoError, std::string(flushed.message())});
       continue;
     }
-    client->set_wants_write(client->has_output());
+    SetWantsWrite(*client, client->has_output());
   }
 }
 
 void PollLoop::Add(std::unique_ptr<Client> client) {
   AssertInLoopThread();
   ClientId id = client->id();
+  Client& added = *client;
   clients_.emplace(id, std::move(client));
+  Watch(added, EPOLL_CTL_ADD);
 }
 
 std::unique_ptr<Client> PollLoop::Remove(ClientId id) {
@@ -208,6 +235,8 @@ std::unique_ptr<Client> PollLoop::Remove(ClientId id) {
   if (it == clients_.end()) return nullptr;
   std::unique_ptr<Client> client = std::move(it->second);
   clients_.erase(it);
+  // A departing client was unwatched by Depart(); one moving on must leave this epoll set now.
+  if (!client->departure()) Watch(*client, EPOLL_CTL_DEL);
   return client;
 }
 
@@ -228,6 +257,8 @@ void PollLoop::Depart(Client& client, Departure departure) {
   if (client.departure()) return;
   client.MarkDeparting(std::move(departure));
   departing_.push_back(client.id());
+  // Nothing more is read from a departing client.
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, client.fd(), nullptr);
 }
 
 }  // namespace roomchat

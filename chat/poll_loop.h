@@ -1,9 +1,11 @@
 // PollLoop: the event loop that the lobby and every room run on their own thread.
 //
-// A PollLoop owns a set of Clients and a poll(2) set over their sockets plus an eventfd. Other threads
+// A PollLoop owns a set of Clients and a private epoll instance over their sockets plus an eventfd
+// (level-triggered; epoll rather than poll(2) because a round's wait then costs the same with 2 or 2000
+// members: bench/poll_benchmark, docs/ARCHITECTURE.md). Other threads
 // hand it work only through Post(): a mutex-guarded queue of tasks, swapped out under the lock and run
 // outside it (muduo's queueInLoop/doPendingFunctors). Each round it:
-//   1. polls; reads from readable clients (at most kReadChunk bytes each) and passes every complete
+//   1. waits; reads from readable clients (at most kReadChunk bytes each) and passes every complete
 //      frame to the Handler, one at a time, so a client moved away mid-batch takes its unread bytes;
 //   2. runs the posted tasks;
 //   3. removes departing clients (deferred, never while iterating members): the Handler is told, the
@@ -17,9 +19,10 @@
 #ifndef ROOMCHAT_CHAT_POLL_LOOP_H_
 #define ROOMCHAT_CHAT_POLL_LOOP_H_
 
-#include <poll.h>
+#include <sys/epoll.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -53,8 +56,10 @@ class PollLoop {
 
   static constexpr size_t kReadChunk = 64 * 1024;
   static constexpr size_t kWriteChunk = 256 * 1024;
+  static constexpr int kMaxEventsPerWait = 256;
 
-  // `idle_timeout` of zero turns the idle check off. Creating the eventfd can fail: see Create().
+  // `idle_timeout` of zero turns the idle check off. Fails when the epoll instance or the eventfd
+  // cannot be created (out of file descriptors).
   static absl::StatusOr<std::unique_ptr<PollLoop>> Create(std::string name, Handler* handler,
                                                           std::chrono::seconds idle_timeout);
   ~PollLoop();
@@ -87,13 +92,16 @@ class PollLoop {
   void ProcessInput(ClientId id);
 
  private:
-  PollLoop(std::string name, Handler* handler, std::chrono::seconds idle_timeout, UniqueFd wake);
+  PollLoop(std::string name, Handler* handler, std::chrono::seconds idle_timeout, UniqueFd epoll,
+           UniqueFd wake);
 
   void AssertInLoopThread() const;
   void RunRound();
-  int PollTimeoutMs() const;
-  void RebuildPollSet();
-  void ServiceClient(Client& client, short revents);
+  int WaitTimeoutMs() const;
+  // Registers, re-registers (read, or read and write) or unregisters a client's socket.
+  void Watch(Client& client, int operation);
+  void SetWantsWrite(Client& client, bool wants);
+  void ServiceClient(Client& client, uint32_t events);
   void RunPendingTasks();
   void CheckIdleClients(Clock::time_point now);
   void FinishDepartures();
@@ -104,6 +112,7 @@ class PollLoop {
   const std::string name_;
   Handler* const handler_;
   const std::chrono::seconds idle_timeout_;
+  const UniqueFd epoll_fd_;
   const UniqueFd wake_fd_;
 
   // Guarded by mu_: the only state other threads touch.
@@ -115,8 +124,7 @@ class PollLoop {
   bool stopping_ = false;
   absl::flat_hash_map<ClientId, std::unique_ptr<Client>> clients_;
   std::vector<ClientId> departing_;
-  std::vector<pollfd> poll_set_;
-  std::vector<ClientId> poll_ids_;  // poll_ids_[i] owns poll_set_[i + 1]; [0] is the eventfd
+  std::vector<epoll_event> events_;  // epoll_event.data.u64 is a ClientId, or kWakeId
   Clock::time_point next_idle_check_;
   std::unique_ptr<char[]> read_scratch_;
 };

@@ -101,7 +101,7 @@ void Server::Shutdown() {
   LOG(INFO) << "shutting down: " << registry_.client_count() << " clients, "
             << registry_.room_count() << " rooms";
   // No new clients; then no moves between places, so every client is where its place will find it.
-  acceptor_->Stop();
+  acceptor_.reset();  // Joins its thread and closes the listening socket.
   for (const std::shared_ptr<Destination>& room : registry_.BeginShutdown()) room->Stop();
   lobby_->Stop();
   reaper_.JoinAll();

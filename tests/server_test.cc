@@ -1,0 +1,558 @@
+// End-to-end tests: the real server, started in this process on an ephemeral port, driven by real
+// TCP clients. Every command, reply and error of protocol v1 (docs/PROTOCOL.md), fan-out, moves
+// between rooms, room lifetime, private messages, limits, slow readers and many clients at once.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chat/server.h"
+#include "gtest/gtest.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}) {
+    options.port = 0;
+    server_ = std::make_unique<Server>(options);
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  void SetUp() override { StartServer(); }
+  void TearDown() override { server_.reset(); }
+
+  std::unique_ptr<TestClient> Login(absl::string_view nick = "", TestClientOptions options = {}) {
+    return roomchat::Login(server_->port(), nick, options);
+  }
+
+  // Lines received before a round trip: what arrived unasked.
+  static Lines Pending(TestClient& client) {
+    absl::StatusOr<Lines> lines = client.Sync();
+    EXPECT_TRUE(lines.ok()) << lines.status();
+    return lines.ok() ? *lines : Lines{"<sync failed>"};
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, WelcomesWithAGuestNickInTheLobby) {
+  auto client = TestClient::Connect(server_->port());
+  ASSERT_TRUE(client.ok());
+  std::string welcome = (*client)->Next();
+  ASSERT_TRUE(absl::StartsWith(welcome, "WELCOME guest")) << welcome;
+  std::vector<std::string> words = absl::StrSplit(welcome, ' ');
+  std::string nick = words[1];
+  (*client)->Send("/whoami").IgnoreError();
+  EXPECT_EQ((*client)->Next(), absl::StrCat("OK WHOAMI ", nick, " -"));
+}
+
+TEST_F(ServerTest, PingHelpAndQuit) {
+  auto client = Login();
+  client->Send("/ping").IgnoreError();
+  EXPECT_EQ(client->Next(), "PONG");
+  client->Send("/PING token 42").IgnoreError();
+  EXPECT_EQ(client->Next(), "PONG token 42");
+  client->Send("/help").IgnoreError();
+  absl::StatusOr<Lines> help = client->ReadUntil("OK HELP");
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_GE(help->size(), 10u);
+  for (const std::string& line : *help) EXPECT_TRUE(absl::StartsWith(line, "HELP ")) << line;
+  client->Send("/quit").IgnoreError();
+  absl::StatusOr<Lines> last = client->ReadUntilClosed();
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, Lines{"BYE quit"});
+}
+
+TEST_F(ServerTest, NickRules) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  bob->Send("/nick ALICE").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR nick-taken ")) << "case-insensitive";
+  bob->Send("/nick _bob").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-name "));
+  bob->Send("/nick " + std::string(33, 'b')).IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-name "));
+  bob->Send("/nick").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-args "));
+  bob->Send("/nick Bob.2").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK NICK Bob.2");
+  bob->Send("/whoami").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK WHOAMI Bob.2 -");
+  // Renaming inside a room tells the others.
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  bob->Send("/join lounge").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Next(), "JOIN Lounge Bob.2");
+  bob->Send("/nick robert").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK NICK robert");
+  EXPECT_EQ(alice->Next(), "NICK Bob.2 robert");
+}
+
+TEST_F(ServerTest, CreateJoinLeaveWithEvents) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  alice->Send("/whoami").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK WHOAMI alice Lounge");
+  bob->Send("/JOIN LOUNGE").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2") << "names show as first given";
+  EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
+  EXPECT_EQ(Pending(*bob), Lines{}) << "no JOIN event to the joiner";
+  bob->Send("/leave").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK LEAVE Lounge");
+  EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
+  bob->Send("/leave").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR not-in-room "));
+  bob->Send("/whoami").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK WHOAMI bob -");
+}
+
+TEST_F(ServerTest, ErrorsKeepTheConnection) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  const std::pair<std::string, std::string> cases[] = {
+      {"/create lounge", "ERR room-exists "},
+      {"/create bad/name", "ERR bad-name "},
+      {"/join nowhere", "ERR no-such-room "},
+      {"/msg nobody hello", "ERR no-such-nick "},
+      {"/msg alice", "ERR bad-args "},
+      {"hello from the lobby", "ERR not-in-room "},
+      {"/who", "ERR not-in-room "},
+      {"/who nowhere", "ERR no-such-room "},
+      {"/leave", "ERR not-in-room "},
+      {"/frobnicate", "ERR unknown-command "},
+      {"/rooms please", "ERR bad-args "},
+  };
+  for (const auto& [line, want] : cases) {
+    bob->Send(line).IgnoreError();
+    std::string reply = bob->Next();
+    EXPECT_TRUE(absl::StartsWith(reply, want)) << line << " -> " << reply;
+  }
+  EXPECT_EQ(Pending(*bob), Lines{});
+}
+
+TEST_F(ServerTest, FramingErrors) {
+  auto client = Login("alice");
+  client->SendRaw(std::string(5000, 'x') + "\n").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(client->Next(), "ERR line-too-long "));
+  client->SendRaw("bad \xff\xfe utf8\n").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(client->Next(), "ERR bad-encoding "));
+  client->SendRaw(std::string("nul\0byte\n", 9)).IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(client->Next(), "ERR bad-encoding "));
+  // Empty lines are ignored; CRLF works; a line split across writes is one line.
+  client->SendRaw("\n\r\n/who").IgnoreError();
+  client->SendRaw("ami\r\n").IgnoreError();
+  EXPECT_EQ(client->Next(), "OK WHOAMI alice -");
+  EXPECT_EQ(Pending(*client), Lines{});
+}
+
+TEST_F(ServerTest, ChatFansOutToTheOtherMembersOnly) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  auto carol = Login("carol");
+  auto dave = Login("dave");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  bob->Send("/join Lounge").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  carol->Send("/join Lounge").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK JOIN Lounge 3");
+  dave->Send("/create Den").IgnoreError();
+  EXPECT_EQ(dave->Next(), "OK CREATE Den");
+  ASSERT_EQ(Pending(*alice), (Lines{"JOIN Lounge bob", "JOIN Lounge carol"}));
+  ASSERT_EQ(Pending(*bob), (Lines{"JOIN Lounge carol"}));
+
+  alice->Send("hello,  world\t!").IgnoreError();
+  alice->Send("//help is not a command here").IgnoreError();
+  EXPECT_EQ(bob->Next(), "MSG Lounge alice hello,  world\t!");
+  EXPECT_EQ(bob->Next(), "MSG Lounge alice /help is not a command here");
+  EXPECT_EQ(carol->Next(), "MSG Lounge alice hello,  world\t!");
+  EXPECT_EQ(carol->Next(), "MSG Lounge alice /help is not a command here");
+  EXPECT_EQ(Pending(*alice), Lines{}) << "never echoed to the sender";
+  EXPECT_EQ(Pending(*dave), Lines{}) << "never to another room";
+}
+
+TEST_F(ServerTest, RoomsAndWho) {
+  auto alice = Login("alice");
+  auto bob = Login("Bob");
+  auto carol = Login("carol");
+  alice->Send("/create zoo").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE zoo");
+  bob->Send("/create Attic").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK CREATE Attic");
+  carol->Send("/join ZOO").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK JOIN zoo 2");
+  carol->Send("/rooms").IgnoreError();
+  EXPECT_EQ(carol->Next(), "ROOM Attic 1");
+  EXPECT_EQ(carol->Next(), "ROOM zoo 2");
+  EXPECT_EQ(carol->Next(), "OK ROOMS 2");
+  carol->Send("/who").IgnoreError();
+  EXPECT_EQ(carol->Next(), "MEMBER alice");
+  EXPECT_EQ(carol->Next(), "MEMBER carol");
+  EXPECT_EQ(carol->Next(), "OK WHO zoo 2");
+  alice->Send("/who attic").IgnoreError();
+  EXPECT_EQ(alice->Next(), "JOIN zoo carol");
+  EXPECT_EQ(alice->Next(), "MEMBER Bob");
+  EXPECT_EQ(alice->Next(), "OK WHO Attic 1");
+}
+
+TEST_F(ServerTest, RoomClosesWhenItsLastMemberLeaves) {
+  auto alice = Login("alice");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  alice->Send("/leave").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK LEAVE Lounge");
+  alice->Send("/rooms").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK ROOMS 0");
+  alice->Send("/join Lounge").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR no-such-room "));
+  alice->Send("/create lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE lounge") << "the name is free again";
+}
+
+TEST_F(ServerTest, MovingBetweenRoomsTellsBothRooms) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  auto carol = Login("carol");
+  alice->Send("/create A").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE A");
+  bob->Send("/join A").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN A 2");
+  carol->Send("/create B").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK CREATE B");
+  EXPECT_EQ(alice->Next(), "JOIN A bob");
+
+  alice->Send("/join B").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK JOIN B 2");
+  EXPECT_EQ(bob->Next(), "LEAVE A alice");
+  EXPECT_EQ(carol->Next(), "JOIN B alice");
+  alice->Send("/join b").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK JOIN B 2") << "joining one's own room changes nothing";
+  EXPECT_EQ(Pending(*carol), Lines{});
+
+  // /create from inside a room leaves it too.
+  carol->Send("/create C").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK CREATE C");
+  EXPECT_EQ(alice->Next(), "LEAVE B carol");
+  alice->Send("/who").IgnoreError();
+  EXPECT_EQ(alice->Next(), "MEMBER alice");
+  EXPECT_EQ(alice->Next(), "OK WHO B 1");
+}
+
+TEST_F(ServerTest, LinesAfterAMoveInTheSameWriteFollowTheClient) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create A").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE A");
+  bob->SendRaw("/join A\nsaid in A\n/leave\n/whoami\n").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN A 2");
+  EXPECT_EQ(bob->Next(), "OK LEAVE A");
+  EXPECT_EQ(bob->Next(), "OK WHOAMI bob -");
+  EXPECT_EQ(alice->Next(), "JOIN A bob");
+  EXPECT_EQ(alice->Next(), "MSG A bob said in A");
+  EXPECT_EQ(alice->Next(), "LEAVE A bob");
+}
+
+TEST_F(ServerTest, PrivateMessagesReachTheLobbyAndOtherRooms) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  auto carol = Login("carol");
+  carol->Send("/create Den").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK CREATE Den");
+  alice->Send("/msg BOB hi bob, you are in the lobby").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK MSG BOB");
+  EXPECT_EQ(bob->Next(), "PRIV alice hi bob, you are in the lobby");
+  alice->Send("/msg carol  spaced   out").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK MSG carol");
+  EXPECT_EQ(carol->Next(), "PRIV alice spaced   out");
+  carol->Send("/msg alice back at you").IgnoreError();
+  EXPECT_EQ(carol->Next(), "OK MSG alice");
+  EXPECT_EQ(alice->Next(), "PRIV carol back at you");
+}
+
+TEST_F(ServerTest, AbruptDisconnectIsSeenAsLeaveAndFreesTheNick) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  bob->Send("/join Lounge").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
+  bob->Reset();
+  EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
+  auto bob2 = Login("bob");  // Login() fails the test unless the nick is free again.
+  ASSERT_NE(bob2, nullptr);
+  // A plain close (FIN) counts the same.
+  bob2->Send("/join Lounge").IgnoreError();
+  EXPECT_EQ(bob2->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
+  bob2->Close();
+  EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
+}
+
+TEST_F(ServerTest, SixRoomsOfEightAllChattingDeliverEveryLineOnceInOrder) {
+  constexpr int kRooms = 6;
+  constexpr int kMembers = 8;
+  constexpr int kLinesEach = 40;
+  std::vector<std::vector<std::unique_ptr<TestClient>>> rooms(kRooms);
+  for (int r = 0; r < kRooms; ++r) {
+    for (int m = 0; m < kMembers; ++m) {
+      auto client = Login(absl::StrCat("r", r, "m", m));
+      ASSERT_NE(client, nullptr);
+      client->Send(m == 0 ? absl::StrCat("/create room", r) : absl::StrCat("/join room", r))
+          .IgnoreError();
+      std::string reply = client->Next();
+      ASSERT_TRUE(absl::StartsWith(reply, "OK ")) << reply;
+      rooms[r].push_back(std::move(client));
+    }
+  }
+  // Everyone settles: JOIN events drained, so what follows is only chat.
+  for (auto& room : rooms) {
+    for (auto& client : room) ASSERT_TRUE(client->Sync().ok());
+  }
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kRooms * kMembers);
+  for (int r = 0; r < kRooms; ++r) {
+    for (int m = 0; m < kMembers; ++m) {
+      threads.emplace_back([&, r, m] {
+        TestClient& me = *rooms[r][m];
+        std::string& failure = failures[r * kMembers + m];
+        for (int i = 0; i < kLinesEach; ++i) me.Send(absl::StrCat("line ", i)).IgnoreError();
+        std::map<std::string, int> next_from;  // sender -> next sequence number expected
+        for (int got = 0; got < (kMembers - 1) * kLinesEach; ++got) {
+          absl::StatusOr<std::string> line = me.ReadLine();
+          if (!line.ok()) {
+            failure = absl::StrCat("after ", got, " lines: ", line.status().ToString());
+            return;
+          }
+          std::vector<std::string> parts = absl::StrSplit(*line, ' ');
+          int seq = -1;
+          if (parts.size() != 5 || parts[0] != "MSG" || parts[1] != absl::StrCat("room", r) ||
+              !absl::SimpleAtoi(parts[4], &seq) || parts[2] == absl::StrCat("r", r, "m", m)) {
+            failure = "unexpected line: " + *line;
+            return;
+          }
+          int& expected = next_from[parts[2]];
+          if (seq != expected) {
+            failure = absl::StrCat("from ", parts[2], " got ", seq, ", expected ", expected);
+            return;
+          }
+          ++expected;
+        }
+        if (next_from.size() != kMembers - 1) failure = "heard from the wrong number of members";
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < failures.size(); ++i) EXPECT_EQ(failures[i], "") << "client " << i;
+  for (auto& room : rooms) {
+    for (auto& client : room) EXPECT_EQ(Pending(*client), Lines{}) << "nothing extra";
+  }
+}
+
+TEST_F(ServerTest, QuitSaysByeAndTheOthersSeeLeave) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  bob->Send("/join Lounge").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  bob->Send("/quit").IgnoreError();
+  absl::StatusOr<Lines> last = bob->ReadUntilClosed();
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, Lines{"BYE quit"});
+  EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
+  EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
+}
+
+TEST_F(ServerTest, ShutdownSaysByeToEveryoneEverywhere) {
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  alice->Send("/create Lounge").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  server_->Shutdown();
+  for (TestClient* client : {alice.get(), bob.get()}) {
+    absl::StatusOr<Lines> last = client->ReadUntilClosed();
+    ASSERT_TRUE(last.ok()) << last.status();
+    EXPECT_EQ(*last, Lines{"BYE server-shutdown"});
+  }
+  EXPECT_FALSE(TestClient::Connect(server_->port()).ok()) << "no longer listening";
+}
+
+class LimitsTest : public ServerTest {
+ protected:
+  void SetUp() override {}
+};
+
+TEST_F(LimitsTest, MaxClientsGetsServerFull) {
+  ServerOptions options;
+  options.max_clients = 2;
+  StartServer(options);
+  auto a = Login();
+  auto b = Login();
+  ASSERT_NE(b, nullptr);
+  auto refused = TestClient::Connect(server_->port());
+  ASSERT_TRUE(refused.ok());
+  absl::StatusOr<Lines> lines = (*refused)->ReadUntilClosed();
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_EQ(*lines, Lines{"BYE server-full"});
+  // A freed slot is usable again.
+  a->Send("/quit").IgnoreError();
+  ASSERT_TRUE(a->ReadUntilClosed().ok());
+  // The registry forgets a client on its own thread, just after BYE; retry until it has.
+  std::unique_ptr<TestClient> c;
+  for (int attempt = 0; attempt < 200 && c == nullptr; ++attempt) {
+    auto next = TestClient::Connect(server_->port());
+    ASSERT_TRUE(next.ok());
+    std::string first = (*next)->Next();
+    if (absl::StartsWith(first, "WELCOME ")) c = *std::move(next);
+  }
+  EXPECT_NE(c, nullptr);
+}
+
+TEST_F(LimitsTest, MaxRoomsAndMaxRoomMembers) {
+  ServerOptions options;
+  options.max_rooms = 1;
+  options.max_room_members = 2;
+  StartServer(options);
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  auto carol = Login("carol");
+  alice->Send("/create one").IgnoreError();
+  EXPECT_EQ(alice->Next(), "OK CREATE one");
+  bob->Send("/create two").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR limit "));
+  bob->Send("/join one").IgnoreError();
+  EXPECT_EQ(bob->Next(), "OK JOIN one 2");
+  carol->Send("/join one").IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(carol->Next(), "ERR room-full "));
+}
+
+TEST_F(LimitsTest, ConfiguredLineLimit) {
+  ServerOptions options;
+  options.max_line_bytes = 64;
+  StartServer(options);
+  auto alice = Login("alice");
+  alice->Send(std::string(64, 'a')).IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR not-in-room ")) << "64 bytes is allowed";
+  alice->Send(std::string(65, 'a')).IgnoreError();
+  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR line-too-long "));
+}
+
+TEST_F(LimitsTest, IdleClientsAreDisconnected) {
+  ServerOptions options;
+  options.idle_timeout_s = 1;
+  StartServer(options);
+  auto alice = Login("alice");
+  absl::StatusOr<Lines> lines = alice->ReadUntilClosed();
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_EQ(*lines, Lines{"BYE idle-timeout"});
+}
+
+TEST_F(LimitsTest, AReaderThatStopsReadingIsCutOffWhileTheOthersKeepReceiving) {
+  ServerOptions options;
+  options.max_outbuf_bytes = 256 * 1024;
+  StartServer(options);
+  auto sender = Login("sender");
+  auto reader = Login("reader");
+  auto stuck = Login("stuck", TestClientOptions{.receive_buffer_bytes = 4096});
+  sender->Send("/create busy").IgnoreError();
+  EXPECT_EQ(sender->Next(), "OK CREATE busy");
+  reader->Send("/join busy").IgnoreError();
+  EXPECT_EQ(reader->Next(), "OK JOIN busy 2");
+  stuck->Send("/join busy").IgnoreError();
+  EXPECT_EQ(stuck->Next(), "OK JOIN busy 3");
+  EXPECT_EQ(reader->Next(), "JOIN busy stuck");
+  ASSERT_TRUE(sender->ReadUntil("JOIN busy stuck").ok());
+
+  // 4 MB in batches of 64 KB; the sender waits for `reader` to have each batch, as a chat client
+  // that keeps up would, while `stuck` reads nothing at all.
+  constexpr int kBatches = 64;
+  constexpr int kBatchLines = 64;
+  const std::string padding(1000, 'p');
+  bool saw_cut = false;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    std::string bytes;
+    for (int i = 0; i < kBatchLines; ++i) {
+      absl::StrAppend(&bytes, batch * kBatchLines + i, " ", padding, "\n");
+    }
+    ASSERT_TRUE(sender->SendRaw(bytes).ok());
+    for (int i = 0; i < kBatchLines; ++i) {
+      std::string line = reader->Next();
+      if (line == "LEAVE busy stuck" && !saw_cut) {
+        saw_cut = true;
+        line = reader->Next();
+      }
+      ASSERT_EQ(line, absl::StrCat("MSG busy sender ", batch * kBatchLines + i, " ", padding));
+    }
+  }
+  if (!saw_cut) {
+    EXPECT_EQ(reader->Next(), "LEAVE busy stuck");
+  }
+  EXPECT_EQ(Pending(*reader), Lines{});
+  EXPECT_EQ(Pending(*sender), Lines{"LEAVE busy stuck"});
+  // The stuck client's connection was closed: draining it ends at EOF, short of the 4 MB sent.
+  absl::StatusOr<Lines> got = stuck->ReadUntilClosed();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_LT(got->size(), static_cast<size_t>(kBatches * kBatchLines));
+}
+
+TEST_F(LimitsTest, FiveHundredConcurrentConnections) {
+  constexpr int kClients = 500;
+  constexpr int kPerRoom = 10;
+  // Both ends of every connection live in this process.
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = std::max<rlim_t>(files.rlim_cur, std::min<rlim_t>(files.rlim_max, 4096));
+  setrlimit(RLIMIT_NOFILE, &files);
+  StartServer();
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto client = TestClient::Connect(server_->port());
+    ASSERT_TRUE(client.ok()) << i << ": " << client.status();
+    clients.push_back(*std::move(client));
+  }
+  for (auto& client : clients) {
+    ASSERT_TRUE(absl::StartsWith(client->Next(), "WELCOME ")) << "every client is welcomed";
+  }
+  for (int i = 0; i < kClients; ++i) {
+    int room = i / kPerRoom;
+    clients[i]->Send(i % kPerRoom == 0 ? absl::StrCat("/create r", room)
+                                       : absl::StrCat("/join r", room))
+        .IgnoreError();
+    ASSERT_TRUE(absl::StartsWith(clients[i]->Next(), "OK ")) << i;
+  }
+  for (int i = 0; i < kClients; i += kPerRoom) {
+    clients[i]->Send(absl::StrCat("hello r", i / kPerRoom)).IgnoreError();
+  }
+  for (int i = 0; i < kClients; ++i) {
+    if (i % kPerRoom == 0) continue;
+    // Client i is guest<i + 1>: ids count from 1 in a fresh server.
+    int room = i / kPerRoom;
+    absl::StatusOr<Lines> before = clients[i]->ReadUntil(
+        absl::StrCat("MSG r", room, " guest", room * kPerRoom + 1, " hello r", room));
+    ASSERT_TRUE(before.ok()) << i << ": " << before.status();
+  }
+  EXPECT_EQ(server_->registry().client_count(), static_cast<size_t>(kClients));
+  EXPECT_EQ(server_->registry().room_count(), static_cast<size_t>(kClients / kPerRoom));
+}
+
+}  // namespace
+}  // namespace roomchat
