@@ -112,7 +112,10 @@ void Place::DoNick(Client& client, const std::string& nick) {
 
 void Place::DoCreate(Client& client, const std::string& name) {
   absl::Status can_create = context_.registry->CheckCanCreate(name);
-  if (!can_create.ok()) return client.Send(ErrLine(can_create));
+  if (!can_create.ok()) {
+    LogIfLimit(can_create);
+    return client.Send(ErrLine(can_create));
+  }
   absl::StatusOr<std::shared_ptr<Destination>> room = context_.open_room(name);
   if (!room.ok()) {
     LOG(ERROR) << "cannot open room " << name << ": " << room.status();
@@ -124,6 +127,7 @@ void Place::DoCreate(Client& client, const std::string& name) {
                                                        [this, id] { return loop_->Remove(id); });
   if (!created.ok()) {
     (*room)->Stop();  // Lost a race for the name or the last room slot; the unused room ends.
+    LogIfLimit(created);
     return client.Send(ErrLine(created));
   }
   // `client` now belongs to the new room's thread.
@@ -139,8 +143,19 @@ void Place::DoJoin(Client& client, const std::string& name) {
   std::string nick = client.nick();
   absl::Status joined =
       context_.registry->JoinRoom(id, name, [this, id] { return loop_->Remove(id); });
-  if (!joined.ok()) return client.Send(ErrLine(joined));
+  if (!joined.ok()) {
+    LogIfLimit(joined);
+    return client.Send(ErrLine(joined));
+  }
   AnnounceDeparture(nick);
+}
+
+void Place::LogIfLimit(const absl::Status& status) {
+  if (HasErrorCode(status, ErrorCode::kLimit) || HasErrorCode(status, ErrorCode::kRoomFull)) {
+    // Clients can trigger this at will, so the log gets a sample, not every refusal.
+    LOG_EVERY_N(WARNING, 100) << "limit hit: " << status.message() << " (" << google::COUNTER
+                              << " such refusals so far)";
+  }
 }
 
 void Place::DoRooms(Client& client) {

@@ -82,6 +82,8 @@ class Place : public Destination, private PollLoop::Handler {
   void DoCreate(Client& client, const std::string& name);
   void DoJoin(Client& client, const std::string& name);
   void DoRooms(Client& client);
+  // Tells the operator when --max_rooms or --max_room_members turned a client away.
+  void LogIfLimit(const absl::Status& status);
   void DoWho(Client& client, const std::string& name);
   void DoMsg(Client& client, const Command& command);
   void ReceiveAdmission(std::unique_ptr<Client> client, const Admission& admission);
