@@ -1,6 +1,6 @@
-// Why each room polls with poll(2): the cost of one loop round's wait, with N member sockets of which
-// one is readable, for poll(2) (rebuilding its pollfd array every round, as PollLoop does) against an
-// epoll instance per room. Run: bazel run -c opt //bench:poll_benchmark
+// Why each room polls with poll(2): the cost of one loop round's wait, with N member sockets of
+// which one is readable, for poll(2) (rebuilding its pollfd array every round, as PollLoop does)
+// against an epoll instance per room. Run: bazel run -c opt //bench:poll_benchmark
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>

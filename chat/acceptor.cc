@@ -33,7 +33,9 @@ Acceptor::Acceptor(UniqueFd listen_fd, UniqueFd wake_fd, Registry* registry, Des
 
 Acceptor::~Acceptor() { Stop(); }
 
-void Acceptor::Start() { thread_ = std::thread([this] { Run(); }); }
+void Acceptor::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Acceptor::Stop() {
   if (!thread_.joinable()) return;
@@ -93,8 +95,8 @@ void Acceptor::Hand(UniqueFd fd) {
   absl::Status connected = registry_->Connect(client, lobby_);
   if (connected.ok()) return;
   // Refused: server full or shutting down. The client gets one line and the door.
-  LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << client->peer() << ": " << connected
-                            << " (" << google::COUNTER << " refused so far)";
+  LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << client->peer() << ": " << connected << " ("
+                            << google::COUNTER << " refused so far)";
   if (absl::IsResourceExhausted(connected)) client->Send(replies::Bye("server-full"));
   client->FinishOutput();
 }

@@ -1,12 +1,12 @@
 // Acceptor: the thread that accepts connections and hands each new client to the lobby.
 //
 // It makes each socket non-blocking with TCP_NODELAY, wraps it in a Client and registers it, which
-// admits it to the lobby. Past --max_clients a connection gets only "BYE server-full" and is closed.
-// When accept(2) runs out of descriptors or memory, the acceptor stops accepting for a moment instead
-// of spinning, and says so in the log once per episode.
+// admits it to the lobby. Past --max_clients a connection gets only "BYE server-full" and is
+// closed. When accept(2) runs out of descriptors or memory, the acceptor stops accepting for a
+// moment instead of spinning, and says so in the log once per episode.
 //
-// Thread contract: Start() and Stop() are called by the owner (the Server), once each; the accepting
-// itself runs on the acceptor's own thread.
+// Thread contract: Start() and Stop() are called by the owner (the Server), once each; the
+// accepting itself runs on the acceptor's own thread.
 #ifndef ROOMCHAT_CHAT_ACCEPTOR_H_
 #define ROOMCHAT_CHAT_ACCEPTOR_H_
 

@@ -1,8 +1,8 @@
 // Client: one connection, the thing that moves between threads.
 //
-// A Client holds the socket, the nick, the inbound LineFramer and the outbound buffer. It moves from
-// the acceptor to the lobby and between the lobby and rooms as a std::unique_ptr, so exactly one
-// thread owns it, and its socket, at a time.
+// A Client holds the socket, the nick, the inbound LineFramer and the outbound buffer. It moves
+// from the acceptor to the lobby and between the lobby and rooms as a std::unique_ptr, so exactly
+// one thread owns it, and its socket, at a time.
 //
 // Thread contract: not thread-safe. Every method is for the owning thread only.
 #ifndef ROOMCHAT_CHAT_CLIENT_H_

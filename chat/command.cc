@@ -17,11 +17,11 @@ using Kind = Command::Kind;
 
 // What a command word takes after it.
 enum class Shape {
-  kNothing,      // no arguments
-  kName,         // exactly one name
-  kOptionalName, // zero or one name
-  kNameAndText,  // a name, then free text
-  kAnyText,      // optional free text
+  kNothing,       // no arguments
+  kName,          // exactly one name
+  kOptionalName,  // zero or one name
+  kNameAndText,   // a name, then free text
+  kAnyText,       // optional free text
 };
 
 struct Spec {
@@ -50,7 +50,8 @@ absl::Status BadArgs(const Spec& spec) {
   return ProtocolError(ErrorCode::kBadArgs, absl::StrCat("usage: ", spec.usage));
 }
 
-// Splits off the first space-separated word of `*rest`, leaving the remainder without leading spaces.
+// Splits off the first space-separated word of `*rest`, leaving the remainder without leading
+// spaces.
 absl::string_view TakeWord(absl::string_view* rest) {
   size_t end = rest->find(' ');
   absl::string_view word = rest->substr(0, end);
@@ -70,8 +71,7 @@ absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args)
       return command;
     case Shape::kName:
     case Shape::kOptionalName:
-    case Shape::kNameAndText:
-      break;
+    case Shape::kNameAndText: break;
   }
   absl::string_view name = TakeWord(&args);
   if (name.empty() && spec.shape == Shape::kOptionalName) return command;

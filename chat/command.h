@@ -21,10 +21,10 @@ struct Command {
     kJoin,    // name: the room
     kLeave,
     kRooms,
-    kWho,     // name: the room, or empty for the current one
+    kWho,  // name: the room, or empty for the current one
     kWhoami,
-    kMsg,     // name: the target nick; text: the message
-    kPing,    // text: the token, possibly empty
+    kMsg,   // name: the target nick; text: the message
+    kPing,  // text: the token, possibly empty
     kHelp,
     kQuit,
   };

@@ -85,7 +85,8 @@ std::optional<Frame> LineFramer::HandleIncompleteLine() {
     return std::nullopt;
   }
   // A partial line may still end in the CR of a CRLF, which does not count against the limit.
-  size_t allowed = max_line_bytes_ + (buffer_.size() == max_line_bytes_ + 1 && buffer_.back() == '\r');
+  size_t allowed =
+      max_line_bytes_ + (buffer_.size() == max_line_bytes_ + 1 && buffer_.back() == '\r');
   if (buffer_.size() <= allowed) return std::nullopt;
   buffer_.clear();
   discarding_ = true;

@@ -1,13 +1,14 @@
 // LineFramer splits a client's byte stream into protocol lines.
 //
-// Framing rules (docs/PROTOCOL.md): a line ends in LF, and a CR right before the LF is dropped. Empty
-// lines are ignored. A line longer than max_line_bytes (terminator not counted) yields one kTooLong
-// frame and the rest of it, up to the next LF, is discarded. A line that is not valid UTF-8, or that
-// holds a control byte other than TAB (0x00-0x1F, 0x7F), yields kBadEncoding.
+// Framing rules (docs/PROTOCOL.md): a line ends in LF, and a CR right before the LF is dropped.
+// Empty lines are ignored. A line longer than max_line_bytes (terminator not counted) yields one
+// kTooLong frame and the rest of it, up to the next LF, is discarded. A line that is not valid
+// UTF-8, or that holds a control byte other than TAB (0x00-0x1F, 0x7F), yields kBadEncoding.
 //
 // Bytes are appended as they arrive and frames are pulled one at a time, so that the bytes after a
-// command that moves the client to another thread stay buffered here and move with it. The buffer never
-// holds more than one partial line (at most max_line_bytes + 1 bytes) beyond the last Append().
+// command that moves the client to another thread stay buffered here and move with it. The buffer
+// never holds more than one partial line (at most max_line_bytes + 1 bytes) beyond the last
+// Append().
 //
 // Thread contract: not thread-safe; owned, like its Client, by one thread at a time.
 #ifndef ROOMCHAT_CHAT_LINE_FRAMER_H_
@@ -28,7 +29,8 @@ struct Frame {
   absl::string_view text;
 };
 
-// True when `text` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+// True when `text` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF).
 bool IsValidUtf8(absl::string_view text);
 
 // True when `text` holds a control byte other than TAB.

@@ -29,12 +29,14 @@ using Frames = std::vector<std::string>;
 
 TEST(LineFramerTest, SplitsSeveralLinesInOneRead) {
   LineFramer framer(100);
-  EXPECT_EQ(FramesOf(framer, {"one\ntwo\nthree\n"}), (Frames{"LINE:one", "LINE:two", "LINE:three"}));
+  EXPECT_EQ(FramesOf(framer, {"one\ntwo\nthree\n"}),
+            (Frames{"LINE:one", "LINE:two", "LINE:three"}));
 }
 
 TEST(LineFramerTest, JoinsALineSplitAcrossReads) {
   LineFramer framer(100);
-  EXPECT_EQ(FramesOf(framer, {"he", "ll", "o\nwor", "ld", "\n"}), (Frames{"LINE:hello", "LINE:world"}));
+  EXPECT_EQ(FramesOf(framer, {"he", "ll", "o\nwor", "ld", "\n"}),
+            (Frames{"LINE:hello", "LINE:world"}));
   EXPECT_EQ(framer.buffered_bytes(), 0u);
 }
 
@@ -79,7 +81,8 @@ TEST(LineFramerTest, BoundsTheBufferWhileDiscarding) {
 
 TEST(LineFramerTest, RejectsNulAndControlBytesButNotTab) {
   LineFramer framer(100);
-  EXPECT_EQ(FramesOf(framer, {std::string("a\0b\n", 4)}), (Frames{"BAD:" + std::string("a\0b", 3)}));
+  EXPECT_EQ(FramesOf(framer, {std::string("a\0b\n", 4)}),
+            (Frames{"BAD:" + std::string("a\0b", 3)}));
   EXPECT_EQ(FramesOf(framer, {"bell\a\n", "del\x7f\n", "tab\there\n"}),
             (Frames{"BAD:bell\a", "BAD:del\x7f", "LINE:tab\there"}));
 }
@@ -95,13 +98,13 @@ TEST(Utf8Test, FollowsRfc3629) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));           // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));       // overlong 3-byte
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));       // surrogate U+D800
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));   // past U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));           // truncated
-  EXPECT_FALSE(IsValidUtf8("\x80"));               // lone continuation
-  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));           // bad continuation
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
+  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));          // bad continuation
 }
 
 TEST(LineFramerTest, LeavesUnreadLinesBufferedForTheNextOwner) {

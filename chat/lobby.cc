@@ -21,13 +21,9 @@ void Lobby::Greet(Client& client, const Admission& admission) {
                 << client.nick();
       client.Send(replies::Welcome(client.nick()));
       return;
-    case Admission::Kind::kReturned:
-      client.Send(replies::Ok("LEAVE", admission.room));
-      return;
+    case Admission::Kind::kReturned: client.Send(replies::Ok("LEAVE", admission.room)); return;
     case Admission::Kind::kCreated:
-    case Admission::Kind::kJoined:
-      LOG(DFATAL) << "a room admission reached the lobby";
-      return;
+    case Admission::Kind::kJoined: LOG(DFATAL) << "a room admission reached the lobby"; return;
   }
 }
 

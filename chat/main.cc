@@ -1,5 +1,6 @@
 // chat_server: reads the flags once into ServerOptions, starts the Server, and waits for SIGINT or
-// SIGTERM, which shut it down cleanly (every client gets "BYE server-shutdown", every thread is joined).
+// SIGTERM, which shut it down cleanly (every client gets "BYE server-shutdown", every thread is
+// joined).
 #include <signal.h>
 
 #include <cstdio>

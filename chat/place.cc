@@ -67,12 +67,11 @@ void Place::OnFrame(Client& client, const Frame& frame) {
           absl::StrCat("lines are limited to ", context_.max_line_bytes, " bytes; dropped"))));
       return;
     case Frame::Kind::kBadEncoding:
-      client.Send(ErrLine(ProtocolError(
-          ErrorCode::kBadEncoding,
-          "lines must be UTF-8 without control characters other than TAB; dropped")));
+      client.Send(ErrLine(
+          ProtocolError(ErrorCode::kBadEncoding,
+                        "lines must be UTF-8 without control characters other than TAB; dropped")));
       return;
-    case Frame::Kind::kLine:
-      break;
+    case Frame::Kind::kLine: break;
   }
   absl::StatusOr<Command> command = ParseCommand(frame.text);
   if (!command.ok()) {
@@ -96,8 +95,7 @@ void Place::Execute(Client& client, const Command& command) {
     case Command::Kind::kMsg: return DoMsg(client, command);
     case Command::Kind::kPing: return client.Send(replies::Pong(command.text));
     case Command::Kind::kHelp: return client.Send(replies::Help());
-    case Command::Kind::kQuit:
-      return loop_->Depart(client, {DepartureReason::kQuit, ""});
+    case Command::Kind::kQuit: return loop_->Depart(client, {DepartureReason::kQuit, ""});
   }
 }
 
@@ -123,8 +121,8 @@ void Place::DoCreate(Client& client, const std::string& name) {
   }
   ClientId id = client.id();
   std::string nick = client.nick();
-  absl::Status created = context_.registry->CreateRoom(id, name, *room,
-                                                       [this, id] { return loop_->Remove(id); });
+  absl::Status created =
+      context_.registry->CreateRoom(id, name, *room, [this, id] { return loop_->Remove(id); });
   if (!created.ok()) {
     (*room)->Stop();  // Lost a race for the name or the last room slot; the unused room ends.
     LogIfLimit(created);
@@ -168,11 +166,10 @@ void Place::DoRooms(Client& client) {
 
 void Place::DoWho(Client& client, const std::string& name) {
   if (name.empty() && !is_room()) {
-    return client.Send(ErrLine(ProtocolError(
-        ErrorCode::kNotInRoom, "you are in the lobby; name a room: /who ROOM")));
+    return client.Send(ErrLine(
+        ProtocolError(ErrorCode::kNotInRoom, "you are in the lobby; name a room: /who ROOM")));
   }
-  absl::StatusOr<RoomMembers> members =
-      context_.registry->Who(name.empty() ? room_name_ : name);
+  absl::StatusOr<RoomMembers> members = context_.registry->Who(name.empty() ? room_name_ : name);
   if (!members.ok()) return client.Send(ErrLine(members.status()));
   std::string out;
   for (const std::string& nick : members->nicks) out += replies::Member(nick);
@@ -203,8 +200,9 @@ void Place::OnDeparture(Client& client, const Departure& departure) {
 }
 
 void Place::OnStop() {
-  loop_->ForEachClient(
-      [this](Client& client) { loop_->Depart(client, {DepartureReason::kShutdown, ""}); });
+  loop_->ForEachClient([this](Client& client) {
+    loop_->Depart(client, {DepartureReason::kShutdown, ""});
+  });
 }
 
 }  // namespace roomchat

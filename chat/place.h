@@ -1,7 +1,7 @@
-// Place: what the lobby and a room have in common. Each place runs one PollLoop on its own thread and
-// answers the commands that work anywhere (/nick, /create, /join, /rooms, /who ROOM, /whoami, /msg,
-// /ping, /help, /quit); Lobby and Room say what differs: chat lines, /leave, events to the others,
-// and how an arriving client is greeted.
+// Place: what the lobby and a room have in common. Each place runs one PollLoop on its own thread
+// and answers the commands that work anywhere (/nick, /create, /join, /rooms, /who ROOM, /whoami,
+// /msg, /ping, /help, /quit); Lobby and Room say what differs: chat lines, /leave, events to the
+// others, and how an arriving client is greeted.
 //
 // Thread contract: the Destination methods (Admit, DeliverPrivate, Stop) are safe from any thread;
 // Run() is called once, by the thread that becomes the place's loop thread; everything else runs on

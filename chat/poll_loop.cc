@@ -32,8 +32,8 @@ absl::StatusOr<std::unique_ptr<PollLoop>> PollLoop::Create(std::string name, Han
   if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake->get(), &event) != 0) {
     return ErrnoStatus("epoll_ctl");
   }
-  return std::unique_ptr<PollLoop>(new PollLoop(std::move(name), handler, idle_timeout,
-                                                std::move(epoll), *std::move(wake)));
+  return std::unique_ptr<PollLoop>(
+      new PollLoop(std::move(name), handler, idle_timeout, std::move(epoll), *std::move(wake)));
 }
 
 PollLoop::PollLoop(std::string name, Handler* handler, std::chrono::seconds idle_timeout,
@@ -72,8 +72,7 @@ void PollLoop::Stop() {
 }
 
 void PollLoop::AssertInLoopThread() const {
-  DCHECK(loop_thread_ == std::this_thread::get_id())
-      << name_ << ": called off its loop thread";
+  DCHECK(loop_thread_ == std::this_thread::get_id()) << name_ << ": called off its loop thread";
 }
 
 bool PollLoop::stopping() const {
@@ -113,7 +112,8 @@ void PollLoop::RunRound() {
 int PollLoop::WaitTimeoutMs() const {
   if (!departing_.empty()) return 0;
   if (idle_timeout_.count() == 0) return -1;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_idle_check_ - Clock::now());
+  auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(next_idle_check_ - Clock::now());
   return static_cast<int>(std::max<int64_t>(0, wait.count()));
 }
 
@@ -149,7 +149,8 @@ void PollLoop::ServiceClient(Client& client, uint32_t events) {
   switch (*read) {
     case Client::ReadOutcome::kData: return ProcessInput(client.id());
     case Client::ReadOutcome::kWouldBlock: return;
-    case Client::ReadOutcome::kPeerClosed: return Depart(client, {DepartureReason::kPeerClosed, ""});
+    case Client::ReadOutcome::kPeerClosed:
+      return Depart(client, {DepartureReason::kPeerClosed, ""});
     case Client::ReadOutcome::kPeerReset:
       return Depart(client, {DepartureReason::kPeerClosed, "reset"});
   }

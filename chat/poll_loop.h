@@ -1,29 +1,31 @@
 // PollLoop: the event loop that the lobby and every room run on their own thread.
 //
 // A PollLoop owns a set of Clients and a private epoll instance over their sockets plus an eventfd
-// (level-triggered; epoll rather than poll(2) because a round's wait then costs the same with 2 or 2000
-// members: bench/poll_benchmark, docs/ARCHITECTURE.md). Other threads
-// hand it work only through Post(): a mutex-guarded queue of tasks, swapped out under the lock and run
-// outside it (muduo's queueInLoop/doPendingFunctors). Each round it:
+// (level-triggered; epoll rather than poll(2) because a round's wait then costs the same with 2 or
+// 2000 members: bench/poll_benchmark, docs/ARCHITECTURE.md). Other threads hand it work only
+// through Post(): a mutex-guarded queue of tasks, swapped out under the lock and run outside it
+// (muduo's queueInLoop/doPendingFunctors). Each round it:
 //   1. waits; reads from readable clients (at most kReadChunk bytes each) and passes every complete
-//      frame to the Handler, one at a time, so a client moved away mid-batch takes its unread bytes;
+//      frame to the Handler, one at a time, so a client moved away mid-batch takes its unread
+//      bytes;
 //   2. runs the posted tasks;
-//   3. removes departing clients (deferred, never while iterating members): the Handler is told, the
+//   3. removes departing clients (deferred, never while iterating members): the Handler is told,
+//   the
 //      client gets its BYE line, and the socket is closed;
 //   4. flushes every client with pending output: one send per client per round for everything the
-//      round produced, capped at kWriteChunk bytes so one fast reader cannot starve the rest; POLLOUT
-//      is asked for only while bytes remain.
+//      round produced, capped at kWriteChunk bytes so one fast reader cannot starve the rest;
+//      POLLOUT is asked for only while bytes remain.
 //
-// Thread contract: Post() and Stop() are safe from any thread. Everything else is for the loop thread
-// only (the thread that calls Run()); debug builds check it.
+// Thread contract: Post() and Stop() are safe from any thread. Everything else is for the loop
+// thread only (the thread that calls Run()); debug builds check it.
 #ifndef ROOMCHAT_CHAT_POLL_LOOP_H_
 #define ROOMCHAT_CHAT_POLL_LOOP_H_
 
 #include <sys/epoll.h>
 
 #include <chrono>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>

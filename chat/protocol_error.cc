@@ -1,9 +1,8 @@
 #include "chat/protocol_error.h"
 
-#include "absl/types/optional.h"
-
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace roomchat {
 namespace {

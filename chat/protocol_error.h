@@ -1,9 +1,9 @@
 // Protocol errors: the ERR codes of protocol v1 (docs/PROTOCOL.md), carried inside absl::Status.
 //
 // Anything that can fail returns absl::Status; when the failure is one a client should see as an
-// "ERR <code> <text>" line, ProtocolError() builds a status with a fitting canonical code and the wire
-// code attached as a payload, and ErrLine() turns any status back into that line. Pure; safe from any
-// thread.
+// "ERR <code> <text>" line, ProtocolError() builds a status with a fitting canonical code and the
+// wire code attached as a payload, and ErrLine() turns any status back into that line. Pure; safe
+// from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_ERROR_H_
 #define ROOMCHAT_CHAT_PROTOCOL_ERROR_H_
 

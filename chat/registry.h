@@ -1,15 +1,16 @@
 // Registry: who is connected, under which nick, where each client is, and which rooms exist.
 //
-// The registry is the one map every thread shares: nick -> client (uniqueness, /msg), room name -> room
-// (uniqueness, /rooms, /who, member counts and the --max_* limits). It also performs every move of a
-// client between places, so that routing stays consistent: under one lock it updates where the
-// client is and posts the client to its destination, which means a private message routed after a
-// move is queued behind the client's arrival. A room's member set counts clients on their way in, so
-// a room is closed (removed here and told to Stop) exactly when nobody is in it or heading to it.
+// The registry is the one map every thread shares: nick -> client (uniqueness, /msg), room name ->
+// room (uniqueness, /rooms, /who, member counts and the --max_* limits). It also performs every
+// move of a client between places, so that routing stays consistent: under one lock it updates
+// where the client is and posts the client to its destination, which means a private message routed
+// after a move is queued behind the client's arrival. A room's member set counts clients on their
+// way in, so a room is closed (removed here and told to Stop) exactly when nobody is in it or
+// heading to it.
 //
-// Thread contract: every method is safe from any thread. Lock order: Registry::mu_ is taken before a
-// PollLoop's queue lock (Destination methods post under mu_); nothing here calls back into a place's
-// loop thread, and no I/O is done under mu_ beyond the eventfd wake-up of a post.
+// Thread contract: every method is safe from any thread. Lock order: Registry::mu_ is taken before
+// a PollLoop's queue lock (Destination methods post under mu_); nothing here calls back into a
+// place's loop thread, and no I/O is done under mu_ beyond the eventfd wake-up of a post.
 #ifndef ROOMCHAT_CHAT_REGISTRY_H_
 #define ROOMCHAT_CHAT_REGISTRY_H_
 
@@ -140,7 +141,7 @@ class Registry {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ClientId, ClientEntry> clients_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, ClientId> nicks_ ABSL_GUARDED_BY(mu_);  // by NameKey
+  absl::flat_hash_map<std::string, ClientId> nicks_ ABSL_GUARDED_BY(mu_);   // by NameKey
   absl::flat_hash_map<std::string, RoomEntry> rooms_ ABSL_GUARDED_BY(mu_);  // by NameKey
   uint64_t next_guest_ ABSL_GUARDED_BY(mu_) = 1;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -120,8 +120,8 @@ TEST_F(RegistryTest, RefusesDuplicateRoomsAndTooManyRooms) {
   EXPECT_TRUE(HasErrorCode(Create(b, lobby_, "lounge", std::make_shared<FakePlace>()),
                            ErrorCode::kRoomExists));
   ASSERT_TRUE(Create(b, lobby_, "Den", std::make_shared<FakePlace>()).ok());
-  EXPECT_TRUE(HasErrorCode(Create(c, lobby_, "Third", std::make_shared<FakePlace>()),
-                           ErrorCode::kLimit));
+  EXPECT_TRUE(
+      HasErrorCode(Create(c, lobby_, "Third", std::make_shared<FakePlace>()), ErrorCode::kLimit));
 }
 
 TEST_F(RegistryTest, JoinChecksTheRoomAndItsCapacity) {

@@ -1,5 +1,5 @@
-// Builders for the server's lines (protocol v1, docs/PROTOCOL.md). Each returns one line ending in LF,
-// or several for Help(). Pure; safe from any thread.
+// Builders for the server's lines (protocol v1, docs/PROTOCOL.md). Each returns one line ending in
+// LF, or several for Help(). Pure; safe from any thread.
 #ifndef ROOMCHAT_CHAT_REPLIES_H_
 #define ROOMCHAT_CHAT_REPLIES_H_
 

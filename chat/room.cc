@@ -19,9 +19,7 @@ Room::Room(const PlaceContext& context, std::string name) : Place(context, std::
 
 void Room::Greet(Client& client, const Admission& admission) {
   switch (admission.kind) {
-    case Admission::Kind::kCreated:
-      client.Send(replies::Ok("CREATE", room_name()));
-      return;
+    case Admission::Kind::kCreated: client.Send(replies::Ok("CREATE", room_name())); return;
     case Admission::Kind::kJoined:
       client.Send(replies::Ok("JOIN", room_name(), absl::StrCat(loop().size())));
       Announce(client.id(), replies::Join(room_name(), client.nick()));

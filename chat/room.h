@@ -1,10 +1,10 @@
 // Room: one chat room, on its own thread, from /create until its last member leaves.
 //
-// The room thread owns its members (their sockets and buffers) outright, so fan-out takes no lock: a
-// chat line is formatted once and appended to every other member's outbound buffer; the loop sends
-// each member everything a round produced in one write. Members arrive and private messages come in
-// only through the loop's queue. The registry tells the room to stop when nobody is in it or on the
-// way in; the thread then ends and the room is forgotten.
+// The room thread owns its members (their sockets and buffers) outright, so fan-out takes no lock:
+// a chat line is formatted once and appended to every other member's outbound buffer; the loop
+// sends each member everything a round produced in one write. Members arrive and private messages
+// come in only through the loop's queue. The registry tells the room to stop when nobody is in it
+// or on the way in; the thread then ends and the room is forgotten.
 //
 // Thread contract: as Place.
 #ifndef ROOMCHAT_CHAT_ROOM_H_

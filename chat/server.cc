@@ -19,9 +19,7 @@ RegistryLimits LimitsOf(const ServerOptions& options) {
 }  // namespace
 
 absl::Status ValidateOptions(const ServerOptions& options) {
-  auto invalid = [](auto&&... parts) {
-    return absl::InvalidArgumentError(absl::StrCat(parts...));
-  };
+  auto invalid = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
   if (options.host.empty()) return invalid("--host must not be empty");
   if (options.port < 0 || options.port > 65535) {
     return invalid("--port must be 0-65535, not ", options.port);
@@ -78,10 +76,10 @@ absl::Status Server::Start() {
   acceptor_->Start();
   started_ = true;
   LOG(INFO) << "listening on " << options_.host << ":" << port_ << " (max_clients "
-            << options_.max_clients << ", max_rooms " << options_.max_rooms
-            << ", max_room_members " << options_.max_room_members << ", max_line_bytes "
-            << options_.max_line_bytes << ", max_outbuf_bytes " << options_.max_outbuf_bytes
-            << ", idle_timeout_s " << options_.idle_timeout_s << ")";
+            << options_.max_clients << ", max_rooms " << options_.max_rooms << ", max_room_members "
+            << options_.max_room_members << ", max_line_bytes " << options_.max_line_bytes
+            << ", max_outbuf_bytes " << options_.max_outbuf_bytes << ", idle_timeout_s "
+            << options_.idle_timeout_s << ")";
   return absl::OkStatus();
 }
 

@@ -3,8 +3,8 @@
 //   acceptor thread --Connect--> Registry --Admit--> lobby thread <--moves--> room threads
 //
 // Start() binds the listening socket and starts the lobby and acceptor threads; rooms start their
-// own threads as they are created. Shutdown() stops accepting, then has every place send its clients
-// "BYE server-shutdown" and end, then joins every thread. See docs/ARCHITECTURE.md.
+// own threads as they are created. Shutdown() stops accepting, then has every place send its
+// clients "BYE server-shutdown" and end, then joins every thread. See docs/ARCHITECTURE.md.
 //
 // Thread contract: Start(), port() and Shutdown() are for the owning thread (main, or a test).
 #ifndef ROOMCHAT_CHAT_SERVER_H_

@@ -67,8 +67,8 @@ absl::StatusOr<UniqueFd> ListenTcp(const std::string& host, int port, int backlo
   std::string where = absl::StrCat(host, ":", port);
   absl::Status last = absl::UnavailableError(absl::StrCat("no address for ", where));
   for (addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
-    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                         ai->ai_protocol));
+    UniqueFd fd(
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (!fd.valid()) {
       last = ErrnoStatus("socket");
       continue;

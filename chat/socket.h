@@ -1,5 +1,6 @@
 // Thin, Status-returning wrappers over the POSIX socket calls the server makes, and UniqueFd, the
-// owner of a file descriptor. Safe from any thread; a UniqueFd itself is owned by one thread at a time.
+// owner of a file descriptor. Safe from any thread; a UniqueFd itself is owned by one thread at a
+// time.
 #ifndef ROOMCHAT_CHAT_SOCKET_H_
 #define ROOMCHAT_CHAT_SOCKET_H_
 

@@ -1,8 +1,9 @@
 // ThreadReaper starts threads that end on their own (room threads) and joins them once they have.
 //
-// A room's thread ends when its last member leaves; nobody waits for it at that moment. Each finished
-// thread is moved to a list and `on_finished` is called from it, so the owner can have a live thread
-// (the lobby's) call JoinFinished() soon after. JoinAll() waits for every thread, for shutdown.
+// A room's thread ends when its last member leaves; nobody waits for it at that moment. Each
+// finished thread is moved to a list and `on_finished` is called from it, so the owner can have a
+// live thread (the lobby's) call JoinFinished() soon after. JoinAll() waits for every thread, for
+// shutdown.
 //
 // Thread contract: every method is safe from any thread, except that JoinFinished() and JoinAll()
 // must not be called from a thread this reaper started.

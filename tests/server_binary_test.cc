@@ -61,8 +61,8 @@ class ServerProcess {
     size_t at = log_.find(marker);
     if (at == std::string::npos) return std::nullopt;
     int port = 0;
-    std::string digits = log_.substr(at + marker.size(), log_.find(' ', at + marker.size()) -
-                                                             (at + marker.size()));
+    std::string digits =
+        log_.substr(at + marker.size(), log_.find(' ', at + marker.size()) - (at + marker.size()));
     if (!absl::SimpleAtoi(digits, &port)) return std::nullopt;
     return port;
   }
@@ -121,8 +121,7 @@ void ExpectCleanShutdownOn(int signal_number) {
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
   ASSERT_NE(bob, nullptr);
-  alice->Send("/create Lounge").IgnoreError();
-  ASSERT_EQ(alice->Next(), "OK CREATE Lounge");
+  ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
 
   server.Signal(signal_number);
   for (TestClient* client : {alice.get(), bob.get()}) {
@@ -152,10 +151,8 @@ TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
   ASSERT_TRUE(port.has_value()) << server.Log();
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
-  alice->Send("/create Lounge").IgnoreError();
-  ASSERT_EQ(alice->Next(), "OK CREATE Lounge");
-  bob->Send("/join Lounge").IgnoreError();
-  ASSERT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  ASSERT_EQ(bob->Ask("/join Lounge"), "OK JOIN Lounge 2");
   bob->Send("a secret chat line").IgnoreError();
   ASSERT_EQ(alice->Next(), "JOIN Lounge bob");
   ASSERT_EQ(alice->Next(), "MSG Lounge bob a secret chat line");

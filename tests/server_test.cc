@@ -1,6 +1,8 @@
 // End-to-end tests: the real server, started in this process on an ephemeral port, driven by real
 // TCP clients. Every command, reply and error of protocol v1 (docs/PROTOCOL.md), fan-out, moves
 // between rooms, room lifetime, private messages, limits, slow readers and many clients at once.
+#include "chat/server.h"
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/test_client.h"
 
@@ -61,10 +62,8 @@ TEST_F(ServerTest, WelcomesWithAGuestNickInTheLobby) {
 
 TEST_F(ServerTest, PingHelpAndQuit) {
   auto client = Login();
-  client->Send("/ping").IgnoreError();
-  EXPECT_EQ(client->Next(), "PONG");
-  client->Send("/PING token 42").IgnoreError();
-  EXPECT_EQ(client->Next(), "PONG token 42");
+  EXPECT_EQ(client->Ask("/ping"), "PONG");
+  EXPECT_EQ(client->Ask("/PING token 42"), "PONG token 42");
   client->Send("/help").IgnoreError();
   absl::StatusOr<Lines> help = client->ReadUntil("OK HELP");
   ASSERT_TRUE(help.ok()) << help.status();
@@ -79,65 +78,44 @@ TEST_F(ServerTest, PingHelpAndQuit) {
 TEST_F(ServerTest, NickRules) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  bob->Send("/nick ALICE").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR nick-taken ")) << "case-insensitive";
-  bob->Send("/nick _bob").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-name "));
-  bob->Send("/nick " + std::string(33, 'b')).IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-name "));
-  bob->Send("/nick").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR bad-args "));
-  bob->Send("/nick Bob.2").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK NICK Bob.2");
-  bob->Send("/whoami").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK WHOAMI Bob.2 -");
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/nick ALICE"), "ERR nick-taken ")) << "case-insensitive";
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/nick _bob"), "ERR bad-name "));
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/nick " + std::string(33, 'b')), "ERR bad-name "));
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/nick"), "ERR bad-args "));
+  EXPECT_EQ(bob->Ask("/nick Bob.2"), "OK NICK Bob.2");
+  EXPECT_EQ(bob->Ask("/whoami"), "OK WHOAMI Bob.2 -");
   // Renaming inside a room tells the others.
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  bob->Send("/join lounge").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(bob->Ask("/join lounge"), "OK JOIN Lounge 2");
   EXPECT_EQ(alice->Next(), "JOIN Lounge Bob.2");
-  bob->Send("/nick robert").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK NICK robert");
+  EXPECT_EQ(bob->Ask("/nick robert"), "OK NICK robert");
   EXPECT_EQ(alice->Next(), "NICK Bob.2 robert");
 }
 
 TEST_F(ServerTest, CreateJoinLeaveWithEvents) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  alice->Send("/whoami").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK WHOAMI alice Lounge");
-  bob->Send("/JOIN LOUNGE").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2") << "names show as first given";
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice Lounge");
+  EXPECT_EQ(bob->Ask("/JOIN LOUNGE"), "OK JOIN Lounge 2") << "names show as first given";
   EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
   EXPECT_EQ(Pending(*bob), Lines{}) << "no JOIN event to the joiner";
-  bob->Send("/leave").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK LEAVE Lounge");
+  EXPECT_EQ(bob->Ask("/leave"), "OK LEAVE Lounge");
   EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
-  bob->Send("/leave").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR not-in-room "));
-  bob->Send("/whoami").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK WHOAMI bob -");
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/leave"), "ERR not-in-room "));
+  EXPECT_EQ(bob->Ask("/whoami"), "OK WHOAMI bob -");
 }
 
 TEST_F(ServerTest, ErrorsKeepTheConnection) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
   const std::pair<std::string, std::string> cases[] = {
-      {"/create lounge", "ERR room-exists "},
-      {"/create bad/name", "ERR bad-name "},
-      {"/join nowhere", "ERR no-such-room "},
-      {"/msg nobody hello", "ERR no-such-nick "},
-      {"/msg alice", "ERR bad-args "},
-      {"hello from the lobby", "ERR not-in-room "},
-      {"/who", "ERR not-in-room "},
-      {"/who nowhere", "ERR no-such-room "},
-      {"/leave", "ERR not-in-room "},
-      {"/frobnicate", "ERR unknown-command "},
+      {"/create lounge", "ERR room-exists "}, {"/create bad/name", "ERR bad-name "},
+      {"/join nowhere", "ERR no-such-room "}, {"/msg nobody hello", "ERR no-such-nick "},
+      {"/msg alice", "ERR bad-args "},        {"hello from the lobby", "ERR not-in-room "},
+      {"/who", "ERR not-in-room "},           {"/who nowhere", "ERR no-such-room "},
+      {"/leave", "ERR not-in-room "},         {"/frobnicate", "ERR unknown-command "},
       {"/rooms please", "ERR bad-args "},
   };
   for (const auto& [line, want] : cases) {
@@ -168,14 +146,10 @@ TEST_F(ServerTest, ChatFansOutToTheOtherMembersOnly) {
   auto bob = Login("bob");
   auto carol = Login("carol");
   auto dave = Login("dave");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  bob->Send("/join Lounge").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
-  carol->Send("/join Lounge").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK JOIN Lounge 3");
-  dave->Send("/create Den").IgnoreError();
-  EXPECT_EQ(dave->Next(), "OK CREATE Den");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(bob->Ask("/join Lounge"), "OK JOIN Lounge 2");
+  EXPECT_EQ(carol->Ask("/join Lounge"), "OK JOIN Lounge 3");
+  EXPECT_EQ(dave->Ask("/create Den"), "OK CREATE Den");
   ASSERT_EQ(Pending(*alice), (Lines{"JOIN Lounge bob", "JOIN Lounge carol"}));
   ASSERT_EQ(Pending(*bob), (Lines{"JOIN Lounge carol"}));
 
@@ -193,74 +167,55 @@ TEST_F(ServerTest, RoomsAndWho) {
   auto alice = Login("alice");
   auto bob = Login("Bob");
   auto carol = Login("carol");
-  alice->Send("/create zoo").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE zoo");
-  bob->Send("/create Attic").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK CREATE Attic");
-  carol->Send("/join ZOO").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK JOIN zoo 2");
-  carol->Send("/rooms").IgnoreError();
-  EXPECT_EQ(carol->Next(), "ROOM Attic 1");
+  EXPECT_EQ(alice->Ask("/create zoo"), "OK CREATE zoo");
+  EXPECT_EQ(bob->Ask("/create Attic"), "OK CREATE Attic");
+  EXPECT_EQ(carol->Ask("/join ZOO"), "OK JOIN zoo 2");
+  EXPECT_EQ(carol->Ask("/rooms"), "ROOM Attic 1");
   EXPECT_EQ(carol->Next(), "ROOM zoo 2");
   EXPECT_EQ(carol->Next(), "OK ROOMS 2");
-  carol->Send("/who").IgnoreError();
-  EXPECT_EQ(carol->Next(), "MEMBER alice");
+  EXPECT_EQ(carol->Ask("/who"), "MEMBER alice");
   EXPECT_EQ(carol->Next(), "MEMBER carol");
   EXPECT_EQ(carol->Next(), "OK WHO zoo 2");
-  alice->Send("/who attic").IgnoreError();
-  EXPECT_EQ(alice->Next(), "JOIN zoo carol");
+  EXPECT_EQ(alice->Ask("/who attic"), "JOIN zoo carol");
   EXPECT_EQ(alice->Next(), "MEMBER Bob");
   EXPECT_EQ(alice->Next(), "OK WHO Attic 1");
 }
 
 TEST_F(ServerTest, RoomClosesWhenItsLastMemberLeaves) {
   auto alice = Login("alice");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  alice->Send("/leave").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK LEAVE Lounge");
-  alice->Send("/rooms").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK ROOMS 0");
-  alice->Send("/join Lounge").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR no-such-room "));
-  alice->Send("/create lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE lounge") << "the name is free again";
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(alice->Ask("/leave"), "OK LEAVE Lounge");
+  EXPECT_EQ(alice->Ask("/rooms"), "OK ROOMS 0");
+  EXPECT_TRUE(absl::StartsWith(alice->Ask("/join Lounge"), "ERR no-such-room "));
+  EXPECT_EQ(alice->Ask("/create lounge"), "OK CREATE lounge") << "the name is free again";
 }
 
 TEST_F(ServerTest, MovingBetweenRoomsTellsBothRooms) {
   auto alice = Login("alice");
   auto bob = Login("bob");
   auto carol = Login("carol");
-  alice->Send("/create A").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE A");
-  bob->Send("/join A").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN A 2");
-  carol->Send("/create B").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK CREATE B");
+  EXPECT_EQ(alice->Ask("/create A"), "OK CREATE A");
+  EXPECT_EQ(bob->Ask("/join A"), "OK JOIN A 2");
+  EXPECT_EQ(carol->Ask("/create B"), "OK CREATE B");
   EXPECT_EQ(alice->Next(), "JOIN A bob");
 
-  alice->Send("/join B").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK JOIN B 2");
+  EXPECT_EQ(alice->Ask("/join B"), "OK JOIN B 2");
   EXPECT_EQ(bob->Next(), "LEAVE A alice");
   EXPECT_EQ(carol->Next(), "JOIN B alice");
-  alice->Send("/join b").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK JOIN B 2") << "joining one's own room changes nothing";
+  EXPECT_EQ(alice->Ask("/join b"), "OK JOIN B 2") << "joining one's own room changes nothing";
   EXPECT_EQ(Pending(*carol), Lines{});
 
   // /create from inside a room leaves it too.
-  carol->Send("/create C").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK CREATE C");
+  EXPECT_EQ(carol->Ask("/create C"), "OK CREATE C");
   EXPECT_EQ(alice->Next(), "LEAVE B carol");
-  alice->Send("/who").IgnoreError();
-  EXPECT_EQ(alice->Next(), "MEMBER alice");
+  EXPECT_EQ(alice->Ask("/who"), "MEMBER alice");
   EXPECT_EQ(alice->Next(), "OK WHO B 1");
 }
 
 TEST_F(ServerTest, LinesAfterAMoveInTheSameWriteFollowTheClient) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create A").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE A");
+  EXPECT_EQ(alice->Ask("/create A"), "OK CREATE A");
   bob->SendRaw("/join A\nsaid in A\n/leave\n/whoami\n").IgnoreError();
   EXPECT_EQ(bob->Next(), "OK JOIN A 2");
   EXPECT_EQ(bob->Next(), "OK LEAVE A");
@@ -274,34 +229,27 @@ TEST_F(ServerTest, PrivateMessagesReachTheLobbyAndOtherRooms) {
   auto alice = Login("alice");
   auto bob = Login("bob");
   auto carol = Login("carol");
-  carol->Send("/create Den").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK CREATE Den");
-  alice->Send("/msg BOB hi bob, you are in the lobby").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK MSG BOB");
+  EXPECT_EQ(carol->Ask("/create Den"), "OK CREATE Den");
+  EXPECT_EQ(alice->Ask("/msg BOB hi bob, you are in the lobby"), "OK MSG BOB");
   EXPECT_EQ(bob->Next(), "PRIV alice hi bob, you are in the lobby");
-  alice->Send("/msg carol  spaced   out").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK MSG carol");
+  EXPECT_EQ(alice->Ask("/msg carol  spaced   out"), "OK MSG carol");
   EXPECT_EQ(carol->Next(), "PRIV alice spaced   out");
-  carol->Send("/msg alice back at you").IgnoreError();
-  EXPECT_EQ(carol->Next(), "OK MSG alice");
+  EXPECT_EQ(carol->Ask("/msg alice back at you"), "OK MSG alice");
   EXPECT_EQ(alice->Next(), "PRIV carol back at you");
 }
 
 TEST_F(ServerTest, AbruptDisconnectIsSeenAsLeaveAndFreesTheNick) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  bob->Send("/join Lounge").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(bob->Ask("/join Lounge"), "OK JOIN Lounge 2");
   EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
   bob->Reset();
   EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
   auto bob2 = Login("bob");  // Login() fails the test unless the nick is free again.
   ASSERT_NE(bob2, nullptr);
   // A plain close (FIN) counts the same.
-  bob2->Send("/join Lounge").IgnoreError();
-  EXPECT_EQ(bob2->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(bob2->Ask("/join Lounge"), "OK JOIN Lounge 2");
   EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
   bob2->Close();
   EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
@@ -370,10 +318,8 @@ TEST_F(ServerTest, SixRoomsOfEightAllChattingDeliverEveryLineOnceInOrder) {
 TEST_F(ServerTest, QuitSaysByeAndTheOthersSeeLeave) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
-  bob->Send("/join Lounge").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_EQ(bob->Ask("/join Lounge"), "OK JOIN Lounge 2");
   bob->Send("/quit").IgnoreError();
   absl::StatusOr<Lines> last = bob->ReadUntilClosed();
   ASSERT_TRUE(last.ok()) << last.status();
@@ -385,8 +331,7 @@ TEST_F(ServerTest, QuitSaysByeAndTheOthersSeeLeave) {
 TEST_F(ServerTest, ShutdownSaysByeToEveryoneEverywhere) {
   auto alice = Login("alice");
   auto bob = Login("bob");
-  alice->Send("/create Lounge").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE Lounge");
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
   server_->Shutdown();
   for (TestClient* client : {alice.get(), bob.get()}) {
     absl::StatusOr<Lines> last = client->ReadUntilClosed();
@@ -435,14 +380,10 @@ TEST_F(LimitsTest, MaxRoomsAndMaxRoomMembers) {
   auto alice = Login("alice");
   auto bob = Login("bob");
   auto carol = Login("carol");
-  alice->Send("/create one").IgnoreError();
-  EXPECT_EQ(alice->Next(), "OK CREATE one");
-  bob->Send("/create two").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(bob->Next(), "ERR limit "));
-  bob->Send("/join one").IgnoreError();
-  EXPECT_EQ(bob->Next(), "OK JOIN one 2");
-  carol->Send("/join one").IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(carol->Next(), "ERR room-full "));
+  EXPECT_EQ(alice->Ask("/create one"), "OK CREATE one");
+  EXPECT_TRUE(absl::StartsWith(bob->Ask("/create two"), "ERR limit "));
+  EXPECT_EQ(bob->Ask("/join one"), "OK JOIN one 2");
+  EXPECT_TRUE(absl::StartsWith(carol->Ask("/join one"), "ERR room-full "));
 }
 
 TEST_F(LimitsTest, ConfiguredLineLimit) {
@@ -450,10 +391,9 @@ TEST_F(LimitsTest, ConfiguredLineLimit) {
   options.max_line_bytes = 64;
   StartServer(options);
   auto alice = Login("alice");
-  alice->Send(std::string(64, 'a')).IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR not-in-room ")) << "64 bytes is allowed";
-  alice->Send(std::string(65, 'a')).IgnoreError();
-  EXPECT_TRUE(absl::StartsWith(alice->Next(), "ERR line-too-long "));
+  EXPECT_TRUE(absl::StartsWith(alice->Ask(std::string(64, 'a')), "ERR not-in-room "))
+      << "64 bytes is allowed";
+  EXPECT_TRUE(absl::StartsWith(alice->Ask(std::string(65, 'a')), "ERR line-too-long "));
 }
 
 TEST_F(LimitsTest, IdleClientsAreDisconnected) {
@@ -473,12 +413,9 @@ TEST_F(LimitsTest, AReaderThatStopsReadingIsCutOffWhileTheOthersKeepReceiving) {
   auto sender = Login("sender");
   auto reader = Login("reader");
   auto stuck = Login("stuck", TestClientOptions{.receive_buffer_bytes = 4096});
-  sender->Send("/create busy").IgnoreError();
-  EXPECT_EQ(sender->Next(), "OK CREATE busy");
-  reader->Send("/join busy").IgnoreError();
-  EXPECT_EQ(reader->Next(), "OK JOIN busy 2");
-  stuck->Send("/join busy").IgnoreError();
-  EXPECT_EQ(stuck->Next(), "OK JOIN busy 3");
+  EXPECT_EQ(sender->Ask("/create busy"), "OK CREATE busy");
+  EXPECT_EQ(reader->Ask("/join busy"), "OK JOIN busy 2");
+  EXPECT_EQ(stuck->Ask("/join busy"), "OK JOIN busy 3");
   EXPECT_EQ(reader->Next(), "JOIN busy stuck");
   ASSERT_TRUE(sender->ReadUntil("JOIN busy stuck").ok());
 
@@ -534,8 +471,8 @@ TEST_F(LimitsTest, FiveHundredConcurrentConnections) {
   }
   for (int i = 0; i < kClients; ++i) {
     int room = i / kPerRoom;
-    clients[i]->Send(i % kPerRoom == 0 ? absl::StrCat("/create r", room)
-                                       : absl::StrCat("/join r", room))
+    clients[i]
+        ->Send(i % kPerRoom == 0 ? absl::StrCat("/create r", room) : absl::StrCat("/join r", room))
         .IgnoreError();
     ASSERT_TRUE(absl::StartsWith(clients[i]->Next(), "OK ")) << i;
   }

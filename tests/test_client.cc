@@ -92,6 +92,12 @@ std::string TestClient::Next(absl::Duration deadline) {
   return absl::StrCat("<error: ", line.status().ToString(), ">");
 }
 
+std::string TestClient::Ask(absl::string_view line) {
+  if (absl::Status sent = Send(line); !sent.ok())
+    return absl::StrCat("<error: ", sent.ToString(), ">");
+  return Next();
+}
+
 absl::StatusOr<std::vector<std::string>> TestClient::ReadUntil(absl::string_view wanted,
                                                                absl::Duration deadline) {
   absl::Time until = absl::Now() + deadline;

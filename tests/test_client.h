@@ -1,8 +1,9 @@
 // TestClient: a line-oriented TCP client for end-to-end tests of the server.
 //
 // Every read waits for a line with a deadline, never for a fixed sleep: ReadLine() returns the next
-// line or says why none came. Absence is checked with Sync(), which sends "/ping <token>" and returns
-// every line received before the matching PONG, so "nothing else arrived" is a fact, not a guess.
+// line or says why none came. Absence is checked with Sync(), which sends "/ping <token>" and
+// returns every line received before the matching PONG, so "nothing else arrived" is a fact, not a
+// guess.
 //
 // Thread contract: not thread-safe; one thread uses a TestClient at a time.
 #ifndef ROOMCHAT_TESTS_TEST_CLIENT_H_
@@ -42,6 +43,8 @@ class TestClient {
   absl::StatusOr<std::string> ReadLine(absl::Duration deadline = kLineDeadline);
   // ReadLine() as a string for EXPECT_EQ: the line, "<timeout>", "<closed>" or "<error: ...>".
   std::string Next(absl::Duration deadline = kLineDeadline);
+  // Sends `line` and returns the next line, as Next() does: for one command and its one-line reply.
+  std::string Ask(absl::string_view line);
   // Reads until a line equal to `line`; returns the lines before it.
   absl::StatusOr<std::vector<std::string>> ReadUntil(absl::string_view line,
                                                      absl::Duration deadline = kLineDeadline);
