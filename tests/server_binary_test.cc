@@ -1,13 +1,8 @@
 // End-to-end tests of the chat_server binary itself: what main() does with flags, signals and logs.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -17,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/subprocess.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
@@ -24,100 +20,21 @@ namespace {
 
 constexpr char kServerPath[] = "chat/chat_server";
 
-// The server binary as a child process, with its stderr (the log) collected by a thread.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::vector<std::string> flags) {
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(pipe_fds[1], STDERR_FILENO);
-      std::vector<char*> argv{const_cast<char*>(kServerPath)};
-      for (std::string& flag : flags) argv.push_back(flag.data());
-      argv.push_back(nullptr);
-      ::execv(kServerPath, argv.data());
-      ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    reader_ = std::thread([this, fd = pipe_fds[0]] { CollectLog(fd); });
-  }
-
-  ~ServerProcess() {
-    if (pid_ > 0 && !exit_status_) {
-      ::kill(pid_, SIGKILL);
-      WaitForExit();
-    }
-    if (reader_.joinable()) reader_.join();
-  }
-
-  // Waits for the "listening on host:port" log line; the port, or nullopt if the server exited or
-  // said nothing in time.
-  std::optional<int> WaitUntilListening() {
-    const std::string marker = "listening on 127.0.0.1:";
-    absl::MutexLock lock(&mu_);
-    auto ready = [&] { return absl::StrContains(log_, marker) || log_closed_; };
-    mu_.AwaitWithTimeout(absl::Condition(&ready), kLineDeadline);
-    size_t at = log_.find(marker);
-    if (at == std::string::npos) return std::nullopt;
-    int port = 0;
-    std::string digits =
-        log_.substr(at + marker.size(), log_.find(' ', at + marker.size()) - (at + marker.size()));
-    if (!absl::SimpleAtoi(digits, &port)) return std::nullopt;
-    return port;
-  }
-
-  // The exit status (as from waitpid), waiting for it with a deadline.
-  std::optional<int> WaitForExit(absl::Duration deadline = kLineDeadline) {
-    absl::Time until = absl::Now() + deadline;
-    while (!exit_status_ && absl::Now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = status;
-      } else {
-        absl::SleepFor(absl::Milliseconds(5));  // Polling interval, not a guess at timing.
-      }
-    }
-    return exit_status_;
-  }
-
-  void Signal(int signal_number) { ::kill(pid_, signal_number); }
-
-  std::string Log() {
-    if (reader_.joinable()) reader_.join();  // After exit: the whole log.
-    absl::MutexLock lock(&mu_);
-    return log_;
-  }
-
- private:
-  void CollectLog(int fd) {
-    char chunk[4096];
-    ssize_t n;
-    while ((n = ::read(fd, chunk, sizeof(chunk))) > 0) {
-      absl::MutexLock lock(&mu_);
-      log_.append(chunk, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    absl::MutexLock lock(&mu_);
-    log_closed_ = true;
-  }
-
-  pid_t pid_ = -1;
-  std::optional<int> exit_status_;
-  std::thread reader_;
-  absl::Mutex mu_;
-  std::string log_ ABSL_GUARDED_BY(mu_);
-  bool log_closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-bool ExitedWith(std::optional<int> status, int code) {
-  return status && WIFEXITED(*status) && WEXITSTATUS(*status) == code;
+// The port in the "listening on 127.0.0.1:<port>" log line, once the server has logged it.
+std::optional<int> WaitUntilListening(Subprocess& server) {
+  const std::string marker = "listening on 127.0.0.1:";
+  if (!server.WaitForStderr(marker, kLineDeadline)) return std::nullopt;
+  std::string log = server.Stderr();
+  size_t at = log.find(marker) + marker.size();
+  int port = 0;
+  if (!absl::SimpleAtoi(log.substr(at, log.find(' ', at) - at), &port)) return std::nullopt;
+  return port;
 }
 
 void ExpectCleanShutdownOn(int signal_number) {
-  ServerProcess server({"--port=0"});
-  std::optional<int> port = server.WaitUntilListening();
-  ASSERT_TRUE(port.has_value()) << server.Log();
+  Subprocess server(kServerPath, {"--port=0"});
+  std::optional<int> port = WaitUntilListening(server);
+  ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
   ASSERT_NE(bob, nullptr);
@@ -129,8 +46,8 @@ void ExpectCleanShutdownOn(int signal_number) {
     ASSERT_TRUE(last.ok()) << last.status();
     EXPECT_EQ(*last, std::vector<std::string>{"BYE server-shutdown"});
   }
-  EXPECT_TRUE(ExitedWith(server.WaitForExit(), 0));
-  std::string log = server.Log();
+  EXPECT_TRUE(server.ExitsWith(0, kLineDeadline));
+  std::string log = server.Stderr();
   EXPECT_TRUE(absl::StrContains(log, "roomchat server starting")) << log;
   EXPECT_TRUE(absl::StrContains(log, "connected from 127.0.0.1:")) << log;
   EXPECT_TRUE(absl::StrContains(log, "room Lounge opened by alice")) << log;
@@ -146,9 +63,9 @@ TEST(ServerBinaryTest, SigtermSaysByeJoinsEveryThreadAndExitsZero) {
 TEST(ServerBinaryTest, SigintDoesTheSame) { ExpectCleanShutdownOn(SIGINT); }
 
 TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
-  ServerProcess server({"--port=0"});
-  std::optional<int> port = server.WaitUntilListening();
-  ASSERT_TRUE(port.has_value()) << server.Log();
+  Subprocess server(kServerPath, {"--port=0"});
+  std::optional<int> port = WaitUntilListening(server);
+  ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
   ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
@@ -159,8 +76,8 @@ TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
   bob->Send("/msg alice a secret whisper").IgnoreError();
   ASSERT_EQ(alice->Next(), "PRIV bob a secret whisper");
   server.Signal(SIGTERM);
-  ASSERT_TRUE(ExitedWith(server.WaitForExit(), 0));
-  std::string log = server.Log();
+  ASSERT_TRUE(server.ExitsWith(0, kLineDeadline));
+  std::string log = server.Stderr();
   EXPECT_FALSE(absl::StrContains(log, "secret")) << log;
 }
 
@@ -177,20 +94,20 @@ TEST(ServerBinaryTest, RefusesNonsenseFlagsWithAClearMessage) {
       {"--host=", "--host must not be empty"},
   };
   for (const auto& [flag, message] : cases) {
-    ServerProcess server({flag});
-    EXPECT_TRUE(ExitedWith(server.WaitForExit(), 2)) << flag;
-    std::string log = server.Log();
+    Subprocess server(kServerPath, {flag});
+    EXPECT_TRUE(server.ExitsWith(2, kLineDeadline)) << flag;
+    std::string log = server.Stderr();
     EXPECT_TRUE(absl::StrContains(log, message)) << flag << ": " << log;
   }
 }
 
 TEST(ServerBinaryTest, SaysWhyItCannotListen) {
-  ServerProcess first({"--port=0"});
-  std::optional<int> port = first.WaitUntilListening();
+  Subprocess first(kServerPath, {"--port=0"});
+  std::optional<int> port = WaitUntilListening(first);
   ASSERT_TRUE(port.has_value());
-  ServerProcess second({absl::StrCat("--port=", *port)});
-  EXPECT_TRUE(ExitedWith(second.WaitForExit(), 1));
-  EXPECT_TRUE(absl::StrContains(second.Log(), "Address already in use")) << second.Log();
+  Subprocess second(kServerPath, {absl::StrCat("--port=", *port)});
+  EXPECT_TRUE(second.ExitsWith(1, kLineDeadline));
+  EXPECT_TRUE(absl::StrContains(second.Stderr(), "Address already in use")) << second.Stderr();
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #
 # What it does, each step only when needed:
 #   1. apt-get installs Bazel (Debian's bazel-bootstrap 4.2.3), the Bazel rule sets Debian ships
-#      (skylib, platforms), the binary libraries (gflags, glog, GoogleTest, Benchmark, libedit) and the
-#      compiler runtimes the sanitizer builds link against.
+#      (skylib, platforms), the binary libraries (gflags, glog, GoogleTest, Benchmark, libedit), and
+#      tmux for the terminal client's interactive test.
 #   2. Fetches Debian's *source* package of Abseil (20220623.1) and unpacks it into
 #      third_party/abseil-cpp (git-ignored), which WORKSPACE names as @com_google_absl. Abseil is built
 #      from source with our own flags so ThreadSanitizer sees inside absl::Mutex; the prebuilt
@@ -23,6 +23,7 @@ packages=(
   bazel-bootstrap bazel-skylib bazel-platforms
   g++ libgflags-dev libgoogle-glog-dev libgtest-dev libbenchmark-dev libedit-dev
   dpkg-dev
+  tmux  # the terminal the client's interactive test types into
 )
 
 sudo_if_needed() {

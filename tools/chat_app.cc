@@ -1,0 +1,87 @@
+#include "tools/chat_app.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace roomchat {
+
+ChatApp::ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
+                 std::function<void(absl::string_view)> print)
+    : connection_(connection), session_(session), render_(render), print_(std::move(print)) {}
+
+absl::Status ChatApp::OnServerReadable() {
+  std::vector<std::string> lines;
+  absl::Status read = connection_->ReadLines(&lines);
+  for (const std::string& line : lines) {
+    absl::StatusOr<client::ServerEvent> event = client::ParseServerLine(line);
+    if (!event.ok()) {
+      print_(RenderNote(absl::StrCat("unreadable line from the server: ", event.status().message()),
+                        true, render_));
+      continue;
+    }
+    if (event->kind == client::ServerEvent::Kind::kBye) {
+      got_bye_ = true;
+      bye_reason_ = event->text;
+    }
+    client::Session::Reaction reaction = session_->OnEvent(*event);
+    std::string shown = reaction.quiet ? "" : Render(*event, render_);
+    if (!shown.empty()) print_(shown);
+    if (!reaction.send.empty()) {
+      if (absl::Status sent = connection_->Send(reaction.send); !sent.ok()) return sent;
+    }
+  }
+  return read;
+}
+
+absl::Status ChatApp::OnTypedLine(absl::string_view line) {
+  line = absl::StripTrailingAsciiWhitespace(line);
+  if (line.empty()) return absl::OkStatus();
+  std::string lower = absl::AsciiStrToLower(line.substr(0, line.find(' ')));
+  if (lower == "/help") {
+    PrintLocalHelp();
+    return absl::OkStatus();
+  }
+  if (lower == "/quit") return Quit();
+  if (lower == "/msg") {
+    // "/msg NICK TEXT": echo what was sent, since the server confirms only with OK MSG.
+    absl::string_view rest = absl::StripLeadingAsciiWhitespace(line.substr(4));
+    size_t space = rest.find(' ');
+    if (space != absl::string_view::npos) {
+      print_(RenderNote(absl::StrCat("(to ", rest.substr(0, space), ") ",
+                                     absl::StripLeadingAsciiWhitespace(rest.substr(space))),
+                        false, render_));
+    }
+  }
+  return connection_->Send(absl::StrCat(line, "\n"));
+}
+
+absl::Status ChatApp::Quit() {
+  if (quitting_) return absl::OkStatus();
+  quitting_ = true;
+  return connection_->Send("/quit\n");
+}
+
+void ChatApp::PrintLocalHelp() {
+  static constexpr absl::string_view kHelp[] = {
+      "Type a line and press Enter to say it to your room. Commands:",
+      "  /nick NAME        change your nickname",
+      "  /create ROOM      create a room and move into it",
+      "  /join ROOM        move into a room",
+      "  /leave            go back to the lobby",
+      "  /rooms            list the rooms",
+      "  /who [ROOM]       list who is in a room",
+      "  /whoami           your nickname and room",
+      "  /msg NICK TEXT    a private message",
+      "  /ping             check the server answers",
+      "  /quit             leave (also Ctrl-D on an empty line, or Ctrl-C)",
+      "  //text            say a line that starts with /",
+      "Keys: Up/Down for history, Left/Right/Home/End to move, Ctrl-U to clear the line.",
+  };
+  for (absl::string_view line : kHelp) print_(line);
+}
+
+}  // namespace roomchat

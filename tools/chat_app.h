@@ -1,0 +1,57 @@
+// ChatApp: what the terminal client does with server lines and typed lines, in either mode.
+//
+// Server lines are parsed, fed to the Session (which may answer, for --nick/--room) and rendered
+// through `print`. Typed lines go to the server as they are, except /help, which is answered here,
+// and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it.
+//
+// Thread contract: not thread-safe; the client's one thread uses it.
+#ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
+#define ROOMCHAT_TOOLS_CHAT_APP_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "chat/client/session.h"
+#include "tools/render.h"
+#include "tools/server_connection.h"
+
+namespace roomchat {
+
+class ChatApp {
+ public:
+  // `print` shows one rendered line (no newline) to the person.
+  ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
+          std::function<void(absl::string_view)> print);
+
+  // Reads what the server sent and handles each line. Unavailable when the connection is gone.
+  absl::Status OnServerReadable();
+  // Handles one line the person typed. Unavailable if it could not be sent.
+  absl::Status OnTypedLine(absl::string_view line);
+  // Sends /quit; from now on a closed connection is the expected end.
+  absl::Status Quit();
+
+  bool quitting() const { return quitting_; }
+  // Set when the server sent BYE.
+  bool got_bye() const { return got_bye_; }
+  const std::string& bye_reason() const { return bye_reason_; }
+  const RenderOptions& render() const { return render_; }
+
+ private:
+  void PrintLocalHelp();
+
+  // Const after construction.
+  ServerConnection* const connection_;
+  client::Session* const session_;
+  const RenderOptions render_;
+  const std::function<void(absl::string_view)> print_;
+
+  bool quitting_ = false;
+  bool got_bye_ = false;
+  std::string bye_reason_;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_TOOLS_CHAT_APP_H_
