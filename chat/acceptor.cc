@@ -65,6 +65,7 @@ void Acceptor::Run() {
         warned_ = true;
       }
       backing_off_ = true;
+      pauses_.fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
@@ -72,6 +73,7 @@ void Acceptor::Run() {
 bool Acceptor::AcceptAll() {
   while (true) {
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    accept_calls_.fetch_add(1, std::memory_order_relaxed);
     if (fd >= 0) {
       warned_ = false;
       Hand(UniqueFd(fd));

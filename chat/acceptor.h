@@ -10,7 +10,9 @@
 #ifndef ROOMCHAT_CHAT_ACCEPTOR_H_
 #define ROOMCHAT_CHAT_ACCEPTOR_H_
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <thread>
 
@@ -39,6 +41,10 @@ class Acceptor {
   // Wakes the thread and joins it. Idempotent.
   void Stop();
 
+  // For tests, safe from any thread: accept(2) calls made, and pauses taken after resource errors.
+  uint64_t TEST_accept_calls() const { return accept_calls_.load(std::memory_order_relaxed); }
+  uint64_t TEST_pauses() const { return pauses_.load(std::memory_order_relaxed); }
+
  private:
   Acceptor(UniqueFd listen_fd, UniqueFd wake_fd, Registry* registry, Destination* lobby,
            const ClientLimits& limits);
@@ -59,6 +65,10 @@ class Acceptor {
   ClientId next_id_ = 1;
   bool backing_off_ = false;  // pausing after a resource error
   bool warned_ = false;       // the current run of resource errors has been logged
+
+  // Written by the acceptor thread, read by tests.
+  std::atomic<uint64_t> accept_calls_{0};
+  std::atomic<uint64_t> pauses_{0};
 
   // Owned by the owner's thread.
   std::thread thread_;

@@ -20,6 +20,7 @@ absl::string_view ByeReason(DepartureReason reason) {
     case DepartureReason::kQuit: return "quit";
     case DepartureReason::kIdleTimeout: return "idle-timeout";
     case DepartureReason::kShutdown: return "server-shutdown";
+    case DepartureReason::kFlood: return "flood";
     case DepartureReason::kPeerClosed:
     case DepartureReason::kIoError:
     case DepartureReason::kOutputLimit: return "";
@@ -34,6 +35,7 @@ absl::string_view DepartureName(DepartureReason reason) {
     case DepartureReason::kIoError: return "i/o error";
     case DepartureReason::kIdleTimeout: return "idle timeout";
     case DepartureReason::kOutputLimit: return "output buffer limit";
+    case DepartureReason::kFlood: return "flood";
     case DepartureReason::kShutdown: return "server shutdown";
   }
   return "unknown";
@@ -44,16 +46,17 @@ Client::Client(ClientId id, UniqueFd fd, std::string peer, const ClientLimits& l
       fd_(std::move(fd)),
       peer_(std::move(peer)),
       max_outbuf_bytes_(limits.max_outbuf_bytes),
+      outbuf_soft_bytes_(limits.outbuf_soft_bytes),
+      outbuf_soft_duration_(limits.outbuf_soft_duration),
       framer_(limits.max_line_bytes),
-      last_activity_(Clock::now()) {}
+      last_activity_(Clock::now()),
+      flood_(limits.flood, last_activity_) {}
 
-absl::StatusOr<Client::ReadOutcome> Client::ReadOnce(char* scratch, size_t scratch_size,
-                                                     Clock::time_point now) {
+absl::StatusOr<Client::ReadOutcome> Client::ReadOnce(char* scratch, size_t scratch_size) {
   while (true) {
     ssize_t n = ::read(fd_.get(), scratch, scratch_size);
     if (n > 0) {
       framer_.Append(absl::string_view(scratch, static_cast<size_t>(n)));
-      last_activity_ = now;
       return ReadOutcome::kData;
     }
     if (n == 0) return ReadOutcome::kPeerClosed;
@@ -87,6 +90,7 @@ absl::Status Client::Flush(size_t max_bytes) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == ECONNRESET || errno == EPIPE) return absl::AbortedError("reset");
       return ErrnoStatus("send");
     }
     out_pos_ += static_cast<size_t>(n);
@@ -104,6 +108,15 @@ absl::Status Client::Flush(size_t max_bytes) {
     out_pos_ = 0;
   }
   return absl::OkStatus();
+}
+
+bool Client::OutputStuck(Clock::time_point now) {
+  if (outbuf_soft_bytes_ == 0 || unsent_bytes() <= outbuf_soft_bytes_) {
+    over_soft_since_.reset();
+    return false;
+  }
+  if (!over_soft_since_) over_soft_since_ = now;
+  return now - *over_soft_since_ >= outbuf_soft_duration_;
 }
 
 void Client::MarkDeparting(Departure departure) {

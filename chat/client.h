@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/flood_guard.h"
 #include "chat/line_framer.h"
 #include "chat/socket.h"
 
@@ -31,7 +32,8 @@ enum class DepartureReason {
   kPeerClosed,   // the connection was closed or reset by the client
   kIoError,      // a read or write failed
   kIdleTimeout,  // nothing received for --idle_timeout_s
-  kOutputLimit,  // unsent output passed --max_outbuf_bytes: the client stopped reading
+  kOutputLimit,  // unsent output passed --max_outbuf_bytes, or the soft cap for too long
+  kFlood,        // went on sending past the flood limit
   kShutdown,     // the server is stopping
 };
 
@@ -48,7 +50,12 @@ absl::string_view DepartureName(DepartureReason reason);
 
 struct ClientLimits {
   size_t max_line_bytes = 4096;
+  // Unsent output past this disconnects the client at once.
   size_t max_outbuf_bytes = 1 << 20;
+  // Unsent output past this for longer than outbuf_soft_duration disconnects it; 0 bytes is off.
+  size_t outbuf_soft_bytes = 256 * 1024;
+  std::chrono::seconds outbuf_soft_duration{10};
+  FloodLimits flood;
 };
 
 class Client {
@@ -66,11 +73,15 @@ class Client {
 
   // ---- Input.
   enum class ReadOutcome { kData, kWouldBlock, kPeerClosed, kPeerReset };
-  // One read(2) of at most `scratch_size` bytes, appended to the framer. Data records activity for
-  // the idle timeout. Errors other than the peer closing or resetting are returned.
-  absl::StatusOr<ReadOutcome> ReadOnce(char* scratch, size_t scratch_size, Clock::time_point now);
+  // One read(2) of at most `scratch_size` bytes, appended to the framer. Errors other than the peer
+  // closing or resetting are returned.
+  absl::StatusOr<ReadOutcome> ReadOnce(char* scratch, size_t scratch_size);
   LineFramer& framer() { return framer_; }
+  // A complete line arrived: the client is active (bytes that never make a line are not activity,
+  // so a trickle of partial lines still times out).
+  void NoteLine(Clock::time_point now) { last_activity_ = now; }
   Clock::time_point last_activity() const { return last_activity_; }
+  FloodGuard& flood() { return flood_; }
 
   // ---- Output.
   // Appends `bytes` to the outbound buffer. If that would take the unsent output past
@@ -80,8 +91,12 @@ class Client {
   bool has_output() const { return out_pos_ < out_.size(); }
   size_t unsent_bytes() const { return out_.size() - out_pos_; }
   bool output_overflowed() const { return output_overflowed_; }
-  // Writes up to `max_bytes` of the buffer with non-blocking send(2)s, stopping at EAGAIN. An error
-  // (reset, broken pipe) is returned; the unsent rest stays buffered.
+  // True once unsent output has stayed above the soft cap for the soft duration. Tracks when the
+  // output first went above it; call after each flush and periodically.
+  bool OutputStuck(Clock::time_point now);
+  // Writes up to `max_bytes` of the buffer with non-blocking send(2)s, stopping at EAGAIN. Aborted
+  // when the client reset or closed the connection; another error for anything else. The unsent
+  // rest stays buffered.
   absl::Status Flush(size_t max_bytes);
   // Whether the owner's poll set should ask for POLLOUT.
   bool wants_write() const { return wants_write_; }
@@ -99,6 +114,8 @@ class Client {
   const UniqueFd fd_;
   const std::string peer_;
   const size_t max_outbuf_bytes_;
+  const size_t outbuf_soft_bytes_;
+  const std::chrono::seconds outbuf_soft_duration_;
 
   // Owned by the owning thread.
   std::string nick_;
@@ -108,6 +125,8 @@ class Client {
   bool output_overflowed_ = false;
   bool wants_write_ = false;
   Clock::time_point last_activity_;
+  std::optional<Clock::time_point> over_soft_since_;
+  FloodGuard flood_;
   std::optional<Departure> departure_;
 };
 

@@ -2,6 +2,7 @@
 // SIGTERM, which shut it down cleanly (every client gets "BYE server-shutdown", every thread is
 // joined).
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +23,18 @@ DEFINE_uint64(max_line_bytes, 4096,
 DEFINE_uint64(max_outbuf_bytes, 1 << 20,
               "Unsent output held per client; a client past it (it stopped reading) is "
               "disconnected and logged.");
-DEFINE_int32(idle_timeout_s, 0,
-             "Seconds without a byte from a client before 'BYE idle-timeout'; 0 turns it off.");
+DEFINE_uint64(
+    outbuf_soft_bytes, 256 * 1024,
+    "Unsent output held above this for --outbuf_soft_s disconnects the client; 0 is off.");
+DEFINE_int32(outbuf_soft_s, 10, "See --outbuf_soft_bytes.");
+DEFINE_int32(idle_timeout_s, 300,
+             "Seconds without a complete line from a client before 'BYE idle-timeout'; 0 is off.");
+DEFINE_double(flood_lines_per_s, 200,
+              "Lines per second one connection may send on average; over it lines are dropped "
+              "with 'ERR flood'. 0 turns flood control off.");
+DEFINE_double(flood_burst, 400, "Lines one connection may send at once before the rate applies.");
+DEFINE_int32(flood_disconnect_after, 1000,
+             "Lines dropped in one flood before the client gets 'BYE flood' and is closed.");
 
 namespace {
 
@@ -36,8 +47,33 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.max_room_members = FLAGS_max_room_members;
   options.max_line_bytes = FLAGS_max_line_bytes;
   options.max_outbuf_bytes = FLAGS_max_outbuf_bytes;
+  options.outbuf_soft_bytes = FLAGS_outbuf_soft_bytes;
+  options.outbuf_soft_s = FLAGS_outbuf_soft_s;
   options.idle_timeout_s = FLAGS_idle_timeout_s;
+  options.flood_lines_per_s = FLAGS_flood_lines_per_s;
+  options.flood_burst = FLAGS_flood_burst;
+  options.flood_disconnect_after = FLAGS_flood_disconnect_after;
   return options;
+}
+
+// Raises the open-file limit to what the system allows: every client is a descriptor, every room
+// two (its epoll instance and eventfd).
+void RaiseFileLimit(size_t max_clients, size_t max_rooms) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (limit.rlim_cur != before && setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    limit.rlim_cur = before;
+  }
+  LOG(INFO) << "open file limit " << limit.rlim_cur
+            << (limit.rlim_cur != before ? " (raised from " + std::to_string(before) + ")" : "");
+  rlim_t needed = max_clients + 2 * max_rooms + 64;
+  if (limit.rlim_cur < needed) {
+    LOG(WARNING) << "open file limit " << limit.rlim_cur << " is below the " << needed
+                 << " that --max_clients and --max_rooms may need; accepting will pause when "
+                    "descriptors run out";
+  }
 }
 
 }  // namespace
@@ -63,6 +99,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   LOG(INFO) << "roomchat server starting";
+  RaiseFileLimit(options.max_clients, options.max_rooms);
   roomchat::Server server(options);
   if (absl::Status started = server.Start(); !started.ok()) {
     LOG(ERROR) << "cannot start: " << started;

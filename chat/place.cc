@@ -59,7 +59,28 @@ void Place::ReceivePrivate(ClientId to, const std::string& line) {
   }
 }
 
+bool Place::PassesFloodGuard(Client& client) {
+  switch (client.flood().OnLine(loop_->now())) {
+    case FloodGuard::Verdict::kAccept: return true;
+    case FloodGuard::Verdict::kDropFirst:
+      if (client.flood().dropped_total() == 1) {
+        LOG(WARNING) << "limit hit: client " << client.id() << " " << client.nick()
+                     << " is flooding; dropping its lines over the flood limit";
+      }
+      client.Send(ErrLine(ProtocolError(
+          ErrorCode::kFlood, "too many lines at once; slow down (lines are being dropped)")));
+      return false;
+    case FloodGuard::Verdict::kDrop: return false;
+    case FloodGuard::Verdict::kDisconnect:
+      loop_->Depart(client, {DepartureReason::kFlood,
+                             absl::StrCat(client.flood().dropped_total(), " lines dropped")});
+      return false;
+  }
+  return false;
+}
+
 void Place::OnFrame(Client& client, const Frame& frame) {
+  if (!PassesFloodGuard(client)) return;
   switch (frame.kind) {
     case Frame::Kind::kTooLong:
       client.Send(ErrLine(ProtocolError(
@@ -195,7 +216,11 @@ void Place::OnDeparture(Client& client, const Departure& departure) {
             << (departure.detail.empty() ? "" : absl::StrCat(" (", departure.detail, ")"));
   if (departure.reason == DepartureReason::kOutputLimit) {
     LOG(WARNING) << "limit hit: client " << client.id() << " " << client.nick() << " cut off with "
-                 << client.unsent_bytes() << " bytes unsent (--max_outbuf_bytes)";
+                 << client.unsent_bytes()
+                 << " bytes unsent (--max_outbuf_bytes, --outbuf_soft_bytes/--outbuf_soft_s)";
+  } else if (departure.reason == DepartureReason::kFlood) {
+    LOG(WARNING) << "limit hit: client " << client.id() << " " << client.nick()
+                 << " disconnected for flooding (--flood_lines_per_s, --flood_burst)";
   }
 }
 

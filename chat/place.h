@@ -77,6 +77,8 @@ class Place : public Destination, private PollLoop::Handler {
   void OnDeparture(Client& client, const Departure& departure) override;
   void OnStop() override;
 
+  // Applies the client's flood guard to one received line; false if the line is dropped.
+  bool PassesFloodGuard(Client& client);
   void Execute(Client& client, const Command& command);
   void DoNick(Client& client, const std::string& nick);
   void DoCreate(Client& client, const std::string& name);

@@ -82,7 +82,8 @@ bool PollLoop::stopping() const {
 
 void PollLoop::Run() {
   loop_thread_ = std::this_thread::get_id();
-  next_idle_check_ = Clock::now() + std::chrono::seconds(1);
+  now_ = Clock::now();
+  next_housekeeping_ = now_ + std::chrono::seconds(1);
   while (!stopping_) RunRound();
   // Work that raced with the stop: tasks posted meanwhile, and the departures they cause.
   RunPendingTasks();
@@ -93,7 +94,7 @@ void PollLoop::RunRound() {
   int ready = ::epoll_wait(epoll_fd_.get(), events_.data(), static_cast<int>(events_.size()),
                            WaitTimeoutMs());
   if (ready < 0 && errno != EINTR) PLOG(ERROR) << name_ << ": epoll_wait";
-  Clock::time_point now = Clock::now();
+  now_ = Clock::now();
   for (int i = 0; i < ready; ++i) {
     if (events_[i].data.u64 == kWakeId) {
       DrainWakeFd();
@@ -104,16 +105,15 @@ void PollLoop::RunRound() {
     if (client != nullptr && !client->departure()) ServiceClient(*client, events_[i].events);
   }
   RunPendingTasks();
-  if (idle_timeout_.count() > 0 && now >= next_idle_check_) CheckIdleClients(now);
+  if (now_ >= next_housekeeping_) Housekeeping();
   FinishDepartures();
   FlushClients();
 }
 
 int PollLoop::WaitTimeoutMs() const {
   if (!departing_.empty()) return 0;
-  if (idle_timeout_.count() == 0) return -1;
   auto wait =
-      std::chrono::duration_cast<std::chrono::milliseconds>(next_idle_check_ - Clock::now());
+      std::chrono::duration_cast<std::chrono::milliseconds>(next_housekeeping_ - Clock::now());
   return static_cast<int>(std::max<int64_t>(0, wait.count()));
 }
 
@@ -140,8 +140,7 @@ void PollLoop::ServiceClient(Client& client, uint32_t events) {
   // Writable again: FlushClients() sends the rest this round.
   if (events & EPOLLOUT) SetWantsWrite(client, false);
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0) return;
-  absl::StatusOr<Client::ReadOutcome> read =
-      client.ReadOnce(read_scratch_.get(), kReadChunk, Clock::now());
+  absl::StatusOr<Client::ReadOutcome> read = client.ReadOnce(read_scratch_.get(), kReadChunk);
   if (!read.ok()) {
     Depart(client, {DepartureReason::kIoError, std::string(read.status().message())});
     return;
@@ -163,6 +162,7 @@ void PollLoop::ProcessInput(ClientId id) {
     if (client == nullptr || client->departure()) return;
     std::optional<Frame> frame = client->framer().Next();
     if (!frame) return;
+    client->NoteLine(now_);
     handler_->OnFrame(*client, *frame);
   }
 }
@@ -182,12 +182,16 @@ void PollLoop::DrainWakeFd() {
   (void)n;
 }
 
-void PollLoop::CheckIdleClients(Clock::time_point now) {
-  next_idle_check_ = now + std::chrono::seconds(1);
+void PollLoop::Housekeeping() {
+  next_housekeeping_ = now_ + std::chrono::seconds(1);
   for (auto& [id, client] : clients_) {
-    if (now - client->last_activity() >= idle_timeout_) {
+    if (client->departure()) continue;
+    if (idle_timeout_.count() > 0 && now_ - client->last_activity() >= idle_timeout_) {
       Depart(*client, {DepartureReason::kIdleTimeout,
-                       absl::StrCat("nothing received for ", idle_timeout_.count(), " s")});
+                       absl::StrCat("no line received for ", idle_timeout_.count(), " s")});
+    } else if (client->OutputStuck(now_)) {
+      Depart(*client, {DepartureReason::kOutputLimit,
+                       absl::StrCat(client->unsent_bytes(), " bytes unsent past the soft cap")});
     }
   }
 }
@@ -209,16 +213,24 @@ void PollLoop::FlushClients() {
   for (auto& [id, client] : clients_) {
     if (client->departure()) continue;
     if (client->output_overflowed()) {
-      Depart(*client, {DepartureReason::kOutputLimit, "it stopped reading"});
+      Depart(*client, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
       continue;
     }
     if (!client->has_output() || client->wants_write()) continue;
     absl::Status flushed = client->Flush(kWriteChunk);
+    if (absl::IsAborted(flushed)) {
+      Depart(*client, {DepartureReason::kPeerClosed, "reset"});
+      continue;
+    }
     if (!flushed.ok()) {
       Depart(*client, {DepartureReason::kIoError, std::string(flushed.message())});
       continue;
     }
     SetWantsWrite(*client, client->has_output());
+    if (client->OutputStuck(now_)) {
+      Depart(*client, {DepartureReason::kOutputLimit,
+                       absl::StrCat(client->unsent_bytes(), " bytes unsent past the soft cap")});
+    }
   }
 }
 

@@ -82,6 +82,8 @@ class PollLoop {
   // ---- Loop thread only.
   const std::string& name() const { return name_; }
   bool stopping() const;
+  // The time this round began: one clock read per round for every timing decision.
+  Clock::time_point now() const { return now_; }
   void Add(std::unique_ptr<Client> client);
   // Takes `id` out of the loop, with its buffers and unread input. Null if it is not here.
   std::unique_ptr<Client> Remove(ClientId id);
@@ -105,7 +107,8 @@ class PollLoop {
   void SetWantsWrite(Client& client, bool wants);
   void ServiceClient(Client& client, uint32_t events);
   void RunPendingTasks();
-  void CheckIdleClients(Clock::time_point now);
+  // Once a second: idle clients, and clients whose output has been stuck above the soft cap.
+  void Housekeeping();
   void FinishDepartures();
   void FlushClients();
   void DrainWakeFd();
@@ -127,7 +130,8 @@ class PollLoop {
   absl::flat_hash_map<ClientId, std::unique_ptr<Client>> clients_;
   std::vector<ClientId> departing_;
   std::vector<epoll_event> events_;  // epoll_event.data.u64 is a ClientId, or kWakeId
-  Clock::time_point next_idle_check_;
+  Clock::time_point now_;
+  Clock::time_point next_housekeeping_;
   std::unique_ptr<char[]> read_scratch_;
 };
 

@@ -37,6 +37,20 @@ absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.idle_timeout_s < 0) {
     return invalid("--idle_timeout_s must be 0 (off) or more, not ", options.idle_timeout_s);
   }
+  if (options.outbuf_soft_bytes > options.max_outbuf_bytes) {
+    return invalid("--outbuf_soft_bytes must be at most --max_outbuf_bytes (",
+                   options.max_outbuf_bytes, "), not ", options.outbuf_soft_bytes);
+  }
+  if (options.outbuf_soft_s < 0) return invalid("--outbuf_soft_s must be 0 or more");
+  if (options.flood_lines_per_s < 0) {
+    return invalid("--flood_lines_per_s must be 0 (off) or more, not ", options.flood_lines_per_s);
+  }
+  if (options.flood_lines_per_s > 0 && options.flood_burst < 1) {
+    return invalid("--flood_burst must be at least 1, not ", options.flood_burst);
+  }
+  if (options.flood_disconnect_after < 0) {
+    return invalid("--flood_disconnect_after must be 0 or more");
+  }
   return absl::OkStatus();
 }
 
@@ -66,7 +80,13 @@ absl::Status Server::Start() {
   room_context_ = context;
   room_context_.lobby = lobby_.get();
 
-  ClientLimits limits{options_.max_line_bytes, options_.max_outbuf_bytes};
+  ClientLimits limits;
+  limits.max_line_bytes = options_.max_line_bytes;
+  limits.max_outbuf_bytes = options_.max_outbuf_bytes;
+  limits.outbuf_soft_bytes = options_.outbuf_soft_bytes;
+  limits.outbuf_soft_duration = std::chrono::seconds(options_.outbuf_soft_s);
+  limits.flood = {options_.flood_lines_per_s, options_.flood_burst,
+                  static_cast<uint64_t>(options_.flood_disconnect_after)};
   absl::StatusOr<std::unique_ptr<Acceptor>> acceptor =
       Acceptor::Create(*std::move(listen_fd), &registry_, lobby_.get(), limits);
   if (!acceptor.ok()) return acceptor.status();

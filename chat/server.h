@@ -39,8 +39,17 @@ struct ServerOptions {
   size_t max_line_bytes = 4096;
   // Unsent output held for one client; past it the client is disconnected (it stopped reading).
   size_t max_outbuf_bytes = 1 << 20;
-  // Seconds without a byte from a client before "BYE idle-timeout"; 0 turns it off.
-  int idle_timeout_s = 0;
+  // Unsent output held above this for outbuf_soft_s seconds disconnects the client; 0 is off.
+  size_t outbuf_soft_bytes = 256 * 1024;
+  int outbuf_soft_s = 10;
+  // Seconds without a complete line from a client before "BYE idle-timeout"; 0 turns it off.
+  int idle_timeout_s = 300;
+  // Lines per second a connection may send on average, and in a burst; past them lines are dropped
+  // ("ERR flood"); past flood_disconnect_after dropped lines in one flood, "BYE flood". 0 lines/s
+  // turns flood control off.
+  double flood_lines_per_s = 200;
+  double flood_burst = 400;
+  int flood_disconnect_after = 1000;
 };
 
 // OK, or InvalidArgument naming the first nonsense value.
@@ -63,6 +72,8 @@ class Server {
 
   // For tests: connected clients and open rooms, as the registry counts them.
   const Registry& registry() const { return registry_; }
+  // For tests: the acceptor, while running (null after Shutdown()).
+  const Acceptor* TEST_acceptor() const { return acceptor_.get(); }
 
  private:
   absl::StatusOr<std::shared_ptr<Destination>> OpenRoom(const std::string& name);

@@ -49,8 +49,7 @@ TEST_F(ChatClientTest, TwoScriptedClientsChat) {
   ASSERT_TRUE(alice->WaitForStdout("* You created lounge and are in it\n", kLineDeadline))
       << alice->Stdout() << alice->Stderr();
   auto bob = StartClient({"--nick=bob", "--room=lounge"});
-  ASSERT_TRUE(bob->WaitForStdout("* You joined lounge (2 here)\n", kLineDeadline))
-      << bob->Stdout();
+  ASSERT_TRUE(bob->WaitForStdout("* You joined lounge (2 here)\n", kLineDeadline)) << bob->Stdout();
   ASSERT_TRUE(alice->WaitForStdout("* bob joined lounge\n", kLineDeadline)) << alice->Stdout();
 
   alice->WriteStdin("hello bob\n/msg bob just you\n");
@@ -102,8 +101,8 @@ TEST_F(ChatClientTest, CannotConnectExitsTwoNamingHostAndPort) {
   probe->Reset();
   Subprocess client(kClientPath, {absl::StrCat("--port=", port)});
   EXPECT_TRUE(client.ExitsWith(2, kLineDeadline));
-  EXPECT_TRUE(absl::StrContains(client.Stderr(),
-                                absl::StrCat("cannot connect to 127.0.0.1:", port, ": Connection refused")))
+  EXPECT_TRUE(absl::StrContains(
+      client.Stderr(), absl::StrCat("cannot connect to 127.0.0.1:", port, ": Connection refused")))
       << client.Stderr();
 }
 
@@ -113,7 +112,8 @@ TEST_F(ChatClientTest, ServerShutdownExitsThree) {
   server_->Shutdown();
   EXPECT_TRUE(client->ExitsWith(3, kLineDeadline));
   EXPECT_TRUE(absl::StrContains(client->Stdout(), "(server-shutdown)")) << client->Stdout();
-  EXPECT_TRUE(absl::StrContains(client->Stderr(), "disconnected by 127.0.0.1:")) << client->Stderr();
+  EXPECT_TRUE(absl::StrContains(client->Stderr(), "disconnected by 127.0.0.1:"))
+      << client->Stderr();
 }
 
 TEST(ChatClientLostTest, AConnectionThatDropsExitsThree) {
