@@ -9,9 +9,35 @@
 
 namespace roomchat {
 
+namespace {
+
+constexpr absl::string_view kKeepAliveToken = "keepalive";
+
+}  // namespace
+
 ChatApp::ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
-                 std::function<void(absl::string_view)> print)
-    : connection_(connection), session_(session), render_(render), print_(std::move(print)) {}
+                 std::function<void(absl::string_view)> print, std::chrono::milliseconds keepalive,
+                 Clock::time_point now)
+    : connection_(connection),
+      session_(session),
+      render_(render),
+      print_(std::move(print)),
+      keepalive_(keepalive),
+      last_sent_(now) {}
+
+absl::Status ChatApp::Send(absl::string_view bytes) {
+  last_sent_ = Clock::now();
+  return connection_->Send(bytes);
+}
+
+absl::Status ChatApp::KeepAlive(Clock::time_point now) {
+  if (keepalive_.count() == 0 || now - last_sent_ < keepalive_ || quitting_) {
+    return absl::OkStatus();
+  }
+  absl::Status sent = connection_->Send(absl::StrCat("/ping ", kKeepAliveToken, "\n"));
+  last_sent_ = now;
+  return sent;
+}
 
 absl::Status ChatApp::OnServerReadable() {
   std::vector<std::string> lines;
@@ -28,10 +54,12 @@ absl::Status ChatApp::OnServerReadable() {
       bye_reason_ = event->text;
     }
     client::Session::Reaction reaction = session_->OnEvent(*event);
-    std::string shown = reaction.quiet ? "" : Render(*event, render_);
+    bool keepalive_pong =
+        event->kind == client::ServerEvent::Kind::kPong && event->text == kKeepAliveToken;
+    std::string shown = reaction.quiet || keepalive_pong ? "" : Render(*event, render_);
     if (!shown.empty()) print_(shown);
     if (!reaction.send.empty()) {
-      if (absl::Status sent = connection_->Send(reaction.send); !sent.ok()) return sent;
+      if (absl::Status sent = Send(reaction.send); !sent.ok()) return sent;
     }
   }
   return read;
@@ -56,13 +84,13 @@ absl::Status ChatApp::OnTypedLine(absl::string_view line) {
                         false, render_));
     }
   }
-  return connection_->Send(absl::StrCat(line, "\n"));
+  return Send(absl::StrCat(line, "\n"));
 }
 
 absl::Status ChatApp::Quit() {
   if (quitting_) return absl::OkStatus();
   quitting_ = true;
-  return connection_->Send("/quit\n");
+  return Send("/quit\n");
 }
 
 void ChatApp::PrintLocalHelp() {

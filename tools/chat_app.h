@@ -2,12 +2,15 @@
 //
 // Server lines are parsed, fed to the Session (which may answer, for --nick/--room) and rendered
 // through `print`. Typed lines go to the server as they are, except /help, which is answered here,
-// and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it.
+// and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it. When nothing has
+// been sent for the keepalive interval, KeepAlive() sends "/ping keepalive" so that a person who only
+// reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is not shown.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
 #define ROOMCHAT_TOOLS_CHAT_APP_H_
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -21,9 +24,12 @@ namespace roomchat {
 
 class ChatApp {
  public:
-  // `print` shows one rendered line (no newline) to the person.
+  using Clock = std::chrono::steady_clock;
+
+  // `print` shows one rendered line (no newline) to the person. A `keepalive` of zero is off.
   ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
-          std::function<void(absl::string_view)> print);
+          std::function<void(absl::string_view)> print, std::chrono::milliseconds keepalive,
+          Clock::time_point now);
 
   // Reads what the server sent and handles each line. Unavailable when the connection is gone.
   absl::Status OnServerReadable();
@@ -31,6 +37,8 @@ class ChatApp {
   absl::Status OnTypedLine(absl::string_view line);
   // Sends /quit; from now on a closed connection is the expected end.
   absl::Status Quit();
+  // Sends the keepalive ping if nothing was sent for the keepalive interval.
+  absl::Status KeepAlive(Clock::time_point now);
 
   bool quitting() const { return quitting_; }
   // Set when the server sent BYE.
@@ -40,13 +48,16 @@ class ChatApp {
 
  private:
   void PrintLocalHelp();
+  absl::Status Send(absl::string_view bytes);
 
   // Const after construction.
   ServerConnection* const connection_;
   client::Session* const session_;
   const RenderOptions render_;
   const std::function<void(absl::string_view)> print_;
+  const std::chrono::milliseconds keepalive_;
 
+  Clock::time_point last_sent_;
   bool quitting_ = false;
   bool got_bye_ = false;
   std::string bye_reason_;

@@ -33,6 +33,9 @@ DEFINE_string(host, "127.0.0.1", "Server to connect to.");
 DEFINE_int32(port, 7070, "Server port.");
 DEFINE_string(nick, "", "Nickname to take after connecting (default: the guest nick given).");
 DEFINE_string(room, "", "Room to join after connecting; created if it does not exist.");
+DEFINE_double(keepalive_s, 60,
+              "Seconds without sending anything before a '/ping keepalive', so that reading "
+              "without typing does not count as idle on the server; 0 turns it off.");
 
 namespace roomchat {
 namespace {
@@ -74,18 +77,24 @@ int ConnectionLost(const ChatApp& app) {
   return kExitConnectionLost;
 }
 
+std::chrono::milliseconds KeepAliveInterval() {
+  return std::chrono::milliseconds(static_cast<int64_t>(FLAGS_keepalive_s * 1000));
+}
+
 // Script mode: stdin lines are sent once --nick/--room setup is over.
 int RunScript(ServerConnection& connection, client::Session& session, RenderOptions render) {
-  ChatApp app(&connection, &session, render, PrintLine);
+  ChatApp app(&connection, &session, render, PrintLine, KeepAliveInterval(),
+              std::chrono::steady_clock::now());
   std::string typed;
   bool input_open = true;
   while (true) {
     bool read_stdin = input_open && session.setup_done() && !app.quitting();
     pollfd fds[2] = {{connection.fd(), POLLIN, 0}, {read_stdin ? STDIN_FILENO : -1, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    if (::poll(fds, 2, 1000) < 0) {
       if (errno == EINTR) continue;
       return ConnectionLost(app);
     }
+    if (!app.KeepAlive(std::chrono::steady_clock::now()).ok()) return ConnectionLost(app);
     if (fds[0].revents != 0) {
       if (!app.OnServerReadable().ok() || app.got_bye()) {
         return app.quitting() ? kExitOk : ConnectionLost(app);
@@ -123,9 +132,10 @@ int RunInteractive(const char* program, ServerConnection& connection, client::Se
         lost = !app->OnServerReadable().ok() || app->got_bye();
         return !lost;
       },
-      signal_fd);
-  app = std::make_unique<ChatApp>(&connection, &session, render,
-                                  [&](absl::string_view text) { editor.PrintAbove(text); });
+      [&] { app->KeepAlive(std::chrono::steady_clock::now()).IgnoreError(); }, signal_fd);
+  app = std::make_unique<ChatApp>(
+      &connection, &session, render, [&](absl::string_view text) { editor.PrintAbove(text); },
+      KeepAliveInterval(), std::chrono::steady_clock::now());
   PrintLine(RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false,
                        render));
   while (std::optional<std::string> line = editor.ReadLine()) {

@@ -12,10 +12,12 @@
 namespace roomchat {
 
 LineEditor::LineEditor(const char* program, std::function<std::string()> prompt, int server_fd,
-                       std::function<bool()> on_server_readable, int signal_fd)
+                       std::function<bool()> on_server_readable, std::function<void()> on_tick,
+                       int signal_fd)
     : prompt_(std::move(prompt)),
       server_fd_(server_fd),
       on_server_readable_(std::move(on_server_readable)),
+      on_tick_(std::move(on_tick)),
       signal_fd_(signal_fd),
       editor_(el_init(program, stdin, stdout, stderr)),
       history_(history_init()) {
@@ -80,9 +82,14 @@ int LineEditor::ReadKey(EditLine* editor, wchar_t* key) {
 int LineEditor::WaitForKey(wchar_t* key) {
   while (!stop_) {
     pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {server_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    int ready = ::poll(fds, 3, 1000);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return 0;
+    }
+    if (ready == 0) {
+      on_tick_();
+      continue;
     }
     if (fds[2].revents & POLLIN) {
       signalfd_siginfo info;

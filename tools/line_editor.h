@@ -25,9 +25,11 @@ namespace roomchat {
 class LineEditor {
  public:
   // `prompt` is asked for the prompt at every redraw. `on_server_readable` returns false to end
-  // reading (the connection is gone). `signal_fd` is a signalfd for SIGINT and SIGWINCH.
+  // reading (the connection is gone). `on_tick` runs about once a second while waiting for keys.
+  // `signal_fd` is a signalfd for SIGINT and SIGWINCH.
   LineEditor(const char* program, std::function<std::string()> prompt, int server_fd,
-             std::function<bool()> on_server_readable, int signal_fd);
+             std::function<bool()> on_server_readable, std::function<void()> on_tick,
+             int signal_fd);
   ~LineEditor();
 
   LineEditor(const LineEditor&) = delete;
@@ -48,6 +50,7 @@ class LineEditor {
   const std::function<std::string()> prompt_;
   const int server_fd_;
   const std::function<bool()> on_server_readable_;
+  const std::function<void()> on_tick_;
   const int signal_fd_;
   EditLine* const editor_;
   History* const history_;

@@ -42,6 +42,10 @@ absl::StatusOr<std::unique_ptr<ServerConnection>> ServerConnection::Connect(
   return absl::UnavailableError(absl::StrCat("cannot connect to ", where, ": ", reason));
 }
 
+std::unique_ptr<ServerConnection> ServerConnection::FromFd(UniqueFd fd) {
+  return std::unique_ptr<ServerConnection>(new ServerConnection(std::move(fd)));
+}
+
 absl::Status ServerConnection::Send(absl::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);

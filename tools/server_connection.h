@@ -21,6 +21,9 @@ class ServerConnection {
   static absl::StatusOr<std::unique_ptr<ServerConnection>> Connect(const std::string& host,
                                                                    int port);
 
+  // Adopts a socket that is already connected (a socketpair end, in tests).
+  static std::unique_ptr<ServerConnection> FromFd(UniqueFd fd);
+
   int fd() const { return fd_.get(); }
   // Sends all of `bytes`, blocking.
   absl::Status Send(absl::string_view bytes);
