@@ -82,8 +82,7 @@ int Run() {
       }
     }
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("holding %d connections (welcomed in %.2f s)\n", welcomed, seconds);
   std::fflush(stdout);
   if (welcomed < FLAGS_connections) return 1;

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,8 +92,11 @@ void PollLoop::Run() {
 }
 
 void PollLoop::RunRound() {
-  int ready = ::epoll_wait(epoll_fd_.get(), events_.data(), static_cast<int>(events_.size()),
-                           WaitTimeoutMs());
+  int64_t timeout_ns = WaitTimeoutNs();
+  timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
+                   static_cast<long>(timeout_ns % 1000000000)};
+  int ready = ::epoll_pwait2(epoll_fd_.get(), events_.data(), static_cast<int>(events_.size()),
+                             &timeout, nullptr);
   if (ready < 0 && errno != EINTR) PLOG(ERROR) << name_ << ": epoll_wait";
   now_ = Clock::now();
   for (int i = 0; i < ready; ++i) {
@@ -110,11 +114,19 @@ void PollLoop::RunRound() {
   FlushClients();
 }
 
-int PollLoop::WaitTimeoutMs() const {
-  if (!departing_.empty()) return 0;
-  auto wait =
-      std::chrono::duration_cast<std::chrono::milliseconds>(next_housekeeping_ - Clock::now());
-  return static_cast<int>(std::max<int64_t>(0, wait.count()));
+int64_t PollLoop::WaitTimeoutNs() const {
+  if (!departing_.empty() || flush_pending_) return 0;
+  Clock::time_point wake = next_housekeeping_;
+  if (next_pass_ > now_ && next_pass_ < wake) {
+    for (const Client* client : flush_order_) {
+      if (client->has_output()) {
+        wake = next_pass_;  // output waits for the next pass
+        break;
+      }
+    }
+  }
+  auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
+  return std::max<int64_t>(0, wait.count());
 }
 
 void PollLoop::Watch(Client& client, int operation) {
@@ -163,6 +175,7 @@ void PollLoop::ProcessInput(ClientId id) {
     std::optional<Frame> frame = client->framer().Next();
     if (!frame) return;
     client->NoteLine(now_);
+    ++pass_frames_;
     handler_->OnFrame(*client, *frame);
   }
 }
@@ -210,28 +223,56 @@ void PollLoop::FinishDepartures() {
 }
 
 void PollLoop::FlushClients() {
-  for (auto& [id, client] : clients_) {
-    if (client->departure()) continue;
-    if (client->output_overflowed()) {
-      Depart(*client, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
+  size_t sends = 0;
+  size_t count = flush_order_.size();
+  if (flush_cursor_ == 0 || flush_cursor_ >= count) {
+    if (now_ < next_pass_) return;  // a slow pass just ended: let lines gather
+    flush_cursor_ = 0;
+    pass_started_ = now_;
+    pass_sends_ = 0;
+    pass_bytes_ = 0;
+    pass_frames_ = 0;
+  }
+  for (size_t visited = 0; visited < count && sends < kSendsPerRound; ++visited) {
+    if (flush_cursor_ >= count) break;
+    Client& client = *flush_order_[flush_cursor_++];
+    if (client.departure()) continue;
+    if (client.output_overflowed()) {
+      Depart(client, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
       continue;
     }
-    if (!client->has_output() || client->wants_write()) continue;
-    absl::Status flushed = client->Flush(kWriteChunk);
+    if (!client.has_output() || client.wants_write()) continue;
+    ++sends;
+    size_t unsent = client.unsent_bytes();
+    absl::Status flushed = client.Flush(kWriteChunk);
+    pass_bytes_ += unsent - client.unsent_bytes();
     if (absl::IsAborted(flushed)) {
-      Depart(*client, {DepartureReason::kPeerClosed, "reset"});
+      Depart(client, {DepartureReason::kPeerClosed, "reset"});
       continue;
     }
     if (!flushed.ok()) {
-      Depart(*client, {DepartureReason::kIoError, std::string(flushed.message())});
+      Depart(client, {DepartureReason::kIoError, std::string(flushed.message())});
       continue;
     }
-    SetWantsWrite(*client, client->has_output());
-    if (client->OutputStuck(now_)) {
-      Depart(*client, {DepartureReason::kOutputLimit,
-                       absl::StrCat(client->unsent_bytes(), " bytes unsent past the soft cap")});
+    SetWantsWrite(client, client.has_output());
+    if (client.OutputStuck(now_)) {
+      Depart(client, {DepartureReason::kOutputLimit,
+                      absl::StrCat(client.unsent_bytes(), " bytes unsent past the soft cap")});
     }
   }
+  // Stopped at the budget: others may still wait, so the next round does not block.
+  flush_pending_ = sends >= kSendsPerRound && flush_cursor_ < count;
+  pass_sends_ += sends;
+  if (flush_cursor_ >= count) EndPass();
+}
+
+void PollLoop::EndPass() {
+  flush_cursor_ = 0;
+  Clock::time_point now = Clock::now();
+  auto took = now - pass_started_;
+  bool small_sends = pass_sends_ > 0 && pass_bytes_ / pass_sends_ < kSmallSend;
+  bool behind = pass_frames_ > 0 && took >= kSlowPass && small_sends;
+  next_pass_ = behind ? now + std::min<Clock::duration>(took * kPassGapFactor, kMaxPassGap) : now;
 }
 
 void PollLoop::Add(std::unique_ptr<Client> client) {
@@ -239,6 +280,7 @@ void PollLoop::Add(std::unique_ptr<Client> client) {
   ClientId id = client->id();
   Client& added = *client;
   clients_.emplace(id, std::move(client));
+  flush_order_.push_back(&added);
   Watch(added, EPOLL_CTL_ADD);
 }
 
@@ -248,6 +290,10 @@ std::unique_ptr<Client> PollLoop::Remove(ClientId id) {
   if (it == clients_.end()) return nullptr;
   std::unique_ptr<Client> client = std::move(it->second);
   clients_.erase(it);
+  auto position = std::find(flush_order_.begin(), flush_order_.end(), client.get());
+  size_t index = static_cast<size_t>(position - flush_order_.begin());
+  flush_order_.erase(position);
+  if (index < flush_cursor_) --flush_cursor_;  // keep the cursor on the same next client
   // A departing client was unwatched by Depart(); one moving on must leave this epoll set now.
   if (!client->departure()) Watch(*client, EPOLL_CTL_DEL);
   return client;

@@ -59,6 +59,11 @@ class PollLoop {
   static constexpr size_t kReadChunk = 64 * 1024;
   static constexpr size_t kWriteChunk = 256 * 1024;
   static constexpr int kMaxEventsPerWait = 256;
+  static constexpr size_t kSendsPerRound = 128;
+  static constexpr std::chrono::microseconds kSlowPass{500};
+  static constexpr std::chrono::microseconds kMaxPassGap{2000};
+  static constexpr int kPassGapFactor = 1;
+  static constexpr size_t kSmallSend = 1024;
 
   // `idle_timeout` of zero turns the idle check off. Fails when the epoll instance or the eventfd
   // cannot be created (out of file descriptors).
@@ -101,7 +106,8 @@ class PollLoop {
 
   void AssertInLoopThread() const;
   void RunRound();
-  int WaitTimeoutMs() const;
+  // How long the next wait may block, in nanoseconds; -1 for no limit.
+  int64_t WaitTimeoutNs() const;
   // Registers, re-registers (read, or read and write) or unregisters a client's socket.
   void Watch(Client& client, int operation);
   void SetWantsWrite(Client& client, bool wants);
@@ -111,6 +117,8 @@ class PollLoop {
   void Housekeeping();
   void FinishDepartures();
   void FlushClients();
+  // A pass over every client is complete: decides when the next may start.
+  void EndPass();
   void DrainWakeFd();
 
   // Const after construction.
@@ -128,6 +136,14 @@ class PollLoop {
   std::thread::id loop_thread_;
   bool stopping_ = false;
   absl::flat_hash_map<ClientId, std::unique_ptr<Client>> clients_;
+  std::vector<Client*> flush_order_;  // the clients_, in the order flushes visit them
+  size_t flush_cursor_ = 0;           // where the next round's flushing resumes
+  bool flush_pending_ = false;        // the last round stopped at its budget
+  Clock::time_point pass_started_;    // when the current pass over flush_order_ began
+  Clock::time_point next_pass_;       // a new pass does not start before this
+  size_t pass_frames_ = 0;            // lines that arrived during the current pass
+  size_t pass_sends_ = 0;             // sends and bytes sent in the current pass
+  size_t pass_bytes_ = 0;
   std::vector<ClientId> departing_;
   std::vector<epoll_event> events_;  // epoll_event.data.u64 is a ClientId, or kWakeId
   Clock::time_point now_;

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# roomchat vs Redis pub/sub vs ngIRCd: the same workloads against each, one after the other, on
+# loopback, with the same generator (//bench:chat_bench). Writes docs/compare.md (the table) and
+# docs/compare.png (latency percentiles), and prints the table.
+#
+#   bench/compare.sh            # every scenario, 10 s each
+#   DURATION=3 bench/compare.sh # shorter, for a quick look
+#
+# How each server is configured, so the comparison is of the servers and not of their limits:
+#   roomchat  -c opt; --flood_lines_per_s=0 (flood control off: W1 and W3 send far past 200 lines/s),
+#             --idle_timeout_s=0 (receivers never send), --max_clients 20000.
+#   Redis     no persistence (--save '' --appendonly no), default output buffer limits, maxclients 20000.
+#   ngIRCd    MaxPenaltyTime = 0 (no flood penalties), MaxConnectionsIP = 0, MaxJoins = 0, the bench
+#             OPERs and sets user mode +F (relaxed flood protection), DNS/ident/PAM off. ngIRCd does
+#             not set TCP_NODELAY on its sockets; it is measured as it ships.
+# Every server gets the same 2 cores as the generator; the generator runs one thread (--threads=1)
+# so that one core is left for the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10}
+warmup=${WARMUP:-2}
+work=$(mktemp -d /tmp/roomchat-compare.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+tools/setup.sh
+need=()
+for p in redis-server ngircd gnuplot-nox jq; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "compare: installing ${need[*]}"
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq "${need[@]}" >/dev/null
+  else sudo apt-get install -y -qq "${need[@]}" >/dev/null; fi
+fi
+bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR" && exit 1
+bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+ulimit -n "$(ulimit -Hn)"
+
+wait_for_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "compare: nothing listening on port $1" >&2
+  return 1
+}
+
+start_roomchat() {
+  "$bin/chat/chat_server" --port=17070 --flood_lines_per_s=0 --idle_timeout_s=0 \
+    --max_clients=20000 --max_rooms=5000 2>"$work/roomchat.log" &
+  pids+=($!); server_pid=$!; port=17070; proto=line; extra=()
+  wait_for_port 17070
+}
+
+start_redis() {
+  redis-server --port 16379 --bind 127.0.0.1 --save '' --appendonly no --protected-mode no \
+    --maxclients 20000 --daemonize no >"$work/redis.log" 2>&1 &
+  pids+=($!); server_pid=$!; port=16379; proto=resp; extra=()
+  wait_for_port 16379
+}
+
+start_ngircd() {
+  cat >"$work/ngircd.conf" <<CONF
+[Global]
+Name = bench.roomchat.local
+Info = roomchat benchmark peer
+Listen = 127.0.0.1
+Ports = 16667
+PidFile = $work/ngircd.pid
+ServerUID = 65534
+ServerGID = 65534
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 16
+MaxPenaltyTime = 0
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+[Operator]
+Name = bench
+Password = bench
+CONF
+  ngircd -n -f "$work/ngircd.conf" >"$work/ngircd.log" 2>&1 &
+  pids+=($!); server_pid=$!; port=16667; proto=irc; extra=(--irc_oper=bench:bench)
+  wait_for_port 16667
+}
+
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+}
+
+scenarios=(
+  "W1 --rooms=1 --members=100 --senders=1 --rate=0 --window=64 --bytes=64"
+  "W2 --rooms=100 --members=10 --senders=1 --rate=100 --bytes=64"
+  "W3 --rooms=1 --members=1000 --senders=1 --rate=1000 --bytes=64"
+  "W4 --rooms=1000 --members=5 --senders=1 --rate=10 --bytes=64"
+)
+
+results="$work/results.jsonl"
+for server in roomchat redis ngircd; do
+  for scenario in "${scenarios[@]}"; do
+    name=${scenario%% *}
+    read -r -a args <<<"${scenario#* }"
+    "start_$server"
+    echo "compare: $server $name" >&2
+    if ! "$bin/bench/chat_bench" --proto="$proto" --port="$port" --server_pid="$server_pid" \
+        --duration="$duration" --warmup="$warmup" --json --label="$server $name" \
+        --room_prefix="$name" "${extra[@]}" "${args[@]}" >>"$results" 2>"$work/bench.err"; then
+      echo "compare: $server $name failed: $(tail -1 "$work/bench.err")" >&2
+      echo "{\"label\":\"$server $name\",\"failed\":true}" >>"$results"
+    fi
+    stop_server
+  done
+done
+
+table=docs/compare.md
+{
+  echo "| scenario | server | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | spread p99 ms | server CPU | deliveries per server CPU-s |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  jq -r 'if .failed then "| \(.label | split(" ")[1]) | \(.label | split(" ")[0]) | failed | | | | | | | | |"
+         else "| \(.label | split(" ")[1]) | \(.label | split(" ")[0]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.spread_ms.p99) | \(.server_cpu_pct // "-")% | \(.deliveries_per_server_cpu_s // "-" | if type == "number" then floor else . end) |" end' \
+    "$results" | sort -t'|' -k2,2 -s
+} >"$table.new"
+{
+  echo "# roomchat vs Redis pub/sub vs ngIRCd"
+  echo
+  echo "Made by \`bench/compare.sh\` (DURATION=$duration s measured after $warmup s of warmup) on $(date -u +%Y-%m-%d),"
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared by generator and server."
+  echo "W1: 1 room x 100 members, 1 sender, closed loop, window 64, 64 B. W2: 100 rooms x 10, 1 sender"
+  echo "each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s. W4: 1000 rooms x 5, 1 sender each at 10 msg/s."
+  echo
+  cat "$table.new"
+  echo
+  echo "![latency percentiles](compare.png)"
+} >"$table"
+rm -f "$table.new"
+
+# The plot: p50, p99 and p99.9 latency per scenario and server, log scale.
+jq -r 'select(.failed | not) | "\(.label | gsub(" "; "-")) \(.latency_ms.p50) \(.latency_ms.p99) \(.latency_ms.p99_9)"' \
+  "$results" | sort -t- -k2,2 -s >"$work/plot.dat"
+gnuplot <<PLOT
+set terminal pngcairo size 1200,560 font "sans,10"
+set output "docs/compare.png"
+set title "Delivery latency by scenario and server (bench/compare.sh, $(nproc) cores, loopback)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set ylabel "milliseconds (log scale)"
+set xtics rotate by -35
+set key top left
+set grid ytics
+plot "$work/plot.dat" using 2:xtic(1) title "p50", '' using 3 title "p99", '' using 4 title "p99.9"
+PLOT
+cat "$table"

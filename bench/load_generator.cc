@@ -1,0 +1,561 @@
+#include "bench/load_generator.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "bench/payload.h"
+
+namespace roomchat {
+namespace {
+
+constexpr int64_t kNanosPerSecond = 1000000000;
+constexpr int kRingBits = 16;  // messages tracked per sender; the window may not exceed it
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxUnsent = 64 << 20;
+// Gaps larger than this are counted as loss without remembering each missing sequence number.
+constexpr uint64_t kMaxTrackedGap = 1 << 16;
+
+int64_t NowNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec * kNanosPerSecond + now.tv_nsec;
+}
+
+void SleepUntilNs(int64_t when) {
+  timespec until{static_cast<time_t>(when / kNanosPerSecond),
+                 static_cast<long>(when % kNanosPerSecond)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+  }
+}
+
+// When each phase begins, in CLOCK_MONOTONIC nanoseconds; fixed before the workers are released.
+struct Timeline {
+  int64_t start = 0;         // sending begins (warmup)
+  int64_t window_begin = 0;  // measuring begins
+  int64_t window_end = 0;    // sending stops
+  int64_t drain_end = 0;     // late deliveries are no longer waited for
+};
+
+}  // namespace
+
+class LoadGenerator::Worker {
+ public:
+  Worker(const Workload& workload, LoadGenerator* owner, std::vector<int> rooms)
+      : workload_(workload), owner_(owner), room_indices_(std::move(rooms)) {}
+  ~Worker() {
+    for (auto& connection : connections_) ::close(connection->fd);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  }
+
+  absl::Status Setup(int64_t deadline);
+  absl::Status Run(const Timeline& timeline, const std::atomic<bool>& abort);
+  BenchResult& result() { return result_; }
+
+ private:
+  struct Room;
+  struct Connection;
+  struct Track {
+    uint64_t seq = ~uint64_t{0};
+    uint32_t received = 0;
+    int64_t intended = 0;
+    bool in_window = false;
+  };
+  struct Sender {
+    uint32_t id = 0;
+    Connection* connection = nullptr;
+    uint64_t next_seq = 0;
+    int64_t next_send = 0;
+    int in_flight = 0;
+    std::vector<Track> ring = std::vector<Track>(1 << kRingBits);
+  };
+  struct Connection : ProtocolConnection::Sink {
+    Worker* worker = nullptr;
+    Room* room = nullptr;
+    int fd = -1;
+    uint32_t member = 0;
+    bool ready = false;
+    bool wants_out = false;
+    std::unique_ptr<ProtocolConnection> protocol;
+    std::string in;
+    std::string out;
+    size_t out_pos = 0;
+    std::vector<uint64_t> next_seq;  // per sender of the room: order checking
+    std::vector<absl::flat_hash_set<uint64_t>> missing;
+
+    void OnMessage(absl::string_view payload) override { worker->Receive(*this, payload); }
+    void OnReady() override {
+      if (!ready) ++worker->ready_;
+      ready = true;
+    }
+    void OnRefused(absl::string_view text) override {
+      if (worker->error_.ok()) {
+        worker->error_ = absl::FailedPreconditionError(absl::StrCat("server refused: ", text));
+      }
+    }
+    void Send(absl::string_view bytes) override {
+      out.append(bytes.data(), bytes.size());
+      worker->Flush(*this);
+    }
+  };
+  struct Room {
+    std::string name;
+    std::vector<Connection*> members;
+    std::vector<Sender> senders;
+  };
+
+  absl::Status Connect(Room& room, uint32_t member, bool publisher, Connection** made);
+  void Receive(Connection& receiver, absl::string_view payload);
+  void CountOrder(Connection& receiver, size_t sender_index, uint64_t seq, bool* duplicate);
+  void SendDue(int64_t now);
+  void SendOne(Sender& sender, int64_t intended);
+  void Flush(Connection& connection);
+  absl::Status ReadFrom(Connection& connection);
+  absl::Status Poll(int64_t timeout_ns);
+  int64_t NextWake(int64_t now) const;
+  SecondStats& SecondAt(int64_t now);
+  void Publish();
+
+  const Workload workload_;
+  LoadGenerator* const owner_;
+  const std::vector<int> room_indices_;
+
+  int epoll_fd_ = -1;
+  std::vector<std::unique_ptr<Room>> rooms_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  size_t ready_ = 0;
+  absl::Status error_;
+  Timeline timeline_;
+  int64_t now_ = 0;
+  BenchResult result_;
+  uint64_t published_sent_ = 0;
+  uint64_t published_delivered_ = 0;
+  uint64_t sent_total_ = 0;
+  uint64_t delivered_total_ = 0;
+  std::string scratch_payload_;
+};
+
+absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member, bool publisher,
+                                            Connection** made) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::string where = absl::StrCat(workload_.host, ":", workload_.port);
+  if (getaddrinfo(workload_.host.c_str(), absl::StrCat(workload_.port).c_str(), &hints, &found)) {
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", workload_.host));
+  }
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int rc = fd < 0 ? -1 : connect(fd, found->ai_addr, found->ai_addrlen);
+  int error = errno;
+  freeaddrinfo(found);
+  if (rc != 0) {
+    if (fd >= 0) close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", where, ": ", std::strerror(error)));
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto connection = std::make_unique<Connection>();
+  connection->worker = this;
+  connection->room = &room;
+  connection->fd = fd;
+  connection->member = member;
+  ProtocolConnection::Options options;
+  options.proto = workload_.proto;
+  options.room = room.name;
+  options.member = member * 2 + (publisher ? 1 : 0);  // unique nick per connection
+  options.publisher = publisher;
+  options.irc_oper = workload_.irc_oper;
+  connection->protocol = ProtocolConnection::Create(options);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = connection.get();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  connection->Send(connection->protocol->Hello());
+  *made = connection.get();
+  connections_.push_back(std::move(connection));
+  return absl::OkStatus();
+}
+
+absl::Status LoadGenerator::Worker::Setup(int64_t deadline) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  for (int index : room_indices_) {
+    auto room = std::make_unique<Room>();
+    room->name = absl::StrCat(workload_.room_prefix, index);
+    room->senders.resize(workload_.senders);
+    for (int m = 0; m < workload_.members; ++m) {
+      uint32_t member = static_cast<uint32_t>(index * workload_.members + m);
+      Connection* connection = nullptr;
+      if (absl::Status made = Connect(*room, member, false, &connection); !made.ok()) return made;
+      room->members.push_back(connection);
+      if (m >= workload_.senders) continue;
+      Sender& sender = room->senders[m];
+      sender.id = member;
+      sender.connection = connection;
+      if (workload_.proto == Proto::kResp) {
+        if (absl::Status made = Connect(*room, member, true, &sender.connection); !made.ok()) {
+          return made;
+        }
+      }
+    }
+    for (Connection* member : room->members) {
+      member->next_seq.assign(workload_.senders, 0);
+      member->missing.resize(workload_.senders);
+    }
+    rooms_.push_back(std::move(room));
+  }
+  while (ready_ < connections_.size()) {
+    int64_t now = NowNs();
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("setup timed out: ", ready_, " of ", connections_.size(),
+                       " connections ready after ", workload_.setup_timeout_s, " s"));
+    }
+    if (absl::Status polled = Poll(std::min<int64_t>(deadline - now, 100000000)); !polled.ok()) {
+      return polled;
+    }
+    if (!error_.ok()) return error_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadGenerator::Worker::Run(const Timeline& timeline, const std::atomic<bool>& abort) {
+  timeline_ = timeline;
+  int64_t period = workload_.rate > 0 ? static_cast<int64_t>(kNanosPerSecond / workload_.rate) : 0;
+  for (auto& room : rooms_) {
+    for (Sender& sender : room->senders) {
+      // Spread the senders' schedules over one period (golden-ratio offsets), not all at once.
+      double phase = std::fmod(sender.id * 0.6180339887, 1.0);
+      sender.next_send = timeline.start + static_cast<int64_t>(phase * period);
+    }
+  }
+  while (!abort.load(std::memory_order_relaxed)) {
+    int64_t now = NowNs();
+    if (now >= timeline_.drain_end) break;
+    if (now < timeline_.window_end) {
+      SendDue(now);
+    } else if (result_.delivered >= result_.expected) {
+      break;  // Everything sent in the window has arrived everywhere.
+    }
+    if (absl::Status polled = Poll(NextWake(now) - now); !polled.ok()) return polled;
+    if (!error_.ok()) return error_;
+    Publish();
+  }
+  Publish();
+  return absl::OkStatus();
+}
+
+int64_t LoadGenerator::Worker::NextWake(int64_t now) const {
+  int64_t wake = now + 100000000;  // at least every 100 ms
+  if (now >= timeline_.window_end) return std::min(wake, timeline_.drain_end);
+  wake = std::min(wake, timeline_.window_end);
+  if (workload_.rate > 0) {
+    for (const auto& room : rooms_) {
+      for (const Sender& sender : room->senders) wake = std::min(wake, sender.next_send);
+    }
+  }
+  return wake;
+}
+
+void LoadGenerator::Worker::SendDue(int64_t now) {
+  for (auto& room : rooms_) {
+    for (Sender& sender : room->senders) {
+      if (workload_.rate > 0) {
+        int64_t period = static_cast<int64_t>(kNanosPerSecond / workload_.rate);
+        // Every message whose time has come, stamped with its intended time.
+        while (sender.next_send <= now && sender.next_send < timeline_.window_end) {
+          SendOne(sender, sender.next_send);
+          sender.next_send += period;
+        }
+      } else {
+        while (sender.in_flight < workload_.window) SendOne(sender, now);
+      }
+      Flush(*sender.connection);
+    }
+  }
+}
+
+void LoadGenerator::Worker::SendOne(Sender& sender, int64_t intended) {
+  uint64_t seq = sender.next_seq++;
+  FormatPayload({sender.id, seq, intended}, workload_.bytes, &scratch_payload_);
+  sender.connection->protocol->AppendMessage(scratch_payload_, &sender.connection->out);
+  Track& track = sender.ring[seq & ((1 << kRingBits) - 1)];
+  if (track.seq != ~uint64_t{0} && track.received < workload_.members - 1 && workload_.rate == 0) {
+    --sender.in_flight;  // Overwritten before it completed: stop waiting for it.
+  }
+  track = Track{seq, 0, intended,
+                intended >= timeline_.window_begin && intended < timeline_.window_end};
+  ++sender.in_flight;
+  ++sent_total_;
+  SecondAt(intended).sent++;
+  if (track.in_window) {
+    ++result_.sent;
+    result_.expected += workload_.members - 1;
+  }
+}
+
+void LoadGenerator::Worker::Receive(Connection& receiver, absl::string_view payload) {
+  PayloadFields fields;
+  if (!ParsePayload(payload, &fields) || fields.sender == receiver.member) return;
+  Room& room = *receiver.room;
+  size_t index = 0;
+  while (index < room.senders.size() && room.senders[index].id != fields.sender) ++index;
+  if (index == room.senders.size()) return;
+  bool duplicate = false;
+  CountOrder(receiver, index, fields.seq, &duplicate);
+  if (duplicate) return;
+  ++delivered_total_;
+  bool in_window =
+      fields.send_ns >= timeline_.window_begin && fields.send_ns < timeline_.window_end;
+  if (in_window) {
+    ++result_.delivered;
+    result_.latency.Record(now_ - fields.send_ns);
+    SecondStats& second = SecondAt(now_);
+    ++second.delivered;
+    second.latency.Record(now_ - fields.send_ns);
+  }
+  Sender& sender = room.senders[index];
+  Track& track = sender.ring[fields.seq & ((1 << kRingBits) - 1)];
+  if (track.seq != fields.seq) return;
+  if (++track.received == static_cast<uint32_t>(workload_.members - 1)) {
+    if (track.in_window) result_.spread.Record(now_ - track.intended);
+    --sender.in_flight;
+  }
+}
+
+void LoadGenerator::Worker::CountOrder(Connection& receiver, size_t sender_index, uint64_t seq,
+                                       bool* duplicate) {
+  uint64_t& next = receiver.next_seq[sender_index];
+  if (seq == next) {
+    ++next;
+    return;
+  }
+  auto& missing = receiver.missing[sender_index];
+  if (seq > next) {
+    if (seq - next <= kMaxTrackedGap) {
+      for (uint64_t gap = next; gap < seq; ++gap) missing.insert(gap);
+    }
+    next = seq + 1;
+    return;
+  }
+  if (missing.erase(seq) > 0) {
+    ++result_.reorders;
+  } else {
+    ++result_.duplicates;
+    *duplicate = true;
+  }
+}
+
+void LoadGenerator::Worker::Flush(Connection& connection) {
+  while (connection.out_pos < connection.out.size()) {
+    ssize_t n = send(connection.fd, connection.out.data() + connection.out_pos,
+                     connection.out.size() - connection.out_pos, MSG_NOSIGNAL);
+    if (n > 0) {
+      connection.out_pos += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (error_.ok()) {
+      error_ = absl::UnavailableError(absl::StrCat("send: ", std::strerror(errno)));
+    }
+    return;
+  }
+  bool pending = connection.out_pos < connection.out.size();
+  if (!pending) {
+    connection.out.clear();
+    connection.out_pos = 0;
+  } else if (connection.out.size() - connection.out_pos > kMaxUnsent && error_.ok()) {
+    error_ = absl::ResourceExhaustedError("the server stopped reading what the bench sends");
+  }
+  if (pending != connection.wants_out) {
+    connection.wants_out = pending;
+    epoll_event event{};
+    event.events = EPOLLIN | (pending ? EPOLLOUT : 0);
+    event.data.ptr = &connection;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &event);
+  }
+}
+
+absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
+  char chunk[kReadChunk];
+  for (int reads = 0; reads < 4; ++reads) {
+    ssize_t n = read(connection.fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "the server closed a connection", n < 0 ? absl::StrCat(": ", std::strerror(errno)) : "",
+          connection.in.empty() ? "" : absl::StrCat(" after: ", connection.in.substr(0, 80))));
+    }
+    connection.in.append(chunk, static_cast<size_t>(n));
+    size_t used = connection.protocol->Consume(connection.in, connection);
+    connection.in.erase(0, used);
+    if (static_cast<size_t>(n) < sizeof(chunk)) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadGenerator::Worker::Poll(int64_t timeout_ns) {
+  epoll_event events[256];
+  timespec timeout{static_cast<time_t>(std::max<int64_t>(timeout_ns, 0) / kNanosPerSecond),
+                   static_cast<long>(std::max<int64_t>(timeout_ns, 0) % kNanosPerSecond)};
+  int ready = epoll_pwait2(epoll_fd_, events, 256, &timeout, nullptr);
+  now_ = NowNs();
+  for (int i = 0; i < ready; ++i) {
+    auto* connection = static_cast<Connection*>(events[i].data.ptr);
+    if (events[i].events & EPOLLOUT) Flush(*connection);
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      if (absl::Status read = ReadFrom(*connection); !read.ok()) return read;
+    }
+  }
+  return absl::OkStatus();
+}
+
+SecondStats& LoadGenerator::Worker::SecondAt(int64_t now) {
+  size_t second =
+      static_cast<size_t>(std::max<int64_t>(0, now - timeline_.start) / kNanosPerSecond);
+  if (result_.seconds.size() <= second) result_.seconds.resize(second + 1);
+  return result_.seconds[second];
+}
+
+void LoadGenerator::Worker::Publish() {
+  owner_->sent_.fetch_add(sent_total_ - published_sent_, std::memory_order_relaxed);
+  owner_->delivered_.fetch_add(delivered_total_ - published_delivered_, std::memory_order_relaxed);
+  published_sent_ = sent_total_;
+  published_delivered_ = delivered_total_;
+}
+
+LoadGenerator::LoadGenerator(const Workload& workload) : workload_(workload) {}
+
+LoadGenerator::~LoadGenerator() = default;
+
+absl::StatusOr<BenchResult> LoadGenerator::Run(std::function<void(bool begin)> on_window) {
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+
+  int threads = std::min(workload_.threads, workload_.rooms);
+  std::vector<std::vector<int>> assignment(threads);
+  for (int room = 0; room < workload_.rooms; ++room) assignment[room % threads].push_back(room);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (auto& rooms : assignment) {
+    workers.push_back(std::make_unique<Worker>(workload_, this, std::move(rooms)));
+  }
+
+  absl::Mutex mu;
+  absl::Status first_error;  // guarded by mu
+  auto fail = [&](const absl::Status& status) {
+    absl::MutexLock lock(&mu);
+    if (first_error.ok()) first_error = status;
+  };
+  std::atomic<bool> abort{false};
+  absl::BlockingCounter set_up(threads);
+  absl::Notification go;
+  Timeline timeline;
+  const int64_t setup_deadline =
+      NowNs() + static_cast<int64_t>(workload_.setup_timeout_s * kNanosPerSecond);
+  std::vector<std::thread> running;
+  for (auto& worker : workers) {
+    running.emplace_back([&, worker = worker.get()] {
+      absl::Status setup = worker->Setup(setup_deadline);
+      if (!setup.ok()) {
+        fail(setup);
+        abort = true;
+      }
+      set_up.DecrementCount();
+      go.WaitForNotification();
+      if (abort) return;
+      if (absl::Status run = worker->Run(timeline, abort); !run.ok()) {
+        fail(run);
+        abort = true;
+      }
+    });
+  }
+  set_up.Wait();
+  int64_t start = NowNs() + 10000000;  // 10 ms for every worker to be waiting on its clock
+  timeline.start = start;
+  timeline.window_begin = start + static_cast<int64_t>(workload_.warmup_s * kNanosPerSecond);
+  timeline.window_end =
+      timeline.window_begin + static_cast<int64_t>(workload_.duration_s * kNanosPerSecond);
+  timeline.drain_end =
+      timeline.window_end + static_cast<int64_t>(workload_.drain_s * kNanosPerSecond);
+  go.Notify();
+  if (!abort) {
+    SleepUntilNs(timeline.window_begin);
+    if (!abort) on_window(true);
+    SleepUntilNs(timeline.window_end);
+    if (!abort) on_window(false);
+  }
+  for (std::thread& thread : running) thread.join();
+  {
+    absl::MutexLock lock(&mu);
+    if (!first_error.ok()) return first_error;
+  }
+
+  BenchResult total;
+  total.window_s = workload_.duration_s;
+  for (auto& worker : workers) {
+    BenchResult& part = worker->result();
+    total.sent += part.sent;
+    total.expected += part.expected;
+    total.delivered += part.delivered;
+    total.duplicates += part.duplicates;
+    total.reorders += part.reorders;
+    total.latency.Merge(part.latency);
+    total.spread.Merge(part.spread);
+    if (total.seconds.size() < part.seconds.size()) total.seconds.resize(part.seconds.size());
+    for (size_t i = 0; i < part.seconds.size(); ++i) {
+      total.seconds[i].sent += part.seconds[i].sent;
+      total.seconds[i].delivered += part.seconds[i].delivered;
+      total.seconds[i].latency.Merge(part.seconds[i].latency);
+    }
+  }
+  return total;
+}
+
+absl::Status ValidateWorkload(const Workload& workload) {
+  auto invalid = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (workload.rooms < 1) return invalid("--rooms must be at least 1");
+  if (workload.members < 2)
+    return invalid("--members must be at least 2 (a sender and a receiver)");
+  if (workload.senders < 1 || workload.senders > workload.members) {
+    return invalid("--senders must be 1 to --members (", workload.members, ")");
+  }
+  if (workload.rate < 0) return invalid("--rate must be 0 (closed loop) or more");
+  if (workload.window < 1 || workload.window > (1 << kRingBits) / 2) {
+    return invalid("--window must be 1 to ", (1 << kRingBits) / 2);
+  }
+  if (workload.bytes < static_cast<int>(kMinPayloadBytes) || workload.bytes > 4000) {
+    return invalid("--bytes must be ", kMinPayloadBytes, " to 4000");
+  }
+  if (workload.duration_s <= 0 || workload.warmup_s < 0) {
+    return invalid("--duration must be positive and --warmup not negative");
+  }
+  if (workload.threads < 1) return invalid("--threads must be at least 1");
+  return absl::OkStatus();
+}
+
+}  // namespace roomchat

@@ -1,0 +1,95 @@
+// LoadGenerator: the engine of //bench:chat_bench. It opens every connection of a workload, has
+// each join its room, then sends on a schedule (open loop: --rate messages/s per sender, latency
+// measured from the intended send time, so a stalled server cannot hide its stall) or as fast as a
+// window allows (closed loop: at most --window messages per sender not yet received by every
+// member), and counts what every receiver gets: deliveries, loss, duplicates, reorders, latency,
+// and the broadcast spread (when the *last* member of the room has a message).
+//
+// Each room lives on one generator thread with all its connections, so a sender and its receivers
+// share a thread and the in-flight bookkeeping needs no locks.
+//
+// Thread contract: Run() is called once, from one thread; it starts and joins the worker threads.
+// Progress() is safe from any thread while Run() runs.
+#ifndef ROOMCHAT_BENCH_LOAD_GENERATOR_H_
+#define ROOMCHAT_BENCH_LOAD_GENERATOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/histogram.h"
+#include "bench/protocol.h"
+
+namespace roomchat {
+
+struct Workload {
+  Proto proto = Proto::kLine;
+  std::string host = "127.0.0.1";
+  int port = 7070;
+  int rooms = 10;
+  int members = 10;  // connections per room
+  int senders = 1;   // per room, among the members
+  double rate = 50;  // messages/s per sender; 0 = closed loop
+  int window = 64;   // closed loop: messages in flight per sender
+  int bytes = 64;    // payload size
+  double duration_s = 10;
+  double warmup_s = 2;
+  int threads = 1;
+  double setup_timeout_s = 60;
+  double drain_s = 2;  // after the window, how long to wait for late deliveries
+  std::string room_prefix = "bench";
+  std::string irc_oper;  // irc: "name:password" to lift flood penalties (+F)
+};
+
+// One second of the run, for --csv.
+struct SecondStats {
+  uint64_t sent = 0;
+  uint64_t delivered = 0;
+  LatencyHistogram latency;
+};
+
+struct BenchResult {
+  uint64_t sent = 0;       // messages whose intended send time fell in the window
+  uint64_t expected = 0;   // sent x (members - 1)
+  uint64_t delivered = 0;  // of those, received by a member (other than the sender)
+  uint64_t duplicates = 0;
+  uint64_t reorders = 0;
+  LatencyHistogram latency;          // per delivery
+  LatencyHistogram spread;           // per message: until the last member had it
+  std::vector<SecondStats> seconds;  // from the start of the warmup
+  double window_s = 0;
+};
+
+class LoadGenerator {
+ public:
+  explicit LoadGenerator(const Workload& workload);
+  ~LoadGenerator();
+
+  // Connects, sets up, runs the workload and drains. `on_window` is called (from the calling
+  // thread) when the measured window begins and when it ends, so the caller can sample the server.
+  // Fails, with a message saying why, when a connection fails, setup times out, or the server
+  // refuses something.
+  absl::StatusOr<BenchResult> Run(std::function<void(bool begin)> on_window);
+
+  // Totals so far, for a progress line.
+  uint64_t sent_so_far() const { return sent_.load(std::memory_order_relaxed); }
+  uint64_t delivered_so_far() const { return delivered_.load(std::memory_order_relaxed); }
+
+ private:
+  class Worker;
+
+  const Workload workload_;
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> delivered_{0};
+};
+
+// Validates a workload's numbers, naming the first bad flag.
+absl::Status ValidateWorkload(const Workload& workload);
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_BENCH_LOAD_GENERATOR_H_
