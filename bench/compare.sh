@@ -30,15 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 tools/setup.sh
-need=()
-for p in redis-server ngircd gnuplot-nox jq; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "compare: installing ${need[*]}"
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq "${need[@]}" >/dev/null
-  else sudo apt-get install -y -qq "${need[@]}" >/dev/null; fi
-fi
+source tools/packages.sh
+ensure_packages compare redis-server ngircd gnuplot-nox jq
 bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR" && exit 1
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 ulimit -n "$(ulimit -Hn)"

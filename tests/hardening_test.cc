@@ -121,14 +121,10 @@ TEST_F(HardeningTest, OutputHeldAboveTheSoftCapTooLongIsCut) {
   options.outbuf_soft_s = 1;
   options.flood_lines_per_s = 0;
   StartServer(options);
-  auto sender = Login("sender");
-  auto reader = Login("reader");
-  auto stuck = Login("stuck", TestClientOptions{.receive_buffer_bytes = 4096});
-  EXPECT_EQ(sender->Ask("/create busy"), "OK CREATE busy");
-  EXPECT_EQ(reader->Ask("/join busy"), "OK JOIN busy 2");
-  EXPECT_EQ(stuck->Ask("/join busy"), "OK JOIN busy 3");
-  ASSERT_EQ(reader->Next(), "JOIN busy stuck");
-  ASSERT_TRUE(sender->ReadUntil("JOIN busy stuck").ok());
+  SlowReaderRoom room = JoinSlowReaderRoom(server_->port());
+  ASSERT_FALSE(HasFailure());
+  TestClient* sender = room.sender.get();
+  TestClient* reader = room.reader.get();
 
   // 6 MB in 64 KB batches, each read by `reader` before the next: past the 4 MB the kernel may
   // buffer for `stuck` (net.ipv4.tcp_wmem), below the hard cap.

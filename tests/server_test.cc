@@ -411,14 +411,11 @@ TEST_F(LimitsTest, AReaderThatStopsReadingIsCutOffWhileTheOthersKeepReceiving) {
   options.max_outbuf_bytes = 256 * 1024;
   options.flood_lines_per_s = 0;  // The sender floods on purpose: this is about readers.
   StartServer(options);
-  auto sender = Login("sender");
-  auto reader = Login("reader");
-  auto stuck = Login("stuck", TestClientOptions{.receive_buffer_bytes = 4096});
-  EXPECT_EQ(sender->Ask("/create busy"), "OK CREATE busy");
-  EXPECT_EQ(reader->Ask("/join busy"), "OK JOIN busy 2");
-  EXPECT_EQ(stuck->Ask("/join busy"), "OK JOIN busy 3");
-  EXPECT_EQ(reader->Next(), "JOIN busy stuck");
-  ASSERT_TRUE(sender->ReadUntil("JOIN busy stuck").ok());
+  SlowReaderRoom room = JoinSlowReaderRoom(server_->port());
+  ASSERT_FALSE(HasFailure());
+  TestClient* sender = room.sender.get();
+  TestClient* reader = room.reader.get();
+  TestClient* stuck = room.stuck.get();
 
   // 4 MB in batches of 64 KB; the sender waits for `reader` to have each batch, as a chat client
   // that keeps up would, while `stuck` reads nothing at all.

@@ -159,4 +159,16 @@ std::unique_ptr<TestClient> Login(int port, absl::string_view nick, TestClientOp
   return *std::move(client);
 }
 
+SlowReaderRoom JoinSlowReaderRoom(int port) {
+  SlowReaderRoom room{Login(port, "sender"), Login(port, "reader"),
+                      Login(port, "stuck", TestClientOptions{.receive_buffer_bytes = 4096})};
+  if (room.sender == nullptr || room.reader == nullptr || room.stuck == nullptr) return room;
+  EXPECT_EQ(room.sender->Ask("/create busy"), "OK CREATE busy");
+  EXPECT_EQ(room.reader->Ask("/join busy"), "OK JOIN busy 2");
+  EXPECT_EQ(room.stuck->Ask("/join busy"), "OK JOIN busy 3");
+  EXPECT_EQ(room.reader->Next(), "JOIN busy stuck");
+  EXPECT_TRUE(room.sender->ReadUntil("JOIN busy stuck").ok());
+  return room;
+}
+
 }  // namespace roomchat

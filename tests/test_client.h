@@ -73,6 +73,16 @@ class TestClient {
 std::unique_ptr<TestClient> Login(int port, absl::string_view nick = "",
                                   TestClientOptions options = {});
 
+// The cast of the output-limit tests: in room "busy", a sender, a reader that keeps up, and a client
+// that never reads (its receive buffer made small); every JOIN event already read. Fails the test on
+// an unexpected reply.
+struct SlowReaderRoom {
+  std::unique_ptr<TestClient> sender;
+  std::unique_ptr<TestClient> reader;
+  std::unique_ptr<TestClient> stuck;
+};
+SlowReaderRoom JoinSlowReaderRoom(int port);
+
 }  // namespace roomchat
 
 #endif  // ROOMCHAT_TESTS_TEST_CLIENT_H_

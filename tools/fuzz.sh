@@ -11,16 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 
-packages=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq "${missing[@]}" >/dev/null
-  else sudo apt-get install -y -qq "${missing[@]}" >/dev/null; fi
-fi
+source tools/packages.sh
+ensure_packages fuzz clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
 output_base="${XDG_CACHE_HOME:-$HOME/.cache}/roomchat/bazel-fuzz"
 targets=(

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/tools/packages.sh"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/roomchat"
 absl_version="20220623.1"
 absl_dir="$root/third_party/abseil-cpp"
@@ -26,9 +27,7 @@ packages=(
   tmux  # the terminal the client's interactive test types into
 )
 
-sudo_if_needed() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+sudo_if_needed() { _packages_as_root "$@"; }
 
 apt_updated=0
 apt_update_once() {
@@ -36,17 +35,6 @@ apt_update_once() {
     sudo_if_needed apt-get update -qq
     apt_updated=1
   fi
-}
-
-install_packages() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "setup: installing ${missing[*]}"
-  apt_update_once
-  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 refuse_prebuilt_abseil() {
@@ -104,6 +92,6 @@ fetch_abseil_source() {
   rm -rf "$unpack"
 }
 
-install_packages
+ensure_packages setup "${packages[@]}"
 refuse_prebuilt_abseil
 fetch_abseil_source
