@@ -128,25 +128,10 @@ TEST_F(HardeningTest, OutputHeldAboveTheSoftCapTooLongIsCut) {
 
   // 6 MB in 64 KB batches, each read by `reader` before the next: past the 4 MB the kernel may
   // buffer for `stuck` (net.ipv4.tcp_wmem), below the hard cap.
-  const std::string padding(1000, 'p');
   constexpr int kBatches = 96;
-  constexpr int kBatchLines = 64;
-  bool saw_cut = false;
-  for (int batch = 0; batch < kBatches; ++batch) {
-    std::string bytes;
-    for (int i = 0; i < kBatchLines; ++i) {
-      absl::StrAppend(&bytes, batch * kBatchLines + i, " ", padding, "\n");
-    }
-    ASSERT_TRUE(sender->SendRaw(bytes).ok());
-    for (int i = 0; i < kBatchLines; ++i) {
-      std::string line = reader->Next();
-      if (line == "LEAVE busy stuck" && !saw_cut) {  // cut while the batches still flow
-        saw_cut = true;
-        line = reader->Next();
-      }
-      ASSERT_EQ(line, absl::StrCat("MSG busy sender ", batch * kBatchLines + i, " ", padding));
-    }
-  }
+  bool saw_cut = SendBatchesThroughReader(room, kBatches);
+  ASSERT_FALSE(HasFailure());
+
   // Only the soft cap's clock can cut `stuck`: 6 MB never reaches the 8 MB hard cap.
   if (!saw_cut) {
     EXPECT_EQ(reader->Next(), "LEAVE busy stuck");

@@ -171,4 +171,33 @@ SlowReaderRoom JoinSlowReaderRoom(int port) {
   return room;
 }
 
+bool SendBatchesThroughReader(SlowReaderRoom& room, int batches) {
+  constexpr int kBatchLines = 64;
+  const std::string padding(1000, 'p');
+  bool saw_cut = false;
+  for (int batch = 0; batch < batches; ++batch) {
+    std::string bytes;
+    for (int i = 0; i < kBatchLines; ++i) {
+      absl::StrAppend(&bytes, batch * kBatchLines + i, " ", padding, "\n");
+    }
+    if (!room.sender->SendRaw(bytes).ok()) {
+      ADD_FAILURE() << "the sender could not send batch " << batch;
+      return saw_cut;
+    }
+    for (int i = 0; i < kBatchLines; ++i) {
+      std::string line = room.reader->Next();
+      if (line == "LEAVE busy stuck" && !saw_cut) {
+        saw_cut = true;
+        line = room.reader->Next();
+      }
+      std::string want = absl::StrCat("MSG busy sender ", batch * kBatchLines + i, " ", padding);
+      if (line != want) {
+        ADD_FAILURE() << "expected " << want.substr(0, 30) << "..., got " << line.substr(0, 60);
+        return saw_cut;
+      }
+    }
+  }
+  return saw_cut;
+}
+
 }  // namespace roomchat

@@ -73,15 +73,20 @@ class TestClient {
 std::unique_ptr<TestClient> Login(int port, absl::string_view nick = "",
                                   TestClientOptions options = {});
 
-// The cast of the output-limit tests: in room "busy", a sender, a reader that keeps up, and a client
-// that never reads (its receive buffer made small); every JOIN event already read. Fails the test on
-// an unexpected reply.
+// The cast of the output-limit tests: in room "busy", a sender, a reader that keeps up, and a
+// client that never reads (its receive buffer made small); every JOIN event already read. Fails the
+// test on an unexpected reply.
 struct SlowReaderRoom {
   std::unique_ptr<TestClient> sender;
   std::unique_ptr<TestClient> reader;
   std::unique_ptr<TestClient> stuck;
 };
 SlowReaderRoom JoinSlowReaderRoom(int port);
+
+// The sender sends `batches` batches of 64 lines of 1000 bytes; each batch must reach the reader,
+// in order, before the next is sent, as for a client that keeps up. True if "LEAVE busy stuck" came
+// meanwhile; any other unexpected line fails the test.
+bool SendBatchesThroughReader(SlowReaderRoom& room, int batches);
 
 }  // namespace roomchat
 
