@@ -92,6 +92,7 @@ void PollLoop::Run() {
 }
 
 void PollLoop::RunRound() {
+  rounds_.fetch_add(1, std::memory_order_relaxed);
   int64_t timeout_ns = WaitTimeoutNs();
   timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
                    static_cast<long>(timeout_ns % 1000000000)};
@@ -116,15 +117,9 @@ void PollLoop::RunRound() {
 
 int64_t PollLoop::WaitTimeoutNs() const {
   if (!departing_.empty() || flush_pending_) return 0;
-  Clock::time_point wake = next_housekeeping_;
-  if (next_pass_ > now_ && next_pass_ < wake) {
-    for (const Client* client : flush_order_) {
-      if (client->has_output()) {
-        wake = next_pass_;  // output waits for the next pass
-        break;
-      }
-    }
-  }
+  // After a slow pass, the lines that arrived during it wait for the next one.
+  Clock::time_point wake =
+      next_pass_ > now_ ? std::min(next_pass_, next_housekeeping_) : next_housekeeping_;
   auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - Clock::now());
   return std::max<int64_t>(0, wait.count());
 }
@@ -202,11 +197,16 @@ void PollLoop::Housekeeping() {
     if (idle_timeout_.count() > 0 && now_ - client->last_activity() >= idle_timeout_) {
       Depart(*client, {DepartureReason::kIdleTimeout,
                        absl::StrCat("no line received for ", idle_timeout_.count(), " s")});
-    } else if (client->OutputStuck(now_)) {
-      Depart(*client, {DepartureReason::kOutputLimit,
-                       absl::StrCat(client->unsent_bytes(), " bytes unsent past the soft cap")});
+    } else {
+      DepartIfOutputStuck(*client);
     }
   }
+}
+
+void PollLoop::DepartIfOutputStuck(Client& client) {
+  if (!client.OutputStuck(now_)) return;
+  Depart(client, {DepartureReason::kOutputLimit,
+                  absl::StrCat(client.unsent_bytes(), " bytes unsent past the soft cap")});
 }
 
 void PollLoop::FinishDepartures() {
@@ -255,10 +255,7 @@ void PollLoop::FlushClients() {
       continue;
     }
     SetWantsWrite(client, client.has_output());
-    if (client.OutputStuck(now_)) {
-      Depart(client, {DepartureReason::kOutputLimit,
-                      absl::StrCat(client.unsent_bytes(), " bytes unsent past the soft cap")});
-    }
+    DepartIfOutputStuck(client);
   }
   // Stopped at the budget: others may still wait, so the next round does not block.
   flush_pending_ = sends >= kSendsPerRound && flush_cursor_ < count;
@@ -272,7 +269,8 @@ void PollLoop::EndPass() {
   auto took = now - pass_started_;
   bool small_sends = pass_sends_ > 0 && pass_bytes_ / pass_sends_ < kSmallSend;
   bool behind = pass_frames_ > 0 && took >= kSlowPass && small_sends;
-  next_pass_ = behind ? now + std::min<Clock::duration>(took * kPassGapFactor, kMaxPassGap) : now;
+  // No gap: a time already past, so nothing waits for it.
+  next_pass_ = behind ? now + std::min<Clock::duration>(took, kMaxPassGap) : Clock::time_point();
 }
 
 void PollLoop::Add(std::unique_ptr<Client> client) {

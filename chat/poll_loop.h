@@ -23,6 +23,7 @@
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -62,7 +63,6 @@ class PollLoop {
   static constexpr size_t kSendsPerRound = 128;
   static constexpr std::chrono::microseconds kSlowPass{500};
   static constexpr std::chrono::microseconds kMaxPassGap{2000};
-  static constexpr int kPassGapFactor = 1;
   static constexpr size_t kSmallSend = 1024;
 
   // `idle_timeout` of zero turns the idle check off. Fails when the epoll instance or the eventfd
@@ -83,6 +83,9 @@ class PollLoop {
 
   // Runs rounds on the calling thread, which becomes the loop thread, until Stop() is processed.
   void Run();
+
+  // For tests, safe from any thread: rounds run so far (an idle loop makes about one a second).
+  uint64_t TEST_rounds() const { return rounds_.load(std::memory_order_relaxed); }
 
   // ---- Loop thread only.
   const std::string& name() const { return name_; }
@@ -115,6 +118,9 @@ class PollLoop {
   void RunPendingTasks();
   // Once a second: idle clients, and clients whose output has been stuck above the soft cap.
   void Housekeeping();
+  // Disconnects `client` if its output has stayed above the soft cap too long
+  // (Client::OutputStuck).
+  void DepartIfOutputStuck(Client& client);
   void FinishDepartures();
   void FlushClients();
   // A pass over every client is complete: decides when the next may start.
@@ -128,6 +134,9 @@ class PollLoop {
   const UniqueFd epoll_fd_;
   const UniqueFd wake_fd_;
 
+  // Written by the loop thread, read by tests.
+  std::atomic<uint64_t> rounds_{0};
+
   // Guarded by mu_: the only state other threads touch.
   absl::Mutex mu_;
   std::vector<absl::AnyInvocable<void() &&>> pending_ ABSL_GUARDED_BY(mu_);
@@ -140,7 +149,7 @@ class PollLoop {
   size_t flush_cursor_ = 0;           // where the next round's flushing resumes
   bool flush_pending_ = false;        // the last round stopped at its budget
   Clock::time_point pass_started_;    // when the current pass over flush_order_ began
-  Clock::time_point next_pass_;       // a new pass does not start before this
+  Clock::time_point next_pass_;       // a new pass does not start before this (in the past: no gap)
   size_t pass_frames_ = 0;            // lines that arrived during the current pass
   size_t pass_sends_ = 0;             // sends and bytes sent in the current pass
   size_t pass_bytes_ = 0;
