@@ -75,8 +75,6 @@ std::string RateName() {
 
 void PrintSummary(const BenchResult& r, double server_cpu_s) {
   double seconds = r.window_s;
-  uint64_t lost = r.expected > r.delivered ? r.expected - r.delivered : 0;
-  double loss_pct = r.expected ? 100.0 * lost / r.expected : 0;
   std::printf(
       "chat_bench %s proto=%s rooms=%d members=%d senders=%d rate=%s bytes=%d "
       "duration=%gs warmup=%gs threads=%d\n",
@@ -88,7 +86,7 @@ void PrintSummary(const BenchResult& r, double server_cpu_s) {
       "  deliveries    %llu (%.0f/s); expected %llu; lost %llu (%.4f%%); duplicates %llu; "
       "reorders %llu\n",
       (unsigned long long)r.delivered, r.delivered / seconds, (unsigned long long)r.expected,
-      (unsigned long long)lost, loss_pct, (unsigned long long)r.duplicates,
+      (unsigned long long)r.lost(), r.loss_pct(), (unsigned long long)r.duplicates,
       (unsigned long long)r.reorders);
   for (const auto* h : {&r.latency, &r.spread}) {
     std::printf("  %-13s p50 %s ms  p90 %s ms  p99 %s ms  p99.9 %s ms  max %s ms\n",
@@ -104,7 +102,6 @@ void PrintSummary(const BenchResult& r, double server_cpu_s) {
 
 void PrintJson(const BenchResult& r, double server_cpu_s) {
   double seconds = r.window_s;
-  uint64_t lost = r.expected > r.delivered ? r.expected - r.delivered : 0;
   std::string json = absl::StrFormat(
       "{\"label\":\"%s\",\"proto\":\"%s\",\"rooms\":%d,\"members\":%d,\"senders\":%d,"
       "\"rate\":%g,\"window\":%d,\"bytes\":%d,\"duration_s\":%g,\"sent\":%d,\"sent_per_s\":%.1f,"
@@ -112,7 +109,7 @@ void PrintJson(const BenchResult& r, double server_cpu_s) {
       "\"duplicates\":%d,\"reorders\":%d",
       FLAGS_label, FLAGS_proto, FLAGS_rooms, FLAGS_members, FLAGS_senders, FLAGS_rate, FLAGS_window,
       FLAGS_bytes, FLAGS_duration, r.sent, r.sent / seconds, r.delivered, r.delivered / seconds,
-      r.expected, lost, r.expected ? 100.0 * lost / r.expected : 0, r.duplicates, r.reorders);
+      r.expected, r.lost(), r.loss_pct(), r.duplicates, r.reorders);
   for (const auto& [name, h] : {std::pair{"latency", &r.latency}, std::pair{"spread", &r.spread}}) {
     absl::StrAppendFormat(&json,
                           ",\"%s_ms\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"p99_9\":%s,\"max\":%s}",
@@ -207,11 +204,9 @@ int Main() {
   if (!FLAGS_csv.empty() && !WriteCsv(*result, FLAGS_csv)) {
     std::fprintf(stderr, "chat_bench: cannot write %s\n", FLAGS_csv.c_str());
   }
-  uint64_t lost = result->expected > result->delivered ? result->expected - result->delivered : 0;
-  if (FLAGS_max_loss_pct >= 0 && result->expected > 0 &&
-      100.0 * lost / result->expected > FLAGS_max_loss_pct) {
+  if (FLAGS_max_loss_pct >= 0 && result->expected > 0 && result->loss_pct() > FLAGS_max_loss_pct) {
     std::fprintf(stderr, "chat_bench: lost %.4f%% of deliveries, over --max_loss_pct=%g\n",
-                 100.0 * lost / result->expected, FLAGS_max_loss_pct);
+                 result->loss_pct(), FLAGS_max_loss_pct);
     return 3;
   }
   return 0;

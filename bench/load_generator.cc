@@ -301,7 +301,8 @@ void LoadGenerator::Worker::SendOne(Sender& sender, int64_t intended) {
   FormatPayload({sender.id, seq, intended}, workload_.bytes, &scratch_payload_);
   sender.connection->protocol->AppendMessage(scratch_payload_, &sender.connection->out);
   Track& track = sender.ring[seq & ((1 << kRingBits) - 1)];
-  if (track.seq != ~uint64_t{0} && track.received < workload_.members - 1 && workload_.rate == 0) {
+  if (track.seq != ~uint64_t{0} && track.received < static_cast<uint32_t>(workload_.members - 1) &&
+      workload_.rate == 0) {
     --sender.in_flight;  // Overwritten before it completed: stop waiting for it.
   }
   track = Track{seq, 0, intended,

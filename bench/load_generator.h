@@ -62,6 +62,9 @@ struct BenchResult {
   LatencyHistogram spread;           // per message: until the last member had it
   std::vector<SecondStats> seconds;  // from the start of the warmup
   double window_s = 0;
+
+  uint64_t lost() const { return expected > delivered ? expected - delivered : 0; }
+  double loss_pct() const { return expected ? 100.0 * lost() / expected : 0; }
 };
 
 class LoadGenerator {
