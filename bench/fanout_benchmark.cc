@@ -21,9 +21,9 @@
 
 #include "absl/synchronization/notification.h"
 #include "benchmark/benchmark.h"
-#include "chat/command.h"
-#include "chat/line_framer.h"
-#include "chat/poll_loop.h"
+#include "chat/protocol/command.h"
+#include "chat/protocol/line_framer.h"
+#include "chat/loop/poll_loop.h"
 
 namespace roomchat {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "chat/client/server_event.h"
+#include "chat/protocol/server_event.h"
 #include "chat/client/session.h"
 
 namespace roomchat {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "chat/server.h"
+#include "chat/server/server.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 

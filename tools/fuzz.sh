@@ -16,9 +16,9 @@ ensure_packages fuzz clang-14 libclang-rt-14-dev libfuzzer-14-dev
 
 output_base="${XDG_CACHE_HOME:-$HOME/.cache}/roomchat/bazel-fuzz"
 targets=(
-  "//chat:line_framer_fuzzer chat/fuzz_corpus/line_framer"
-  "//chat:command_fuzzer chat/fuzz_corpus/command"
-  "//chat/client:server_event_fuzzer chat/client/fuzz_corpus/server_event"
+  "//chat/protocol:line_framer_fuzzer chat/protocol/fuzz_corpus/line_framer"
+  "//chat/protocol:command_fuzzer chat/protocol/fuzz_corpus/command"
+  "//chat/protocol:server_event_fuzzer chat/protocol/fuzz_corpus/server_event"
 )
 labels=()
 for t in "${targets[@]}"; do labels+=("${t%% *}"); done

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "chat/client/server_event.h"
+#include "chat/protocol/server_event.h"
 
 namespace roomchat {
 namespace client {

@@ -1,0 +1,106 @@
+#include "chat/protocol/command.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
+
+namespace roomchat {
+namespace {
+
+using Kind = Command::Kind;
+
+// What a command word takes after it.
+enum class Shape {
+  kNothing,       // no arguments
+  kName,          // exactly one name
+  kOptionalName,  // zero or one name
+  kNameAndText,   // a name, then free text
+  kAnyText,       // optional free text
+};
+
+struct Spec {
+  absl::string_view word;
+  Kind kind;
+  Shape shape;
+  absl::string_view name_kind;  // "nick" or "room", for name errors
+  absl::string_view usage;
+};
+
+constexpr Spec kSpecs[] = {
+    {"nick", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
+    {"create", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
+    {"join", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
+    {"leave", Kind::kLeave, Shape::kNothing, "", "/leave"},
+    {"rooms", Kind::kRooms, Shape::kNothing, "", "/rooms"},
+    {"who", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
+    {"whoami", Kind::kWhoami, Shape::kNothing, "", "/whoami"},
+    {"msg", Kind::kMsg, Shape::kNameAndText, "nick", "/msg NICK TEXT"},
+    {"ping", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
+    {"help", Kind::kHelp, Shape::kNothing, "", "/help"},
+    {"quit", Kind::kQuit, Shape::kAnyText, "", "/quit"},
+};
+
+absl::Status BadArgs(const Spec& spec) {
+  return ProtocolError(ErrorCode::kBadArgs, absl::StrCat("usage: ", spec.usage));
+}
+
+// Splits off the first space-separated word of `*rest`, leaving the remainder without leading
+// spaces.
+absl::string_view TakeWord(absl::string_view* rest) {
+  size_t end = rest->find(' ');
+  absl::string_view word = rest->substr(0, end);
+  rest->remove_prefix(end == absl::string_view::npos ? rest->size() : end);
+  while (!rest->empty() && rest->front() == ' ') rest->remove_prefix(1);
+  return word;
+}
+
+absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args) {
+  Command command{spec.kind, "", ""};
+  switch (spec.shape) {
+    case Shape::kNothing:
+      if (!args.empty()) return BadArgs(spec);
+      return command;
+    case Shape::kAnyText:
+      command.text = std::string(absl::StripTrailingAsciiWhitespace(args));
+      return command;
+    case Shape::kName:
+    case Shape::kOptionalName:
+    case Shape::kNameAndText: break;
+  }
+  absl::string_view name = TakeWord(&args);
+  if (name.empty() && spec.shape == Shape::kOptionalName) return command;
+  if (name.empty()) return BadArgs(spec);
+  if (spec.shape == Shape::kNameAndText) {
+    if (args.empty()) return BadArgs(spec);
+    command.text = std::string(args);
+  } else if (!args.empty()) {
+    return BadArgs(spec);
+  }
+  absl::Status valid = ValidateName(spec.name_kind, name);
+  if (!valid.ok()) return valid;
+  command.name = std::string(name);
+  return command;
+}
+
+}  // namespace
+
+absl::StatusOr<Command> ParseCommand(absl::string_view line) {
+  if (!absl::StartsWith(line, "/")) return Command{Kind::kChat, "", std::string(line)};
+  if (absl::StartsWith(line, "//")) return Command{Kind::kChat, "", std::string(line.substr(1))};
+
+  absl::string_view rest = line.substr(1);
+  absl::string_view word = TakeWord(&rest);
+  for (const Spec& spec : kSpecs) {
+    if (absl::EqualsIgnoreCase(word, spec.word)) return ParseArguments(spec, rest);
+  }
+  return ProtocolError(ErrorCode::kUnknownCommand,
+                       absl::StrCat("no command /", word, "; /help lists them"));
+}
+
+}  // namespace roomchat

@@ -1,0 +1,67 @@
+#include "chat/protocol/protocol_error.h"
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
+
+namespace roomchat {
+namespace {
+
+constexpr absl::string_view kPayloadUrl = "roomchat/err";
+
+struct CodeInfo {
+  absl::string_view name;
+  absl::StatusCode canonical;
+};
+
+CodeInfo Info(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnknownCommand: return {"unknown-command", absl::StatusCode::kUnimplemented};
+    case ErrorCode::kBadArgs: return {"bad-args", absl::StatusCode::kInvalidArgument};
+    case ErrorCode::kBadName: return {"bad-name", absl::StatusCode::kInvalidArgument};
+    case ErrorCode::kNickTaken: return {"nick-taken", absl::StatusCode::kAlreadyExists};
+    case ErrorCode::kNoSuchRoom: return {"no-such-room", absl::StatusCode::kNotFound};
+    case ErrorCode::kRoomExists: return {"room-exists", absl::StatusCode::kAlreadyExists};
+    case ErrorCode::kNoSuchNick: return {"no-such-nick", absl::StatusCode::kNotFound};
+    case ErrorCode::kNotInRoom: return {"not-in-room", absl::StatusCode::kFailedPrecondition};
+    case ErrorCode::kRoomFull: return {"room-full", absl::StatusCode::kResourceExhausted};
+    case ErrorCode::kLimit: return {"limit", absl::StatusCode::kResourceExhausted};
+    case ErrorCode::kLineTooLong: return {"line-too-long", absl::StatusCode::kInvalidArgument};
+    case ErrorCode::kBadEncoding: return {"bad-encoding", absl::StatusCode::kInvalidArgument};
+    case ErrorCode::kFlood: return {"flood", absl::StatusCode::kResourceExhausted};
+  }
+  return {"limit", absl::StatusCode::kInternal};
+}
+
+// For statuses that did not come from ProtocolError(): the nearest wire code.
+absl::string_view NearestCodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return "bad-args";
+    case absl::StatusCode::kUnimplemented: return "unknown-command";
+    default: return "limit";
+  }
+}
+
+}  // namespace
+
+absl::string_view ErrorCodeName(ErrorCode code) { return Info(code).name; }
+
+absl::Status ProtocolError(ErrorCode code, absl::string_view text) {
+  CodeInfo info = Info(code);
+  absl::Status status(info.canonical, text);
+  status.SetPayload(kPayloadUrl, absl::Cord(info.name));
+  return status;
+}
+
+std::string ErrLine(const absl::Status& status) {
+  absl::optional<absl::Cord> code = status.GetPayload(kPayloadUrl);
+  std::string name = code ? std::string(*code) : std::string(NearestCodeName(status.code()));
+  return absl::StrCat("ERR ", name, " ", status.message(), "\n");
+}
+
+bool HasErrorCode(const absl::Status& status, ErrorCode code) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kPayloadUrl);
+  return payload.has_value() && *payload == Info(code).name;
+}
+
+}  // namespace roomchat

@@ -1,0 +1,48 @@
+// Protocol errors: the ERR codes of protocol v1 (docs/PROTOCOL.md), carried inside absl::Status.
+//
+// Anything that can fail returns absl::Status; when the failure is one a client should see as an
+// "ERR <code> <text>" line, ProtocolError() builds a status with a fitting canonical code and the
+// wire code attached as a payload, and ErrLine() turns any status back into that line. Pure; safe
+// from any thread.
+#ifndef ROOMCHAT_CHAT_PROTOCOL_PROTOCOL_ERROR_H_
+#define ROOMCHAT_CHAT_PROTOCOL_PROTOCOL_ERROR_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace roomchat {
+
+enum class ErrorCode {
+  kUnknownCommand,
+  kBadArgs,
+  kBadName,
+  kNickTaken,
+  kNoSuchRoom,
+  kRoomExists,
+  kNoSuchNick,
+  kNotInRoom,
+  kRoomFull,
+  kLimit,
+  kLineTooLong,
+  kBadEncoding,
+  kFlood,
+};
+
+// The code as it appears on the wire, e.g. "no-such-room".
+absl::string_view ErrorCodeName(ErrorCode code);
+
+// A status whose ErrLine() is "ERR <code> <text>".
+absl::Status ProtocolError(ErrorCode code, absl::string_view text);
+
+// "ERR <code> <text>\n" for `status`, which must not be OK. A status that is not a ProtocolError
+// (an internal failure) is reported with the code closest to its canonical code.
+std::string ErrLine(const absl::Status& status);
+
+// The wire code of `status`, if it is a ProtocolError.
+bool HasErrorCode(const absl::Status& status, ErrorCode code);
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PROTOCOL_PROTOCOL_ERROR_H_

@@ -1,0 +1,33 @@
+// Builders for the server's lines (protocol v1, docs/PROTOCOL.md). Each returns one line ending in
+// LF, or several for Help(). Pure; safe from any thread.
+#ifndef ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_
+#define ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace roomchat {
+namespace replies {
+
+std::string Welcome(absl::string_view nick);
+// "OK <command>" followed by each non-empty field.
+std::string Ok(absl::string_view command, absl::string_view field1 = {},
+               absl::string_view field2 = {});
+std::string Msg(absl::string_view room, absl::string_view nick, absl::string_view text);
+std::string Priv(absl::string_view from_nick, absl::string_view text);
+std::string Join(absl::string_view room, absl::string_view nick);
+std::string Leave(absl::string_view room, absl::string_view nick);
+std::string Nick(absl::string_view old_nick, absl::string_view new_nick);
+std::string Room(absl::string_view name, size_t count);
+std::string Member(absl::string_view nick);
+std::string Pong(absl::string_view token);
+// Every HELP line, then OK HELP.
+std::string Help();
+std::string Bye(absl::string_view reason);
+
+}  // namespace replies
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_

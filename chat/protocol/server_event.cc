@@ -1,0 +1,140 @@
+#include "chat/protocol/server_event.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace roomchat {
+namespace client {
+namespace {
+
+using Kind = ServerEvent::Kind;
+
+// Splits `rest` into `words` space-separated fields, the last taking whatever remains (which may
+// hold spaces). Fails when there are fewer.
+absl::Status SplitFields(absl::string_view tag, absl::string_view rest, size_t words,
+                         bool last_may_be_empty, std::vector<std::string>* fields) {
+  for (size_t i = 0; i + 1 < words; ++i) {
+    size_t space = rest.find(' ');
+    if (space == absl::string_view::npos || space == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(tag, " needs ", words, " fields"));
+    }
+    fields->emplace_back(rest.substr(0, space));
+    rest.remove_prefix(space + 1);
+  }
+  if (rest.empty() && !last_may_be_empty) {
+    return absl::InvalidArgumentError(absl::StrCat(tag, " needs ", words, " fields"));
+  }
+  fields->emplace_back(rest);
+  return absl::OkStatus();
+}
+
+absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEvent* event) {
+  std::vector<std::string> f;
+  auto split = [&](size_t words, bool last_may_be_empty = false) {
+    return SplitFields(tag, rest, words, last_may_be_empty, &f);
+  };
+  absl::Status status;
+  switch (event->kind) {
+    case Kind::kWelcome:
+      if (!(status = split(2, true)).ok()) return status;
+      event->nick = f[0];
+      event->text = f[1];
+      return absl::OkStatus();
+    case Kind::kErr:
+      if (!(status = split(2, true)).ok()) return status;
+      event->code = f[0];
+      event->text = f[1];
+      return absl::OkStatus();
+    case Kind::kMsg:
+      if (!(status = split(3, true)).ok()) return status;
+      event->room = f[0];
+      event->nick = f[1];
+      event->text = f[2];
+      return absl::OkStatus();
+    case Kind::kPriv:
+      if (!(status = split(2, true)).ok()) return status;
+      event->nick = f[0];
+      event->text = f[1];
+      return absl::OkStatus();
+    case Kind::kJoin:
+    case Kind::kLeave:
+      if (!(status = split(2)).ok()) return status;
+      event->room = f[0];
+      event->nick = f[1];
+      return absl::OkStatus();
+    case Kind::kNick:
+      if (!(status = split(2)).ok()) return status;
+      event->nick = f[0];
+      event->new_nick = f[1];
+      return absl::OkStatus();
+    case Kind::kRoom:
+      if (!(status = split(2)).ok()) return status;
+      event->room = f[0];
+      if (!absl::SimpleAtoi(f[1], &event->count) || event->count < 0) {
+        return absl::InvalidArgumentError("ROOM count is not a number");
+      }
+      return absl::OkStatus();
+    case Kind::kMember:
+      if (rest.empty()) return absl::InvalidArgumentError("MEMBER needs a nick");
+      event->nick = std::string(rest);
+      return absl::OkStatus();
+    case Kind::kPong:
+    case Kind::kHelp:
+    case Kind::kBye:
+      event->text = std::string(rest);
+      return absl::OkStatus();
+    case Kind::kOk:
+      if (rest.empty()) return absl::InvalidArgumentError("OK needs a command");
+      for (absl::string_view word : absl::StrSplit(rest, ' ')) {
+        if (event->command.empty()) {
+          event->command = std::string(word);
+        } else {
+          event->args.emplace_back(word);
+        }
+      }
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("unknown kind");
+}
+
+}  // namespace
+
+absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line) {
+  static constexpr std::pair<absl::string_view, Kind> kTags[] = {
+      {"WELCOME", Kind::kWelcome}, {"OK", Kind::kOk},       {"ERR", Kind::kErr},
+      {"MSG", Kind::kMsg},         {"PRIV", Kind::kPriv},   {"JOIN", Kind::kJoin},
+      {"LEAVE", Kind::kLeave},     {"NICK", Kind::kNick},   {"ROOM", Kind::kRoom},
+      {"MEMBER", Kind::kMember},   {"PONG", Kind::kPong},   {"HELP", Kind::kHelp},
+      {"BYE", Kind::kBye},
+  };
+  size_t space = line.find(' ');
+  absl::string_view tag = line.substr(0, space);
+  absl::string_view rest = space == absl::string_view::npos ? "" : line.substr(space + 1);
+  for (const auto& [name, kind] : kTags) {
+    if (tag != name) continue;
+    ServerEvent event;
+    event.kind = kind;
+    if (absl::Status parsed = ParseFields(tag, rest, &event); !parsed.ok()) return parsed;
+    return event;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown server line: '", line.substr(0, 40), "'"));
+}
+
+std::string ChatLine(absl::string_view text) {
+  return absl::StartsWith(text, "/") ? absl::StrCat("/", text, "\n") : absl::StrCat(text, "\n");
+}
+
+std::string Command(absl::string_view command, const std::vector<std::string>& args) {
+  if (args.empty()) return absl::StrCat("/", command, "\n");
+  return absl::StrCat("/", command, " ", absl::StrJoin(args, " "), "\n");
+}
+
+}  // namespace client
+}  // namespace roomchat

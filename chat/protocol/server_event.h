@@ -1,0 +1,50 @@
+// The client side of protocol v1: server lines parsed into typed events, and commands formatted for
+// sending. Used by the terminal client (//tools:chat_client) and the load generator (//bench).
+// Pure functions; safe from any thread.
+#ifndef ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_
+#define ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace roomchat {
+namespace client {
+
+// One server line. Which fields are set depends on `kind`:
+//   kWelcome  nick, text          kOk      command, args    kErr     code, text
+//   kMsg      room, nick, text    kPriv    nick, text       kJoin    room, nick
+//   kLeave    room, nick          kNick    nick (old), new_nick
+//   kRoom     room, count         kMember  nick             kPong    text (the token, maybe empty)
+//   kHelp     text                kBye     text (the reason)
+struct ServerEvent {
+  enum class Kind {
+    kWelcome, kOk, kErr, kMsg, kPriv, kJoin, kLeave, kNick, kRoom, kMember, kPong, kHelp, kBye,
+  };
+  Kind kind;
+  std::string nick;
+  std::string new_nick;
+  std::string room;
+  std::string text;
+  std::string code;
+  std::string command;
+  std::vector<std::string> args;
+  int count = 0;
+};
+
+// Parses one line (without its LF). A line that does not follow protocol v1 gives InvalidArgument
+// naming what is wrong; it never crashes, whatever the bytes.
+absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line);
+
+// What to send for `text` typed as chat: a line starting with '/' gets a second '/' so the server
+// takes it as text. Ends in LF.
+std::string ChatLine(absl::string_view text);
+// "/<command> <args...>\n", e.g. Command("join", {"lounge"}).
+std::string Command(absl::string_view command, const std::vector<std::string>& args = {});
+
+}  // namespace client
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_
