@@ -9,31 +9,40 @@
 #include <cstring>
 #include <string>
 
-#include "chat/server/server.h"
+#include "chat/options.h"
+#include "chat/server.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
-DEFINE_string(host, "127.0.0.1", "Address to listen on (an IP literal or a host name).");
-DEFINE_int32(port, 7070, "TCP port to listen on; 0 picks a free port.");
-DEFINE_uint64(max_clients, 10000, "Connections at once; one more gets 'BYE server-full'.");
-DEFINE_uint64(max_rooms, 2000, "Rooms at once; one more /create gets 'ERR limit'.");
-DEFINE_uint64(max_room_members, 2000, "Members per room; one more /join gets 'ERR room-full'.");
-DEFINE_uint64(max_line_bytes, 4096,
+// Every default is read from a default ServerOptions (chat/options.h), where it is written once.
+namespace {
+const roomchat::ServerOptions kDefaults;
+}  // namespace
+
+DEFINE_string(host, kDefaults.host, "Address to listen on (an IP literal or a host name).");
+DEFINE_int32(port, kDefaults.port, "TCP port to listen on; 0 picks a free port.");
+DEFINE_uint64(max_clients, kDefaults.max_clients,
+              "Connections at once; one more gets 'BYE server-full'.");
+DEFINE_uint64(max_rooms, kDefaults.max_rooms, "Rooms at once; one more /create gets 'ERR limit'.");
+DEFINE_uint64(max_room_members, kDefaults.max_room_members,
+              "Members per room; one more /join gets 'ERR room-full'.");
+DEFINE_uint64(max_line_bytes, kDefaults.max_line_bytes,
               "Longest line accepted, terminator not counted; longer gets 'ERR line-too-long'.");
-DEFINE_uint64(max_outbuf_bytes, 1 << 20,
+DEFINE_uint64(max_outbuf_bytes, kDefaults.max_outbuf_bytes,
               "Unsent output held per client; a client past it (it stopped reading) is "
               "disconnected and logged.");
 DEFINE_uint64(
-    outbuf_soft_bytes, 256 * 1024,
+    outbuf_soft_bytes, kDefaults.outbuf_soft_bytes,
     "Unsent output held above this for --outbuf_soft_s disconnects the client; 0 is off.");
-DEFINE_int32(outbuf_soft_s, 10, "See --outbuf_soft_bytes.");
-DEFINE_int32(idle_timeout_s, 300,
+DEFINE_int32(outbuf_soft_s, kDefaults.outbuf_soft_s, "See --outbuf_soft_bytes.");
+DEFINE_int32(idle_timeout_s, kDefaults.idle_timeout_s,
              "Seconds without a complete line from a client before 'BYE idle-timeout'; 0 is off.");
-DEFINE_double(flood_lines_per_s, 200,
+DEFINE_double(flood_lines_per_s, kDefaults.flood_lines_per_s,
               "Lines per second one connection may send on average; over it lines are dropped "
               "with 'ERR flood'. 0 turns flood control off.");
-DEFINE_double(flood_burst, 400, "Lines one connection may send at once before the rate applies.");
-DEFINE_int32(flood_disconnect_after, 1000,
+DEFINE_double(flood_burst, kDefaults.flood_burst,
+              "Lines one connection may send at once before the rate applies.");
+DEFINE_int32(flood_disconnect_after, kDefaults.flood_disconnect_after,
              "Lines dropped in one flood before the client gets 'BYE flood' and is closed.");
 
 namespace {

@@ -12,8 +12,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "chat/server/server.h"
-#include "chat/base/socket.h"
+#include "chat/server.h"
+#include "chat/loop/socket.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
 #include "tests/test_client.h"

@@ -22,7 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "chat/server/server.h"
+#include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/test_client.h"
 

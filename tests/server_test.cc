@@ -1,7 +1,7 @@
 // End-to-end tests: the real server, started in this process on an ephemeral port, driven by real
 // TCP clients. Every command, reply and error of protocol v1 (docs/PROTOCOL.md), fan-out, moves
 // between rooms, room lifetime, private messages, limits, slow readers and many clients at once.
-#include "chat/server/server.h"
+#include "chat/server.h"
 
 #include <sys/resource.h>
 

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "chat/base/socket.h"
+#include "chat/loop/socket.h"
 
 namespace roomchat {
 

@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "chat/base/socket.h"
+#include "chat/loop/socket.h"
 
 namespace roomchat {
 

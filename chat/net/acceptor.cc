@@ -1,0 +1,112 @@
+#include "chat/net/acceptor.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/protocol/replies.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+constexpr uint64_t kListenKey = 1;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, Registry* registry,
+                                                           Destination* lobby,
+                                                           const ConnectionLimits& limits) {
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("acceptor");
+  if (!loop.ok()) return loop.status();
+  std::unique_ptr<Acceptor> acceptor(
+      new Acceptor(*std::move(loop), std::move(listen_fd), registry, lobby, limits));
+  absl::Status watched =
+      acceptor->loop_->Watch(acceptor->listen_fd_.get(), EPOLLIN, kListenKey, acceptor.get());
+  if (!watched.ok()) return watched;
+  return acceptor;
+}
+
+Acceptor::Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
+                   Destination* lobby, const ConnectionLimits& limits)
+    : loop_(std::move(loop)),
+      listen_fd_(std::move(listen_fd)),
+      registry_(registry),
+      lobby_(lobby),
+      limits_(limits) {}
+
+Acceptor::~Acceptor() { Stop(); }
+
+void Acceptor::Start() {
+  thread_ = std::thread([this] { loop_->Run(); });
+}
+
+void Acceptor::Stop() {
+  if (!thread_.joinable()) return;
+  loop_->Quit();
+  thread_.join();
+}
+
+void Acceptor::OnIo(uint64_t key, uint32_t events) {
+  if (AcceptAll()) return;
+  if (!warned_) {
+    PLOG(WARNING) << "limit hit: accept failed; pausing accepts for " << kBackoff.count()
+                  << " ms at a time until one succeeds";
+    warned_ = true;
+  }
+  BackOff();
+}
+
+void Acceptor::BackOff() {
+  pauses_.fetch_add(1, std::memory_order_relaxed);
+  loop_->Unwatch(listen_fd_.get(), kListenKey);
+  loop_->RunAfter(kBackoff, [this] {
+    absl::Status watched = loop_->Watch(listen_fd_.get(), EPOLLIN, kListenKey, this);
+    if (!watched.ok()) {
+      LOG(ERROR) << "acceptor: cannot watch the listening socket again: " << watched;
+      BackOff();
+    }
+  });
+}
+
+bool Acceptor::AcceptAll() {
+  while (true) {
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    accept_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (fd >= 0) {
+      warned_ = false;
+      Hand(UniqueFd(fd));
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM) {
+      PLOG(ERROR) << "acceptor: accept";
+    }
+    return false;
+  }
+}
+
+void Acceptor::Hand(UniqueFd fd) {
+  if (absl::Status nodelay = SetNoDelay(fd.get()); !nodelay.ok()) {
+    LOG(WARNING) << "acceptor: " << nodelay;
+  }
+  std::string peer = PeerAddress(fd.get());
+  auto connection = std::make_unique<Connection>(
+      next_id_++, std::move(peer), std::make_unique<TcpTransport>(std::move(fd)),
+      std::make_unique<LineCodec>(limits_.max_line_bytes), limits_, loop_->now());
+  absl::Status connected = registry_->Connect(connection, lobby_);
+  if (connected.ok()) return;
+  // Refused: server full or shutting down. The client gets one line and the door.
+  LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << connection->peer() << ": " << connected
+                            << " (" << google::COUNTER << " refused so far)";
+  if (absl::IsResourceExhausted(connected)) {
+    connection->Send(replies::Bye("server-full"), loop_->now());
+  }
+  connection->FinishOutput(loop_->now());
+}
+
+}  // namespace roomchat

@@ -1,0 +1,81 @@
+// Acceptor: the thread that accepts connections and hands each new client to the lobby.
+//
+// It runs an EventLoop watching the listening socket. Each accepted socket is made non-blocking
+// with TCP_NODELAY, wrapped in a Connection (TCP transport, line codec) and registered, which
+// admits it to the lobby. Past --max_clients a connection gets only "BYE server-full" and is
+// closed. When accept(2) runs out of descriptors or memory, the acceptor stops watching the
+// socket for kBackoff (a timer) instead of spinning, and says so in the log once per episode.
+//
+// Thread contract: Create(), Start() and Stop() are called by the owner (the Server); the
+// accepting itself runs on the acceptor's own thread. The TEST_ counters are safe from any thread.
+#ifndef ROOMCHAT_CHAT_NET_ACCEPTOR_H_
+#define ROOMCHAT_CHAT_NET_ACCEPTOR_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chat/loop/event_loop.h"
+#include "chat/loop/socket.h"
+#include "chat/net/connection.h"
+#include "chat/places/registry.h"
+
+namespace roomchat {
+
+class Acceptor final : private EventLoop::IoHandler {
+ public:
+  // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
+  static constexpr std::chrono::milliseconds kBackoff{100};
+
+  static absl::StatusOr<std::unique_ptr<Acceptor>> Create(UniqueFd listen_fd, Registry* registry,
+                                                          Destination* lobby,
+                                                          const ConnectionLimits& limits);
+  ~Acceptor() override;
+
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  void Start();
+  // Stops the loop and joins its thread. Idempotent.
+  void Stop();
+
+  uint64_t TEST_accept_calls() const { return accept_calls_.load(std::memory_order_relaxed); }
+  uint64_t TEST_pauses() const { return pauses_.load(std::memory_order_relaxed); }
+
+ private:
+  Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
+           Destination* lobby, const ConnectionLimits& limits);
+
+  // EventLoop::IoHandler: the listening socket is readable.
+  void OnIo(uint64_t key, uint32_t events) override;
+  // Accepts until the backlog is empty; false when out of resources (back off).
+  bool AcceptAll();
+  void BackOff();
+  void Hand(UniqueFd fd);
+
+  // Const after construction.
+  const std::unique_ptr<EventLoop> loop_;
+  const UniqueFd listen_fd_;
+  Registry* const registry_;
+  Destination* const lobby_;
+  const ConnectionLimits limits_;
+
+  // Owned by the acceptor thread.
+  ClientId next_id_ = 1;
+  bool warned_ = false;  // the current run of resource errors has been logged
+
+  // Written by the acceptor thread, read by tests.
+  std::atomic<uint64_t> accept_calls_{0};
+  std::atomic<uint64_t> pauses_{0};
+
+  // Owned by the owner's thread.
+  std::thread thread_;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_NET_ACCEPTOR_H_

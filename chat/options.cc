@@ -1,0 +1,98 @@
+#include "chat/options.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/replies.h"
+
+namespace roomchat {
+namespace {
+
+absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
+
+absl::Status ValidateLimits(const ServerOptions& options) {
+  if (options.max_clients < 1) return Invalid("--max_clients must be at least 1");
+  if (options.max_rooms < 1) return Invalid("--max_rooms must be at least 1");
+  if (options.max_room_members < 1) return Invalid("--max_room_members must be at least 1");
+  if (options.max_line_bytes < 64 || options.max_line_bytes > (1 << 20)) {
+    return Invalid(absl::StrCat("--max_line_bytes must be 64-1048576, not ",
+                                options.max_line_bytes));
+  }
+  size_t least_outbuf = 2 * LargestReplyBytes(options);
+  if (options.max_outbuf_bytes < least_outbuf) {
+    return Invalid(absl::StrCat("--max_outbuf_bytes must be at least ", least_outbuf,
+                                " (twice the largest reply these --max_line_bytes, --max_rooms "
+                                "and --max_room_members allow), not ",
+                                options.max_outbuf_bytes));
+  }
+  if (options.outbuf_soft_bytes > options.max_outbuf_bytes) {
+    return Invalid(absl::StrCat("--outbuf_soft_bytes must be at most --max_outbuf_bytes (",
+                                options.max_outbuf_bytes, "), not ", options.outbuf_soft_bytes));
+  }
+  if (options.outbuf_soft_s < 0) return Invalid("--outbuf_soft_s must be 0 or more");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateOptions(const ServerOptions& options) {
+  if (options.host.empty()) return Invalid("--host must not be empty");
+  if (options.port < 0 || options.port > 65535) {
+    return Invalid(absl::StrCat("--port must be 0-65535, not ", options.port));
+  }
+  if (absl::Status limits = ValidateLimits(options); !limits.ok()) return limits;
+  if (options.idle_timeout_s < 0) {
+    return Invalid(absl::StrCat("--idle_timeout_s must be 0 (off) or more, not ",
+                                options.idle_timeout_s));
+  }
+  if (options.flood_lines_per_s < 0) {
+    return Invalid(absl::StrCat("--flood_lines_per_s must be 0 (off) or more, not ",
+                                options.flood_lines_per_s));
+  }
+  if (options.flood_lines_per_s > 0 && options.flood_burst < 1) {
+    return Invalid(absl::StrCat("--flood_burst must be at least 1, not ", options.flood_burst));
+  }
+  if (options.flood_disconnect_after < 0) {
+    return Invalid("--flood_disconnect_after must be 0 or more");
+  }
+  return absl::OkStatus();
+}
+
+size_t LargestReplyBytes(const ServerOptions& options) {
+  const std::string longest_name(kMaxNameLength, 'n');
+  const std::string longest_text(options.max_line_bytes, 't');
+  const std::string largest_count = absl::StrCat(std::max(options.max_rooms,
+                                                          options.max_room_members));
+  size_t chat = replies::Msg(longest_name, longest_name, longest_text).size();
+  size_t rooms = options.max_rooms * replies::Room(longest_name, options.max_room_members).size() +
+                 replies::Ok("ROOMS", largest_count).size();
+  size_t who = options.max_room_members * replies::Member(longest_name).size() +
+               replies::Ok("WHO", longest_name, largest_count).size();
+  return std::max({chat, replies::Help().size(), rooms, who});
+}
+
+size_t HighWaterBytes(const ServerOptions& options) {
+  size_t room_for_a_reply = options.max_outbuf_bytes - LargestReplyBytes(options);
+  if (options.outbuf_soft_bytes == 0) return std::min(room_for_a_reply, options.max_outbuf_bytes / 2);
+  return std::min(room_for_a_reply, options.outbuf_soft_bytes);
+}
+
+ConnectionLimits ConnectionLimitsOf(const ServerOptions& options) {
+  ConnectionLimits limits;
+  limits.max_line_bytes = options.max_line_bytes;
+  limits.output = {options.max_outbuf_bytes, options.outbuf_soft_bytes,
+                   std::chrono::seconds(options.outbuf_soft_s), HighWaterBytes(options)};
+  limits.flood = {options.flood_lines_per_s, options.flood_burst,
+                  static_cast<uint64_t>(options.flood_disconnect_after)};
+  return limits;
+}
+
+RegistryLimits RegistryLimitsOf(const ServerOptions& options) {
+  return {options.max_clients, options.max_rooms, options.max_room_members};
+}
+
+}  // namespace roomchat

@@ -1,0 +1,63 @@
+// ServerOptions: every setting of a roomchat server, each default written once, here. main()
+// binds its flags to these fields (the flag defaults are read from a default ServerOptions), and
+// the parts of the server get the limits derived from them.
+//
+// Pure; safe from any thread.
+#ifndef ROOMCHAT_CHAT_OPTIONS_H_
+#define ROOMCHAT_CHAT_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "chat/net/connection.h"
+#include "chat/places/registry.h"
+
+namespace roomchat {
+
+struct ServerOptions {
+  // Address to listen on; "127.0.0.1" keeps the server local. Port 0 picks a free port.
+  std::string host = "127.0.0.1";
+  int port = 7070;
+  // Connections at once; one more gets "BYE server-full".
+  size_t max_clients = 10000;
+  // Rooms at once; one more /create gets "ERR limit".
+  size_t max_rooms = 2000;
+  // Members of one room; one more /join gets "ERR room-full".
+  size_t max_room_members = 2000;
+  // Longest line accepted, terminator not counted; longer lines get "ERR line-too-long".
+  size_t max_line_bytes = 4096;
+  // Unsent output held for one client; past it the client is disconnected (it stopped reading).
+  // At least twice the largest reply the other options allow (LargestReplyBytes()).
+  size_t max_outbuf_bytes = 1 << 20;
+  // Unsent output held above this for outbuf_soft_s seconds disconnects the client; 0 is off.
+  size_t outbuf_soft_bytes = 256 * 1024;
+  int outbuf_soft_s = 10;
+  // Seconds without a complete line from a client before "BYE idle-timeout"; 0 turns it off.
+  int idle_timeout_s = 300;
+  // Lines per second a connection may send on average, and in a burst; past them lines are dropped
+  // ("ERR flood"); past flood_disconnect_after dropped lines in one flood, "BYE flood". 0 lines/s
+  // turns flood control off.
+  double flood_lines_per_s = 200;
+  double flood_burst = 400;
+  int flood_disconnect_after = 1000;
+};
+
+// OK, or InvalidArgument naming the first nonsense value.
+absl::Status ValidateOptions(const ServerOptions& options);
+
+// The most bytes one reply can put in a client's output at once with these options: the longest
+// of a chat line between the longest names, /help, and /rooms or /who at their limits.
+size_t LargestReplyBytes(const ServerOptions& options);
+
+// Unsent output above which a place stops taking the input that would add to it (flow control,
+// docs/RELIABILITY.md): the soft cap when there is one, and always room for one more reply under
+// the hard cap.
+size_t HighWaterBytes(const ServerOptions& options);
+
+ConnectionLimits ConnectionLimitsOf(const ServerOptions& options);
+RegistryLimits RegistryLimitsOf(const ServerOptions& options);
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_OPTIONS_H_

@@ -1,0 +1,133 @@
+// Place: what the lobby and a room have in common. Each place runs one EventLoop on its own
+// thread, its members' I/O in a MemberIo, and answers the commands that work anywhere (/nick,
+// /create, /join, /rooms, /who ROOM, /whoami, /msg, /ping, /help, /quit); Lobby and Room say what
+// differs: chat lines, /leave, events to the others, and how an arriving client is greeted.
+//
+// Thread contract: the Destination methods (Admit, DeliverPrivate, AdoptDeparted, Stop) and
+// RunInLoop() are safe from any thread; Run() is called once, by the thread that becomes the
+// place's loop thread; everything else runs on that thread.
+#ifndef ROOMCHAT_CHAT_PLACES_PLACE_H_
+#define ROOMCHAT_CHAT_PLACES_PLACE_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "chat/loop/event_loop.h"
+#include "chat/net/connection.h"
+#include "chat/places/member_io.h"
+#include "chat/places/registry.h"
+#include "chat/protocol/command.h"
+#include "chat/protocol/line_framer.h"
+
+namespace roomchat {
+
+class Place;
+
+// What every place shares; const after construction, and every pointer outlives every place.
+struct PlaceContext {
+  Registry* registry = nullptr;
+  Place* lobby = nullptr;
+  // Makes a room called `name`, its thread not started (fails when out of descriptors).
+  std::function<absl::StatusOr<std::shared_ptr<Place>>(const std::string& name)> make_room;
+  // Starts a room's thread (ResourceExhausted when no thread can be had, Unavailable after
+  // shutdown began).
+  std::function<absl::Status(std::shared_ptr<Place> room)> start_room;
+  size_t max_line_bytes = 0;
+  std::chrono::seconds idle_timeout{0};
+};
+
+class Place : public Destination, private MemberIo::Handler {
+ public:
+  ~Place() override;
+
+  // Destination; safe from any thread.
+  void Admit(std::unique_ptr<Connection> connection, Admission admission) override;
+  void DeliverPrivate(ClientId to, std::string line) override;
+  void Stop() override;
+  // Safe from any thread: adopts a departed connection until its last output is sent.
+  void AdoptDeparted(std::unique_ptr<Connection> connection);
+
+  // Runs the loop on the calling thread until Stop() is processed, then closes every connection.
+  void Run();
+  // Safe from any thread: runs `task` on this place's thread.
+  void RunInLoop(EventLoop::Task task) { loop_->RunInLoop(std::move(task)); }
+
+  // For tests, safe from any thread: commands handled so far.
+  uint64_t TEST_commands() const { return commands_.load(std::memory_order_relaxed); }
+
+ protected:
+  // `room_name` is empty for the lobby.
+  Place(const PlaceContext& context, std::string room_name);
+  // Creates the loop and the member I/O; called once by the subclass's factory.
+  absl::Status Init();
+
+  bool is_room() const { return !room_name_.empty(); }
+  const PlaceContext& context() const { return context_; }
+  const std::string& room_name() const { return room_name_; }
+  MemberIo& io() { return *io_; }
+  Clock::time_point now() const { return loop_->now(); }
+
+  // ---- Loop thread only: what the lobby and a room do differently.
+  // `member` arrived; its buffered input is not yet read.
+  virtual void Greet(Connection& member, const Admission& admission) = 0;
+  virtual void OnChat(Connection& member, absl::string_view text) = 0;
+  virtual void OnLeave(Connection& member) = 0;
+  // The member called `nick` has left this place (its LEAVE event, in a room).
+  virtual void AnnounceDeparture(absl::string_view nick) = 0;
+  // Sends `line` to every member but `except` (kNobody: to all); the lobby sends nothing.
+  static constexpr ClientId kNobody = 0;
+  virtual void Announce(ClientId except, absl::string_view line) = 0;
+
+  // Sends the status's ERR line to `member`.
+  void SendError(Connection& member, const absl::Status& status);
+
+ private:
+  // MemberIo::Handler.
+  void OnFrame(Connection& member, const Frame& frame) override;
+  void OnDeparture(Connection& member, const Departure& departure) override;
+  void OnUnsentAtDeparture(std::unique_ptr<Connection> connection) override;
+
+  void ReceiveAdmission(std::unique_ptr<Connection> connection, const Admission& admission);
+  void ReceivePrivate(ClientId to, const std::string& line);
+  // Applies the member's flood guard to one received line; false if the line is dropped.
+  bool PassesFloodGuard(Connection& member);
+  void Execute(Connection& member, const Command& command);
+  void DoNick(Connection& member, const std::string& nick);
+  void DoCreate(Connection& member, const std::string& name);
+  // Starts the reserved room's thread and moves `member` in; false (having answered) on failure.
+  void OpenReservedRoom(Connection& member, const std::string& name,
+                        std::shared_ptr<Place> room);
+  void DoJoin(Connection& member, const std::string& name);
+  void DoRooms(Connection& member);
+  void DoWho(Connection& member, const std::string& name);
+  void DoMsg(Connection& member, const Command& command);
+  // Tells the operator when --max_rooms or --max_room_members turned a client away.
+  void LogIfLimit(const absl::Status& status);
+  void LogDeparture(const Connection& member, const Departure& departure);
+
+  // Const after construction.
+  const PlaceContext context_;
+  const std::string room_name_;
+  // Set by Init() before the place is shared; then used by any thread through Post().
+  std::unique_ptr<EventLoop> loop_;
+
+  std::atomic<uint64_t> commands_{0};
+
+  // Owned by the loop thread.
+  std::unique_ptr<MemberIo> io_;
+  bool stopping_ = false;
+  // The last /rooms answer, kept while the registry's listing is unchanged.
+  Registry::RoomListing listed_;
+  std::string listed_reply_;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PLACES_PLACE_H_

@@ -1,0 +1,172 @@
+// Registry: who is connected, under which nick, where each client is, and which rooms exist.
+//
+// The registry is the one map every thread shares: nick -> client (uniqueness, /msg), room name ->
+// room (uniqueness, /rooms, /who, member counts and the --max_* limits). It also performs every
+// move of a connection between places, so that routing stays consistent: under one lock it updates
+// where the client is and posts the connection to its destination, which means a private message
+// routed after a move is queued behind the connection's arrival. The moving place detaches the
+// connection from its own loop BEFORE it calls the registry and gets it back on failure, so
+// nothing under mu_ touches a place's loop. A room's member set counts clients on their way in, so
+// a room is closed (removed here and told to Stop) exactly when nobody is in it or heading to it.
+// A room being created is first reserved (its name held, invisible to /join, /rooms and /who),
+// then its thread is started, then its creator enters; so two creates of one name never start two
+// threads, and a thread that cannot start costs only the reservation.
+//
+// Thread contract: every method is safe from any thread. Lock order: Registry::mu_ is taken before
+// an EventLoop's queue lock (Destination methods post under mu_); under mu_ the registry only
+// updates its maps and posts (a queue push and an eventfd write). It never calls a place's loop.
+#ifndef ROOMCHAT_CHAT_PLACES_REGISTRY_H_
+#define ROOMCHAT_CHAT_PLACES_REGISTRY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "chat/net/connection.h"
+
+namespace roomchat {
+
+// How a client came to a place, which decides its first reply there.
+struct Admission {
+  enum class Kind {
+    kConnected,  // new connection, to the lobby: WELCOME
+    kCreated,    // created the room: OK CREATE
+    kJoined,     // joined the room: OK JOIN, and JOIN to the others
+    kReturned,   // left `room` for the lobby: OK LEAVE
+  };
+  Kind kind;
+  std::string room;  // kReturned: the display name of the room left
+};
+
+// The lobby or a room, as the registry sees it.
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  // Safe from any thread: queue `connection` for this place's thread.
+  virtual void Admit(std::unique_ptr<Connection> connection, Admission admission) = 0;
+  // Safe from any thread: queue `line` for client `to`, which the registry believes is here.
+  virtual void DeliverPrivate(ClientId to, std::string line) = 0;
+  // Safe from any thread: ask the place's thread to disconnect its clients and end.
+  virtual void Stop() = 0;
+};
+
+struct RegistryLimits {
+  size_t max_clients;
+  size_t max_rooms;
+  size_t max_room_members;
+};
+
+struct RoomSummary {
+  std::string name;
+  size_t members;
+};
+
+struct RoomMembers {
+  std::string name;
+  std::vector<std::string> nicks;  // sorted case-insensitively
+};
+
+class Registry {
+ public:
+  // The open rooms, sorted case-insensitively by name; shared until the next change.
+  using RoomListing = std::shared_ptr<const std::vector<RoomSummary>>;
+
+  explicit Registry(const RegistryLimits& limits);
+
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Gives `connection` a guest nick, records it in the lobby and admits it there (it becomes
+  // null). ResourceExhausted when --max_clients are connected, Unavailable while shutting down;
+  // the connection then stays with the caller.
+  absl::Status Connect(std::unique_ptr<Connection>& connection, Destination* lobby);
+  // Forgets the client and frees its nick; its room loses a member (closing if it was the last).
+  void Disconnect(ClientId id);
+  absl::Status Rename(ClientId id, absl::string_view nick);
+
+  // OK when a room called `name` could be created now (fails with room-exists or limit).
+  absl::Status CheckCanCreate(absl::string_view name) const;
+  // Holds `name` for `room`, whose thread is not started yet (room-exists, limit, shutting down).
+  absl::Status ReserveRoom(absl::string_view name, std::shared_ptr<Destination> room);
+  // The reserved room's thread could not start: the name is free again.
+  void CancelReservation(absl::string_view name);
+  // Opens the reserved room `name` and moves its creator there, out of any room it was in. On
+  // failure (shutting down) the reservation is dropped, the room told to stop, and the connection
+  // stays with the caller. Every move below takes a connection its place has already detached;
+  // it becomes null on success.
+  absl::Status EnterCreatedRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
+  // Moves the client into the existing room `name` (no-such-room, room-full).
+  absl::Status JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
+  // Moves the client from its room back to `lobby` (not-in-room).
+  absl::Status ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby);
+  // Whether the client is in a room called `name` now (for /join of one's own room).
+  bool IsIn(ClientId id, absl::string_view name) const;
+
+  // Routes `line` to the client called `to_nick` wherever it is (no-such-nick).
+  absl::Status SendPrivate(absl::string_view to_nick, std::string line);
+  // For a place that was handed a private message for a client that has since moved on.
+  void ForwardPrivate(ClientId to, std::string line);
+
+  // Costs one copy of the list after a change, nothing between changes.
+  RoomListing ListRooms() const;
+  absl::StatusOr<RoomMembers> Who(absl::string_view room) const;
+  size_t client_count() const;
+  size_t room_count() const;
+
+  // From now on refuses connections, reservations and moves; returns every room, open or
+  // reserved, to be stopped.
+  std::vector<std::shared_ptr<Destination>> BeginShutdown();
+
+ private:
+  struct ClientEntry {
+    std::string nick;
+    Destination* place;    // where the client is, or is heading
+    std::string room_key;  // empty in the lobby
+  };
+  struct RoomEntry {
+    std::string name;
+    std::shared_ptr<Destination> room;
+    bool open = false;                                  // false while only reserved
+    absl::btree_map<std::string, ClientId> members;     // by nick key: in the room or on the way
+  };
+
+  absl::Status RefuseIfShuttingDown() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CanCreateLocked(const std::string& key, absl::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The open room called `name`, or no-such-room.
+  absl::StatusOr<RoomEntry*> FindOpenRoomLocked(absl::string_view name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string NextGuestNick() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the client out of its current room's member set, closing the room if it is now empty.
+  void LeaveRoomLocked(ClientEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves `connection` into `room`, admitting it as `kind`.
+  void EnterRoomLocked(std::unique_ptr<Connection>& connection, ClientEntry& entry,
+                       const std::string& room_key, RoomEntry& room, Admission::Kind kind)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Const after construction.
+  const RegistryLimits limits_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<ClientId, ClientEntry> clients_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, ClientId> nicks_ ABSL_GUARDED_BY(mu_);  // by NameKey
+  // By NameKey, ordered, so /rooms lists them without sorting; a node map, so an entry stays put
+  // while other rooms close.
+  std::map<std::string, RoomEntry> rooms_ ABSL_GUARDED_BY(mu_);
+  mutable RoomListing listing_ ABSL_GUARDED_BY(mu_);  // null after a change
+  uint64_t next_guest_ ABSL_GUARDED_BY(mu_) = 1;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PLACES_REGISTRY_H_

@@ -1,0 +1,86 @@
+#include "chat/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/loop/socket.h"
+#include "chat/places/room.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+
+}  // namespace
+
+Server::Server(const ServerOptions& options)
+    : options_(options),
+      registry_(RegistryLimitsOf(options)),
+      // A room thread that has ended asks the lobby thread to join it.
+      reaper_([this] { lobby_->RunInLoop([this] { reaper_.JoinFinished(); }); }) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::Status Server::Start() {
+  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.port, kListenBacklog);
+  if (!listen_fd.ok()) return listen_fd.status();
+  absl::StatusOr<int> port = LocalPort(listen_fd->get());
+  if (!port.ok()) return port.status();
+  port_ = *port;
+
+  PlaceContext context;
+  context.registry = &registry_;
+  context.max_line_bytes = options_.max_line_bytes;
+  context.idle_timeout = std::chrono::seconds(options_.idle_timeout_s);
+  context.make_room = [this](const std::string& name) -> absl::StatusOr<std::shared_ptr<Place>> {
+    absl::StatusOr<std::shared_ptr<Room>> room = Room::Create(room_context_, name);
+    if (!room.ok()) return room.status();
+    return std::shared_ptr<Place>(*std::move(room));
+  };
+  context.start_room = [this](std::shared_ptr<Place> room) { return StartRoom(std::move(room)); };
+  absl::StatusOr<std::unique_ptr<Lobby>> lobby = Lobby::Create(context);
+  if (!lobby.ok()) return lobby.status();
+  lobby_ = *std::move(lobby);
+  room_context_ = context;
+  room_context_.lobby = lobby_.get();
+
+  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
+      *std::move(listen_fd), &registry_, lobby_.get(), ConnectionLimitsOf(options_));
+  if (!acceptor.ok()) return acceptor.status();
+  acceptor_ = *std::move(acceptor);
+
+  lobby_thread_ = std::thread([this] { lobby_->Run(); });
+  acceptor_->Start();
+  started_ = true;
+  LOG(INFO) << "listening on " << options_.host << ":" << port_ << " (max_clients "
+            << options_.max_clients << ", max_rooms " << options_.max_rooms << ", max_room_members "
+            << options_.max_room_members << ", max_line_bytes " << options_.max_line_bytes
+            << ", max_outbuf_bytes " << options_.max_outbuf_bytes << ", idle_timeout_s "
+            << options_.idle_timeout_s << ")";
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartRoom(std::shared_ptr<Place> room) {
+  if (before_room_start_) before_room_start_();
+  return reaper_.Spawn([room = std::move(room)] { room->Run(); });
+}
+
+void Server::Shutdown() {
+  if (!started_) return;
+  started_ = false;
+  LOG(INFO) << "shutting down: " << registry_.client_count() << " clients, "
+            << registry_.room_count() << " rooms";
+  // No new clients; then no moves between places and no new room threads, so every client is
+  // where its place will find it and every room thread that will ever run is running now.
+  acceptor_.reset();  // Joins its thread and closes the listening socket.
+  std::vector<std::shared_ptr<Destination>> rooms = registry_.BeginShutdown();
+  reaper_.Close();
+  for (const std::shared_ptr<Destination>& room : rooms) room->Stop();
+  lobby_->Stop();
+  reaper_.JoinAll();
+  lobby_thread_.join();
+  LOG(INFO) << "shut down";
+}
+
+}  // namespace roomchat

@@ -1,0 +1,78 @@
+// Server: owns every part of a running roomchat server and the order in which they stop.
+//
+//   acceptor thread --Connect--> Registry --Admit--> lobby thread <--moves--> room threads
+//
+// Start() binds the listening socket and starts the lobby and acceptor threads; rooms start their
+// own threads as they are created. Shutdown() stops accepting, then refuses moves and new room
+// threads, then has every place send its clients "BYE server-shutdown" and end, then joins every
+// thread. See docs/ARCHITECTURE.md.
+//
+// Thread contract: Start(), port() and Shutdown() are for the owning thread (main, or a test).
+#ifndef ROOMCHAT_CHAT_SERVER_H_
+#define ROOMCHAT_CHAT_SERVER_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chat/loop/thread_reaper.h"
+#include "chat/net/acceptor.h"
+#include "chat/options.h"
+#include "chat/places/lobby.h"
+#include "chat/places/place.h"
+#include "chat/places/registry.h"
+
+namespace roomchat {
+
+class Server {
+ public:
+  explicit Server(const ServerOptions& options);
+  // Shuts down if still running.
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  absl::Status Start();
+  // The port listened on (useful with port 0); valid after Start().
+  int port() const { return port_; }
+  // Idempotent.
+  void Shutdown();
+
+  // For tests: connected clients and open rooms, as the registry counts them.
+  const Registry& registry() const { return registry_; }
+  // For tests: the acceptor, while running (null after Shutdown()).
+  const Acceptor* TEST_acceptor() const { return acceptor_.get(); }
+  // For tests: the lobby, while running.
+  const Place* TEST_lobby() const { return lobby_.get(); }
+  // For tests: runs on the creating place's thread after a new room's name is reserved and
+  // before its thread starts. Set before Start().
+  void TEST_SetBeforeRoomStart(std::function<void()> hook) { before_room_start_ = std::move(hook); }
+  // For tests, safe from any thread: whether room threads can still start.
+  bool TEST_rooms_closed() const { return reaper_.closed(); }
+
+ private:
+  absl::Status StartRoom(std::shared_ptr<Place> room);
+
+  // Const after construction.
+  const ServerOptions options_;
+
+  // Owned by the owning thread; each member below is safe from any thread once started.
+  Registry registry_;
+  ThreadReaper reaper_;
+  std::unique_ptr<Lobby> lobby_;
+  PlaceContext room_context_;
+  std::function<void()> before_room_start_;
+  std::unique_ptr<Acceptor> acceptor_;
+  std::thread lobby_thread_;
+  int port_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_SERVER_H_
