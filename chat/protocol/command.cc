@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
@@ -25,7 +26,8 @@ enum class Shape {
 };
 
 struct Spec {
-  absl::string_view word;
+  absl::string_view word;     // as typed after '/', matched case-insensitively
+  absl::string_view ok_word;  // the command field of the OK reply; empty when answered otherwise
   Kind kind;
   Shape shape;
   absl::string_view name_kind;  // "nick" or "room", for name errors
@@ -33,18 +35,25 @@ struct Spec {
 };
 
 constexpr Spec kSpecs[] = {
-    {"nick", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
-    {"create", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
-    {"join", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
-    {"leave", Kind::kLeave, Shape::kNothing, "", "/leave"},
-    {"rooms", Kind::kRooms, Shape::kNothing, "", "/rooms"},
-    {"who", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
-    {"whoami", Kind::kWhoami, Shape::kNothing, "", "/whoami"},
-    {"msg", Kind::kMsg, Shape::kNameAndText, "nick", "/msg NICK TEXT"},
-    {"ping", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
-    {"help", Kind::kHelp, Shape::kNothing, "", "/help"},
-    {"quit", Kind::kQuit, Shape::kAnyText, "", "/quit"},
+    {"nick", "NICK", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
+    {"create", "CREATE", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
+    {"join", "JOIN", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
+    {"leave", "LEAVE", Kind::kLeave, Shape::kNothing, "", "/leave"},
+    {"rooms", "ROOMS", Kind::kRooms, Shape::kNothing, "", "/rooms"},
+    {"who", "WHO", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
+    {"whoami", "WHOAMI", Kind::kWhoami, Shape::kNothing, "", "/whoami"},
+    {"msg", "MSG", Kind::kMsg, Shape::kNameAndText, "nick", "/msg NICK TEXT"},
+    {"ping", "", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
+    {"help", "HELP", Kind::kHelp, Shape::kNothing, "", "/help"},
+    {"quit", "", Kind::kQuit, Shape::kAnyText, "", "/quit"},
 };
+
+const Spec* FindSpec(Kind kind) {
+  for (const Spec& spec : kSpecs) {
+    if (spec.kind == kind) return &spec;
+  }
+  return nullptr;
+}
 
 absl::Status BadArgs(const Spec& spec) {
   return ProtocolError(ErrorCode::kBadArgs, absl::StrCat("usage: ", spec.usage));
@@ -101,6 +110,33 @@ absl::StatusOr<Command> ParseCommand(absl::string_view line) {
   }
   return ProtocolError(ErrorCode::kUnknownCommand,
                        absl::StrCat("no command /", word, "; /help lists them"));
+}
+
+absl::string_view CommandWord(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->word;
+}
+
+absl::string_view OkWord(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->ok_word;
+}
+
+absl::string_view CommandUsage(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->usage;
+}
+
+std::string FormatCommand(Command::Kind kind, absl::Span<const absl::string_view> args) {
+  const Spec* spec = FindSpec(kind);
+  if (spec == nullptr) return FormatChatLine(absl::StrJoin(args, " "));
+  if (args.empty()) return absl::StrCat("/", spec->word, "\n");
+  return absl::StrCat("/", spec->word, " ", absl::StrJoin(args, " "), "\n");
+}
+
+std::string FormatChatLine(absl::string_view text) {
+  if (absl::StartsWith(text, "/")) return absl::StrCat("/", text, "\n");
+  return absl::StrCat(text, "\n");
 }
 
 }  // namespace roomchat

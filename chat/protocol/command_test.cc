@@ -90,5 +90,21 @@ TEST(CommandTest, ReportsBadNames) {
   EXPECT_EQ(ErrorOf("/who " + std::string(33, 'r')), "ERR bad-name");
 }
 
+TEST(FormatCommandTest, BuildsLinesFromTheCommandWords) {
+  EXPECT_EQ(FormatCommand(Kind::kJoin, {"lounge"}), "/join lounge\n");
+  EXPECT_EQ(FormatCommand(Kind::kMsg, {"bob", "hi there"}), "/msg bob hi there\n");
+  EXPECT_EQ(FormatCommand(Kind::kQuit), "/quit\n");
+  EXPECT_EQ(CommandWord(Kind::kWhoami), "whoami");
+  EXPECT_EQ(OkWord(Kind::kWhoami), "WHOAMI");
+  EXPECT_EQ(OkWord(Kind::kPing), "");
+  EXPECT_EQ(CommandWord(Kind::kChat), "");
+}
+
+TEST(FormatCommandTest, EscapesChatThatLooksLikeACommand) {
+  EXPECT_EQ(FormatChatLine("hello"), "hello\n");
+  EXPECT_EQ(FormatChatLine("/shrug"), "//shrug\n");
+  EXPECT_EQ(FormatCommand(Kind::kChat, {"/me", "waves"}), "//me waves\n");
+}
+
 }  // namespace
 }  // namespace roomchat
