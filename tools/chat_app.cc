@@ -15,7 +15,7 @@ constexpr absl::string_view kKeepAliveToken = "keepalive";
 
 }  // namespace
 
-ChatApp::ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
+ChatApp::ChatApp(LineConnection* connection, client::Session* session, RenderOptions render,
                  std::function<void(absl::string_view)> print, std::chrono::milliseconds keepalive,
                  Clock::time_point now)
     : connection_(connection),
