@@ -80,6 +80,7 @@ bool Place::PassesFloodGuard(Client& client) {
 }
 
 void Place::OnFrame(Client& client, const Frame& frame) {
+  if (frame.kind == Frame::Kind::kEmpty) return;
   if (!PassesFloodGuard(client)) return;
   switch (frame.kind) {
     case Frame::Kind::kTooLong:
@@ -88,9 +89,7 @@ void Place::OnFrame(Client& client, const Frame& frame) {
           absl::StrCat("lines are limited to ", context_.max_line_bytes, " bytes; dropped"))));
       return;
     case Frame::Kind::kBadEncoding:
-      client.Send(ErrLine(
-          ProtocolError(ErrorCode::kBadEncoding,
-                        "lines must be UTF-8 without control characters other than TAB; dropped")));
+      client.Send(ErrLine(ProtocolError(ErrorCode::kBadEncoding, frame.problem)));
       return;
     case Frame::Kind::kLine: break;
   }
