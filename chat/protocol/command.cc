@@ -1,5 +1,6 @@
 #include "chat/protocol/command.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -103,10 +104,17 @@ absl::StatusOr<Command> ParseCommand(absl::string_view line) {
   if (!absl::StartsWith(line, "/")) return Command{Kind::kChat, "", std::string(line)};
   if (absl::StartsWith(line, "//")) return Command{Kind::kChat, "", std::string(line.substr(1))};
 
+  // The command word ends at a space or a TAB; only spaces separate arguments.
   absl::string_view rest = line.substr(1);
-  absl::string_view word = TakeWord(&rest);
+  size_t end = std::min(rest.find_first_of(" \t"), rest.size());
+  absl::string_view word = rest.substr(0, end);
+  bool tab_after_word = end < rest.size() && rest[end] == '\t';
+  rest.remove_prefix(end);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   for (const Spec& spec : kSpecs) {
-    if (absl::EqualsIgnoreCase(word, spec.word)) return ParseArguments(spec, rest);
+    if (!absl::EqualsIgnoreCase(word, spec.word)) continue;
+    if (tab_after_word) return BadArgs(spec);
+    return ParseArguments(spec, rest);
   }
   return ProtocolError(ErrorCode::kUnknownCommand,
                        absl::StrCat("no command /", word, "; /help lists them"));

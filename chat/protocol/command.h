@@ -3,7 +3,8 @@
 // client formats is what the server parses (round_trip_test.cc checks it).
 //
 // A line starting with '/' is a command whose word is matched case-insensitively; "//" starts chat
-// text with one '/' removed; anything else is chat text. Arguments are separated by runs of spaces;
+// text with one '/' removed; anything else is chat text. The command word ends at the first space
+// or TAB; arguments are separated by runs of spaces (a TAB right after a known word is bad-args);
 // the text of /msg and the token of /ping keep their inner spacing. Pure; safe from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
 #define ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
