@@ -399,6 +399,10 @@ void LoadGenerator::Worker::Flush(Connection& connection) {
   }
 }
 
+// Not LineConnection (//chat/client), on purpose: each worker thread reads thousands of
+// non-blocking sockets from one epoll loop, and the protocol's Consume() parses the bytes in place
+// (the MSG hot path allocates nothing per line), where LineConnection blocks in poll() on one socket
+// and hands out each line as a std::string.
 absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
   char chunk[kReadChunk];
   for (int reads = 0; reads < 4; ++reads) {

@@ -6,8 +6,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "chat/protocol/server_event.h"
 #include "chat/client/session.h"
+#include "chat/protocol/server_event.h"
+#include "chat/protocol/words.h"
 
 namespace roomchat {
 namespace {
@@ -23,12 +24,12 @@ bool TakeLine(absl::string_view* bytes, absl::string_view* line) {
 }
 
 // roomchat: the client library's Session does the join-or-create dance.
-class LineConnection : public ProtocolConnection {
+class RoomchatConnection : public ProtocolConnection {
  public:
-  explicit LineConnection(const Options& options)
+  explicit RoomchatConnection(const Options& options)
       : room_(options.room),
         session_("", options.room),
-        prefix_(absl::StrCat("MSG ", room_, " ")) {}
+        prefix_(absl::StrCat(words::kMsg, " ", room_, " ")) {}
 
   std::string Hello() override { return ""; }
 
@@ -55,12 +56,12 @@ class LineConnection : public ProtocolConnection {
 
  private:
   void HandleControl(absl::string_view line, Sink& sink) {
-    absl::StatusOr<client::ServerEvent> event = client::ParseServerLine(line);
+    absl::StatusOr<ServerEvent> event = ParseServerLine(line);
     if (!event.ok()) return;
     bool was_done = session_.setup_done();
     client::Session::Reaction reaction = session_.OnEvent(*event);
     if (!reaction.send.empty()) sink.Send(reaction.send);
-    using Kind = client::ServerEvent::Kind;
+    using Kind = ServerEvent::Kind;
     if (event->kind == Kind::kBye || (event->kind == Kind::kErr && !reaction.quiet)) {
       sink.OnRefused(line);
       return;
@@ -237,7 +238,7 @@ absl::StatusOr<Proto> ParseProto(absl::string_view name) {
 
 std::unique_ptr<ProtocolConnection> ProtocolConnection::Create(const Options& options) {
   switch (options.proto) {
-    case Proto::kLine: return std::make_unique<LineConnection>(options);
+    case Proto::kLine: return std::make_unique<RoomchatConnection>(options);
     case Proto::kResp: return std::make_unique<RespConnection>(options);
     case Proto::kIrc: return std::make_unique<IrcConnection>(options);
   }

@@ -1,87 +1,29 @@
 #include "tests/test_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "chat/protocol/command.h"
+#include "chat/protocol/words.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
 
 absl::StatusOr<std::unique_ptr<TestClient>> TestClient::Connect(int port,
                                                                 TestClientOptions options) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket");
-  if (options.receive_buffer_bytes > 0) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
-                 sizeof(options.receive_buffer_bytes));
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return ErrnoStatus(absl::StrCat("connect 127.0.0.1:", port));
-  }
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return std::unique_ptr<TestClient>(new TestClient(std::move(fd)));
+  absl::StatusOr<std::unique_ptr<LineConnection>> connection =
+      LineConnection::Connect("127.0.0.1", port, options);
+  if (!connection.ok()) return connection.status();
+  return std::unique_ptr<TestClient>(new TestClient(*std::move(connection)));
 }
 
-absl::Status TestClient::SendRaw(absl::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("send");
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
+absl::Status TestClient::SendRaw(absl::string_view bytes) { return connection_->Send(bytes); }
 
 absl::Status TestClient::Send(absl::string_view line) { return SendRaw(absl::StrCat(line, "\n")); }
 
-absl::Status TestClient::Fill(absl::Time deadline) {
-  while (true) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no line in time");
-    pollfd pfd{fd_.get(), POLLIN, 0};
-    int ready = ::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return ErrnoStatus("poll");
-    if (ready == 0) continue;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_.get(), chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return absl::OkStatus();
-    }
-    if (n == 0) return absl::UnavailableError("connection closed");
-    if (errno == EINTR || errno == EAGAIN) continue;
-    if (errno == ECONNRESET) return absl::UnavailableError("connection reset");
-    return ErrnoStatus("recv");
-  }
-}
-
 absl::StatusOr<std::string> TestClient::ReadLine(absl::Duration deadline) {
-  absl::Time until = absl::Now() + deadline;
-  while (true) {
-    size_t newline = buffer_.find('\n');
-    if (newline != std::string::npos) {
-      std::string line = buffer_.substr(0, newline);
-      buffer_.erase(0, newline + 1);
-      return line;
-    }
-    if (absl::Status filled = Fill(until); !filled.ok()) return filled;
-  }
+  return connection_->ReadLine(absl::Now() + deadline);
 }
 
 std::string TestClient::Next(absl::Duration deadline) {
@@ -116,8 +58,10 @@ absl::StatusOr<std::vector<std::string>> TestClient::ReadUntil(absl::string_view
 
 absl::StatusOr<std::vector<std::string>> TestClient::Sync() {
   std::string token = absl::StrCat("sync-", next_sync_++);
-  if (absl::Status sent = Send(absl::StrCat("/ping ", token)); !sent.ok()) return sent;
-  return ReadUntil(absl::StrCat("PONG ", token));
+  if (absl::Status sent = SendRaw(FormatCommand(Command::Kind::kPing, {token})); !sent.ok()) {
+    return sent;
+  }
+  return ReadUntil(absl::StrCat(words::kPong, " ", token));
 }
 
 absl::StatusOr<std::vector<std::string>> TestClient::ReadUntilClosed(absl::Duration deadline) {
@@ -129,12 +73,6 @@ absl::StatusOr<std::vector<std::string>> TestClient::ReadUntilClosed(absl::Durat
     if (!line.ok()) return line.status();
     lines.push_back(*std::move(line));
   }
-}
-
-void TestClient::Reset() {
-  linger hard{1, 0};
-  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
-  fd_.Reset();
 }
 
 std::unique_ptr<TestClient> Login(int port, absl::string_view nick, TestClientOptions options) {
@@ -149,7 +87,7 @@ std::unique_ptr<TestClient> Login(int port, absl::string_view nick, TestClientOp
     return nullptr;
   }
   if (!nick.empty()) {
-    (*client)->Send(absl::StrCat("/nick ", nick)).IgnoreError();
+    (*client)->SendRaw(FormatCommand(Command::Kind::kNick, {nick})).IgnoreError();
     std::string reply = (*client)->Next();
     if (reply != absl::StrCat("OK NICK ", nick)) {
       ADD_FAILURE() << "expected OK NICK " << nick << ", got " << reply;

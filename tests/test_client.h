@@ -5,6 +5,8 @@
 // returns every line received before the matching PONG, so "nothing else arrived" is a fact, not a
 // guess.
 //
+// The socket and its lines are a LineConnection (//chat/client), the terminal client's too.
+//
 // Thread contract: not thread-safe; one thread uses a TestClient at a time.
 #ifndef ROOMCHAT_TESTS_TEST_CLIENT_H_
 #define ROOMCHAT_TESTS_TEST_CLIENT_H_
@@ -17,17 +19,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "chat/loop/socket.h"
+#include "chat/client/line_connection.h"
 
 namespace roomchat {
 
 // Long enough for a sanitizer build on a loaded 2-core machine; passing tests never wait for it.
 inline constexpr absl::Duration kLineDeadline = absl::Seconds(20);
 
-struct TestClientOptions {
-  // SO_RCVBUF before connecting; 0 keeps the default. A small one makes a slow reader.
-  int receive_buffer_bytes = 0;
-};
+using TestClientOptions = LineConnectionOptions;
 
 class TestClient {
  public:
@@ -54,17 +53,15 @@ class TestClient {
   absl::StatusOr<std::vector<std::string>> ReadUntilClosed(absl::Duration deadline = kLineDeadline);
 
   // Closes with a RST instead of a FIN, as a crashed client would.
-  void Reset();
-  void Close() { fd_.Reset(); }
-  int fd() const { return fd_.get(); }
+  void Reset() { connection_->Reset(); }
+  void Close() { connection_->Close(); }
+  int fd() const { return connection_->fd(); }
 
  private:
-  explicit TestClient(UniqueFd fd) : fd_(std::move(fd)) {}
-  // Reads what is available, waiting until `deadline`. OK when bytes arrived.
-  absl::Status Fill(absl::Time deadline);
+  explicit TestClient(std::unique_ptr<LineConnection> connection)
+      : connection_(std::move(connection)) {}
 
-  UniqueFd fd_;
-  std::string buffer_;
+  std::unique_ptr<LineConnection> connection_;
   int next_sync_ = 0;
 };
 

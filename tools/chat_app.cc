@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "chat/protocol/command.h"
 
 namespace roomchat {
 
@@ -15,7 +15,7 @@ constexpr absl::string_view kKeepAliveToken = "keepalive";
 
 }  // namespace
 
-ChatApp::ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
+ChatApp::ChatApp(LineConnection* connection, client::Session* session, RenderOptions render,
                  std::function<void(absl::string_view)> print, std::chrono::milliseconds keepalive,
                  Clock::time_point now)
     : connection_(connection),
@@ -34,7 +34,7 @@ absl::Status ChatApp::KeepAlive(Clock::time_point now) {
   if (keepalive_.count() == 0 || now - last_sent_ < keepalive_ || quitting_) {
     return absl::OkStatus();
   }
-  absl::Status sent = connection_->Send(absl::StrCat("/ping ", kKeepAliveToken, "\n"));
+  absl::Status sent = connection_->Send(FormatCommand(Command::Kind::kPing, {kKeepAliveToken}));
   last_sent_ = now;
   return sent;
 }
@@ -43,19 +43,18 @@ absl::Status ChatApp::OnServerReadable() {
   std::vector<std::string> lines;
   absl::Status read = connection_->ReadLines(&lines);
   for (const std::string& line : lines) {
-    absl::StatusOr<client::ServerEvent> event = client::ParseServerLine(line);
+    absl::StatusOr<ServerEvent> event = ParseServerLine(line);
     if (!event.ok()) {
       print_(RenderNote(absl::StrCat("unreadable line from the server: ", event.status().message()),
                         true, render_));
       continue;
     }
-    if (event->kind == client::ServerEvent::Kind::kBye) {
+    if (event->kind == ServerEvent::Kind::kBye) {
       got_bye_ = true;
       bye_reason_ = event->text;
     }
     client::Session::Reaction reaction = session_->OnEvent(*event);
-    bool keepalive_pong =
-        event->kind == client::ServerEvent::Kind::kPong && event->text == kKeepAliveToken;
+    bool keepalive_pong = event->kind == ServerEvent::Kind::kPong && event->text == kKeepAliveToken;
     std::string shown = reaction.quiet || keepalive_pong ? "" : Render(*event, render_);
     if (!shown.empty()) print_(shown);
     if (!reaction.send.empty()) {
@@ -68,21 +67,16 @@ absl::Status ChatApp::OnServerReadable() {
 absl::Status ChatApp::OnTypedLine(absl::string_view line) {
   line = absl::StripTrailingAsciiWhitespace(line);
   if (line.empty()) return absl::OkStatus();
-  std::string lower = absl::AsciiStrToLower(line.substr(0, line.find(' ')));
-  if (lower == "/help") {
+  // Read as the server will; a line it would refuse goes as typed, and the server says why.
+  absl::StatusOr<Command> command = ParseCommand(line);
+  if (command.ok() && command->kind == Command::Kind::kHelp) {
     PrintLocalHelp();
     return absl::OkStatus();
   }
-  if (lower == "/quit") return Quit();
-  if (lower == "/msg") {
-    // "/msg NICK TEXT": echo what was sent, since the server confirms only with OK MSG.
-    absl::string_view rest = absl::StripLeadingAsciiWhitespace(line.substr(4));
-    size_t space = rest.find(' ');
-    if (space != absl::string_view::npos) {
-      print_(RenderNote(absl::StrCat("(to ", rest.substr(0, space), ") ",
-                                     absl::StripLeadingAsciiWhitespace(rest.substr(space))),
-                        false, render_));
-    }
+  if (command.ok() && command->kind == Command::Kind::kQuit) return Quit();
+  if (command.ok() && command->kind == Command::Kind::kMsg) {
+    // Echo what was sent, since the server confirms only with OK MSG.
+    print_(RenderNote(absl::StrCat("(to ", command->name, ") ", command->text), false, render_));
   }
   return Send(absl::StrCat(line, "\n"));
 }
@@ -90,7 +84,7 @@ absl::Status ChatApp::OnTypedLine(absl::string_view line) {
 absl::Status ChatApp::Quit() {
   if (quitting_) return absl::OkStatus();
   quitting_ = true;
-  return Send("/quit\n");
+  return Send(FormatCommand(Command::Kind::kQuit));
 }
 
 void ChatApp::PrintLocalHelp() {

@@ -2,9 +2,10 @@
 //
 // Server lines are parsed, fed to the Session (which may answer, for --nick/--room) and rendered
 // through `print`. Typed lines go to the server as they are, except /help, which is answered here,
-// and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it. When nothing has
-// been sent for the keepalive interval, KeepAlive() sends "/ping keepalive" so that a person who only
-// reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is not shown.
+// and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it. When nothing
+// has been sent for the keepalive interval, KeepAlive() sends "/ping keepalive" so that a person
+// who only reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is
+// not shown.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
@@ -16,9 +17,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "chat/client/line_connection.h"
 #include "chat/client/session.h"
 #include "tools/render.h"
-#include "tools/server_connection.h"
 
 namespace roomchat {
 
@@ -27,7 +28,7 @@ class ChatApp {
   using Clock = std::chrono::steady_clock;
 
   // `print` shows one rendered line (no newline) to the person. A `keepalive` of zero is off.
-  ChatApp(ServerConnection* connection, client::Session* session, RenderOptions render,
+  ChatApp(LineConnection* connection, client::Session* session, RenderOptions render,
           std::function<void(absl::string_view)> print, std::chrono::milliseconds keepalive,
           Clock::time_point now);
 
@@ -51,7 +52,7 @@ class ChatApp {
   absl::Status Send(absl::string_view bytes);
 
   // Const after construction.
-  ServerConnection* const connection_;
+  LineConnection* const connection_;
   client::Session* const session_;
   const RenderOptions render_;
   const std::function<void(absl::string_view)> print_;

@@ -19,7 +19,7 @@ class ChatAppTest : public ::testing::Test {
   ChatAppTest() {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-    connection_ = ServerConnection::FromFd(UniqueFd(fds[0]));
+    connection_ = LineConnection::Adopt(UniqueFd(fds[0]));
     server_ = UniqueFd(fds[1]);
     app_ = std::make_unique<ChatApp>(
         connection_.get(), &session_, RenderOptions{},
@@ -40,7 +40,7 @@ class ChatAppTest : public ::testing::Test {
 
   const ChatApp::Clock::time_point start_ = ChatApp::Clock::now();
   client::Session session_{"", ""};
-  std::unique_ptr<ServerConnection> connection_;
+  std::unique_ptr<LineConnection> connection_;
   UniqueFd server_;
   std::unique_ptr<ChatApp> app_;
   std::vector<std::string> printed_;

@@ -4,8 +4,8 @@
 //
 // Interactive when stdin and stdout are terminals: a line editor with history, a "nick@room> "
 // prompt, incoming lines printed above what is being typed. Otherwise script mode: lines are read
-// from stdin and sent, what arrives is printed in the same friendly form, and at the end of input the
-// client sends /quit and exits once the server says BYE (or after a short grace period).
+// from stdin and sent, what arrives is printed in the same friendly form, and at the end of input
+// the client sends /quit and exits once the server says BYE (or after a short grace period).
 //
 // Exit codes: 0 normal end, 2 cannot connect, 3 connection lost (or closed by the server).
 #include <poll.h>
@@ -22,12 +22,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "chat/client/line_connection.h"
 #include "chat/client/session.h"
 #include "gflags/gflags.h"
 #include "tools/chat_app.h"
 #include "tools/line_editor.h"
 #include "tools/render.h"
-#include "tools/server_connection.h"
 
 DEFINE_string(host, "127.0.0.1", "Server to connect to.");
 DEFINE_int32(port, 7070, "Server port.");
@@ -82,7 +82,7 @@ std::chrono::milliseconds KeepAliveInterval() {
 }
 
 // Script mode: stdin lines are sent once --nick/--room setup is over.
-int RunScript(ServerConnection& connection, client::Session& session, RenderOptions render) {
+int RunScript(LineConnection& connection, client::Session& session, RenderOptions render) {
   ChatApp app(&connection, &session, render, PrintLine, KeepAliveInterval(),
               std::chrono::steady_clock::now());
   std::string typed;
@@ -122,7 +122,7 @@ int RunScript(ServerConnection& connection, client::Session& session, RenderOpti
   }
 }
 
-int RunInteractive(const char* program, ServerConnection& connection, client::Session& session,
+int RunInteractive(const char* program, LineConnection& connection, client::Session& session,
                    RenderOptions render, int signal_fd) {
   bool lost = false;
   std::unique_ptr<ChatApp> app;
@@ -136,8 +136,8 @@ int RunInteractive(const char* program, ServerConnection& connection, client::Se
   app = std::make_unique<ChatApp>(
       &connection, &session, render, [&](absl::string_view text) { editor.PrintAbove(text); },
       KeepAliveInterval(), std::chrono::steady_clock::now());
-  PrintLine(RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false,
-                       render));
+  PrintLine(
+      RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false, render));
   while (std::optional<std::string> line = editor.ReadLine()) {
     if (!app->OnTypedLine(*line).ok()) {
       lost = true;
@@ -167,8 +167,8 @@ int main(int argc, char** argv) {
   roomchat::RenderOptions render{
       roomchat::WantsColor(isatty(STDOUT_FILENO), std::getenv("NO_COLOR"), std::getenv("TERM"))};
 
-  absl::StatusOr<std::unique_ptr<roomchat::ServerConnection>> connection =
-      roomchat::ServerConnection::Connect(FLAGS_host, FLAGS_port);
+  absl::StatusOr<std::unique_ptr<roomchat::LineConnection>> connection =
+      roomchat::LineConnection::Connect(FLAGS_host, FLAGS_port);
   if (!connection.ok()) {
     std::fprintf(stderr, "chat_client: %s\n", std::string(connection.status().message()).c_str());
     return roomchat::kExitCannotConnect;

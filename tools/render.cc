@@ -2,11 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "chat/protocol/command.h"
 
 namespace roomchat {
 namespace {
 
-using Kind = client::ServerEvent::Kind;
+using Kind = ServerEvent::Kind;
+using CommandKind = Command::Kind;
 
 constexpr absl::string_view kRed = "\x1b[31m";
 constexpr absl::string_view kBold = "\x1b[1m";
@@ -19,27 +21,28 @@ std::string Paint(absl::string_view code, absl::string_view text, const RenderOp
   return absl::StrCat(code, text, kReset);
 }
 
-std::string RenderOk(const client::ServerEvent& event, const RenderOptions& options) {
+std::string RenderOk(const ServerEvent& event, const RenderOptions& options) {
   auto arg = [&](size_t i) -> absl::string_view {
     return i < event.args.size() ? absl::string_view(event.args[i]) : absl::string_view("?");
   };
   std::string text;
-  if (event.command == "NICK") {
+  if (event.command == OkWord(CommandKind::kNick)) {
     text = absl::StrCat("* You are now ", arg(0));
-  } else if (event.command == "CREATE") {
+  } else if (event.command == OkWord(CommandKind::kCreate)) {
     text = absl::StrCat("* You created ", arg(0), " and are in it");
-  } else if (event.command == "JOIN") {
+  } else if (event.command == OkWord(CommandKind::kJoin)) {
     text = absl::StrCat("* You joined ", arg(0), " (", arg(1), " here)");
-  } else if (event.command == "LEAVE") {
+  } else if (event.command == OkWord(CommandKind::kLeave)) {
     text = absl::StrCat("* You left ", arg(0), " and are back in the lobby");
-  } else if (event.command == "ROOMS") {
+  } else if (event.command == OkWord(CommandKind::kRooms)) {
     text = absl::StrCat("* ", arg(0), arg(0) == "1" ? " room" : " rooms");
-  } else if (event.command == "WHO") {
+  } else if (event.command == OkWord(CommandKind::kWho)) {
     text = absl::StrCat("* ", arg(1), " in ", arg(0));
-  } else if (event.command == "WHOAMI") {
-    text = absl::StrCat("* You are ", arg(0), arg(1) == "-" ? " in the lobby"
-                                                            : absl::StrCat(" in ", arg(1)));
-  } else if (event.command == "HELP" || event.command == "MSG") {
+  } else if (event.command == OkWord(CommandKind::kWhoami)) {
+    text = absl::StrCat("* You are ", arg(0),
+                        arg(1) == "-" ? " in the lobby" : absl::StrCat(" in ", arg(1)));
+  } else if (event.command == OkWord(CommandKind::kHelp) ||
+             event.command == OkWord(CommandKind::kMsg)) {
     return "";
   } else {
     text = absl::StrCat("* OK ", event.command, " ", absl::StrJoin(event.args, " "));
@@ -49,7 +52,7 @@ std::string RenderOk(const client::ServerEvent& event, const RenderOptions& opti
 
 }  // namespace
 
-std::string Render(const client::ServerEvent& event, const RenderOptions& options) {
+std::string Render(const ServerEvent& event, const RenderOptions& options) {
   switch (event.kind) {
     case Kind::kMsg:
       return absl::StrCat("[", event.room, "] ", Paint(kBold, event.nick, options), ": ",

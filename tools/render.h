@@ -16,7 +16,7 @@ struct RenderOptions {
 
 // The text to print for `event`, without a newline; empty when there is nothing worth showing
 // (OK HELP, OK MSG: the typed message is echoed when sent).
-std::string Render(const client::ServerEvent& event, const RenderOptions& options);
+std::string Render(const ServerEvent& event, const RenderOptions& options);
 
 // A line of the client's own ("* ..."), e.g. for connection trouble; red when `error` and color.
 std::string RenderNote(absl::string_view text, bool error, const RenderOptions& options);

@@ -7,7 +7,7 @@ namespace roomchat {
 namespace {
 
 std::string RenderLine(absl::string_view line, bool color = false) {
-  absl::StatusOr<client::ServerEvent> event = client::ParseServerLine(line);
+  absl::StatusOr<ServerEvent> event = ParseServerLine(line);
   EXPECT_TRUE(event.ok()) << line;
   return event.ok() ? Render(*event, RenderOptions{color}) : "<bad line>";
 }

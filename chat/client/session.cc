@@ -3,19 +3,26 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chat/protocol/command.h"
+#include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
 namespace client {
 namespace {
 
 using Kind = ServerEvent::Kind;
+using CommandKind = Command::Kind;
 
 // A create can lose a race to another client's create; then join it. Bounded, as the room may also
 // empty and vanish between the two.
 constexpr int kMaxJoinAttempts = 3;
 
-bool IsOk(const ServerEvent& event, absl::string_view command) {
-  return event.kind == Kind::kOk && event.command == command;
+bool IsOk(const ServerEvent& event, CommandKind command) {
+  return event.kind == Kind::kOk && event.command == OkWord(command);
+}
+
+bool IsErr(const ServerEvent& event, ErrorCode code) {
+  return event.kind == Kind::kErr && event.code == ErrorCodeName(code);
 }
 
 }  // namespace
@@ -29,9 +36,10 @@ std::string Session::Prompt() const {
 
 Session::Reaction Session::OnEvent(const ServerEvent& event) {
   if (event.kind == Kind::kWelcome) nick_ = event.nick;
-  if (IsOk(event, "NICK") && !event.args.empty()) nick_ = event.args[0];
-  if ((IsOk(event, "CREATE") || IsOk(event, "JOIN")) && !event.args.empty()) room_ = event.args[0];
-  if (IsOk(event, "LEAVE")) room_.clear();
+  if (IsOk(event, CommandKind::kNick) && !event.args.empty()) nick_ = event.args[0];
+  if ((IsOk(event, CommandKind::kCreate) || IsOk(event, CommandKind::kJoin)) && !event.args.empty())
+    room_ = event.args[0];
+  if (IsOk(event, CommandKind::kLeave)) room_.clear();
   return AdvanceSetup(event);
 }
 
@@ -42,7 +50,7 @@ std::string Session::StartJoining() {
   }
   step_ = Step::kJoining;
   ++join_attempts_;
-  return Command("join", {wanted_room_});
+  return FormatCommand(CommandKind::kJoin, {wanted_room_});
 }
 
 Session::Reaction Session::AdvanceSetup(const ServerEvent& event) {
@@ -51,30 +59,29 @@ Session::Reaction Session::AdvanceSetup(const ServerEvent& event) {
       if (event.kind != Kind::kWelcome) return {};
       if (wanted_nick_.empty()) return {StartJoining()};
       step_ = Step::kNaming;
-      return {Command("nick", {wanted_nick_})};
+      return {FormatCommand(CommandKind::kNick, {wanted_nick_})};
     case Step::kNaming:
       // Taken or refused: the error is shown, and the guest nick stays.
-      if (IsOk(event, "NICK") || event.kind == Kind::kErr) return {StartJoining()};
+      if (IsOk(event, CommandKind::kNick) || event.kind == Kind::kErr) return {StartJoining()};
       return {};
     case Step::kJoining:
-      if (IsOk(event, "JOIN")) step_ = Step::kDone;
+      if (IsOk(event, CommandKind::kJoin)) step_ = Step::kDone;
       if (event.kind != Kind::kErr) return {};
-      if (event.code == "no-such-room") {
+      if (IsErr(event, ErrorCode::kNoSuchRoom)) {
         step_ = Step::kCreating;
-        return {Command("create", {wanted_room_}), true};
+        return {FormatCommand(CommandKind::kCreate, {wanted_room_}), true};
       }
       step_ = Step::kDone;
       return {};
     case Step::kCreating:
-      if (IsOk(event, "CREATE")) step_ = Step::kDone;
+      if (IsOk(event, CommandKind::kCreate)) step_ = Step::kDone;
       if (event.kind != Kind::kErr) return {};
-      if (event.code == "room-exists" && join_attempts_ < kMaxJoinAttempts) {
+      if (IsErr(event, ErrorCode::kRoomExists) && join_attempts_ < kMaxJoinAttempts) {
         return {StartJoining(), true};
       }
       step_ = Step::kDone;
       return {};
-    case Step::kDone:
-      return {};
+    case Step::kDone: return {};
   }
   return {};
 }

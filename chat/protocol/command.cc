@@ -1,11 +1,13 @@
 #include "chat/protocol/command.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
@@ -25,7 +27,8 @@ enum class Shape {
 };
 
 struct Spec {
-  absl::string_view word;
+  absl::string_view word;     // as typed after '/', matched case-insensitively
+  absl::string_view ok_word;  // the command field of the OK reply; empty when answered otherwise
   Kind kind;
   Shape shape;
   absl::string_view name_kind;  // "nick" or "room", for name errors
@@ -33,18 +36,25 @@ struct Spec {
 };
 
 constexpr Spec kSpecs[] = {
-    {"nick", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
-    {"create", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
-    {"join", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
-    {"leave", Kind::kLeave, Shape::kNothing, "", "/leave"},
-    {"rooms", Kind::kRooms, Shape::kNothing, "", "/rooms"},
-    {"who", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
-    {"whoami", Kind::kWhoami, Shape::kNothing, "", "/whoami"},
-    {"msg", Kind::kMsg, Shape::kNameAndText, "nick", "/msg NICK TEXT"},
-    {"ping", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
-    {"help", Kind::kHelp, Shape::kNothing, "", "/help"},
-    {"quit", Kind::kQuit, Shape::kAnyText, "", "/quit"},
+    {"nick", "NICK", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
+    {"create", "CREATE", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
+    {"join", "JOIN", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
+    {"leave", "LEAVE", Kind::kLeave, Shape::kNothing, "", "/leave"},
+    {"rooms", "ROOMS", Kind::kRooms, Shape::kNothing, "", "/rooms"},
+    {"who", "WHO", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
+    {"whoami", "WHOAMI", Kind::kWhoami, Shape::kNothing, "", "/whoami"},
+    {"msg", "MSG", Kind::kMsg, Shape::kNameAndText, "nick", "/msg NICK TEXT"},
+    {"ping", "", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
+    {"help", "HELP", Kind::kHelp, Shape::kNothing, "", "/help"},
+    {"quit", "", Kind::kQuit, Shape::kAnyText, "", "/quit"},
 };
+
+const Spec* FindSpec(Kind kind) {
+  for (const Spec& spec : kSpecs) {
+    if (spec.kind == kind) return &spec;
+  }
+  return nullptr;
+}
 
 absl::Status BadArgs(const Spec& spec) {
   return ProtocolError(ErrorCode::kBadArgs, absl::StrCat("usage: ", spec.usage));
@@ -94,13 +104,47 @@ absl::StatusOr<Command> ParseCommand(absl::string_view line) {
   if (!absl::StartsWith(line, "/")) return Command{Kind::kChat, "", std::string(line)};
   if (absl::StartsWith(line, "//")) return Command{Kind::kChat, "", std::string(line.substr(1))};
 
+  // The command word ends at a space or a TAB; only spaces separate arguments.
   absl::string_view rest = line.substr(1);
-  absl::string_view word = TakeWord(&rest);
+  size_t end = std::min(rest.find_first_of(" \t"), rest.size());
+  absl::string_view word = rest.substr(0, end);
+  bool tab_after_word = end < rest.size() && rest[end] == '\t';
+  rest.remove_prefix(end);
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   for (const Spec& spec : kSpecs) {
-    if (absl::EqualsIgnoreCase(word, spec.word)) return ParseArguments(spec, rest);
+    if (!absl::EqualsIgnoreCase(word, spec.word)) continue;
+    if (tab_after_word) return BadArgs(spec);
+    return ParseArguments(spec, rest);
   }
   return ProtocolError(ErrorCode::kUnknownCommand,
                        absl::StrCat("no command /", word, "; /help lists them"));
+}
+
+absl::string_view CommandWord(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->word;
+}
+
+absl::string_view OkWord(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->ok_word;
+}
+
+absl::string_view CommandUsage(Command::Kind kind) {
+  const Spec* spec = FindSpec(kind);
+  return spec == nullptr ? absl::string_view() : spec->usage;
+}
+
+std::string FormatCommand(Command::Kind kind, absl::Span<const absl::string_view> args) {
+  const Spec* spec = FindSpec(kind);
+  if (spec == nullptr) return FormatChatLine(absl::StrJoin(args, " "));
+  if (args.empty()) return absl::StrCat("/", spec->word, "\n");
+  return absl::StrCat("/", spec->word, " ", absl::StrJoin(args, " "), "\n");
+}
+
+std::string FormatChatLine(absl::string_view text) {
+  if (absl::StartsWith(text, "/")) return absl::StrCat("/", text, "\n");
+  return absl::StrCat(text, "\n");
 }
 
 }  // namespace roomchat

@@ -1,7 +1,10 @@
-// Parsing of client lines into commands (protocol v1, docs/PROTOCOL.md).
+// Client lines in both directions (protocol v1, docs/PROTOCOL.md): ParseCommand() for the server,
+// FormatCommand() and FormatChatLine() for clients. Both use one table of command words, so what a
+// client formats is what the server parses (round_trip_test.cc checks it).
 //
 // A line starting with '/' is a command whose word is matched case-insensitively; "//" starts chat
-// text with one '/' removed; anything else is chat text. Arguments are separated by runs of spaces;
+// text with one '/' removed; anything else is chat text. The command word ends at the first space
+// or TAB; arguments are separated by runs of spaces (a TAB right after a known word is bad-args);
 // the text of /msg and the token of /ping keep their inner spacing. Pure; safe from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
 #define ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
@@ -10,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace roomchat {
 
@@ -36,6 +40,25 @@ struct Command {
 // The command in `line` (a complete, valid line from the framer), or a protocol error:
 // unknown-command, bad-args, or bad-name for a name that breaks the name rules.
 absl::StatusOr<Command> ParseCommand(absl::string_view line);
+
+// The word of `kind` as typed after the '/', e.g. "join"; empty for kChat.
+absl::string_view CommandWord(Command::Kind kind);
+
+// The command field of the OK reply to `kind`, e.g. "JOIN"; empty for kChat, and for kPing and
+// kQuit, which are answered by PONG and BYE.
+absl::string_view OkWord(Command::Kind kind);
+
+// How `kind` is typed, e.g. "/who [ROOM]"; empty for kChat. ERR bad-args and HELP show it.
+absl::string_view CommandUsage(Command::Kind kind);
+
+// The line that sends `kind` with `args` separated by spaces, ending in LF:
+// FormatCommand(Command::Kind::kJoin, {"lounge"}) is "/join lounge\n". For kChat, the args joined
+// by spaces as FormatChatLine() sends them.
+std::string FormatCommand(Command::Kind kind, absl::Span<const absl::string_view> args = {});
+
+// The line that says `text` to the room, ending in LF: text starting with '/' gets a second '/' so
+// that it is not taken for a command.
+std::string FormatChatLine(absl::string_view text);
 
 }  // namespace roomchat
 

@@ -90,5 +90,44 @@ TEST(CommandTest, ReportsBadNames) {
   EXPECT_EQ(ErrorOf("/who " + std::string(33, 'r')), "ERR bad-name");
 }
 
+// The whole ERR line for `line`, without its LF.
+std::string ErrLineOf(absl::string_view line) {
+  absl::StatusOr<Command> command = ParseCommand(line);
+  if (command.ok()) return "<ok>";
+  std::string err = ErrLine(command.status());
+  return err.substr(0, err.size() - 1);
+}
+
+TEST(CommandTest, ATabEndsTheCommandWordButDoesNotSeparateArguments) {
+  EXPECT_EQ(ErrLineOf("/join\tlounge"), "ERR bad-args usage: /join ROOM");
+  EXPECT_EQ(ErrLineOf("/MSG\tbob hi"), "ERR bad-args usage: /msg NICK TEXT");
+  EXPECT_EQ(ErrLineOf("/leave\t"), "ERR bad-args usage: /leave");
+  EXPECT_EQ(ErrLineOf("/frob\tnicate x"), "ERR unknown-command no command /frob; /help lists them");
+  EXPECT_EQ(ErrLineOf("/join lounge\tx"), "ERR bad-name room may only use A-Z a-z 0-9 _ - .");
+  EXPECT_EQ(Parse("/msg bob a\tb").text, "a\tb");
+}
+
+TEST(CommandTest, NameErrorsSayTheRulesAreAscii) {
+  EXPECT_EQ(ErrLineOf("/nick \xc3\x89mile"),
+            "ERR bad-name nick must start with an ASCII letter or digit");
+  EXPECT_EQ(ErrLineOf("/create caf\xc3\xa9"), "ERR bad-name room may only use A-Z a-z 0-9 _ - .");
+}
+
+TEST(FormatCommandTest, BuildsLinesFromTheCommandWords) {
+  EXPECT_EQ(FormatCommand(Kind::kJoin, {"lounge"}), "/join lounge\n");
+  EXPECT_EQ(FormatCommand(Kind::kMsg, {"bob", "hi there"}), "/msg bob hi there\n");
+  EXPECT_EQ(FormatCommand(Kind::kQuit), "/quit\n");
+  EXPECT_EQ(CommandWord(Kind::kWhoami), "whoami");
+  EXPECT_EQ(OkWord(Kind::kWhoami), "WHOAMI");
+  EXPECT_EQ(OkWord(Kind::kPing), "");
+  EXPECT_EQ(CommandWord(Kind::kChat), "");
+}
+
+TEST(FormatCommandTest, EscapesChatThatLooksLikeACommand) {
+  EXPECT_EQ(FormatChatLine("hello"), "hello\n");
+  EXPECT_EQ(FormatChatLine("/shrug"), "//shrug\n");
+  EXPECT_EQ(FormatCommand(Kind::kChat, {"/me", "waves"}), "//me waves\n");
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -1,52 +1,8 @@
 #include "chat/protocol/line_framer.h"
 
-#include <cstdint>
+#include "chat/protocol/text_rules.h"
 
 namespace roomchat {
-
-bool IsValidUtf8(absl::string_view text) {
-  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-  const uint8_t* end = p + text.size();
-  while (p < end) {
-    uint8_t lead = *p;
-    if (lead < 0x80) {
-      ++p;
-      continue;
-    }
-    int extra;
-    uint32_t code_point;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      extra = 1;
-      code_point = lead & 0x1F;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      extra = 2;
-      code_point = lead & 0x0F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      extra = 3;
-      code_point = lead & 0x07;
-    } else {
-      return false;  // Continuation byte as lead, overlong 2-byte lead (C0, C1), or past F4.
-    }
-    if (end - p <= extra) return false;
-    for (int i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (p[i] & 0x3F);
-    }
-    if ((extra == 2 && code_point < 0x800) || (extra == 3 && code_point < 0x10000)) return false;
-    if (code_point >= 0xD800 && code_point <= 0xDFFF) return false;
-    if (code_point > 0x10FFFF) return false;
-    p += extra + 1;
-  }
-  return true;
-}
-
-bool HasControlByte(absl::string_view text) {
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && byte != '\t') || byte == 0x7F) return true;
-  }
-  return false;
-}
 
 LineFramer::LineFramer(size_t max_line_bytes) : max_line_bytes_(max_line_bytes) {}
 
@@ -69,12 +25,26 @@ std::optional<Frame> LineFramer::Next() {
       discarding_ = false;
       continue;
     }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.size() > max_line_bytes_) return Frame{Frame::Kind::kTooLong, {}};
-    if (HasControlByte(line) || !IsValidUtf8(line)) return Frame{Frame::Kind::kBadEncoding, line};
-    return Frame{Frame::Kind::kLine, line};
+    return Classify(line);
   }
+}
+
+std::optional<Frame> LineFramer::Finish() {
+  if (std::optional<Frame> frame = Next()) return frame;
+  // Next() left at most a partial line within the limit, or nothing while discarding.
+  if (discarding_ || buffer_.size() == read_pos_) return std::nullopt;
+  absl::string_view line(buffer_.data() + read_pos_, buffer_.size() - read_pos_);
+  read_pos_ = buffer_.size();
+  return Classify(line);
+}
+
+Frame LineFramer::Classify(absl::string_view line) const {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return Frame{Frame::Kind::kEmpty, {}};
+  if (line.size() > max_line_bytes_) return Frame{Frame::Kind::kTooLong, {}};
+  absl::string_view problem = CheckLineText(line);
+  if (!problem.empty()) return Frame{Frame::Kind::kBadEncoding, line, problem};
+  return Frame{Frame::Kind::kLine, line};
 }
 
 std::optional<Frame> LineFramer::HandleIncompleteLine() {

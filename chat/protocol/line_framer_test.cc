@@ -3,25 +3,37 @@
 #include <string>
 #include <vector>
 
+#include "chat/protocol/text_rules.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
 namespace {
 
-// Every frame the framer yields after `chunks` are appended one by one, as "LINE:text",
-// "TOO-LONG" or "BAD:text".
+// `frame` as "LINE:text", "EMPTY", "TOO-LONG" or "BAD:text".
+std::string Describe(const Frame& frame) {
+  switch (frame.kind) {
+    case Frame::Kind::kLine: return "LINE:" + std::string(frame.text);
+    case Frame::Kind::kEmpty: return "EMPTY";
+    case Frame::Kind::kTooLong: return "TOO-LONG";
+    case Frame::Kind::kBadEncoding: return "BAD:" + std::string(frame.text);
+  }
+  return "?";
+}
+
+// Every frame the framer yields after `chunks` are appended one by one.
 std::vector<std::string> FramesOf(LineFramer& framer, const std::vector<std::string>& chunks) {
   std::vector<std::string> out;
   for (const std::string& chunk : chunks) {
     framer.Append(chunk);
-    while (std::optional<Frame> frame = framer.Next()) {
-      switch (frame->kind) {
-        case Frame::Kind::kLine: out.push_back("LINE:" + std::string(frame->text)); break;
-        case Frame::Kind::kTooLong: out.push_back("TOO-LONG"); break;
-        case Frame::Kind::kBadEncoding: out.push_back("BAD:" + std::string(frame->text)); break;
-      }
-    }
+    while (std::optional<Frame> frame = framer.Next()) out.push_back(Describe(*frame));
   }
+  return out;
+}
+
+// Every frame Finish() yields at the end of the input.
+std::vector<std::string> FinishFrames(LineFramer& framer) {
+  std::vector<std::string> out;
+  while (std::optional<Frame> frame = framer.Finish()) out.push_back(Describe(*frame));
   return out;
 }
 
@@ -47,9 +59,10 @@ TEST(LineFramerTest, DropsTheCrOfCrlfOnly) {
   EXPECT_EQ(FramesOf(framer, {"x\ry\n"}), (Frames{"BAD:x\ry"}));
 }
 
-TEST(LineFramerTest, IgnoresEmptyLines) {
+TEST(LineFramerTest, ReportsEmptyLinesAsEmptyFrames) {
   LineFramer framer(100);
-  EXPECT_EQ(FramesOf(framer, {"\n\r\n\nhi\n\n"}), (Frames{"LINE:hi"}));
+  EXPECT_EQ(FramesOf(framer, {"\n\r\n\nhi\n\n"}),
+            (Frames{"EMPTY", "EMPTY", "EMPTY", "LINE:hi", "EMPTY"}));
 }
 
 TEST(LineFramerTest, KeepsAPartialLineUntilItsEnd) {
@@ -94,17 +107,69 @@ TEST(LineFramerTest, RejectsInvalidUtf8) {
   EXPECT_EQ(FramesOf(framer, {"\xff\n"}).front().substr(0, 4), "BAD:");
 }
 
-TEST(Utf8Test, FollowsRfc3629) {
-  EXPECT_TRUE(IsValidUtf8(""));
-  EXPECT_TRUE(IsValidUtf8("plain ascii"));
-  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong 3-byte
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
-  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
-  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));          // bad continuation
+TEST(LineFramerTest, RefusesC1SeparatorsAndUnbalancedBidiSayingWhy) {
+  LineFramer framer(100);
+  framer.Append(
+      "csi \xc2\x9b\nline\xe2\x80\xa8sep\nrlo \xe2\x80\xae open\nrlo \xe2\x80\xae"
+      "closed\xe2\x80\xac\nbell\a\n");
+  std::optional<Frame> c1 = framer.Next();
+  ASSERT_TRUE(c1.has_value());
+  EXPECT_EQ(c1->kind, Frame::Kind::kBadEncoding);
+  EXPECT_EQ(c1->problem, kC1OrSeparator);
+  std::optional<Frame> separator = framer.Next();
+  ASSERT_TRUE(separator.has_value());
+  EXPECT_EQ(separator->problem, kC1OrSeparator);
+  std::optional<Frame> open = framer.Next();
+  ASSERT_TRUE(open.has_value());
+  EXPECT_EQ(open->kind, Frame::Kind::kBadEncoding);
+  EXPECT_EQ(open->problem, kUnbalancedBidi);
+  std::optional<Frame> closed = framer.Next();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->kind, Frame::Kind::kLine);
+  EXPECT_EQ(closed->problem, "");
+  std::optional<Frame> bell = framer.Next();
+  ASSERT_TRUE(bell.has_value());
+  EXPECT_EQ(bell->problem,
+            "lines must be UTF-8 without control characters other than TAB; dropped");
+}
+
+TEST(LineFramerFinishTest, TakesALastLineWithoutLfAsComplete) {
+  LineFramer framer(100);
+  EXPECT_EQ(FramesOf(framer, {"hello\n/qu", "it"}), (Frames{"LINE:hello"}));
+  EXPECT_EQ(FinishFrames(framer), (Frames{"LINE:/quit"}));
+  EXPECT_EQ(framer.buffered_bytes(), 0u);
+}
+
+TEST(LineFramerFinishTest, GivesUnreadCompleteLinesFirst) {
+  LineFramer framer(100);
+  framer.Append("one\ntwo\r\n\nlast\r");
+  EXPECT_EQ(FinishFrames(framer), (Frames{"LINE:one", "LINE:two", "EMPTY", "LINE:last"}));
+}
+
+TEST(LineFramerFinishTest, NothingBufferedIsNothing) {
+  LineFramer framer(100);
+  EXPECT_EQ(FinishFrames(framer), Frames{});
+  EXPECT_EQ(FramesOf(framer, {"a\n"}), (Frames{"LINE:a"}));
+  EXPECT_EQ(FinishFrames(framer), Frames{});
+}
+
+TEST(LineFramerFinishTest, AppliesTheSameChecks) {
+  LineFramer bad(100);
+  bad.Append("x\a");
+  EXPECT_EQ(FinishFrames(bad), (Frames{"BAD:x\a"}));
+  LineFramer cr_only(100);
+  cr_only.Append("\r");
+  EXPECT_EQ(FinishFrames(cr_only), (Frames{"EMPTY"}));
+  LineFramer at_limit(4);
+  at_limit.Append("1234\r");
+  EXPECT_EQ(FinishFrames(at_limit), (Frames{"LINE:1234"}));
+}
+
+TEST(LineFramerFinishTest, ATooLongLineBeingDiscardedIsNothing) {
+  LineFramer framer(4);
+  EXPECT_EQ(FramesOf(framer, {"123456"}), (Frames{"TOO-LONG"}));
+  framer.Append("789");
+  EXPECT_EQ(FinishFrames(framer), Frames{});
 }
 
 TEST(LineFramerTest, LeavesUnreadLinesBufferedForTheNextOwner) {

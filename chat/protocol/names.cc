@@ -20,12 +20,12 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
   }
   if (!absl::ascii_isalnum(static_cast<unsigned char>(name.front()))) {
     return ProtocolError(ErrorCode::kBadName,
-                         absl::StrCat(what, " must start with a letter or digit"));
+                         absl::StrCat(what, " must start with an ASCII letter or digit"));
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
       return ProtocolError(ErrorCode::kBadName,
-                           absl::StrCat(what, " may only hold A-Z a-z 0-9 _ - ."));
+                           absl::StrCat(what, " may only use A-Z a-z 0-9 _ - ."));
     }
   }
   return absl::OkStatus();

@@ -1,6 +1,7 @@
 // Name rules shared by nicknames and room names.
 //
-// A name is 1-32 characters of A-Z a-z 0-9 _ - . and starts with a letter or a digit. Names are
+// A name is 1-32 characters of A-Z a-z 0-9 _ - . (ASCII only) and starts with an ASCII letter or
+// a digit. Names are
 // unique case-insensitively: NameKey() gives the form used for lookups, while replies show a name
 // as it was first given. Pure functions; safe from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_NAMES_H_

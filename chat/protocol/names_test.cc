@@ -26,6 +26,13 @@ TEST(NamesTest, RejectsWithBadName) {
   }
 }
 
+TEST(NamesTest, MessagesSayTheRulesAreAscii) {
+  EXPECT_EQ(ValidateName("nick", "\xc3\x89mile").message(),
+            "nick must start with an ASCII letter or digit");
+  EXPECT_EQ(ValidateName("room", "a\xc3\xa9").message(), "room may only use A-Z a-z 0-9 _ - .");
+  EXPECT_TRUE(HasErrorCode(ValidateName("nick", "\xc3\x89mile"), ErrorCode::kBadName));
+}
+
 TEST(NamesTest, KeysFoldCase) {
   EXPECT_EQ(NameKey("Alice"), NameKey("aLICE"));
   EXPECT_NE(NameKey("alice"), NameKey("alice2"));

@@ -3,6 +3,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
+#include "chat/protocol/words.h"
 
 namespace roomchat {
 namespace {
@@ -30,15 +31,15 @@ CodeInfo Info(ErrorCode code) {
     case ErrorCode::kBadEncoding: return {"bad-encoding", absl::StatusCode::kInvalidArgument};
     case ErrorCode::kFlood: return {"flood", absl::StatusCode::kResourceExhausted};
   }
-  return {"limit", absl::StatusCode::kInternal};
+  return {"limit", absl::StatusCode::kInternal};  // Not reached: the switch covers every code.
 }
 
 // For statuses that did not come from ProtocolError(): the nearest wire code.
-absl::string_view NearestCodeName(absl::StatusCode code) {
+ErrorCode NearestCode(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kInvalidArgument: return "bad-args";
-    case absl::StatusCode::kUnimplemented: return "unknown-command";
-    default: return "limit";
+    case absl::StatusCode::kInvalidArgument: return ErrorCode::kBadArgs;
+    case absl::StatusCode::kUnimplemented: return ErrorCode::kUnknownCommand;
+    default: return ErrorCode::kLimit;
   }
 }
 
@@ -55,8 +56,9 @@ absl::Status ProtocolError(ErrorCode code, absl::string_view text) {
 
 std::string ErrLine(const absl::Status& status) {
   absl::optional<absl::Cord> code = status.GetPayload(kPayloadUrl);
-  std::string name = code ? std::string(*code) : std::string(NearestCodeName(status.code()));
-  return absl::StrCat("ERR ", name, " ", status.message(), "\n");
+  std::string name =
+      code ? std::string(*code) : std::string(ErrorCodeName(NearestCode(status.code())));
+  return absl::StrCat(words::kErr, " ", name, " ", status.message(), "\n");
 }
 
 bool HasErrorCode(const absl::Status& status, ErrorCode code) {

@@ -7,6 +7,7 @@
 #ifndef ROOMCHAT_CHAT_PROTOCOL_PROTOCOL_ERROR_H_
 #define ROOMCHAT_CHAT_PROTOCOL_PROTOCOL_ERROR_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +30,18 @@ enum class ErrorCode {
   kBadEncoding,
   kFlood,
 };
+
+// Every ErrorCode, for tests that must cover them all. Keep in step with the enum.
+inline constexpr ErrorCode kAllErrorCodes[] = {
+    ErrorCode::kUnknownCommand, ErrorCode::kBadArgs,     ErrorCode::kBadName,
+    ErrorCode::kNickTaken,      ErrorCode::kNoSuchRoom,  ErrorCode::kRoomExists,
+    ErrorCode::kNoSuchNick,     ErrorCode::kNotInRoom,   ErrorCode::kRoomFull,
+    ErrorCode::kLimit,          ErrorCode::kLineTooLong, ErrorCode::kBadEncoding,
+    ErrorCode::kFlood,
+};
+static_assert(sizeof(kAllErrorCodes) / sizeof(kAllErrorCodes[0]) ==
+                  static_cast<size_t>(ErrorCode::kFlood) + 1,
+              "kAllErrorCodes must list every ErrorCode, kFlood last");
 
 // The code as it appears on the wire, e.g. "no-such-room".
 absl::string_view ErrorCodeName(ErrorCode code);

@@ -1,5 +1,6 @@
 // Builders for the server's lines (protocol v1, docs/PROTOCOL.md). Each returns one line ending in
-// LF, or several for Help(). Pure; safe from any thread.
+// LF, or several for Help(). The words come from words.h and command.h, which the parsers use too.
+// Pure; safe from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_
 #define ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "chat/protocol/command.h"
 
 namespace roomchat {
 namespace replies {
@@ -15,6 +17,9 @@ std::string Welcome(absl::string_view nick);
 // "OK <command>" followed by each non-empty field.
 std::string Ok(absl::string_view command, absl::string_view field1 = {},
                absl::string_view field2 = {});
+// The same with the command's OkWord(), e.g. Ok(Command::Kind::kJoin, "Lounge", "2") is
+// "OK JOIN Lounge 2\n".
+std::string Ok(Command::Kind command, absl::string_view field1 = {}, absl::string_view field2 = {});
 std::string Msg(absl::string_view room, absl::string_view nick, absl::string_view text);
 std::string Priv(absl::string_view from_nick, absl::string_view text);
 std::string Join(absl::string_view room, absl::string_view nick);

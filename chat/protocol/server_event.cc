@@ -6,11 +6,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "chat/protocol/words.h"
 
 namespace roomchat {
-namespace client {
 namespace {
 
 using Kind = ServerEvent::Kind;
@@ -77,20 +76,18 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
       if (!(status = split(2)).ok()) return status;
       event->room = f[0];
       if (!absl::SimpleAtoi(f[1], &event->count) || event->count < 0) {
-        return absl::InvalidArgumentError("ROOM count is not a number");
+        return absl::InvalidArgumentError(absl::StrCat(tag, " count is not a number"));
       }
       return absl::OkStatus();
     case Kind::kMember:
-      if (rest.empty()) return absl::InvalidArgumentError("MEMBER needs a nick");
+      if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat(tag, " needs a nick"));
       event->nick = std::string(rest);
       return absl::OkStatus();
     case Kind::kPong:
     case Kind::kHelp:
-    case Kind::kBye:
-      event->text = std::string(rest);
-      return absl::OkStatus();
+    case Kind::kBye: event->text = std::string(rest); return absl::OkStatus();
     case Kind::kOk:
-      if (rest.empty()) return absl::InvalidArgumentError("OK needs a command");
+      if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat(tag, " needs a command"));
       for (absl::string_view word : absl::StrSplit(rest, ' ')) {
         if (event->command.empty()) {
           event->command = std::string(word);
@@ -107,11 +104,11 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
 
 absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line) {
   static constexpr std::pair<absl::string_view, Kind> kTags[] = {
-      {"WELCOME", Kind::kWelcome}, {"OK", Kind::kOk},       {"ERR", Kind::kErr},
-      {"MSG", Kind::kMsg},         {"PRIV", Kind::kPriv},   {"JOIN", Kind::kJoin},
-      {"LEAVE", Kind::kLeave},     {"NICK", Kind::kNick},   {"ROOM", Kind::kRoom},
-      {"MEMBER", Kind::kMember},   {"PONG", Kind::kPong},   {"HELP", Kind::kHelp},
-      {"BYE", Kind::kBye},
+      {words::kWelcome, Kind::kWelcome}, {words::kOk, Kind::kOk},     {words::kErr, Kind::kErr},
+      {words::kMsg, Kind::kMsg},         {words::kPriv, Kind::kPriv}, {words::kJoin, Kind::kJoin},
+      {words::kLeave, Kind::kLeave},     {words::kNick, Kind::kNick}, {words::kRoom, Kind::kRoom},
+      {words::kMember, Kind::kMember},   {words::kPong, Kind::kPong}, {words::kHelp, Kind::kHelp},
+      {words::kBye, Kind::kBye},
   };
   size_t space = line.find(' ');
   absl::string_view tag = line.substr(0, space);
@@ -127,14 +124,4 @@ absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line) {
       absl::StrCat("unknown server line: '", line.substr(0, 40), "'"));
 }
 
-std::string ChatLine(absl::string_view text) {
-  return absl::StartsWith(text, "/") ? absl::StrCat("/", text, "\n") : absl::StrCat(text, "\n");
-}
-
-std::string Command(absl::string_view command, const std::vector<std::string>& args) {
-  if (args.empty()) return absl::StrCat("/", command, "\n");
-  return absl::StrCat("/", command, " ", absl::StrJoin(args, " "), "\n");
-}
-
-}  // namespace client
 }  // namespace roomchat

@@ -1,6 +1,7 @@
-// The client side of protocol v1: server lines parsed into typed events, and commands formatted for
-// sending. Used by the terminal client (//tools:chat_client) and the load generator (//bench).
-// Pure functions; safe from any thread.
+// The server-line parser of protocol v1: server lines parsed into typed events, the mirror of the
+// builders in replies.h (round_trip_test.cc keeps the two in step). Used by the client session
+// (//chat/client), the terminal client (//tools) and the load generator (//bench). Commands are
+// formatted for sending by FormatCommand() in command.h. Pure functions; safe from any thread.
 #ifndef ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_
 #define ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_
 
@@ -11,17 +12,29 @@
 #include "absl/strings/string_view.h"
 
 namespace roomchat {
-namespace client {
 
 // One server line. Which fields are set depends on `kind`:
-//   kWelcome  nick, text          kOk      command, args    kErr     code, text
+//   kWelcome  nick, text          kOk      command (an OkWord()), args
+//   kErr      code (an ErrorCodeName()), text
 //   kMsg      room, nick, text    kPriv    nick, text       kJoin    room, nick
 //   kLeave    room, nick          kNick    nick (old), new_nick
 //   kRoom     room, count         kMember  nick             kPong    text (the token, maybe empty)
 //   kHelp     text                kBye     text (the reason)
 struct ServerEvent {
   enum class Kind {
-    kWelcome, kOk, kErr, kMsg, kPriv, kJoin, kLeave, kNick, kRoom, kMember, kPong, kHelp, kBye,
+    kWelcome,
+    kOk,
+    kErr,
+    kMsg,
+    kPriv,
+    kJoin,
+    kLeave,
+    kNick,
+    kRoom,
+    kMember,
+    kPong,
+    kHelp,
+    kBye,
   };
   Kind kind;
   std::string nick;
@@ -37,14 +50,6 @@ struct ServerEvent {
 // Parses one line (without its LF). A line that does not follow protocol v1 gives InvalidArgument
 // naming what is wrong; it never crashes, whatever the bytes.
 absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line);
-
-// What to send for `text` typed as chat: a line starting with '/' gets a second '/' so the server
-// takes it as text. Ends in LF.
-std::string ChatLine(absl::string_view text);
-// "/<command> <args...>\n", e.g. Command("join", {"lounge"}).
-std::string Command(absl::string_view command, const std::vector<std::string>& args = {});
-
-}  // namespace client
 }  // namespace roomchat
 
 #endif  // ROOMCHAT_CHAT_PROTOCOL_SERVER_EVENT_H_

@@ -7,7 +7,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view line(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<roomchat::client::ServerEvent> event = roomchat::client::ParseServerLine(line);
+  absl::StatusOr<roomchat::ServerEvent> event = roomchat::ParseServerLine(line);
   if (!event.ok() && event.status().message().empty()) __builtin_trap();
   return 0;
 }

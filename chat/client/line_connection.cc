@@ -1,0 +1,139 @@
+#include "chat/client/line_connection.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace roomchat {
+namespace {
+
+// A socket connected to `ai`, with `options` applied before connecting; the error says why not.
+absl::StatusOr<UniqueFd> ConnectTo(const addrinfo& ai, const LineConnectionOptions& options) {
+  UniqueFd fd(::socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC, ai.ai_protocol));
+  if (!fd.valid()) return absl::UnavailableError(std::strerror(errno));
+  if (options.receive_buffer_bytes > 0 &&
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
+                   sizeof(options.receive_buffer_bytes)) != 0) {
+    return ErrnoStatus("SO_RCVBUF");
+  }
+  if (::connect(fd.get(), ai.ai_addr, ai.ai_addrlen) != 0) {
+    return absl::UnavailableError(std::strerror(errno));
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LineConnection>> LineConnection::Connect(
+    const std::string& host, int port, LineConnectionOptions options) {
+  std::string where = absl::StrCat(host, ":", port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), absl::StrCat(port).c_str(), &hints, &found);
+  if (rc != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", where, ": ", ::gai_strerror(rc)));
+  }
+  std::string reason = "no address";
+  for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    absl::StatusOr<UniqueFd> fd = ConnectTo(*ai, options);
+    if (!fd.ok()) {
+      reason = std::string(fd.status().message());
+      continue;
+    }
+    ::freeaddrinfo(found);
+    SetNoDelay(fd->get()).IgnoreError();
+    return Adopt(*std::move(fd));
+  }
+  ::freeaddrinfo(found);
+  return absl::UnavailableError(absl::StrCat("cannot connect to ", where, ": ", reason));
+}
+
+std::unique_ptr<LineConnection> LineConnection::Adopt(UniqueFd fd) {
+  return std::unique_ptr<LineConnection>(new LineConnection(std::move(fd)));
+}
+
+absl::Status LineConnection::Send(absl::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE || errno == ECONNRESET) {
+        return absl::UnavailableError(absl::StrCat("send: ", std::strerror(errno)));
+      }
+      return ErrnoStatus("send");
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LineConnection::Fill(absl::Time deadline) {
+  while (true) {
+    int timeout_ms = -1;
+    if (deadline != absl::InfiniteFuture()) {
+      absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no line in time");
+      timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    }
+    pollfd pfd{fd_.get(), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return ErrnoStatus("poll");
+    if (ready == 0) continue;
+    char chunk[65536];
+    ssize_t n = ::recv(fd_.get(), chunk, sizeof(chunk), 0);
+    if (n > 0) {
+      if (read_pos_ > 0) {
+        buffer_.erase(0, read_pos_);
+        read_pos_ = 0;
+      }
+      buffer_.append(chunk, static_cast<size_t>(n));
+      return absl::OkStatus();
+    }
+    if (n == 0) return absl::UnavailableError("the server closed the connection");
+    if (errno == EINTR || errno == EAGAIN) continue;
+    if (errno == ECONNRESET) return absl::UnavailableError("the server reset the connection");
+    return ErrnoStatus("recv");
+  }
+}
+
+bool LineConnection::TakeLine(std::string* line) {
+  size_t newline = buffer_.find('\n', read_pos_);
+  if (newline == std::string::npos) return false;
+  line->assign(buffer_, read_pos_, newline - read_pos_);
+  read_pos_ = newline + 1;
+  return true;
+}
+
+absl::Status LineConnection::ReadLines(std::vector<std::string>* lines) {
+  if (absl::Status filled = Fill(absl::InfiniteFuture()); !filled.ok()) return filled;
+  std::string line;
+  while (TakeLine(&line)) lines->push_back(std::move(line));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LineConnection::ReadLine(absl::Time deadline) {
+  std::string line;
+  while (!TakeLine(&line)) {
+    if (absl::Status filled = Fill(deadline); !filled.ok()) return filled;
+  }
+  return line;
+}
+
+void LineConnection::Reset() {
+  linger hard{1, 0};
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+  fd_.Reset();
+}
+
+}  // namespace roomchat

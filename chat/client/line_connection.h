@@ -1,0 +1,75 @@
+// LineConnection: a client's TCP connection to a roomchat server, its input read as lines. The one
+// "socket and lines" reader of the client side: the terminal client (//tools) and the end-to-end
+// tests' TestClient (//tests) are built on it. (The load generator in //bench frames lines itself:
+// it reads thousands of non-blocking sockets per thread.)
+//
+// Lines are split at LF and handed over without it; nothing else is interpreted. A connection the
+// server closed (EOF) or reset reads as Unavailable.
+//
+// Thread contract: not thread-safe; one thread uses a LineConnection at a time.
+#ifndef ROOMCHAT_CHAT_CLIENT_LINE_CONNECTION_H_
+#define ROOMCHAT_CHAT_CLIENT_LINE_CONNECTION_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "chat/loop/socket.h"
+
+namespace roomchat {
+
+struct LineConnectionOptions {
+  // SO_RCVBUF set before connecting; 0 keeps the system's default. A small one makes a slow
+  // reader.
+  int receive_buffer_bytes = 0;
+};
+
+class LineConnection {
+ public:
+  // Connects to host:port (a name or an address); the error says host:port and why.
+  static absl::StatusOr<std::unique_ptr<LineConnection>> Connect(
+      const std::string& host, int port, LineConnectionOptions options = {});
+  // Adopts a socket that is already connected (a socketpair end, in tests).
+  static std::unique_ptr<LineConnection> Adopt(UniqueFd fd);
+
+  LineConnection(const LineConnection&) = delete;
+  LineConnection& operator=(const LineConnection&) = delete;
+
+  int fd() const { return fd_.get(); }
+
+  // Sends all of `bytes`, blocking.
+  absl::Status Send(absl::string_view bytes);
+
+  // One read, blocking until bytes come: appends each line it completed to `lines`.
+  absl::Status ReadLines(std::vector<std::string>* lines);
+
+  // The next line, without its LF, waiting until `deadline` at most: DeadlineExceeded if none came
+  // in time. Lines already buffered are returned without reading.
+  absl::StatusOr<std::string> ReadLine(absl::Time deadline);
+
+  // Closes with a RST instead of a FIN, as a crashed client would.
+  void Reset();
+  // Closes with a FIN.
+  void Close() { fd_.Reset(); }
+
+ private:
+  explicit LineConnection(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  // One read, waiting until `deadline` for bytes; OK when some arrived.
+  absl::Status Fill(absl::Time deadline);
+  // Moves the next complete line out of the buffer into `line`; false if there is none.
+  bool TakeLine(std::string* line);
+
+  UniqueFd fd_;
+  // Bytes read and not yet handed out as lines; starts at read_pos_.
+  std::string buffer_;
+  size_t read_pos_ = 0;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_CLIENT_LINE_CONNECTION_H_

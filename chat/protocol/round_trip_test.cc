@@ -1,0 +1,186 @@
+// Keeps the two directions of protocol v1 in step: every line the reply builders make parses, with
+// ParseServerLine(), into the event a client expects; every command FormatCommand() makes parses,
+// with ParseCommand(), back into the same command.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "chat/protocol/command.h"
+#include "chat/protocol/protocol_error.h"
+#include "chat/protocol/replies.h"
+#include "chat/protocol/server_event.h"
+#include "gtest/gtest.h"
+
+namespace roomchat {
+namespace {
+
+using EventKind = ServerEvent::Kind;
+using CommandKind = Command::Kind;
+
+// The one event in `line`, which must be a single line ending in LF.
+ServerEvent ParseOne(const std::string& line) {
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  absl::StatusOr<ServerEvent> event =
+      ParseServerLine(absl::string_view(line).substr(0, line.size() - 1));
+  EXPECT_TRUE(event.ok()) << line << ": " << event.status();
+  return event.ok() ? *event : ServerEvent{EventKind::kBye};
+}
+
+TEST(RoundTripTest, Welcome) {
+  ServerEvent event = ParseOne(replies::Welcome("guest7"));
+  EXPECT_EQ(event.kind, EventKind::kWelcome);
+  EXPECT_EQ(event.nick, "guest7");
+  EXPECT_FALSE(event.text.empty());
+}
+
+TEST(RoundTripTest, OkWithNoneOneAndTwoFields) {
+  ServerEvent none = ParseOne(replies::Ok(CommandKind::kLeave));
+  EXPECT_EQ(none.kind, EventKind::kOk);
+  EXPECT_EQ(none.command, OkWord(CommandKind::kLeave));
+  EXPECT_TRUE(none.args.empty());
+
+  ServerEvent one = ParseOne(replies::Ok(CommandKind::kNick, "alice"));
+  EXPECT_EQ(one.command, OkWord(CommandKind::kNick));
+  EXPECT_EQ(one.args, std::vector<std::string>{"alice"});
+
+  ServerEvent two = ParseOne(replies::Ok(CommandKind::kJoin, "Lounge", "2"));
+  EXPECT_EQ(two.command, OkWord(CommandKind::kJoin));
+  EXPECT_EQ(two.args, (std::vector<std::string>{"Lounge", "2"}));
+}
+
+TEST(RoundTripTest, EveryCommandWithAnOkReply) {
+  for (CommandKind kind : {CommandKind::kNick, CommandKind::kCreate, CommandKind::kJoin,
+                           CommandKind::kLeave, CommandKind::kRooms, CommandKind::kWho,
+                           CommandKind::kWhoami, CommandKind::kMsg, CommandKind::kHelp}) {
+    ASSERT_FALSE(OkWord(kind).empty()) << CommandWord(kind);
+    ServerEvent event = ParseOne(replies::Ok(kind, "x"));
+    EXPECT_EQ(event.kind, EventKind::kOk);
+    EXPECT_EQ(event.command, OkWord(kind));
+  }
+}
+
+TEST(RoundTripTest, ChatAndMembershipEvents) {
+  ServerEvent msg = ParseOne(replies::Msg("Lounge", "alice", "hello  there, you"));
+  EXPECT_EQ(msg.kind, EventKind::kMsg);
+  EXPECT_EQ(msg.room, "Lounge");
+  EXPECT_EQ(msg.nick, "alice");
+  EXPECT_EQ(msg.text, "hello  there, you");
+
+  ServerEvent priv = ParseOne(replies::Priv("bob", "psst, a secret"));
+  EXPECT_EQ(priv.kind, EventKind::kPriv);
+  EXPECT_EQ(priv.nick, "bob");
+  EXPECT_EQ(priv.text, "psst, a secret");
+
+  ServerEvent join = ParseOne(replies::Join("Lounge", "carol"));
+  EXPECT_EQ(join.kind, EventKind::kJoin);
+  EXPECT_EQ(join.room, "Lounge");
+  EXPECT_EQ(join.nick, "carol");
+
+  ServerEvent leave = ParseOne(replies::Leave("Lounge", "carol"));
+  EXPECT_EQ(leave.kind, EventKind::kLeave);
+  EXPECT_EQ(leave.room, "Lounge");
+  EXPECT_EQ(leave.nick, "carol");
+
+  ServerEvent nick = ParseOne(replies::Nick("bob", "robert"));
+  EXPECT_EQ(nick.kind, EventKind::kNick);
+  EXPECT_EQ(nick.nick, "bob");
+  EXPECT_EQ(nick.new_nick, "robert");
+}
+
+TEST(RoundTripTest, ListingsPongAndBye) {
+  ServerEvent room = ParseOne(replies::Room("Lounge", 12));
+  EXPECT_EQ(room.kind, EventKind::kRoom);
+  EXPECT_EQ(room.room, "Lounge");
+  EXPECT_EQ(room.count, 12);
+
+  ServerEvent member = ParseOne(replies::Member("alice"));
+  EXPECT_EQ(member.kind, EventKind::kMember);
+  EXPECT_EQ(member.nick, "alice");
+
+  ServerEvent pong = ParseOne(replies::Pong(""));
+  EXPECT_EQ(pong.kind, EventKind::kPong);
+  EXPECT_EQ(pong.text, "");
+  ServerEvent token = ParseOne(replies::Pong("sync 7"));
+  EXPECT_EQ(token.kind, EventKind::kPong);
+  EXPECT_EQ(token.text, "sync 7");
+
+  ServerEvent bye = ParseOne(replies::Bye("idle-timeout"));
+  EXPECT_EQ(bye.kind, EventKind::kBye);
+  EXPECT_EQ(bye.text, "idle-timeout");
+}
+
+TEST(RoundTripTest, EveryHelpLineThenOkHelp) {
+  std::vector<std::string> lines = absl::StrSplit(replies::Help(), absl::ByChar('\n'));
+  ASSERT_GE(lines.size(), 3u);
+  ASSERT_EQ(lines.back(), "") << "Help() ends in LF";
+  lines.pop_back();
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    ServerEvent help = ParseOne(lines[i] + "\n");
+    EXPECT_EQ(help.kind, EventKind::kHelp) << lines[i];
+    EXPECT_FALSE(help.text.empty()) << lines[i];
+  }
+  ServerEvent ok = ParseOne(lines.back() + "\n");
+  EXPECT_EQ(ok.kind, EventKind::kOk);
+  EXPECT_EQ(ok.command, OkWord(CommandKind::kHelp));
+  // Help() builds its lines from the command table; these are protocol v1's bytes.
+  EXPECT_EQ(lines[0], "HELP /nick NAME       change your nickname");
+  EXPECT_EQ(lines[7], "HELP /msg NICK TEXT   send a private message");
+  EXPECT_EQ(lines[8], "HELP /ping [TOKEN]    the server answers PONG [TOKEN]");
+  EXPECT_EQ(lines[10], "HELP /quit            disconnect");
+}
+
+TEST(RoundTripTest, ErrLineOfEveryErrorCode) {
+  for (ErrorCode code : kAllErrorCodes) {
+    ServerEvent err = ParseOne(ErrLine(ProtocolError(code, "what went wrong")));
+    EXPECT_EQ(err.kind, EventKind::kErr);
+    EXPECT_EQ(err.code, ErrorCodeName(code));
+    EXPECT_EQ(err.text, "what went wrong");
+  }
+}
+
+// What ParseCommand() makes of the line FormatCommand() made, without its LF.
+Command Reparse(const std::string& line) {
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  absl::StatusOr<Command> command =
+      ParseCommand(absl::string_view(line).substr(0, line.size() - 1));
+  EXPECT_TRUE(command.ok()) << line << ": " << command.status();
+  return command.ok() ? *command : Command{CommandKind::kChat, "<error>", "<error>"};
+}
+
+TEST(RoundTripTest, EveryFormattedCommandParsesBack) {
+  struct Case {
+    CommandKind kind;
+    std::vector<absl::string_view> args;
+    std::string name;
+    std::string text;
+  };
+  const Case cases[] = {
+      {CommandKind::kNick, {"alice"}, "alice", ""},
+      {CommandKind::kCreate, {"Lounge"}, "Lounge", ""},
+      {CommandKind::kJoin, {"lounge"}, "lounge", ""},
+      {CommandKind::kLeave, {}, "", ""},
+      {CommandKind::kRooms, {}, "", ""},
+      {CommandKind::kWho, {}, "", ""},
+      {CommandKind::kWho, {"Lounge"}, "Lounge", ""},
+      {CommandKind::kWhoami, {}, "", ""},
+      {CommandKind::kMsg, {"bob", "hi there"}, "bob", "hi there"},
+      {CommandKind::kPing, {}, "", ""},
+      {CommandKind::kPing, {"keepalive"}, "", "keepalive"},
+      {CommandKind::kHelp, {}, "", ""},
+      {CommandKind::kQuit, {}, "", ""},
+      {CommandKind::kChat, {"hello", "room"}, "", "hello room"},
+      {CommandKind::kChat, {"/shrug"}, "", "/shrug"},
+  };
+  for (const Case& c : cases) {
+    std::string line = FormatCommand(c.kind, c.args);
+    Command command = Reparse(line);
+    EXPECT_EQ(command.kind, c.kind) << line;
+    EXPECT_EQ(command.name, c.name) << line;
+    EXPECT_EQ(command.text, c.text) << line;
+  }
+  EXPECT_EQ(Reparse(FormatChatLine("//x")).text, "//x");
+}
+
+}  // namespace
+}  // namespace roomchat

@@ -1,0 +1,32 @@
+// The words of protocol v1 that start server lines (docs/PROTOCOL.md, "Server lines"). The reply
+// builders (replies.h) write them and the server-line parser (server_event.h) reads them, so the
+// two cannot drift. Command words, and the command field of OK replies, live in command.cc's table
+// (CommandWord(), OkWord()); error codes in protocol_error.cc (ErrorCodeName()).
+//
+// Constants only; safe from any thread.
+#ifndef ROOMCHAT_CHAT_PROTOCOL_WORDS_H_
+#define ROOMCHAT_CHAT_PROTOCOL_WORDS_H_
+
+#include "absl/strings/string_view.h"
+
+namespace roomchat {
+namespace words {
+
+inline constexpr absl::string_view kWelcome = "WELCOME";
+inline constexpr absl::string_view kOk = "OK";
+inline constexpr absl::string_view kErr = "ERR";
+inline constexpr absl::string_view kMsg = "MSG";
+inline constexpr absl::string_view kPriv = "PRIV";
+inline constexpr absl::string_view kJoin = "JOIN";
+inline constexpr absl::string_view kLeave = "LEAVE";
+inline constexpr absl::string_view kNick = "NICK";
+inline constexpr absl::string_view kRoom = "ROOM";
+inline constexpr absl::string_view kMember = "MEMBER";
+inline constexpr absl::string_view kPong = "PONG";
+inline constexpr absl::string_view kHelp = "HELP";
+inline constexpr absl::string_view kBye = "BYE";
+
+}  // namespace words
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_PROTOCOL_WORDS_H_
