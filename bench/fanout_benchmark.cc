@@ -4,7 +4,7 @@
 //   - fan-out into real sockets (socketpairs drained by a reader thread): one write per line per
 //     member vs one coalesced write per member per round of 16 lines, and writev of shared lines;
 //   - line framing and command parsing throughput;
-//   - the inbox handoff (PollLoop::Post: mutex-guarded queue + eventfd), alone and contended;
+//   - the inbox handoff (EventLoop::Post: mutex-guarded queue + eventfd), alone and contended;
 //   - the floor: one 64-byte write() + read() over a socketpair.
 // Run: bazel run -c opt //bench:fanout_benchmark
 #include <sys/epoll.h>
@@ -23,7 +23,7 @@
 #include "benchmark/benchmark.h"
 #include "chat/protocol/command.h"
 #include "chat/protocol/line_framer.h"
-#include "chat/loop/poll_loop.h"
+#include "chat/loop/event_loop.h"
 
 namespace roomchat {
 namespace {
@@ -38,7 +38,7 @@ void BM_FanoutCopyPerMember(benchmark::State& state) {
   std::vector<std::string> buffers(members);
   for (auto _ : state) {
     for (std::string& buffer : buffers) buffer.append(line);
-    // A flush empties the buffers, keeping their capacity, as Client::Flush does.
+    // A flush empties the buffers, keeping their capacity, as OutputBuffer::WriteTo does.
     for (std::string& buffer : buffers) buffer.clear();
     benchmark::ClobberMemory();
   }
@@ -200,19 +200,12 @@ void BM_CommandParsing(benchmark::State& state) {
 }
 BENCHMARK(BM_CommandParsing);
 
-// ---- Inbox handoff: PollLoop::Post from other threads to a running loop.
-
-class NoClients : public PollLoop::Handler {
-  void OnFrame(Client&, const Frame&) override {}
-  void OnDeparture(Client&, const Departure&) override {}
-  void OnStop() override {}
-};
+// ---- Inbox handoff: EventLoop::Post from other threads to a running loop.
 
 void BM_InboxHandoff(benchmark::State& state) {
   const int producers = state.range(0);
   constexpr int kTasks = 1000;
-  NoClients handler;
-  auto loop = PollLoop::Create("bench", &handler, std::chrono::seconds(0));
+  auto loop = EventLoop::Create("bench");
   std::thread runner([&] { (*loop)->Run(); });
   std::atomic<int> done{0};
   for (auto _ : state) {
@@ -226,7 +219,7 @@ void BM_InboxHandoff(benchmark::State& state) {
     for (auto& thread : threads) thread.join();
     while (done.load() < producers * kTasks) std::this_thread::yield();
   }
-  (*loop)->Stop();
+  (*loop)->Quit();
   runner.join();
   state.SetItemsProcessed(state.iterations() * producers * kTasks);
   state.SetLabel(producers == 1 ? "one producer" : "contended");

@@ -32,8 +32,10 @@ Clock::time_point MemberIo::RunRound() {
   FinishDepartures();
   Clock::time_point now = loop_->now();
   if (flush_pending_) return now;
-  if (input_paused_) return pacer_.PauseRecheck(now);
-  return ready_.empty() ? Clock::time_point::max() : now;
+  if (ready_.empty()) return Clock::time_point::max();
+  // The flush may have drained the members that held input back.
+  if (options_.input_waits_for_all && pacer_.InputPaused(now)) return pacer_.PauseRecheck(now);
+  return now;
 }
 
 void MemberIo::Shutdown(DepartureReason reason) {

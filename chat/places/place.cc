@@ -20,7 +20,8 @@ absl::Status Place::Init() {
       EventLoop::Create(is_room() ? absl::StrCat("room ", room_name_) : "lobby");
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
-  io_ = std::make_unique<MemberIo>(loop_.get(), this,
+  MemberIo::Handler* handler = this;  // a private base: converted here, where it is accessible
+  io_ = std::make_unique<MemberIo>(loop_.get(), handler,
                                    MemberIo::Options{context_.idle_timeout, is_room()});
   loop_->SetRoundHook([this] { return io_->RunRound(); });
   return absl::OkStatus();
