@@ -42,7 +42,8 @@
 DEFINE_int32(port, 0, "Port of the server on 127.0.0.1.");
 DEFINE_string(room, "", "Room to create or join.");
 DEFINE_bool(create, false, "Create the room instead of joining it.");
-DEFINE_int32(index, 0, "This member's number; members 0 to --senders - 1 send, the rest only read.");
+DEFINE_int32(index, 0,
+             "This member's number; members 0 to --senders - 1 send, the rest only read.");
 DEFINE_int32(senders, 16, "How many members send a burst.");
 DEFINE_int32(lines, 400, "Lines in each burst; keep it within the server's --flood_burst.");
 DEFINE_int32(line_bytes, 160, "Bytes per line sent, LF included.");
@@ -141,8 +142,8 @@ struct Tally {
 // What the main thread waits for: the reader thread's progress.
 struct Progress {
   absl::Mutex mu;
-  bool all_in ABSL_GUARDED_BY(mu) = false;    // every expected line came
-  bool finished ABSL_GUARDED_BY(mu) = false;  // the reader thread is done
+  bool all_in ABSL_GUARDED_BY(mu) = false;     // every expected line came
+  bool finished ABSL_GUARDED_BY(mu) = false;   // the reader thread is done
   int flood_refusals ABSL_GUARDED_BY(mu) = 0;  // "ERR flood" answers to the closing /ping
 };
 
@@ -168,8 +169,8 @@ void ReadEverything(LineReader& reader, const std::string& room, int expected, a
       int index = -1;
       int seq = -1;
       if (words.size() < 2 || !absl::StartsWith(words[0], "member") ||
-          !absl::SimpleAtoi(words[0].substr(6), &index) || index < 0 ||
-          index >= FLAGS_senders || words[0] != MemberNick(index)) {
+          !absl::SimpleAtoi(words[0].substr(6), &index) || index < 0 || index >= FLAGS_senders ||
+          words[0] != MemberNick(index)) {
         ++tally->foreign;
         problem(line);
         continue;
@@ -285,8 +286,8 @@ int main(int argc, char** argv) {
   const absl::Time deadline = start + absl::Seconds(FLAGS_deadline_s);
   Tally tally;
   Progress progress;
-  std::thread reading([&] { ReadEverything(reader, FLAGS_room, expected, deadline, &tally,
-                                           &progress); });
+  std::thread reading(
+      [&] { ReadEverything(reader, FLAGS_room, expected, deadline, &tally, &progress); });
   int send_calls = 0;
   bool burst_sent = true;
   absl::Duration burst_time;

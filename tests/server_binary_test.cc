@@ -147,8 +147,8 @@ std::optional<size_t> MinimumNamedIn(const std::string& message, size_t refused)
 std::unique_ptr<Subprocess> StartWith(const std::vector<std::string>& flags, std::string* refusal) {
   auto server = std::make_unique<Subprocess>(kServerPath, flags);
   if (server->WaitForStderr("listening on ", kLineDeadline)) return server;
-  *refusal = server->ExitsWith(2, kLineDeadline) ? server->Stderr()
-                                                 : "<no exit 2> " + server->Stderr();
+  *refusal =
+      server->ExitsWith(2, kLineDeadline) ? server->Stderr() : "<no exit 2> " + server->Stderr();
   return nullptr;
 }
 
@@ -306,8 +306,8 @@ TEST(ServerBinaryTest, ARoomThreadThatCannotStartIsErrLimitAndTheServerKeepsServ
   if (::access(kSetpriv, X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
   std::string binary = CopyServerForNobody();
   ASSERT_FALSE(binary.empty()) << "cannot copy " << kServerPath << " under /tmp";
-  Subprocess server(kSetpriv, {"--reuid=65534", "--regid=65534", "--clear-groups", binary,
-                               "--port=0"});
+  Subprocess server(kSetpriv,
+                    {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0"});
   std::optional<int> port = WaitUntilListening(server);
   // The running server keeps its binary open; the copy is no longer needed on disk.
   ::unlink(binary.c_str());
