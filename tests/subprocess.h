@@ -41,6 +41,9 @@ class Subprocess {
   // True when it exited normally with `code`, waiting up to `deadline`.
   bool ExitsWith(int code, absl::Duration deadline);
 
+  // The process id, for a test that inspects or limits the process (/proc, prlimit(2)).
+  pid_t pid() const { return pid_; }
+
   // What it printed so far; after exit, all of it.
   std::string Stdout();
   std::string Stderr();
