@@ -18,7 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "chat/server/server.h"
+#include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
 #include "tests/test_client.h"

@@ -112,6 +112,7 @@ class Connection {
     bool readable = false;     // the socket may hold unread bytes
     bool writable = true;      // the last write did not fill the socket
     bool input_ended = false;  // the client closed its sending side
+    bool hung_up = false;      // epoll said so (EPOLLRDHUP/EPOLLHUP): read on until EOF
     bool queued = false;       // in the place's queue of connections with input to handle
     bool tracked = false;      // above the high-water mark and known to the Pacer
   };

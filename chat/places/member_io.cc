@@ -88,6 +88,7 @@ void MemberIo::OnIo(uint64_t key, uint32_t events) {
   if (member == nullptr) return;
   Connection::LoopState& state = member->loop_state();
   if (events & EPOLLOUT) state.writable = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) state.hung_up = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     state.readable = true;
     Enqueue(*member);
@@ -172,8 +173,9 @@ bool MemberIo::ReadSome(Connection& member) {
       state.input_ended = true;
       return true;  // the buffered lines, and a last line without LF, are still handled
     case Transport::ReadResult::Kind::kData:
-      // Edge-triggered: a short read emptied the socket, and new bytes will raise a new event.
-      if (read->bytes < kReadChunk) state.readable = false;
+      // Edge-triggered: a short read emptied the socket, and new bytes will raise a new event;
+      // an end of input already announced raises none, so it is read now.
+      if (read->bytes < kReadChunk && !state.hung_up) state.readable = false;
       return true;
   }
   return false;
