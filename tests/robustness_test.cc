@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "chat/server.h"
@@ -270,6 +271,84 @@ TEST_F(RobustnessTest, NonAsciiNickIsBadNameSayingAscii) {
   EXPECT_TRUE(absl::StartsWith(reply, "ERR bad-name ")) << reply;
   EXPECT_TRUE(absl::StrContains(absl::AsciiStrToLower(reply), "ascii")) << reply;
   EXPECT_EQ(client->Ask("/whoami"), "OK WHOAMI plain -");
+}
+
+}  // namespace
+}  // namespace roomchat
+
+namespace roomchat {
+namespace {
+
+// ---- 3. One command must not stall the lobby.
+
+// 10 clients each send 400 /rooms (flood-legal) in one write, with 600 rooms of 32-character names
+// open (24 KB a reply), and read nothing. The lobby runs a client's commands only while its output
+// drains, so each runs what its socket and the high-water mark hold (a few MB) and then waits;
+// a newcomer is welcomed and served meanwhile. Before, the lobby ran all 4,000 commands, 24 KB of
+// output each, for clients that had stopped reading, before it looked at its arrivals.
+TEST_F(RobustnessTest, ClientsThatDoNotReadCannotMakeTheLobbyRunTheirWholeBurst) {
+  StartServer();
+  constexpr int kRooms = 600;
+  constexpr int kBursters = 10;
+  constexpr int kCommands = 400;
+  std::vector<std::unique_ptr<TestClient>> owners;
+  for (int i = 0; i < kRooms; ++i) {
+    owners.push_back(Login());
+    ASSERT_NE(owners.back(), nullptr);
+    std::string name = absl::StrFormat("room%028d", i);
+    ASSERT_EQ(owners.back()->Ask(absl::StrCat("/create ", name)), absl::StrCat("OK CREATE ", name));
+  }
+  std::vector<std::unique_ptr<TestClient>> bursters;
+  for (int i = 0; i < kBursters; ++i) {
+    bursters.push_back(roomchat::Login(server_->port(), "", {/*receive_buffer_bytes=*/4096}));
+    ASSERT_NE(bursters.back(), nullptr);
+  }
+  const Place& lobby = *server_->TEST_lobby();
+  const uint64_t before = lobby.TEST_commands();
+  std::string burst;
+  for (int i = 0; i < kCommands; ++i) burst += "/rooms\n";
+  for (auto& burster : bursters) ASSERT_TRUE(burster->SendRaw(burst).ok());
+
+  auto newcomer = Login("newcomer");
+  ASSERT_NE(newcomer, nullptr);
+  EXPECT_EQ(newcomer->Ask("/ping"), "PONG");
+  // A second round trip, after the lobby has had every chance to run what it would.
+  EXPECT_EQ(newcomer->Ask("/rooms").substr(0, 5), "ROOM ");
+  ASSERT_TRUE(newcomer->Sync().ok());
+  const uint64_t handled = lobby.TEST_commands() - before;
+  std::fprintf(stderr, "lobby commands run for clients that do not read: %d of %d\n",
+               static_cast<int>(handled), kBursters * kCommands);
+  // Each burster's socket takes at most a few MB (net.ipv4.tcp_wmem), 180 replies of 24 KB.
+  EXPECT_LT(handled, kBursters * kCommands * 3 / 4) << "the lobby ran commands nobody reads";
+}
+
+// ---- 7. Shutdown and a /create in flight.
+
+// A /create whose name was reserved just before shutdown began must not start its room thread
+// after shutdown stopped waiting for room threads (its finish callback would reach a destroyed
+// lobby). The hook holds the creating lobby thread between the reservation and the thread start
+// until shutdown has closed the door to new room threads.
+TEST_F(RobustnessTest, ACreateRacingShutdownStartsNoThreadAfterIt) {
+  ServerOptions options;
+  options.port = 0;
+  server_ = std::make_unique<Server>(options);
+  absl::Notification reached;
+  server_->TEST_SetBeforeRoomStart([&] {
+    reached.Notify();
+    absl::Time until = absl::Now() + kLineDeadline;
+    while (!server_->TEST_rooms_closed() && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(1));  // polling interval
+    }
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  auto alice = Login("alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_TRUE(alice->Send("/create late").ok());
+  ASSERT_TRUE(reached.WaitForNotificationWithTimeout(kLineDeadline));
+  std::thread shutdown([&] { server_->Shutdown(); });
+  EXPECT_EQ(UntilClosed(*alice), "ERR limit cannot open a room now|BYE server-shutdown");
+  shutdown.join();
+  EXPECT_EQ(server_->registry().room_count(), 0u);
 }
 
 }  // namespace

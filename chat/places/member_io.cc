@@ -104,8 +104,11 @@ void MemberIo::Enqueue(Connection& member) {
 
 void MemberIo::TakeInput() {
   input_paused_ = options_.input_waits_for_all && pacer_.InputPaused(loop_->now());
+  round_output_ = 0;
   // One turn for each member queued when the round began; a member with more queues again.
-  for (size_t turns = ready_.size(); turns > 0 && !ready_.empty() && !input_paused_; --turns) {
+  for (size_t turns = ready_.size();
+       turns > 0 && !ready_.empty() && !input_paused_ && round_output_ < kRoundOutputBudget;
+       --turns) {
     ClientId id = ready_.front();
     ready_.pop_front();
     Connection* member = members_.Find(id);
@@ -113,8 +116,8 @@ void MemberIo::TakeInput() {
     member->loop_state().queued = false;
     if (TakeTurn(*member) != Turn::kMore) continue;
     member->loop_state().queued = true;
-    // Stopped by a pause: it keeps its place at the head of the queue.
-    if (input_paused_) {
+    // Stopped by a pause or the budget: it keeps its place at the head of the queue.
+    if (input_paused_ || round_output_ >= kRoundOutputBudget) {
       ready_.push_front(id);
     } else {
       ready_.push_back(id);
@@ -134,7 +137,7 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
       NoteCrossing(member);  // queued again once its output drains
       return Turn::kBlocked;
     }
-    if (input_paused_) return Turn::kMore;
+    if (input_paused_ || round_output_ >= kRoundOutputBudget) return Turn::kMore;
     std::optional<Frame> frame = member.NextFrame();
     if (!frame) {
       if (member.loop_state().input_ended) {
@@ -192,6 +195,7 @@ void MemberIo::NoteCrossing(Connection& member) {
 }
 
 void MemberIo::Send(Connection& member, absl::string_view lines) {
+  round_output_ += lines.size();
   if (member.Send(lines, loop_->now())) NoteCrossing(member);
 }
 
@@ -200,7 +204,9 @@ void MemberIo::SendToAll(ClientId except, absl::string_view lines) {
   Clock::time_point now = loop_->now();
   members_.ForEach([&](Connection& member) {
     if (member.id() == except || member.departure()) return;
-    if (member.SendEncoded(broadcast.For(member.codec()), now)) NoteCrossing(member);
+    absl::string_view encoded = broadcast.For(member.codec());
+    round_output_ += encoded.size();
+    if (member.SendEncoded(encoded, now)) NoteCrossing(member);
   });
 }
 

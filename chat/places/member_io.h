@@ -5,7 +5,8 @@
 //   1. input: members with input to handle take turns (round-robin, at most kFramesPerTurn frames
 //      each); a turn reads at most kReadChunk bytes when no complete frame is buffered, and passes
 //      frames to the Handler one at a time, so a connection moved away mid-turn takes its unread
-//      bytes. Input waits while the Pacer says so (docs/RELIABILITY.md, flow control): for a room,
+//      bytes; a round stops taking input after kRoundOutputBudget bytes of output. Input waits
+//      while the Pacer says so (docs/RELIABILITY.md, flow control): for a room,
 //      while a reading member's output is above the high-water mark; for any member, while its own
 //      output is. A departing or overflowed member's remaining input is never handled.
 //   2. departures: members marked departing are removed (never while iterating), the Handler is
@@ -45,6 +46,9 @@ class MemberIo final : private EventLoop::IoHandler {
   static constexpr size_t kWriteChunk = 256 * 1024;
   static constexpr size_t kSendsPerRound = 128;
   static constexpr int kFramesPerTurn = 256;
+  // A round takes no more input once it has queued this much output, so one round stays short and
+  // arrivals and timers wait at most about that long (docs/RELIABILITY.md).
+  static constexpr size_t kRoundOutputBudget = 4 << 20;
   // A member that has not read for this long stops holding its room's input back.
   static constexpr std::chrono::seconds kStallAfter{1};
   // How long a departed connection may take to read its last lines.
@@ -134,6 +138,7 @@ class MemberIo final : private EventLoop::IoHandler {
   Pacer pacer_;
   std::deque<ClientId> ready_;  // members with input to handle, in turn order
   bool input_paused_ = false;   // the Pacer's word, refreshed each round and on each crossing
+  size_t round_output_ = 0;     // bytes queued by this round's input
   std::vector<ClientId> departing_;
   bool flush_pending_ = false;          // the last round stopped at its send budget
   EventLoop::TimerId pass_gap_ = 0;     // non-zero while the next pass waits

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/loop/socket.h"
 #include "chat/protocol/protocol_error.h"
 #include "gtest/gtest.h"
 
@@ -12,10 +13,17 @@ namespace roomchat {
 namespace {
 
 // Records what the registry hands it, as a place would receive it.
+std::unique_ptr<Connection> MakeConnection(ClientId id) {
+  ConnectionLimits limits{4096, {1 << 20, 0, std::chrono::seconds(0), 1 << 19}, {0, 1, 0}};
+  return std::make_unique<Connection>(id, "test", std::make_unique<TcpTransport>(UniqueFd()),
+                                      std::make_unique<LineCodec>(limits.max_line_bytes), limits,
+                                      Clock::now());
+}
+
 class FakePlace : public Destination {
  public:
-  void Admit(std::unique_ptr<Client> client, Admission admission) override {
-    admitted.push_back(std::move(client));
+  void Admit(std::unique_ptr<Connection> connection, Admission admission) override {
+    admitted.push_back(std::move(connection));
     admissions.push_back(admission);
   }
   void DeliverPrivate(ClientId to, std::string line) override {
@@ -23,15 +31,15 @@ class FakePlace : public Destination {
   }
   void Stop() override { ++stops; }
 
-  // Gives back the client `id`, as a loop's Remove() would.
-  std::unique_ptr<Client> Take(ClientId id) {
-    for (auto& client : admitted) {
-      if (client && client->id() == id) return std::move(client);
+  // Gives back the connection `id`, as a place's MemberIo::Detach() would.
+  std::unique_ptr<Connection> Take(ClientId id) {
+    for (auto& connection : admitted) {
+      if (connection && connection->id() == id) return std::move(connection);
     }
     return nullptr;
   }
 
-  std::vector<std::unique_ptr<Client>> admitted;
+  std::vector<std::unique_ptr<Connection>> admitted;
   std::vector<Admission> admissions;
   std::vector<std::string> privates;
   int stops = 0;
@@ -42,18 +50,41 @@ class RegistryTest : public ::testing::Test {
   RegistryTest() : registry_(RegistryLimits{3, 2, 2}) {}
 
   ClientId Connect() {
-    auto client = std::make_unique<Client>(next_id_, UniqueFd(), "test", ClientLimits{});
-    EXPECT_TRUE(registry_.Connect(client, &lobby_).ok());
+    auto connection = MakeConnection(next_id_);
+    EXPECT_TRUE(registry_.Connect(connection, &lobby_).ok());
     return next_id_++;
   }
 
+  // As a place does it: reserve, (start the thread), detach, enter; a refused move gives the
+  // connection back.
   absl::Status Create(ClientId id, FakePlace& from, const std::string& name,
                       std::shared_ptr<FakePlace> room) {
-    return registry_.CreateRoom(id, name, std::move(room), [&] { return from.Take(id); });
+    if (absl::Status reserved = registry_.ReserveRoom(name, room); !reserved.ok()) {
+      return reserved;
+    }
+    std::unique_ptr<Connection> moving = from.Take(id);
+    absl::Status entered = registry_.EnterCreatedRoom(moving, name);
+    if (!entered.ok()) GiveBack(from, std::move(moving));
+    return entered;
   }
 
   absl::Status Join(ClientId id, FakePlace& from, const std::string& name) {
-    return registry_.JoinRoom(id, name, [&] { return from.Take(id); });
+    std::unique_ptr<Connection> moving = from.Take(id);
+    absl::Status joined = registry_.JoinRoom(moving, name);
+    if (!joined.ok()) GiveBack(from, std::move(moving));
+    return joined;
+  }
+
+  absl::Status Leave(ClientId id, FakePlace& from) {
+    std::unique_ptr<Connection> moving = from.Take(id);
+    absl::Status left = registry_.ReturnToLobby(moving, &lobby_);
+    if (!left.ok()) GiveBack(from, std::move(moving));
+    return left;
+  }
+
+  static void GiveBack(FakePlace& place, std::unique_ptr<Connection> connection) {
+    EXPECT_NE(connection, nullptr) << "a refused move must leave the connection with the caller";
+    place.admitted.push_back(std::move(connection));
   }
 
   Registry registry_;
@@ -81,7 +112,7 @@ TEST_F(RegistryTest, RefusesPastMaxClients) {
   Connect();
   Connect();
   Connect();
-  auto extra = std::make_unique<Client>(99, UniqueFd(), "test", ClientLimits{});
+  auto extra = MakeConnection(99);
   absl::Status status = registry_.Connect(extra, &lobby_);
   EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
   EXPECT_NE(extra, nullptr);  // Still the caller's, to say BYE to.
@@ -105,10 +136,10 @@ TEST_F(RegistryTest, CreateMovesTheCreatorAndListsTheRoom) {
   ASSERT_TRUE(Create(alice, lobby_, "Lounge", lounge).ok());
   ASSERT_EQ(lounge->admitted.size(), 1u);
   EXPECT_EQ(lounge->admissions[0].kind, Admission::Kind::kCreated);
-  std::vector<RoomSummary> rooms = registry_.ListRooms();
-  ASSERT_EQ(rooms.size(), 1u);
-  EXPECT_EQ(rooms[0].name, "Lounge");
-  EXPECT_EQ(rooms[0].members, 1u);
+  Registry::RoomListing rooms = registry_.ListRooms();
+  ASSERT_EQ(rooms->size(), 1u);
+  EXPECT_EQ((*rooms)[0].name, "Lounge");
+  EXPECT_EQ((*rooms)[0].members, 1u);
 }
 
 TEST_F(RegistryTest, RefusesDuplicateRoomsAndTooManyRooms) {
@@ -142,13 +173,13 @@ TEST_F(RegistryTest, TheRoomStopsWhenItsLastMemberLeaves) {
   auto lounge = std::make_shared<FakePlace>();
   ASSERT_TRUE(Create(a, lobby_, "Lounge", lounge).ok());
   ASSERT_TRUE(Join(b, lobby_, "Lounge").ok());
-  ASSERT_TRUE(registry_.ReturnToLobby(a, &lobby_, [&] { return lounge->Take(a); }).ok());
+  ASSERT_TRUE(Leave(a, *lounge).ok());
   EXPECT_EQ(lounge->stops, 0);
   EXPECT_EQ(lobby_.admissions.back().kind, Admission::Kind::kReturned);
   EXPECT_EQ(lobby_.admissions.back().room, "Lounge");
   registry_.Disconnect(b);
   EXPECT_EQ(lounge->stops, 1);
-  EXPECT_TRUE(registry_.ListRooms().empty());
+  EXPECT_TRUE(registry_.ListRooms()->empty());
   // The name is free again.
   EXPECT_TRUE(registry_.CheckCanCreate("Lounge").ok());
 }
@@ -170,8 +201,7 @@ TEST_F(RegistryTest, MovingBetweenRoomsClosesTheOneLeftEmpty) {
 
 TEST_F(RegistryTest, LeavingTheLobbyIsNotInRoom) {
   ClientId a = Connect();
-  EXPECT_TRUE(HasErrorCode(registry_.ReturnToLobby(a, &lobby_, [&] { return lobby_.Take(a); }),
-                           ErrorCode::kNotInRoom));
+  EXPECT_TRUE(HasErrorCode(Leave(a, lobby_), ErrorCode::kNotInRoom));
 }
 
 TEST_F(RegistryTest, PrivateMessagesGoWhereTheTargetIs) {
@@ -199,8 +229,79 @@ TEST_F(RegistryTest, ShutdownRefusesConnectionsAndMovesAndListsRooms) {
   EXPECT_EQ(registry_.BeginShutdown().size(), 1u);
   EXPECT_FALSE(Join(b, lobby_, "Lounge").ok());
   EXPECT_FALSE(Create(b, lobby_, "Den", std::make_shared<FakePlace>()).ok());
-  auto late = std::make_unique<Client>(50, UniqueFd(), "test", ClientLimits{});
+  auto late = MakeConnection(50);
   EXPECT_TRUE(absl::IsUnavailable(registry_.Connect(late, &lobby_)));
+}
+
+TEST_F(RegistryTest, AReservedRoomHoldsItsNameButIsInvisibleUntilItsCreatorEnters) {
+  ClientId a = Connect();
+  ClientId b = Connect();
+  auto lounge = std::make_shared<FakePlace>();
+  ASSERT_TRUE(registry_.ReserveRoom("Lounge", lounge).ok());
+  // A second create of the same name loses: only one room thread is ever started for a name.
+  EXPECT_TRUE(HasErrorCode(registry_.ReserveRoom("LOUNGE", std::make_shared<FakePlace>()),
+                           ErrorCode::kRoomExists));
+  EXPECT_TRUE(HasErrorCode(Join(b, lobby_, "Lounge"), ErrorCode::kNoSuchRoom));
+  EXPECT_TRUE(registry_.ListRooms()->empty());
+  EXPECT_TRUE(HasErrorCode(registry_.Who("Lounge").status(), ErrorCode::kNoSuchRoom));
+  std::unique_ptr<Connection> moving = lobby_.Take(a);
+  ASSERT_TRUE(registry_.EnterCreatedRoom(moving, "lounge").ok());
+  EXPECT_EQ(moving, nullptr);
+  EXPECT_EQ(registry_.ListRooms()->size(), 1u);
+  EXPECT_TRUE(Join(b, lobby_, "Lounge").ok());
+}
+
+TEST_F(RegistryTest, ACancelledReservationFreesTheNameAndTheSlot) {
+  ClientId a = Connect();
+  ASSERT_TRUE(registry_.ReserveRoom("One", std::make_shared<FakePlace>()).ok());
+  ASSERT_TRUE(registry_.ReserveRoom("Two", std::make_shared<FakePlace>()).ok());
+  EXPECT_TRUE(HasErrorCode(registry_.CheckCanCreate("Three"), ErrorCode::kLimit));
+  registry_.CancelReservation("two");
+  EXPECT_TRUE(registry_.CheckCanCreate("Two").ok());
+  ASSERT_TRUE(Create(a, lobby_, "Two", std::make_shared<FakePlace>()).ok());
+  registry_.CancelReservation("Two");  // open now: not a reservation any more
+  EXPECT_EQ(registry_.ListRooms()->size(), 1u);
+}
+
+TEST_F(RegistryTest, AReservationCaughtByShutdownIsStoppedAndTheCreatorStays) {
+  ClientId a = Connect();
+  auto lounge = std::make_shared<FakePlace>();
+  ASSERT_TRUE(registry_.ReserveRoom("Lounge", lounge).ok());
+  std::vector<std::shared_ptr<Destination>> rooms = registry_.BeginShutdown();
+  ASSERT_EQ(rooms.size(), 1u) << "a reserved room must be stopped by shutdown too";
+  std::unique_ptr<Connection> moving = lobby_.Take(a);
+  EXPECT_TRUE(HasErrorCode(registry_.EnterCreatedRoom(moving, "Lounge"), ErrorCode::kLimit));
+  EXPECT_NE(moving, nullptr);
+  EXPECT_EQ(lounge->stops, 1);
+  EXPECT_TRUE(lounge->admitted.empty());
+}
+
+TEST_F(RegistryTest, TheRoomListingIsSharedUntilSomethingChanges) {
+  ClientId a = Connect();
+  ClientId b = Connect();
+  ASSERT_TRUE(Create(a, lobby_, "Lounge", std::make_shared<FakePlace>()).ok());
+  Registry::RoomListing first = registry_.ListRooms();
+  EXPECT_EQ(registry_.ListRooms(), first) << "no change: the same listing, no copy";
+  ASSERT_TRUE(Join(b, lobby_, "Lounge").ok());
+  Registry::RoomListing second = registry_.ListRooms();
+  EXPECT_NE(second, first);
+  EXPECT_EQ((*second)[0].members, 2u);
+  EXPECT_EQ((*first)[0].members, 1u) << "a listing handed out never changes";
+}
+
+TEST_F(RegistryTest, WhoIsSortedAndFollowsRenames) {
+  ClientId a = Connect();
+  ClientId b = Connect();
+  auto lounge = std::make_shared<FakePlace>();
+  ASSERT_TRUE(Create(a, lobby_, "Lounge", lounge).ok());
+  ASSERT_TRUE(Join(b, lobby_, "Lounge").ok());
+  ASSERT_TRUE(registry_.Rename(a, "zed").ok());
+  ASSERT_TRUE(registry_.Rename(b, "Amy").ok());
+  absl::StatusOr<RoomMembers> who = registry_.Who("lounge");
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->nicks, (std::vector<std::string>{"Amy", "zed"}));
+  registry_.Disconnect(b);
+  EXPECT_EQ(registry_.Who("lounge")->nicks, std::vector<std::string>{"zed"});
 }
 
 }  // namespace
