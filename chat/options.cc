@@ -19,8 +19,8 @@ absl::Status ValidateLimits(const ServerOptions& options) {
   if (options.max_rooms < 1) return Invalid("--max_rooms must be at least 1");
   if (options.max_room_members < 1) return Invalid("--max_room_members must be at least 1");
   if (options.max_line_bytes < 64 || options.max_line_bytes > (1 << 20)) {
-    return Invalid(absl::StrCat("--max_line_bytes must be 64-1048576, not ",
-                                options.max_line_bytes));
+    return Invalid(
+        absl::StrCat("--max_line_bytes must be 64-1048576, not ", options.max_line_bytes));
   }
   size_t least_outbuf = 2 * LargestReplyBytes(options);
   if (options.max_outbuf_bytes < least_outbuf) {
@@ -46,8 +46,8 @@ absl::Status ValidateOptions(const ServerOptions& options) {
   }
   if (absl::Status limits = ValidateLimits(options); !limits.ok()) return limits;
   if (options.idle_timeout_s < 0) {
-    return Invalid(absl::StrCat("--idle_timeout_s must be 0 (off) or more, not ",
-                                options.idle_timeout_s));
+    return Invalid(
+        absl::StrCat("--idle_timeout_s must be 0 (off) or more, not ", options.idle_timeout_s));
   }
   if (options.flood_lines_per_s < 0) {
     return Invalid(absl::StrCat("--flood_lines_per_s must be 0 (off) or more, not ",
@@ -65,19 +65,20 @@ absl::Status ValidateOptions(const ServerOptions& options) {
 size_t LargestReplyBytes(const ServerOptions& options) {
   const std::string longest_name(kMaxNameLength, 'n');
   const std::string longest_text(options.max_line_bytes, 't');
-  const std::string largest_count = absl::StrCat(std::max(options.max_rooms,
-                                                          options.max_room_members));
+  const std::string largest_count =
+      absl::StrCat(std::max(options.max_rooms, options.max_room_members));
   size_t chat = replies::Msg(longest_name, longest_name, longest_text).size();
   size_t rooms = options.max_rooms * replies::Room(longest_name, options.max_room_members).size() +
-                 replies::Ok("ROOMS", largest_count).size();
+                 replies::Ok(Command::Kind::kRooms, largest_count).size();
   size_t who = options.max_room_members * replies::Member(longest_name).size() +
-               replies::Ok("WHO", longest_name, largest_count).size();
+               replies::Ok(Command::Kind::kWho, longest_name, largest_count).size();
   return std::max({chat, replies::Help().size(), rooms, who});
 }
 
 size_t HighWaterBytes(const ServerOptions& options) {
   size_t room_for_a_reply = options.max_outbuf_bytes - LargestReplyBytes(options);
-  if (options.outbuf_soft_bytes == 0) return std::min(room_for_a_reply, options.max_outbuf_bytes / 2);
+  if (options.outbuf_soft_bytes == 0)
+    return std::min(room_for_a_reply, options.max_outbuf_bytes / 2);
   return std::min(room_for_a_reply, options.outbuf_soft_bytes);
 }
 

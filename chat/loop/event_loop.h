@@ -121,8 +121,7 @@ class EventLoop {
   void RunPendingTasks();
   void RunDueTimers();
   void DrainWakeFd();
-  TimerId AddTimer(Clock::duration delay, Clock::duration interval,
-                   std::function<void()> callback);
+  TimerId AddTimer(Clock::duration delay, Clock::duration interval, std::function<void()> callback);
 
   // Const after construction.
   const std::string name_;

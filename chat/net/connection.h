@@ -88,8 +88,8 @@ class Connection {
   FloodGuard& flood() { return flood_; }
 
   // ---- Output.
-  // Encodes `lines` with this connection's codec and queues them at `now`. True when this took the unsent
-  // output above the high-water mark.
+  // Encodes `lines` with this connection's codec and queues them at `now`. True when this took the
+  // unsent output above the high-water mark.
   bool Send(absl::string_view lines, Clock::time_point now);
   // Queues bytes already encoded for this connection's codec (Broadcast::For).
   bool SendEncoded(absl::string_view bytes, Clock::time_point now) {

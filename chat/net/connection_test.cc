@@ -26,8 +26,7 @@ struct Pair {
         std::make_unique<LineCodec>(Limits().max_line_bytes), Limits(), Clock::now());
   }
   void PeerWrites(const std::string& bytes) {
-    ASSERT_EQ(::write(peer.get(), bytes.data(), bytes.size()),
-              static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::write(peer.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   }
   // Reads once into the connection; the kind of result.
   Transport::ReadResult::Kind ReadOnce() {

@@ -20,7 +20,8 @@ void Lobby::Greet(Connection& member, const Admission& admission) {
       LOG(INFO) << "client " << member.id() << " connected from " << member.peer() << " as "
                 << member.nick();
       return io().Send(member, replies::Welcome(member.nick()));
-    case Admission::Kind::kReturned: return io().Send(member, replies::Ok("LEAVE", admission.room));
+    case Admission::Kind::kReturned:
+      return io().Send(member, replies::Ok(Command::Kind::kLeave, admission.room));
     case Admission::Kind::kCreated:
     case Admission::Kind::kJoined: LOG(DFATAL) << "a room admission reached the lobby"; return;
   }

@@ -290,7 +290,8 @@ void MemberIo::Housekeeping() {
   Clock::time_point now = loop_->now();
   members_.ForEach([this, now](Connection& member) {
     if (member.departure()) return;
-    if (options_.idle_timeout.count() > 0 && now - member.last_activity() >= options_.idle_timeout) {
+    if (options_.idle_timeout.count() > 0 &&
+        now - member.last_activity() >= options_.idle_timeout) {
       Depart(member, {DepartureReason::kIdleTimeout,
                       absl::StrCat("no line received for ", options_.idle_timeout.count(), " s")});
     } else {
@@ -317,8 +318,7 @@ void MemberIo::Linger(std::unique_ptr<Connection> connection) {
 void MemberIo::FlushLingering(ClientId id) {
   Connection& connection = *lingering_.at(id).connection;
   bool blocked;
-  absl::Status flushed =
-      connection.Flush(connection.output().unsent(), loop_->now(), &blocked);
+  absl::Status flushed = connection.Flush(connection.output().unsent(), loop_->now(), &blocked);
   if (!flushed.ok() || connection.output().empty()) CloseLingering(id);
 }
 

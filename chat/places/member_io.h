@@ -140,8 +140,8 @@ class MemberIo final : private EventLoop::IoHandler {
   bool input_paused_ = false;   // the Pacer's word, refreshed each round and on each crossing
   size_t round_output_ = 0;     // bytes queued by this round's input
   std::vector<ClientId> departing_;
-  bool flush_pending_ = false;          // the last round stopped at its send budget
-  EventLoop::TimerId pass_gap_ = 0;     // non-zero while the next pass waits
+  bool flush_pending_ = false;       // the last round stopped at its send budget
+  EventLoop::TimerId pass_gap_ = 0;  // non-zero while the next pass waits
   EventLoop::TimerId housekeeping_ = 0;
   struct Lingering {
     std::unique_ptr<Connection> connection;

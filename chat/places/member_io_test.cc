@@ -33,9 +33,8 @@ class MemberIoTest : public ::testing::Test, public MemberIo::Handler {
  protected:
   void Start(bool input_waits_for_all) {
     loop_ = *EventLoop::Create("test");
-    io_ = std::make_unique<MemberIo>(loop_.get(), this,
-                                     MemberIo::Options{std::chrono::seconds(0),
-                                                       input_waits_for_all});
+    io_ = std::make_unique<MemberIo>(
+        loop_.get(), this, MemberIo::Options{std::chrono::seconds(0), input_waits_for_all});
     loop_->SetRoundHook([this] { return io_->RunRound(); });
     thread_ = std::thread([this] { loop_->Run(); });
   }
@@ -56,9 +55,9 @@ class MemberIoTest : public ::testing::Test, public MemberIo::Handler {
     int small = 4096;
     ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     ::setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    auto connection = std::make_unique<Connection>(
-        id, "test", std::make_unique<TcpTransport>(UniqueFd(fds[0])),
-        std::make_unique<LineCodec>(4096), Limits(), Clock::now());
+    auto connection =
+        std::make_unique<Connection>(id, "test", std::make_unique<TcpTransport>(UniqueFd(fds[0])),
+                                     std::make_unique<LineCodec>(4096), Limits(), Clock::now());
     OnLoop([&] { io_->Add(std::move(connection)); });
     return UniqueFd(fds[1]);
   }
@@ -86,9 +85,7 @@ class MemberIoTest : public ::testing::Test, public MemberIo::Handler {
     }
     io_->SendToAll(member.id(), absl::StrCat("MSG ", member.id(), " ", text, "\n"));
   }
-  void OnDeparture(Connection& member, const Departure&) override {
-    io_->Send(member, "BYE\n");
-  }
+  void OnDeparture(Connection& member, const Departure&) override { io_->Send(member, "BYE\n"); }
   void OnUnsentAtDeparture(std::unique_ptr<Connection> connection) override {
     io_->Linger(std::move(connection));
   }
@@ -220,9 +217,8 @@ TEST_F(MemberIoTest, ADepartedMembersLastOutputIsDeliveredWhileItReads) {
   UniqueFd member = AddMember(1);
   // 20 KB: under the mark, so /quit runs right after; far over what the small socket holds.
   WriteAll(member.get(), "big 20000\nquit\n");
-  ASSERT_TRUE(WaitForFrames([](const std::vector<std::string>& frames) {
-    return frames.size() == 2;
-  }));
+  ASSERT_TRUE(
+      WaitForFrames([](const std::vector<std::string>& frames) { return frames.size() == 2; }));
   OnLoop([this] { EXPECT_EQ(io_->TEST_lingering(), 1u); });
   std::string got = ReadBytes(member.get(), 0, /*until_closed=*/true);
   EXPECT_EQ(got.size(), 20001u + 4);

@@ -28,10 +28,10 @@ absl::Status Place::Init() {
 }
 
 void Place::Admit(std::unique_ptr<Connection> connection, Admission admission) {
-  loop_->Post([this, connection = std::move(connection),
-               admission = std::move(admission)]() mutable {
-    ReceiveAdmission(std::move(connection), admission);
-  });
+  loop_->Post(
+      [this, connection = std::move(connection), admission = std::move(admission)]() mutable {
+        ReceiveAdmission(std::move(connection), admission);
+      });
 }
 
 void Place::DeliverPrivate(ClientId to, std::string line) {
@@ -87,8 +87,9 @@ bool Place::PassesFloodGuard(Connection& member) {
         LOG(WARNING) << "limit hit: client " << member.id() << " " << member.nick()
                      << " is flooding; dropping its lines over the flood limit";
       }
-      SendError(member, ProtocolError(ErrorCode::kFlood, "too many lines at once; slow down "
-                                                         "(lines are being dropped)"));
+      SendError(member, ProtocolError(ErrorCode::kFlood,
+                                      "too many lines at once; slow down "
+                                      "(lines are being dropped)"));
       return false;
     case FloodGuard::Verdict::kDrop: return false;
     case FloodGuard::Verdict::kDisconnect:
@@ -105,10 +106,10 @@ void Place::OnFrame(Connection& member, const Frame& frame) {
   commands_.fetch_add(1, std::memory_order_relaxed);
   switch (frame.kind) {
     case Frame::Kind::kTooLong:
-      return SendError(member, ProtocolError(ErrorCode::kLineTooLong,
-                                             absl::StrCat("lines are limited to ",
-                                                          context_.max_line_bytes,
-                                                          " bytes; dropped")));
+      return SendError(member,
+                       ProtocolError(ErrorCode::kLineTooLong,
+                                     absl::StrCat("lines are limited to ", context_.max_line_bytes,
+                                                  " bytes; dropped")));
     case Frame::Kind::kBadEncoding:
       return SendError(member, ProtocolError(ErrorCode::kBadEncoding, frame.problem));
     case Frame::Kind::kEmpty:
@@ -129,7 +130,8 @@ void Place::Execute(Connection& member, const Command& command) {
     case Command::Kind::kRooms: return DoRooms(member);
     case Command::Kind::kWho: return DoWho(member, command.name);
     case Command::Kind::kWhoami:
-      return io_->Send(member, replies::Ok("WHOAMI", member.nick(), is_room() ? room_name_ : "-"));
+      return io_->Send(
+          member, replies::Ok(Command::Kind::kWhoami, member.nick(), is_room() ? room_name_ : "-"));
     case Command::Kind::kMsg: return DoMsg(member, command);
     case Command::Kind::kPing: return io_->Send(member, replies::Pong(command.text));
     case Command::Kind::kHelp: return io_->Send(member, replies::Help());
@@ -142,7 +144,7 @@ void Place::DoNick(Connection& member, const std::string& nick) {
   if (!renamed.ok()) return SendError(member, renamed);
   std::string old_nick = member.nick();
   member.set_nick(nick);
-  io_->Send(member, replies::Ok("NICK", nick));
+  io_->Send(member, replies::Ok(Command::Kind::kNick, nick));
   Announce(member.id(), replies::Nick(old_nick, nick));
 }
 
@@ -189,7 +191,8 @@ void Place::OpenReservedRoom(Connection& member, const std::string& name,
 
 void Place::DoJoin(Connection& member, const std::string& name) {
   if (is_room() && context_.registry->IsIn(member.id(), name)) {
-    return io_->Send(member, replies::Ok("JOIN", room_name_, absl::StrCat(io_->size())));
+    return io_->Send(member,
+                     replies::Ok(Command::Kind::kJoin, room_name_, absl::StrCat(io_->size())));
   }
   ClientId id = member.id();
   std::string nick = member.nick();
@@ -216,7 +219,7 @@ void Place::DoRooms(Connection& member) {
   if (rooms != listed_) {
     listed_reply_.clear();
     for (const RoomSummary& room : *rooms) listed_reply_ += replies::Room(room.name, room.members);
-    listed_reply_ += replies::Ok("ROOMS", absl::StrCat(rooms->size()));
+    listed_reply_ += replies::Ok(Command::Kind::kRooms, absl::StrCat(rooms->size()));
     listed_ = std::move(rooms);
   }
   io_->Send(member, listed_reply_);
@@ -231,7 +234,7 @@ void Place::DoWho(Connection& member, const std::string& name) {
   if (!members.ok()) return SendError(member, members.status());
   std::string out;
   for (const std::string& nick : members->nicks) out += replies::Member(nick);
-  out += replies::Ok("WHO", members->name, absl::StrCat(members->nicks.size()));
+  out += replies::Ok(Command::Kind::kWho, members->name, absl::StrCat(members->nicks.size()));
   io_->Send(member, out);
 }
 
@@ -239,7 +242,7 @@ void Place::DoMsg(Connection& member, const Command& command) {
   absl::Status sent =
       context_.registry->SendPrivate(command.name, replies::Priv(member.nick(), command.text));
   if (!sent.ok()) return SendError(member, sent);
-  io_->Send(member, replies::Ok("MSG", command.name));
+  io_->Send(member, replies::Ok(Command::Kind::kMsg, command.name));
 }
 
 void Place::OnDeparture(Connection& member, const Departure& departure) {

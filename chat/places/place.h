@@ -102,8 +102,7 @@ class Place : public Destination, private MemberIo::Handler {
   void DoNick(Connection& member, const std::string& nick);
   void DoCreate(Connection& member, const std::string& name);
   // Starts the reserved room's thread and moves `member` in; false (having answered) on failure.
-  void OpenReservedRoom(Connection& member, const std::string& name,
-                        std::shared_ptr<Place> room);
+  void OpenReservedRoom(Connection& member, const std::string& name, std::shared_ptr<Place> room);
   void DoJoin(Connection& member, const std::string& name);
   void DoRooms(Connection& member);
   void DoWho(Connection& member, const std::string& name);

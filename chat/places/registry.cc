@@ -136,9 +136,8 @@ absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::s
   absl::StatusOr<RoomEntry*> room = FindOpenRoomLocked(name);
   if (!room.ok()) return room.status();
   if ((*room)->members.size() >= limits_.max_room_members) {
-    return ProtocolError(ErrorCode::kRoomFull,
-                         absl::StrCat((*room)->name, " holds its maximum of ",
-                                      limits_.max_room_members, " members"));
+    return ProtocolError(ErrorCode::kRoomFull, absl::StrCat((*room)->name, " holds its maximum of ",
+                                                            limits_.max_room_members, " members"));
   }
   auto client = clients_.find(connection->id());
   if (client == clients_.end()) return absl::NotFoundError("unknown client");
@@ -149,8 +148,7 @@ absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::s
   return absl::OkStatus();
 }
 
-absl::Status Registry::ReturnToLobby(std::unique_ptr<Connection>& connection,
-                                     Destination* lobby) {
+absl::Status Registry::ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby) {
   absl::MutexLock lock(&mu_);
   if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
   auto client = clients_.find(connection->id());
@@ -184,8 +182,7 @@ void Registry::LeaveRoomLocked(ClientEntry& entry) {
 }
 
 void Registry::EnterRoomLocked(std::unique_ptr<Connection>& connection, ClientEntry& entry,
-                               const std::string& room_key, RoomEntry& room,
-                               Admission::Kind kind) {
+                               const std::string& room_key, RoomEntry& room, Admission::Kind kind) {
   // Entered before the old room is left: `room` stays valid (a node map), and the old room closes
   // only if this client was its last member.
   room.members.emplace(NameKey(entry.nick), connection->id());

@@ -135,8 +135,8 @@ class Registry {
   struct RoomEntry {
     std::string name;
     std::shared_ptr<Destination> room;
-    bool open = false;                                  // false while only reserved
-    absl::btree_map<std::string, ClientId> members;     // by nick key: in the room or on the way
+    bool open = false;                               // false while only reserved
+    absl::btree_map<std::string, ClientId> members;  // by nick key: in the room or on the way
   };
 
   absl::Status RefuseIfShuttingDown() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -19,9 +19,10 @@ Room::Room(const PlaceContext& context, std::string name) : Place(context, std::
 
 void Room::Greet(Connection& member, const Admission& admission) {
   switch (admission.kind) {
-    case Admission::Kind::kCreated: return io().Send(member, replies::Ok("CREATE", room_name()));
+    case Admission::Kind::kCreated:
+      return io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
     case Admission::Kind::kJoined:
-      io().Send(member, replies::Ok("JOIN", room_name(), absl::StrCat(io().size())));
+      io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
       return Announce(member.id(), replies::Join(room_name(), member.nick()));
     case Admission::Kind::kConnected:
     case Admission::Kind::kReturned:
