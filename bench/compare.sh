@@ -31,23 +31,14 @@ trap cleanup EXIT
 
 tools/setup.sh
 source tools/packages.sh
+source bench/scenarios.sh
 ensure_packages compare redis-server ngircd gnuplot-nox jq
 bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR" && exit 1
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 ulimit -n "$(ulimit -Hn)"
 
-wait_for_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "compare: nothing listening on port $1" >&2
-  return 1
-}
-
 start_roomchat() {
-  "$bin/chat/chat_server" --port=17070 --flood_lines_per_s=0 --idle_timeout_s=0 \
-    --max_clients=20000 --max_rooms=5000 2>"$work/roomchat.log" &
+  "$bin/chat/chat_server" --port=17070 "${roomchat_bench_flags[@]}" 2>"$work/roomchat.log" &
   pids+=($!); server_pid=$!; port=17070; proto=line; extra=()
   wait_for_port 17070
 }
@@ -94,13 +85,6 @@ stop_server() {
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
 }
-
-scenarios=(
-  "W1 --rooms=1 --members=100 --senders=1 --rate=0 --window=64 --bytes=64"
-  "W2 --rooms=100 --members=10 --senders=1 --rate=100 --bytes=64"
-  "W3 --rooms=1 --members=1000 --senders=1 --rate=1000 --bytes=64"
-  "W4 --rooms=1000 --members=5 --senders=1 --rate=10 --bytes=64"
-)
 
 # The raw results stay beside the table, one JSON object per run.
 results=docs/compare.jsonl

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "chat/protocol/command.h"
+#include "chat/protocol/words.h"
 
 namespace roomchat {
 namespace {
@@ -77,7 +78,7 @@ std::string Render(const ServerEvent& event, const RenderOptions& options) {
                    options);
     case Kind::kHelp: return absl::StrCat("  ", event.text);
     case Kind::kBye:
-      if (event.text == "quit") return Paint(kDim, "* Bye.", options);
+      if (event.text == words::kByeQuit) return Paint(kDim, "* Bye.", options);
       return Paint(kDim, absl::StrCat("* The server closed the connection (", event.text, ")"),
                    options);
   }

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/protocol/replies.h"
+#include "chat/protocol/words.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -104,7 +105,7 @@ void Acceptor::Hand(UniqueFd fd) {
   LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << connection->peer() << ": " << connected
                             << " (" << google::COUNTER << " refused so far)";
   if (absl::IsResourceExhausted(connected)) {
-    connection->Send(replies::Bye("server-full"), loop_->now());
+    connection->Send(replies::Bye(words::kByeServerFull), loop_->now());
   }
   connection->FinishOutput(loop_->now());
 }

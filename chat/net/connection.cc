@@ -2,15 +2,17 @@
 
 #include <utility>
 
+#include "chat/protocol/words.h"
+
 namespace roomchat {
 
 absl::string_view ByeReason(DepartureReason reason) {
   switch (reason) {
     case DepartureReason::kQuit:
-    case DepartureReason::kEndOfInput: return "quit";
-    case DepartureReason::kIdleTimeout: return "idle-timeout";
-    case DepartureReason::kShutdown: return "server-shutdown";
-    case DepartureReason::kFlood: return "flood";
+    case DepartureReason::kEndOfInput: return words::kByeQuit;
+    case DepartureReason::kIdleTimeout: return words::kByeIdleTimeout;
+    case DepartureReason::kShutdown: return words::kByeServerShutdown;
+    case DepartureReason::kFlood: return words::kByeFlood;
     case DepartureReason::kPeerClosed:
     case DepartureReason::kIoError:
     case DepartureReason::kOutputLimit: return "";

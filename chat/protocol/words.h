@@ -26,6 +26,13 @@ inline constexpr absl::string_view kPong = "PONG";
 inline constexpr absl::string_view kHelp = "HELP";
 inline constexpr absl::string_view kBye = "BYE";
 
+// The reasons a BYE line gives.
+inline constexpr absl::string_view kByeQuit = "quit";
+inline constexpr absl::string_view kByeServerShutdown = "server-shutdown";
+inline constexpr absl::string_view kByeIdleTimeout = "idle-timeout";
+inline constexpr absl::string_view kByeFlood = "flood";
+inline constexpr absl::string_view kByeServerFull = "server-full";
+
 }  // namespace words
 }  // namespace roomchat
 
