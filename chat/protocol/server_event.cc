@@ -1,6 +1,9 @@
 #include "chat/protocol/server_event.h"
 
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -33,47 +36,39 @@ absl::Status SplitFields(absl::string_view tag, absl::string_view rest, size_t w
   return absl::OkStatus();
 }
 
+// How the kinds that are only space-separated fields lay them out: `count` fields (the last may be
+// empty text when `last_may_be_empty`), stored in order into `into`.
+struct Layout {
+  size_t count;
+  bool last_may_be_empty;
+  std::string ServerEvent::*into[3];
+};
+
+std::optional<Layout> LayoutOf(Kind kind) {
+  using E = ServerEvent;
+  switch (kind) {
+    case Kind::kWelcome: return Layout{2, true, {&E::nick, &E::text}};
+    case Kind::kErr: return Layout{2, true, {&E::code, &E::text}};
+    case Kind::kMsg: return Layout{3, true, {&E::room, &E::nick, &E::text}};
+    case Kind::kPriv: return Layout{2, true, {&E::nick, &E::text}};
+    case Kind::kJoin:
+    case Kind::kLeave: return Layout{2, false, {&E::room, &E::nick}};
+    case Kind::kNick: return Layout{2, false, {&E::nick, &E::new_nick}};
+    default: return std::nullopt;
+  }
+}
+
 absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEvent* event) {
   std::vector<std::string> f;
-  auto split = [&](size_t words, bool last_may_be_empty = false) {
-    return SplitFields(tag, rest, words, last_may_be_empty, &f);
-  };
-  absl::Status status;
+  if (std::optional<Layout> layout = LayoutOf(event->kind)) {
+    absl::Status split = SplitFields(tag, rest, layout->count, layout->last_may_be_empty, &f);
+    if (!split.ok()) return split;
+    for (size_t i = 0; i < layout->count; ++i) event->*(layout->into[i]) = std::move(f[i]);
+    return absl::OkStatus();
+  }
   switch (event->kind) {
-    case Kind::kWelcome:
-      if (!(status = split(2, true)).ok()) return status;
-      event->nick = f[0];
-      event->text = f[1];
-      return absl::OkStatus();
-    case Kind::kErr:
-      if (!(status = split(2, true)).ok()) return status;
-      event->code = f[0];
-      event->text = f[1];
-      return absl::OkStatus();
-    case Kind::kMsg:
-      if (!(status = split(3, true)).ok()) return status;
-      event->room = f[0];
-      event->nick = f[1];
-      event->text = f[2];
-      return absl::OkStatus();
-    case Kind::kPriv:
-      if (!(status = split(2, true)).ok()) return status;
-      event->nick = f[0];
-      event->text = f[1];
-      return absl::OkStatus();
-    case Kind::kJoin:
-    case Kind::kLeave:
-      if (!(status = split(2)).ok()) return status;
-      event->room = f[0];
-      event->nick = f[1];
-      return absl::OkStatus();
-    case Kind::kNick:
-      if (!(status = split(2)).ok()) return status;
-      event->nick = f[0];
-      event->new_nick = f[1];
-      return absl::OkStatus();
     case Kind::kRoom:
-      if (!(status = split(2)).ok()) return status;
+      if (absl::Status split = SplitFields(tag, rest, 2, false, &f); !split.ok()) return split;
       event->room = f[0];
       if (!absl::SimpleAtoi(f[1], &event->count) || event->count < 0) {
         return absl::InvalidArgumentError(absl::StrCat(tag, " count is not a number"));
@@ -83,9 +78,6 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
       if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat(tag, " needs a nick"));
       event->nick = std::string(rest);
       return absl::OkStatus();
-    case Kind::kPong:
-    case Kind::kHelp:
-    case Kind::kBye: event->text = std::string(rest); return absl::OkStatus();
     case Kind::kOk:
       if (rest.empty()) return absl::InvalidArgumentError(absl::StrCat(tag, " needs a command"));
       for (absl::string_view word : absl::StrSplit(rest, ' ')) {
@@ -96,8 +88,10 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
         }
       }
       return absl::OkStatus();
+    default:  // kPong, kHelp, kBye: the rest is the text
+      event->text = std::string(rest);
+      return absl::OkStatus();
   }
-  return absl::InvalidArgumentError("unknown kind");
 }
 
 }  // namespace
