@@ -24,35 +24,15 @@
 #include "absl/time/clock.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
+#include "tests/server_fixture.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-class HardeningTest : public ::testing::Test {
- protected:
-  void StartServer(ServerOptions options) {
-    options.port = 0;
-    server_ = std::make_unique<Server>(options);
-    absl::Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started;
-  }
-  std::unique_ptr<TestClient> Login(absl::string_view nick = "", TestClientOptions options = {}) {
-    return roomchat::Login(server_->port(), nick, options);
-  }
-
-  std::unique_ptr<Server> server_;
-};
+using HardeningTest = ServerFixture;
 
 // Lines received before a round trip: what arrived unasked.
-Lines Pending(TestClient& client) {
-  absl::StatusOr<Lines> lines = client.Sync();
-  EXPECT_TRUE(lines.ok()) << lines.status();
-  return lines.ok() ? *lines : Lines{"<sync failed>"};
-}
-
 // The "OK WHO <room> <count>" that ends a /who, skipping the MEMBER lines (and any events).
 std::string WhoSummary(TestClient& client) {
   if (!client.Send("/who").ok()) return "<send failed>";

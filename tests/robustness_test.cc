@@ -22,40 +22,21 @@
 #include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
+#include "tests/server_fixture.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-class RobustnessTest : public ::testing::Test {
+class RobustnessTest : public ServerFixture {
  protected:
-  void StartServer(ServerOptions options = {}) {
-    options.port = 0;
-    server_ = std::make_unique<Server>(options);
-    absl::Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started;
-  }
-  std::unique_ptr<TestClient> Login(absl::string_view nick = "") {
-    return roomchat::Login(server_->port(), nick);
-  }
   // alice creates `room` and bob joins it; alice has read the JOIN.
   void MeetIn(absl::string_view room, TestClient& alice, TestClient& bob) {
     ASSERT_EQ(alice.Ask(absl::StrCat("/create ", room)), absl::StrCat("OK CREATE ", room));
     ASSERT_EQ(bob.Ask(absl::StrCat("/join ", room)), absl::StrCat("OK JOIN ", room, " 2"));
     ASSERT_EQ(alice.Next(), absl::StrCat("JOIN ", room, " bob"));
   }
-
-  std::unique_ptr<Server> server_;
 };
-
-// Lines received before a round trip: what arrived unasked.
-Lines Pending(TestClient& client) {
-  absl::StatusOr<Lines> lines = client.Sync();
-  EXPECT_TRUE(lines.ok()) << lines.status();
-  return lines.ok() ? *lines : Lines{"<sync failed: " + lines.status().ToString() + ">"};
-}
 
 // Every line until the server closes, or what went wrong instead, as one string for EXPECT_EQ.
 std::string UntilClosed(TestClient& client) {

@@ -17,36 +17,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/server_fixture.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
 namespace {
 
-using Lines = std::vector<std::string>;
-
-class ServerTest : public ::testing::Test {
+class ServerTest : public ServerFixture {
  protected:
-  void StartServer(ServerOptions options = {}) {
-    options.port = 0;
-    server_ = std::make_unique<Server>(options);
-    absl::Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started;
-  }
   void SetUp() override { StartServer(); }
-  void TearDown() override { server_.reset(); }
-
-  std::unique_ptr<TestClient> Login(absl::string_view nick = "", TestClientOptions options = {}) {
-    return roomchat::Login(server_->port(), nick, options);
-  }
 
   // Lines received before a round trip: what arrived unasked.
-  static Lines Pending(TestClient& client) {
-    absl::StatusOr<Lines> lines = client.Sync();
-    EXPECT_TRUE(lines.ok()) << lines.status();
-    return lines.ok() ? *lines : Lines{"<sync failed>"};
-  }
-
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(ServerTest, WelcomesWithAGuestNickInTheLobby) {

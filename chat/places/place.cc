@@ -176,15 +176,12 @@ void Place::OpenReservedRoom(Connection& member, const std::string& name,
     LOG(ERROR) << "limit hit: cannot start a thread for room " << name << ": " << started;
     return SendError(member, ProtocolError(ErrorCode::kLimit, "cannot open a room now"));
   }
-  ClientId id = member.id();
   std::string nick = member.nick();
-  std::unique_ptr<Connection> moving = io_->Detach(id);
-  absl::Status entered = context_.registry->EnterCreatedRoom(moving, name);
-  if (!entered.ok()) {
-    Connection& back = io_->Add(std::move(moving));
-    return SendError(back, entered);
+  if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
+        return context_.registry->EnterCreatedRoom(moving, name);
+      })) {
+    return;
   }
-  // The connection now belongs to the new room's thread.
   LOG(INFO) << "room " << name << " opened by " << nick;
   AnnounceDeparture(nick);
 }
@@ -194,16 +191,24 @@ void Place::DoJoin(Connection& member, const std::string& name) {
     return io_->Send(member,
                      replies::Ok(Command::Kind::kJoin, room_name_, absl::StrCat(io_->size())));
   }
-  ClientId id = member.id();
   std::string nick = member.nick();
-  std::unique_ptr<Connection> moving = io_->Detach(id);
-  absl::Status joined = context_.registry->JoinRoom(moving, name);
-  if (!joined.ok()) {
-    Connection& back = io_->Add(std::move(moving));
-    LogIfLimit(joined);
-    return SendError(back, joined);
+  if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
+        return context_.registry->JoinRoom(moving, name);
+      })) {
+    return;
   }
   AnnounceDeparture(nick);
+}
+
+bool Place::TryMove(Connection& member,
+                    absl::FunctionRef<absl::Status(std::unique_ptr<Connection>&)> move) {
+  std::unique_ptr<Connection> moving = io_->Detach(member.id());
+  absl::Status moved = move(moving);
+  if (moved.ok()) return true;
+  Connection& back = io_->Add(std::move(moving));
+  LogIfLimit(moved);
+  SendError(back, moved);
+  return false;
 }
 
 void Place::LogIfLimit(const absl::Status& status) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -87,6 +88,11 @@ class Place : public Destination, private MemberIo::Handler {
 
   // Sends the status's ERR line to `member`.
   void SendError(Connection& member, const absl::Status& status);
+  // Detaches `member` from this place and offers it to `move`, a registry call that takes the
+  // connection when it succeeds. On failure the connection is added back and answered with the
+  // error. True when it moved: `member` belongs to another thread then and must not be touched.
+  bool TryMove(Connection& member,
+               absl::FunctionRef<absl::Status(std::unique_ptr<Connection>&)> move);
 
  private:
   // MemberIo::Handler.

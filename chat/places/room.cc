@@ -37,11 +37,10 @@ void Room::OnChat(Connection& member, absl::string_view text) {
 
 void Room::OnLeave(Connection& member) {
   std::string nick = member.nick();
-  std::unique_ptr<Connection> moving = io().Detach(member.id());
-  absl::Status left = context().registry->ReturnToLobby(moving, context().lobby);
-  if (!left.ok()) {
-    Connection& back = io().Add(std::move(moving));
-    return SendError(back, left);
+  if (!TryMove(member, [this](std::unique_ptr<Connection>& moving) {
+        return context().registry->ReturnToLobby(moving, context().lobby);
+      })) {
+    return;
   }
   AnnounceDeparture(nick);
 }

@@ -1,0 +1,51 @@
+// ServerFixture: the in-process server on an ephemeral port that the end-to-end suites start, and
+// the small helpers they share for reading what it sent.
+//
+// Thread contract: as a gtest fixture, for the test's thread.
+#ifndef ROOMCHAT_TESTS_SERVER_FIXTURE_H_
+#define ROOMCHAT_TESTS_SERVER_FIXTURE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "chat/server.h"
+#include "gtest/gtest.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+
+using Lines = std::vector<std::string>;
+
+class ServerFixture : public ::testing::Test {
+ protected:
+  // Starts a server with `options` on a port it picks (127.0.0.1).
+  void StartServer(ServerOptions options = {}) {
+    options.port = 0;
+    server_ = std::make_unique<Server>(options);
+    absl::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  void TearDown() override { server_.reset(); }
+
+  std::unique_ptr<TestClient> Login(absl::string_view nick = "", TestClientOptions options = {}) {
+    return roomchat::Login(server_->port(), nick, options);
+  }
+
+  std::unique_ptr<Server> server_;
+};
+
+// Lines received before a round trip: what arrived unasked.
+inline Lines Pending(TestClient& client) {
+  absl::StatusOr<Lines> lines = client.Sync();
+  EXPECT_TRUE(lines.ok()) << lines.status();
+  return lines.ok() ? *lines
+                    : Lines{absl::StrCat("<sync failed: ", lines.status().ToString(), ">")};
+}
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_TESTS_SERVER_FIXTURE_H_
