@@ -21,6 +21,13 @@ const roomchat::ServerOptions kDefaults;
 
 DEFINE_string(host, kDefaults.host, "Address to listen on (an IP literal or a host name).");
 DEFINE_int32(port, kDefaults.port, "TCP port to listen on; 0 picks a free port.");
+DEFINE_int32(http_port, kDefaults.http_port,
+             "HTTP port (web client, /ws WebSocket clients, /healthz); 0 picks a free port, -1 is "
+             "off.");
+DEFINE_string(web_root, kDefaults.web_root,
+              "Serve the web client from this folder instead of the copy built in.");
+DEFINE_string(http_allowed_origins, kDefaults.http_allowed_origins,
+              "Comma-separated origins allowed to open /ws; empty: the server's own origin only.");
 DEFINE_uint64(max_clients, kDefaults.max_clients,
               "Connections at once; one more gets 'BYE server-full'.");
 DEFINE_uint64(max_rooms, kDefaults.max_rooms, "Rooms at once; one more /create gets 'ERR limit'.");
@@ -51,6 +58,9 @@ roomchat::ServerOptions OptionsFromFlags() {
   roomchat::ServerOptions options;
   options.host = FLAGS_host;
   options.port = FLAGS_port;
+  options.http_port = FLAGS_http_port;
+  options.web_root = FLAGS_web_root;
+  options.http_allowed_origins = FLAGS_http_allowed_origins;
   options.max_clients = FLAGS_max_clients;
   options.max_rooms = FLAGS_max_rooms;
   options.max_room_members = FLAGS_max_room_members;

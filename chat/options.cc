@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/replies.h"
 
@@ -43,6 +45,10 @@ absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.host.empty()) return Invalid("--host must not be empty");
   if (options.port < 0 || options.port > 65535) {
     return Invalid(absl::StrCat("--port must be 0-65535, not ", options.port));
+  }
+  if (options.http_port < -1 || options.http_port > 65535) {
+    return Invalid(
+        absl::StrCat("--http_port must be -1 (off) or 0-65535, not ", options.http_port));
   }
   if (absl::Status limits = ValidateLimits(options); !limits.ok()) return limits;
   if (options.idle_timeout_s < 0) {
@@ -90,6 +96,16 @@ ConnectionLimits ConnectionLimitsOf(const ServerOptions& options) {
   limits.flood = {options.flood_lines_per_s, options.flood_burst,
                   static_cast<uint64_t>(options.flood_disconnect_after)};
   return limits;
+}
+
+WebOptions WebOptionsOf(const ServerOptions& options) {
+  WebOptions web;
+  web.web_root = options.web_root;
+  for (absl::string_view origin :
+       absl::StrSplit(options.http_allowed_origins, ',', absl::SkipWhitespace())) {
+    web.allowed_origins.emplace_back(absl::StripAsciiWhitespace(origin));
+  }
+  return web;
 }
 
 RegistryLimits RegistryLimitsOf(const ServerOptions& options) {

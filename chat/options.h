@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "chat/net/connection.h"
 #include "chat/places/registry.h"
+#include "chat/web/http_routes.h"
 
 namespace roomchat {
 
@@ -19,6 +20,14 @@ struct ServerOptions {
   // Address to listen on; "127.0.0.1" keeps the server local. Port 0 picks a free port.
   std::string host = "127.0.0.1";
   int port = 7070;
+  // The HTTP port on `host`: the web client, /ws (WebSocket clients), /healthz. 0 picks a free
+  // port; -1 turns it off.
+  int http_port = 8080;
+  // Serve the web client from this folder instead of the copy compiled in; empty: the copy.
+  std::string web_root;
+  // Comma-separated origins allowed to open /ws (e.g. "https://chat.example.org"); empty: the
+  // server's own origin only.
+  std::string http_allowed_origins;
   // Connections at once; one more gets "BYE server-full".
   size_t max_clients = 10000;
   // Rooms at once; one more /create gets "ERR limit".
@@ -56,6 +65,7 @@ size_t LargestReplyBytes(const ServerOptions& options);
 size_t HighWaterBytes(const ServerOptions& options);
 
 ConnectionLimits ConnectionLimitsOf(const ServerOptions& options);
+WebOptions WebOptionsOf(const ServerOptions& options);
 RegistryLimits RegistryLimitsOf(const ServerOptions& options);
 
 }  // namespace roomchat

@@ -45,19 +45,39 @@ absl::Status Server::Start() {
   room_context_ = context;
   room_context_.lobby = lobby_.get();
 
-  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
-      *std::move(listen_fd), &registry_, lobby_.get(), ConnectionLimitsOf(options_));
+  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor =
+      Acceptor::Create(*std::move(listen_fd), &registry_, lobby_.get(),
+                       ConnectionLimitsOf(options_), &next_client_id_);
   if (!acceptor.ok()) return acceptor.status();
   acceptor_ = *std::move(acceptor);
+  if (absl::Status http = CreateHttpServer(); !http.ok()) return http;
 
   lobby_thread_ = std::thread([this] { lobby_->Run(); });
   acceptor_->Start();
+  if (http_ != nullptr) http_->Start();
+  accepting_ = true;
   started_ = true;
   LOG(INFO) << "listening on " << options_.host << ":" << port_ << " (max_clients "
             << options_.max_clients << ", max_rooms " << options_.max_rooms << ", max_room_members "
             << options_.max_room_members << ", max_line_bytes " << options_.max_line_bytes
             << ", max_outbuf_bytes " << options_.max_outbuf_bytes << ", idle_timeout_s "
             << options_.idle_timeout_s << ")";
+  if (http_ != nullptr) LOG(INFO) << "serving HTTP on " << options_.host << ":" << http_port_;
+  return absl::OkStatus();
+}
+
+absl::Status Server::CreateHttpServer() {
+  if (options_.http_port < 0) return absl::OkStatus();
+  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.http_port, kListenBacklog);
+  if (!listen_fd.ok()) return listen_fd.status();
+  absl::StatusOr<int> port = LocalPort(listen_fd->get());
+  if (!port.ok()) return port.status();
+  http_port_ = *port;
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Create(*std::move(listen_fd), HttpRoutes(WebOptionsOf(options_), &accepting_),
+                         &registry_, lobby_.get(), ConnectionLimitsOf(options_), &next_client_id_);
+  if (!http.ok()) return http.status();
+  http_ = *std::move(http);
   return absl::OkStatus();
 }
 
@@ -73,7 +93,9 @@ void Server::Shutdown() {
             << registry_.room_count() << " rooms";
   // No new clients; then no moves between places and no new room threads, so every client is
   // where its place will find it and every room thread that will ever run is running now.
+  accepting_ = false;
   acceptor_.reset();  // Joins its thread and closes the listening socket.
+  http_.reset();      // Likewise; WebSocket clients already belong to their places.
   std::vector<std::shared_ptr<Destination>> rooms = registry_.BeginShutdown();
   reaper_.Close();
   for (const std::shared_ptr<Destination>& room : rooms) room->Stop();

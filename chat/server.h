@@ -1,6 +1,7 @@
 // Server: owns every part of a running roomchat server and the order in which they stop.
 //
 //   acceptor thread --Connect--> Registry --Admit--> lobby thread <--moves--> room threads
+//   HTTP thread (web client, /ws) --Connect-->
 //
 // Start() binds the listening socket and starts the lobby and acceptor threads; rooms start their
 // own threads as they are created. Shutdown() stops accepting, then refuses moves and new room
@@ -11,6 +12,7 @@
 #ifndef ROOMCHAT_CHAT_SERVER_H_
 #define ROOMCHAT_CHAT_SERVER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "chat/places/lobby.h"
 #include "chat/places/place.h"
 #include "chat/places/registry.h"
+#include "chat/web/http_server.h"
 
 namespace roomchat {
 
@@ -40,6 +43,8 @@ class Server {
   absl::Status Start();
   // The port listened on (useful with port 0); valid after Start().
   int port() const { return port_; }
+  // The HTTP port listened on, or -1 when it is off; valid after Start().
+  int http_port() const { return http_port_; }
   // Idempotent.
   void Shutdown();
 
@@ -57,6 +62,8 @@ class Server {
 
  private:
   absl::Status StartRoom(std::shared_ptr<Place> room);
+  // Binds the HTTP port and makes its server (not started yet); nothing when it is off.
+  absl::Status CreateHttpServer();
 
   // Const after construction.
   const ServerOptions options_;
@@ -68,8 +75,12 @@ class Server {
   PlaceContext room_context_;
   std::function<void()> before_room_start_;
   std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<ClientId> next_client_id_{1};  // shared by the acceptor and the HTTP port
+  std::atomic<bool> accepting_{false};       // what /healthz reports
   std::thread lobby_thread_;
   int port_ = 0;
+  int http_port_ = -1;
   bool started_ = false;
 };
 

@@ -25,6 +25,7 @@ constexpr char kBenchPath[] = "bench/chat_bench";
 
 std::unique_ptr<Server> StartServer(ServerOptions options) {
   options.port = 0;
+    options.http_port = 0;
   auto server = std::make_unique<Server>(options);
   EXPECT_TRUE(server->Start().ok());
   return server;

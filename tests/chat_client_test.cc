@@ -32,6 +32,7 @@ class ChatClientTest : public ::testing::Test {
   void SetUp() override {
     ServerOptions options;
     options.port = 0;
+    options.http_port = 0;
     server_ = std::make_unique<Server>(options);
     ASSERT_TRUE(server_->Start().ok());
   }

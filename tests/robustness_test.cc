@@ -312,6 +312,7 @@ TEST_F(RobustnessTest, ClientsThatDoNotReadCannotMakeTheLobbyRunTheirWholeBurst)
 TEST_F(RobustnessTest, ACreateRacingShutdownStartsNoThreadAfterIt) {
   ServerOptions options;
   options.port = 0;
+  options.http_port = 0;
   server_ = std::make_unique<Server>(options);
   absl::Notification reached;
   server_->TEST_SetBeforeRoomStart([&] {

@@ -48,7 +48,7 @@ std::optional<int> WaitUntilListening(Subprocess& server) {
 }
 
 void ExpectCleanShutdownOn(int signal_number) {
-  Subprocess server(kServerPath, {"--port=0"});
+  Subprocess server(kServerPath, {"--port=0", "--http_port=0"});
   std::optional<int> port = WaitUntilListening(server);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
@@ -79,7 +79,7 @@ TEST(ServerBinaryTest, SigtermSaysByeJoinsEveryThreadAndExitsZero) {
 TEST(ServerBinaryTest, SigintDoesTheSame) { ExpectCleanShutdownOn(SIGINT); }
 
 TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
-  Subprocess server(kServerPath, {"--port=0"});
+  Subprocess server(kServerPath, {"--port=0", "--http_port=0"});
   std::optional<int> port = WaitUntilListening(server);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
@@ -118,10 +118,10 @@ TEST(ServerBinaryTest, RefusesNonsenseFlagsWithAClearMessage) {
 }
 
 TEST(ServerBinaryTest, SaysWhyItCannotListen) {
-  Subprocess first(kServerPath, {"--port=0"});
+  Subprocess first(kServerPath, {"--port=0", "--http_port=0"});
   std::optional<int> port = WaitUntilListening(first);
   ASSERT_TRUE(port.has_value());
-  Subprocess second(kServerPath, {absl::StrCat("--port=", *port)});
+  Subprocess second(kServerPath, {absl::StrCat("--port=", *port), "--http_port=0"});
   EXPECT_TRUE(second.ExitsWith(1, kLineDeadline));
   EXPECT_TRUE(absl::StrContains(second.Stderr(), "Address already in use")) << second.Stderr();
 }
@@ -154,7 +154,7 @@ std::unique_ptr<Subprocess> StartWith(const std::vector<std::string>& flags, std
 
 TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmallestItAccepts) {
   // The soft cap is off (it must not exceed the hard cap): only --max_outbuf_bytes is in question.
-  const std::vector<std::string> too_small = {"--port=0", "--outbuf_soft_bytes=0",
+  const std::vector<std::string> too_small = {"--port=0", "--http_port=0", "--outbuf_soft_bytes=0",
                                               "--max_line_bytes=64", "--max_outbuf_bytes=128"};
   std::string refusal;
   std::unique_ptr<Subprocess> accepted = StartWith(too_small, &refusal);
@@ -178,14 +178,14 @@ TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmalles
 
   // The minimum is exact: one byte less is refused too.
   std::string below;
-  EXPECT_EQ(StartWith({"--port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
+  EXPECT_EQ(StartWith({"--port=0", "--http_port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
                        absl::StrCat("--max_outbuf_bytes=", *minimum - 1)},
                       &below),
             nullptr)
       << "--max_outbuf_bytes=" << *minimum - 1 << " accepted, though " << *minimum << " is named";
 
   std::unique_ptr<Subprocess> server =
-      StartWith({"--port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
+      StartWith({"--port=0", "--http_port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
                  absl::StrCat("--max_outbuf_bytes=", *minimum)},
                 &refusal);
   ASSERT_NE(server, nullptr) << "the named minimum " << *minimum << " is refused: " << refusal;
@@ -307,7 +307,7 @@ TEST(ServerBinaryTest, ARoomThreadThatCannotStartIsErrLimitAndTheServerKeepsServ
   std::string binary = CopyServerForNobody();
   ASSERT_FALSE(binary.empty()) << "cannot copy " << kServerPath << " under /tmp";
   Subprocess server(kSetpriv,
-                    {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0"});
+                    {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0", "--http_port=0"});
   std::optional<int> port = WaitUntilListening(server);
   // The running server keeps its binary open; the copy is no longer needed on disk.
   ::unlink(binary.c_str());

@@ -25,6 +25,7 @@ class ServerFixture : public ::testing::Test {
   // Starts a server with `options` on a port it picks (127.0.0.1).
   void StartServer(ServerOptions options = {}) {
     options.port = 0;
+    options.http_port = 0;
     server_ = std::make_unique<Server>(options);
     absl::Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;

@@ -25,6 +25,9 @@ packages=(
   g++ libgflags-dev libgoogle-glog-dev libgtest-dev libbenchmark-dev libedit-dev
   dpkg-dev
   tmux  # the terminal the client's interactive test types into
+  libwslay-dev  # WebSocket framing (RFC 6455) for the HTTP port's /ws
+  node-llhttp   # llhttp's C sources: the HTTP/1.1 request parser of the HTTP port
+  libssl-dev    # libcrypto: SHA-1 for the WebSocket handshake
 )
 
 sudo_if_needed() { _packages_as_root "$@"; }

@@ -20,11 +20,12 @@ constexpr uint64_t kListenKey = 1;
 
 absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, Registry* registry,
                                                            Destination* lobby,
-                                                           const ConnectionLimits& limits) {
+                                                           const ConnectionLimits& limits,
+                                                           std::atomic<ClientId>* ids) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("acceptor");
   if (!loop.ok()) return loop.status();
   std::unique_ptr<Acceptor> acceptor(
-      new Acceptor(*std::move(loop), std::move(listen_fd), registry, lobby, limits));
+      new Acceptor(*std::move(loop), std::move(listen_fd), registry, lobby, limits, ids));
   absl::Status watched =
       acceptor->loop_->Watch(acceptor->listen_fd_.get(), EPOLLIN, kListenKey, acceptor.get());
   if (!watched.ok()) return watched;
@@ -32,12 +33,13 @@ absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, R
 }
 
 Acceptor::Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
-                   Destination* lobby, const ConnectionLimits& limits)
+                   Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids)
     : loop_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
       registry_(registry),
       lobby_(lobby),
-      limits_(limits) {}
+      limits_(limits),
+      ids_(ids) {}
 
 Acceptor::~Acceptor() { Stop(); }
 
@@ -97,7 +99,8 @@ void Acceptor::Hand(UniqueFd fd) {
   }
   std::string peer = PeerAddress(fd.get());
   auto connection = std::make_unique<Connection>(
-      next_id_++, std::move(peer), std::make_unique<TcpTransport>(std::move(fd)),
+      ids_->fetch_add(1, std::memory_order_relaxed), std::move(peer),
+      std::make_unique<TcpTransport>(std::move(fd)),
       std::make_unique<LineCodec>(limits_.max_line_bytes), limits_, loop_->now());
   absl::Status connected = registry_->Connect(connection, lobby_);
   if (connected.ok()) return;

@@ -31,9 +31,12 @@ class Acceptor final : private EventLoop::IoHandler {
   // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
   static constexpr std::chrono::milliseconds kBackoff{100};
 
+  // `ids` hands out client ids (shared with the HTTP port's WebSocket clients); it outlives the
+  // acceptor.
   static absl::StatusOr<std::unique_ptr<Acceptor>> Create(UniqueFd listen_fd, Registry* registry,
                                                           Destination* lobby,
-                                                          const ConnectionLimits& limits);
+                                                          const ConnectionLimits& limits,
+                                                          std::atomic<ClientId>* ids);
   ~Acceptor() override;
 
   Acceptor(const Acceptor&) = delete;
@@ -48,7 +51,7 @@ class Acceptor final : private EventLoop::IoHandler {
 
  private:
   Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
-           Destination* lobby, const ConnectionLimits& limits);
+           Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids);
 
   // EventLoop::IoHandler: the listening socket is readable.
   void OnIo(uint64_t key, uint32_t events) override;
@@ -63,9 +66,9 @@ class Acceptor final : private EventLoop::IoHandler {
   Registry* const registry_;
   Destination* const lobby_;
   const ConnectionLimits limits_;
+  std::atomic<ClientId>* const ids_;
 
   // Owned by the acceptor thread.
-  ClientId next_id_ = 1;
   bool warned_ = false;  // the current run of resource errors has been logged
 
   // Written by the acceptor thread, read by tests.

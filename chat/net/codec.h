@@ -7,7 +7,9 @@
 // turns protocol lines into wire bytes. Broadcast encodes one set of lines once per kind of codec,
 // for a room that sends them to every member.
 //
-// Thread contract: not thread-safe; owned, like its Connection, by one thread at a time.
+// Thread contract: not thread-safe; owned, like its Connection, by one thread at a time. Encode() is
+// const and keeps no state between calls, so one member's codec encodes a Broadcast for every
+// member with a codec of its kind.
 #ifndef ROOMCHAT_CHAT_NET_CODEC_H_
 #define ROOMCHAT_CHAT_NET_CODEC_H_
 
@@ -23,8 +25,8 @@ namespace roomchat {
 
 class Codec {
  public:
-  enum class Kind { kLine };
-  static constexpr size_t kKindCount = 1;
+  enum class Kind { kLine, kWebSocket };
+  static constexpr size_t kKindCount = 2;
 
   virtual ~Codec() = default;
 
@@ -39,6 +41,14 @@ class Codec {
   virtual size_t buffered_bytes() const = 0;
   // Appends the wire form of `lines` (complete protocol lines, each ending in LF) to `out`.
   virtual void Encode(absl::string_view lines, std::string* out) const = 0;
+
+  // What the codec itself must send in answer to what it received (a WebSocket's pong or close),
+  // moved to `out`; the connection queues it with its other output.
+  virtual void TakeProtocolOutput(std::string* out) {}
+  // True once the codec will yield no more frames (a WebSocket closing): the input has ended.
+  virtual bool closed() const { return false; }
+  // The connection is ending: appends what closes the stream (a WebSocket close frame), once.
+  virtual void End(std::string* out) {}
 };
 
 // Protocol v1 over a byte stream: LF-terminated lines (LineFramer), sent as they are.

@@ -45,17 +45,25 @@ Connection::Connection(ClientId id, std::string peer, std::unique_ptr<Transport>
       last_activity_(now),
       flood_(limits.flood, now) {}
 
-absl::StatusOr<Transport::ReadResult> Connection::ReadOnce(char* scratch, size_t scratch_size) {
+absl::StatusOr<Transport::ReadResult> Connection::ReadOnce(char* scratch, size_t scratch_size,
+                                                           Clock::time_point now) {
   absl::StatusOr<Transport::ReadResult> read = transport_->Read(scratch, scratch_size);
   if (read.ok() && read->kind == Transport::ReadResult::Kind::kData) {
-    codec_->Append(absl::string_view(scratch, read->bytes));
+    AcceptInput(absl::string_view(scratch, read->bytes), now);
   }
   return read;
 }
 
+void Connection::AcceptInput(absl::string_view bytes, Clock::time_point now) {
+  codec_->Append(bytes);
+  encode_scratch_.clear();
+  codec_->TakeProtocolOutput(&encode_scratch_);
+  if (!encode_scratch_.empty()) output_.Append(encode_scratch_, now);
+}
+
 std::optional<Frame> Connection::NextFrame() {
   std::optional<Frame> frame = codec_->Next();
-  if (frame || !loop_state_.input_ended || input_finished_) return frame;
+  if (frame || !input_ended() || input_finished_) return frame;
   input_finished_ = true;
   return codec_->Finish();
 }
@@ -72,6 +80,12 @@ absl::Status Connection::Flush(size_t max_bytes, Clock::time_point now, bool* bl
 
 void Connection::MarkDeparting(Departure departure) {
   if (!departure_) departure_ = std::move(departure);
+}
+
+void Connection::EndOutput(Clock::time_point now) {
+  encode_scratch_.clear();
+  codec_->End(&encode_scratch_);
+  if (!encode_scratch_.empty()) output_.Append(encode_scratch_, now);
 }
 
 void Connection::FinishOutput(Clock::time_point now) {

@@ -76,10 +76,17 @@ class Connection {
   const Codec& codec() const { return *codec_; }
 
   // ---- Input.
-  // One read of at most `scratch_size` bytes, handed to the codec. Aborted on a reset.
-  absl::StatusOr<Transport::ReadResult> ReadOnce(char* scratch, size_t scratch_size);
+  // One read of at most `scratch_size` bytes at `now`, handed to the codec (whose answers, such
+  // as a pong, are queued as output). Aborted on a reset.
+  absl::StatusOr<Transport::ReadResult> ReadOnce(char* scratch, size_t scratch_size,
+                                                 Clock::time_point now);
+  // Bytes that arrived by another way (after an HTTP upgrade, with the request), handed to the
+  // codec as a read's would be.
+  void AcceptInput(absl::string_view bytes, Clock::time_point now);
   // The next complete frame; after the input ended, the last unterminated line once.
   std::optional<Frame> NextFrame();
+  // The client closed its side (EOF), or the codec will yield nothing more (a WebSocket close).
+  bool input_ended() const { return loop_state_.input_ended || codec_->closed(); }
   size_t buffered_input() const { return codec_->buffered_bytes(); }
   // A complete line arrived: the client is active (bytes that never make a line are not activity,
   // so a trickle of partial lines still times out).
@@ -103,6 +110,8 @@ class Connection {
   // ---- Leaving. The first departure recorded wins; later ones are ignored.
   void MarkDeparting(Departure departure);
   const std::optional<Departure>& departure() const { return departure_; }
+  // Queues what ends the stream for this codec (a WebSocket close frame), after the last line.
+  void EndOutput(Clock::time_point now);
   // A last best-effort write of what is queued, then a half-close, so the peer reads the lines
   // before EOF. The socket closes when the Connection is destroyed.
   void FinishOutput(Clock::time_point now);

@@ -31,7 +31,7 @@ struct Pair {
   // Reads once into the connection; the kind of result.
   Transport::ReadResult::Kind ReadOnce() {
     char scratch[256];
-    absl::StatusOr<Transport::ReadResult> read = connection->ReadOnce(scratch, sizeof(scratch));
+    absl::StatusOr<Transport::ReadResult> read = connection->ReadOnce(scratch, sizeof(scratch), Clock::now());
     EXPECT_TRUE(read.ok()) << read.status();
     return read.ok() ? read->kind : Transport::ReadResult::Kind::kWouldBlock;
   }

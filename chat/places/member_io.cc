@@ -140,7 +140,7 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
     if (input_paused_ || round_output_ >= kRoundOutputBudget) return Turn::kMore;
     std::optional<Frame> frame = member.NextFrame();
     if (!frame) {
-      if (member.loop_state().input_ended) {
+      if (member.input_ended()) {
         Depart(member, {DepartureReason::kEndOfInput, ""});
         return Turn::kGone;
       }
@@ -159,7 +159,7 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
 bool MemberIo::ReadSome(Connection& member) {
   Connection::LoopState& state = member.loop_state();
   if (!state.readable) return false;
-  absl::StatusOr<Transport::ReadResult> read = member.ReadOnce(read_scratch_.get(), kReadChunk);
+  absl::StatusOr<Transport::ReadResult> read = member.ReadOnce(read_scratch_.get(), kReadChunk, loop_->now());
   if (!read.ok()) {
     state.readable = false;
     if (absl::IsAborted(read.status())) {
@@ -218,6 +218,7 @@ void MemberIo::FinishDepartures() {
       std::unique_ptr<Connection> connection = Detach(id);
       if (connection == nullptr) continue;
       handler_->OnDeparture(*connection, *connection->departure());
+      connection->EndOutput(loop_->now());
       Retire(std::move(connection));
     }
   }

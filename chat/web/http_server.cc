@@ -1,0 +1,194 @@
+#include "chat/web/http_server.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/protocol/replies.h"
+#include "chat/protocol/words.h"
+#include "chat/web/websocket_codec.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+constexpr uint64_t kListenKey = 1;
+constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    UniqueFd listen_fd, HttpRoutes routes, Registry* registry, Destination* lobby,
+    const ConnectionLimits& limits, std::atomic<ClientId>* ids) {
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("http");
+  if (!loop.ok()) return loop.status();
+  std::unique_ptr<HttpServer> server(new HttpServer(
+      *std::move(loop), std::move(listen_fd), std::move(routes), registry, lobby, limits, ids));
+  absl::Status watched =
+      server->loop_->Watch(server->listen_fd_.get(), EPOLLIN, kListenKey, server.get());
+  if (!watched.ok()) return watched;
+  return server;
+}
+
+HttpServer::HttpServer(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, HttpRoutes routes,
+                       Registry* registry, Destination* lobby, const ConnectionLimits& limits,
+                       std::atomic<ClientId>* ids)
+    : loop_(std::move(loop)),
+      listen_fd_(std::move(listen_fd)),
+      routes_(std::move(routes)),
+      registry_(registry),
+      lobby_(lobby),
+      limits_(limits),
+      ids_(ids) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Start() {
+  thread_ = std::thread([this] { loop_->Run(); });
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  loop_->Quit();
+  thread_.join();
+  connections_.clear();  // closes every HTTP connection still open
+}
+
+void HttpServer::OnIo(uint64_t key, uint32_t events) {
+  if (key == kListenKey) return AcceptAll();
+  Serve(key);
+}
+
+void HttpServer::AcceptAll() {
+  while (true) {
+    UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // Out of descriptors: the level-triggered listening socket reports again next round.
+      if (errno != EAGAIN) {
+        PLOG_EVERY_N(WARNING, 100) << "limit hit: http accept failed";
+      }
+      return;
+    }
+    if (connections_.size() >= kMaxConnections) {
+      LOG_EVERY_N(WARNING, 100) << "limit hit: " << kMaxConnections
+                                << " HTTP connections open; closing a new one";
+      continue;
+    }
+    SetNoDelay(fd.get()).IgnoreError();
+    uint64_t key = next_key_++;
+    auto http = std::make_unique<HttpConnection>();
+    http->peer = PeerAddress(fd.get());
+    http->fd = std::move(fd);
+    if (!loop_->Watch(http->fd.get(), kConnectionEvents, key, this).ok()) continue;
+    HttpConnection& added = *http;
+    connections_.emplace(key, std::move(http));
+    RestartIdleTimer(key, added);
+  }
+}
+
+void HttpServer::Serve(uint64_t key) {
+  auto it = connections_.find(key);
+  if (it == connections_.end()) return;
+  HttpConnection& http = *it->second;
+  char buffer[16 * 1024];
+  while (true) {
+    ssize_t n = ::read(http.fd.get(), buffer, sizeof(buffer));
+    if (n > 0) {
+      http.parser.Append(absl::string_view(buffer, static_cast<size_t>(n)));
+      if (!Answer(key, http)) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    return Close(key);  // EOF or an error: nothing more will be asked
+  }
+  Write(key, http);
+}
+
+bool HttpServer::Answer(uint64_t key, HttpConnection& http) {
+  while (!http.close_when_written) {
+    HttpRequestParser::Outcome next = http.parser.Next();
+    if (next.kind == HttpRequestParser::Outcome::Kind::kNeedMore) return true;
+    if (next.kind == HttpRequestParser::Outcome::Kind::kError) {
+      http.out += FormatResponse(next.status, "text/plain; charset=utf-8",
+                                 absl::StrCat(next.reason, "\n"), "Connection: close\r\n");
+      http.close_when_written = true;
+      return Write(key, http);
+    }
+    RouteResult route = routes_.Route(next.request);
+    if (route.upgrade) {
+      Upgrade(key, http, std::move(route.response));
+      return false;
+    }
+    http.out += route.response;
+    http.close_when_written = route.close || !next.request.keep_alive;
+    RestartIdleTimer(key, http);
+  }
+  return true;
+}
+
+void HttpServer::Upgrade(uint64_t key, HttpConnection& http, std::string response) {
+  Clock::time_point now = loop_->now();
+  absl::StatusOr<std::unique_ptr<WebSocketCodec>> codec =
+      WebSocketCodec::Create(limits_.max_line_bytes);
+  if (!codec.ok()) {
+    LOG(ERROR) << "cannot start a WebSocket for " << http.peer << ": " << codec.status();
+    return Close(key);
+  }
+  loop_->Unwatch(http.fd.get(), key);
+  loop_->Cancel(http.idle);
+  auto connection = std::make_unique<Connection>(
+      ids_->fetch_add(1, std::memory_order_relaxed), http.peer,
+      std::make_unique<TcpTransport>(std::move(http.fd)), *std::move(codec), limits_, now);
+  // Responses to requests pipelined before the upgrade, then the 101, then any WebSocket frames.
+  connection->SendEncoded(http.out + response, now);
+  connection->AcceptInput(http.parser.TakeRest(), now);
+  connections_.erase(key);
+  absl::Status connected = registry_->Connect(connection, lobby_);
+  if (connected.ok()) return;
+  LOG_EVERY_N(WARNING, 100) << "limit hit: refused WebSocket " << connection->peer() << ": "
+                            << connected << " (" << google::COUNTER << " refused so far)";
+  if (absl::IsResourceExhausted(connected)) {
+    connection->Send(replies::Bye(words::kByeServerFull), now);
+  }
+  connection->EndOutput(now);
+  connection->FinishOutput(now);
+}
+
+bool HttpServer::Write(uint64_t key, HttpConnection& http) {
+  while (!http.out.empty()) {
+    ssize_t n = ::send(http.fd.get(), http.out.data(), http.out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      http.out.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;  // EPOLLOUT (edge-triggered) says when to go on
+    Close(key);
+    return false;
+  }
+  if (!http.close_when_written) return true;
+  ::shutdown(http.fd.get(), SHUT_WR);
+  Close(key);
+  return false;
+}
+
+void HttpServer::RestartIdleTimer(uint64_t key, HttpConnection& http) {
+  if (http.idle != 0) loop_->Cancel(http.idle);
+  http.idle = loop_->RunAfter(kIdle, [this, key] { Close(key); });
+}
+
+void HttpServer::Close(uint64_t key) {
+  auto it = connections_.find(key);
+  if (it == connections_.end()) return;
+  loop_->Unwatch(it->second->fd.get(), key);
+  loop_->Cancel(it->second->idle);
+  connections_.erase(it);
+}
+
+}  // namespace roomchat

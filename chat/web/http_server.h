@@ -1,0 +1,102 @@
+// HttpServer: the HTTP port's thread. It accepts connections on the HTTP listening socket and
+// answers their requests on its own EventLoop (no thread per request), with HttpRoutes deciding
+// what each gets. An HTTP connection holds at most one request head (8 KiB) and its responses;
+// one that does not complete a request within kIdle of the last is closed, so idle and slowloris
+// connections cost at most that long. Past kMaxConnections open HTTP connections, a new one is
+// closed at once.
+//
+// A GET /ws that upgrades becomes a roomchat client: the socket and the bytes that came after the
+// request go into a Connection (TCP transport, WebSocketCodec) whose output starts with the 101
+// response, and the registry admits it to the lobby like a TCP client; from then on it is not the
+// HTTP thread's.
+//
+// Thread contract: Create(), Start() and Stop() are for the owner (the Server); everything else
+// runs on the HTTP thread.
+#ifndef ROOMCHAT_CHAT_WEB_HTTP_SERVER_H_
+#define ROOMCHAT_CHAT_WEB_HTTP_SERVER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chat/loop/event_loop.h"
+#include "chat/loop/socket.h"
+#include "chat/net/connection.h"
+#include "chat/places/registry.h"
+#include "chat/web/http_request.h"
+#include "chat/web/http_routes.h"
+
+namespace roomchat {
+
+class HttpServer final : private EventLoop::IoHandler {
+ public:
+  static constexpr std::chrono::seconds kIdle{10};
+  static constexpr size_t kMaxConnections = 1024;
+
+  // `ids` hands out client ids shared with the TCP acceptor; it outlives the server.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Create(UniqueFd listen_fd, HttpRoutes routes,
+                                                            Registry* registry, Destination* lobby,
+                                                            const ConnectionLimits& limits,
+                                                            std::atomic<ClientId>* ids);
+  ~HttpServer() override;
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void Start();
+  // Stops the loop, joins its thread and closes every HTTP connection. Idempotent.
+  void Stop();
+
+ private:
+  struct HttpConnection {
+    UniqueFd fd;
+    std::string peer;
+    HttpRequestParser parser;
+    std::string out;  // responses not yet written
+    bool close_when_written = false;
+    EventLoop::TimerId idle = 0;
+  };
+
+  HttpServer(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, HttpRoutes routes,
+             Registry* registry, Destination* lobby, const ConnectionLimits& limits,
+             std::atomic<ClientId>* ids);
+
+  // EventLoop::IoHandler: the listening socket or an HTTP connection.
+  void OnIo(uint64_t key, uint32_t events) override;
+  void AcceptAll();
+  void Serve(uint64_t key);
+  // Answers every complete request buffered; false once the connection is gone (closed or
+  // upgraded).
+  bool Answer(uint64_t key, HttpConnection& http);
+  void Upgrade(uint64_t key, HttpConnection& http, std::string response);
+  // Writes what it can; closes when done and asked to. False once the connection is gone.
+  bool Write(uint64_t key, HttpConnection& http);
+  void RestartIdleTimer(uint64_t key, HttpConnection& http);
+  void Close(uint64_t key);
+
+  // Const after construction.
+  const std::unique_ptr<EventLoop> loop_;
+  const UniqueFd listen_fd_;
+  const HttpRoutes routes_;
+  Registry* const registry_;
+  Destination* const lobby_;
+  const ConnectionLimits limits_;
+  std::atomic<ClientId>* const ids_;
+
+  // Owned by the HTTP thread.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
+  uint64_t next_key_ = 2;  // 1 is the listening socket
+
+  // Owned by the owner's thread.
+  std::thread thread_;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_WEB_HTTP_SERVER_H_
