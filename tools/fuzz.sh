@@ -19,6 +19,8 @@ targets=(
   "//chat/protocol:line_framer_fuzzer chat/protocol/fuzz_corpus/line_framer"
   "//chat/protocol:command_fuzzer chat/protocol/fuzz_corpus/command"
   "//chat/protocol:server_event_fuzzer chat/protocol/fuzz_corpus/server_event"
+  "//chat/web:http_request_fuzzer chat/web/fuzz_corpus/http_request"
+  "//chat/web:websocket_codec_fuzzer chat/web/fuzz_corpus/websocket_codec"
 )
 labels=()
 for t in "${targets[@]}"; do labels+=("${t%% *}"); done

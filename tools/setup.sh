@@ -28,6 +28,7 @@ packages=(
   libwslay-dev  # WebSocket framing (RFC 6455) for the HTTP port's /ws
   node-llhttp   # llhttp's C sources: the HTTP/1.1 request parser of the HTTP port
   libssl-dev    # libcrypto: SHA-1 for the WebSocket handshake
+  python3-websockets  # an independent WebSocket client for the protocol tests
 )
 
 sudo_if_needed() { _packages_as_root "$@"; }
