@@ -31,6 +31,7 @@ absl::Status Server::Start() {
 
   PlaceContext context;
   context.registry = &registry_;
+  context.metrics = &metrics_;
   context.max_line_bytes = options_.max_line_bytes;
   context.idle_timeout = std::chrono::seconds(options_.idle_timeout_s);
   context.make_room = [this](const std::string& name) -> absl::StatusOr<std::shared_ptr<Place>> {
@@ -47,7 +48,7 @@ absl::Status Server::Start() {
 
   absl::StatusOr<std::unique_ptr<Acceptor>> acceptor =
       Acceptor::Create(*std::move(listen_fd), &registry_, lobby_.get(),
-                       ConnectionLimitsOf(options_), &next_client_id_);
+                       ConnectionLimitsOf(options_), &next_client_id_, &metrics_);
   if (!acceptor.ok()) return acceptor.status();
   acceptor_ = *std::move(acceptor);
   if (absl::Status http = CreateHttpServer(); !http.ok()) return http;
@@ -73,9 +74,11 @@ absl::Status Server::CreateHttpServer() {
   absl::StatusOr<int> port = LocalPort(listen_fd->get());
   if (!port.ok()) return port.status();
   http_port_ = *port;
-  absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Create(*std::move(listen_fd), HttpRoutes(WebOptionsOf(options_), &accepting_),
-                         &registry_, lobby_.get(), ConnectionLimitsOf(options_), &next_client_id_);
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
+      *std::move(listen_fd),
+      HttpRoutes(WebOptionsOf(options_), &accepting_,
+                 [this] { return metrics_.Render(registry_.room_count()); }),
+      &registry_, lobby_.get(), ConnectionLimitsOf(options_), &next_client_id_, &metrics_);
   if (!http.ok()) return http.status();
   http_ = *std::move(http);
   return absl::OkStatus();

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "chat/loop/thread_reaper.h"
+#include "chat/metrics/metrics.h"
 #include "chat/net/acceptor.h"
 #include "chat/options.h"
 #include "chat/places/lobby.h"
@@ -78,6 +79,7 @@ class Server {
   std::unique_ptr<HttpServer> http_;
   std::atomic<ClientId> next_client_id_{1};  // shared by the acceptor and the HTTP port
   std::atomic<bool> accepting_{false};       // what /healthz reports
+  ServerMetrics metrics_;
   std::thread lobby_thread_;
   int port_ = 0;
   int http_port_ = -1;

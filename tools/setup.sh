@@ -29,6 +29,8 @@ packages=(
   node-llhttp   # llhttp's C sources: the HTTP/1.1 request parser of the HTTP port
   libssl-dev    # libcrypto: SHA-1 for the WebSocket handshake
   python3-websockets  # an independent WebSocket client for the protocol tests
+  prometheus-cpp-dev  # /metrics: prometheus-cpp core's metric families and text serializer
+  prometheus          # promtool, which checks /metrics in a test
 )
 
 sudo_if_needed() { _packages_as_root "$@"; }

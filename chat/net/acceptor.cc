@@ -21,11 +21,12 @@ constexpr uint64_t kListenKey = 1;
 absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, Registry* registry,
                                                            Destination* lobby,
                                                            const ConnectionLimits& limits,
-                                                           std::atomic<ClientId>* ids) {
+                                                           std::atomic<ClientId>* ids,
+                                                           ServerMetrics* metrics) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("acceptor");
   if (!loop.ok()) return loop.status();
   std::unique_ptr<Acceptor> acceptor(
-      new Acceptor(*std::move(loop), std::move(listen_fd), registry, lobby, limits, ids));
+      new Acceptor(*std::move(loop), std::move(listen_fd), registry, lobby, limits, ids, metrics));
   absl::Status watched =
       acceptor->loop_->Watch(acceptor->listen_fd_.get(), EPOLLIN, kListenKey, acceptor.get());
   if (!watched.ok()) return watched;
@@ -33,13 +34,15 @@ absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, R
 }
 
 Acceptor::Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
-                   Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids)
+                   Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids,
+                   ServerMetrics* metrics)
     : loop_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
       registry_(registry),
       lobby_(lobby),
       limits_(limits),
-      ids_(ids) {}
+      ids_(ids),
+      metrics_(metrics) {}
 
 Acceptor::~Acceptor() { Stop(); }
 
@@ -103,7 +106,7 @@ void Acceptor::Hand(UniqueFd fd) {
       std::make_unique<TcpTransport>(std::move(fd)),
       std::make_unique<LineCodec>(limits_.max_line_bytes), limits_, loop_->now());
   absl::Status connected = registry_->Connect(connection, lobby_);
-  if (connected.ok()) return;
+  if (connected.ok()) return metrics_->Accepted(ServerMetrics::Transport::kTcp);
   // Refused: server full or shutting down. The client gets one line and the door.
   LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << connection->peer() << ": " << connected
                             << " (" << google::COUNTER << " refused so far)";

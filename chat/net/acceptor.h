@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "chat/loop/event_loop.h"
 #include "chat/loop/socket.h"
+#include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
 #include "chat/places/registry.h"
 
@@ -31,12 +32,13 @@ class Acceptor final : private EventLoop::IoHandler {
   // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
   static constexpr std::chrono::milliseconds kBackoff{100};
 
-  // `ids` hands out client ids (shared with the HTTP port's WebSocket clients); it outlives the
-  // acceptor.
+  // `ids` hands out client ids (shared with the HTTP port's WebSocket clients) and `metrics`
+  // counts connections; both outlive the acceptor.
   static absl::StatusOr<std::unique_ptr<Acceptor>> Create(UniqueFd listen_fd, Registry* registry,
                                                           Destination* lobby,
                                                           const ConnectionLimits& limits,
-                                                          std::atomic<ClientId>* ids);
+                                                          std::atomic<ClientId>* ids,
+                                                          ServerMetrics* metrics);
   ~Acceptor() override;
 
   Acceptor(const Acceptor&) = delete;
@@ -51,7 +53,8 @@ class Acceptor final : private EventLoop::IoHandler {
 
  private:
   Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry* registry,
-           Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids);
+           Destination* lobby, const ConnectionLimits& limits, std::atomic<ClientId>* ids,
+           ServerMetrics* metrics);
 
   // EventLoop::IoHandler: the listening socket is readable.
   void OnIo(uint64_t key, uint32_t events) override;
@@ -67,6 +70,7 @@ class Acceptor final : private EventLoop::IoHandler {
   Destination* const lobby_;
   const ConnectionLimits limits_;
   std::atomic<ClientId>* const ids_;
+  ServerMetrics* const metrics_;
 
   // Owned by the acceptor thread.
   bool warned_ = false;  // the current run of resource errors has been logged

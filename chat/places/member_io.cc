@@ -20,6 +20,7 @@ MemberIo::MemberIo(EventLoop* loop, Handler* handler, const Options& options)
       options_(options),
       pacer_(kStallAfter),
       read_scratch_(new char[kReadChunk]) {
+  housekeeping_due_ = Clock::now() + std::chrono::seconds(1);
   housekeeping_ = loop_->RunEvery(std::chrono::seconds(1), [this] { Housekeeping(); });
 }
 
@@ -49,6 +50,7 @@ void MemberIo::Shutdown(DepartureReason reason) {
 
 Connection& MemberIo::Add(std::unique_ptr<Connection> connection) {
   Connection& added = members_.Add(std::move(connection));
+  options_.metrics->members.fetch_add(1, std::memory_order_relaxed);
   added.loop_state().queued = false;
   added.loop_state().tracked = false;
   absl::Status watched = loop_->Watch(added.fd(), kMemberEvents, added.id(), this);
@@ -65,6 +67,7 @@ Connection& MemberIo::Add(std::unique_ptr<Connection> connection) {
 std::unique_ptr<Connection> MemberIo::Detach(ClientId id) {
   std::unique_ptr<Connection> connection = members_.Remove(id);
   if (connection == nullptr) return nullptr;
+  options_.metrics->members.fetch_sub(1, std::memory_order_relaxed);
   loop_->Unwatch(connection->fd(), id);
   pacer_.Forget(id);
   connection->loop_state().queued = false;
@@ -149,6 +152,7 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
     }
     member.NoteLine(loop_->now());
     pacer_.CountFrame();
+    PlaceMetrics::Add(options_.metrics->lines_received);
     handler_->OnFrame(member, *frame);
     // The handler may have moved the member to another thread: it must not be touched then.
     if (members_.Find(id) != &member) return Turn::kGone;
@@ -159,7 +163,8 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
 bool MemberIo::ReadSome(Connection& member) {
   Connection::LoopState& state = member.loop_state();
   if (!state.readable) return false;
-  absl::StatusOr<Transport::ReadResult> read = member.ReadOnce(read_scratch_.get(), kReadChunk, loop_->now());
+  absl::StatusOr<Transport::ReadResult> read =
+      member.ReadOnce(read_scratch_.get(), kReadChunk, loop_->now());
   if (!read.ok()) {
     state.readable = false;
     if (absl::IsAborted(read.status())) {
@@ -176,6 +181,7 @@ bool MemberIo::ReadSome(Connection& member) {
       state.input_ended = true;
       return true;  // the buffered lines, and a last line without LF, are still handled
     case Transport::ReadResult::Kind::kData:
+      PlaceMetrics::Add(options_.metrics->bytes_in, read->bytes);
       // Edge-triggered: a short read emptied the socket, and new bytes will raise a new event;
       // an end of input already announced raises none, so it is read now.
       if (read->bytes < kReadChunk && !state.hung_up) state.readable = false;
@@ -200,14 +206,19 @@ void MemberIo::Send(Connection& member, absl::string_view lines) {
 }
 
 void MemberIo::SendToAll(ClientId except, absl::string_view lines) {
+  Clock::time_point started = Clock::now();
   Broadcast broadcast(lines);
   Clock::time_point now = loop_->now();
+  uint64_t deliveries = 0;
   members_.ForEach([&](Connection& member) {
     if (member.id() == except || member.departure()) return;
     absl::string_view encoded = broadcast.For(member.codec());
     round_output_ += encoded.size();
+    ++deliveries;
     if (member.SendEncoded(encoded, now)) NoteCrossing(member);
   });
+  PlaceMetrics::Add(options_.metrics->deliveries, deliveries);
+  options_.metrics->fanout.Observe(Clock::now() - started);
 }
 
 void MemberIo::FinishDepartures() {
@@ -267,6 +278,7 @@ void MemberIo::FlushMember(Connection& member, size_t* sends) {
   absl::Status flushed = member.Flush(kWriteChunk, loop_->now(), &blocked);
   size_t sent = before - member.output().unsent();
   pacer_.CountSend(sent);
+  PlaceMetrics::Add(options_.metrics->bytes_out, sent);
   if (absl::IsAborted(flushed)) return Depart(member, {DepartureReason::kPeerClosed, "reset"});
   if (!flushed.ok()) {
     return Depart(member, {DepartureReason::kIoError, std::string(flushed.message())});
@@ -289,6 +301,8 @@ void MemberIo::EndPass() {
 
 void MemberIo::Housekeeping() {
   Clock::time_point now = loop_->now();
+  options_.metrics->loop_lag.Observe(now - housekeeping_due_);
+  housekeeping_due_ = now + std::chrono::seconds(1);
   members_.ForEach([this, now](Connection& member) {
     if (member.departure()) return;
     if (options_.idle_timeout.count() > 0 &&

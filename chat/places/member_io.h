@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "chat/loop/event_loop.h"
+#include "chat/metrics/metrics.h"
 #include "chat/net/codec.h"
 #include "chat/net/connection.h"
 #include "chat/places/member_set.h"
@@ -71,6 +72,8 @@ class MemberIo final : private EventLoop::IoHandler {
     std::chrono::seconds idle_timeout;  // zero: no idle check
     // A room's input waits for every reading member (its lines go to all); the lobby's does not.
     bool input_waits_for_all;
+    // Where this place's counts go (/metrics); outlives the MemberIo.
+    PlaceMetrics* metrics;
   };
 
   MemberIo(EventLoop* loop, Handler* handler, const Options& options);
@@ -143,6 +146,7 @@ class MemberIo final : private EventLoop::IoHandler {
   bool flush_pending_ = false;       // the last round stopped at its send budget
   EventLoop::TimerId pass_gap_ = 0;  // non-zero while the next pass waits
   EventLoop::TimerId housekeeping_ = 0;
+  Clock::time_point housekeeping_due_;  // when the timer should run next (its lateness is lag)
   struct Lingering {
     std::unique_ptr<Connection> connection;
     EventLoop::TimerId deadline;

@@ -34,7 +34,8 @@ class MemberIoTest : public ::testing::Test, public MemberIo::Handler {
   void Start(bool input_waits_for_all) {
     loop_ = *EventLoop::Create("test");
     io_ = std::make_unique<MemberIo>(
-        loop_.get(), this, MemberIo::Options{std::chrono::seconds(0), input_waits_for_all});
+        loop_.get(), this,
+        MemberIo::Options{std::chrono::seconds(0), input_waits_for_all, &metrics_});
     loop_->SetRoundHook([this] { return io_->RunRound(); });
     thread_ = std::thread([this] { loop_->Run(); });
   }
@@ -103,6 +104,7 @@ class MemberIoTest : public ::testing::Test, public MemberIo::Handler {
     return false;
   }
 
+  PlaceMetrics metrics_{PlaceMetrics::Kind::kRoom};
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<MemberIo> io_;
   std::thread thread_;

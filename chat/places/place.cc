@@ -20,9 +20,11 @@ absl::Status Place::Init() {
       EventLoop::Create(is_room() ? absl::StrCat("room ", room_name_) : "lobby");
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
+  metrics_ = context_.metrics->AddPlace(is_room() ? PlaceMetrics::Kind::kRoom
+                                                  : PlaceMetrics::Kind::kLobby);
   MemberIo::Handler* handler = this;  // a private base: converted here, where it is accessible
-  io_ = std::make_unique<MemberIo>(loop_.get(), handler,
-                                   MemberIo::Options{context_.idle_timeout, is_room()});
+  io_ = std::make_unique<MemberIo>(
+      loop_.get(), handler, MemberIo::Options{context_.idle_timeout, is_room(), metrics_.get()});
   loop_->SetRoundHook([this] { return io_->RunRound(); });
   return absl::OkStatus();
 }
@@ -57,6 +59,7 @@ void Place::Run() {
   loop_->Run();
   // Arrivals that raced with the stop are in by now; they leave with everyone else.
   io_->Shutdown(DepartureReason::kShutdown);
+  context_.metrics->RetirePlace(metrics_);
   if (is_room()) LOG(INFO) << "room " << room_name_ << " closed";
 }
 
@@ -83,6 +86,7 @@ bool Place::PassesFloodGuard(Connection& member) {
   switch (member.flood().OnLine(now())) {
     case FloodGuard::Verdict::kAccept: return true;
     case FloodGuard::Verdict::kDropFirst:
+      PlaceMetrics::Add(metrics_->flood_drops);
       if (member.flood().dropped_total() == 1) {
         LOG(WARNING) << "limit hit: client " << member.id() << " " << member.nick()
                      << " is flooding; dropping its lines over the flood limit";
@@ -91,7 +95,7 @@ bool Place::PassesFloodGuard(Connection& member) {
                                       "too many lines at once; slow down "
                                       "(lines are being dropped)"));
       return false;
-    case FloodGuard::Verdict::kDrop: return false;
+    case FloodGuard::Verdict::kDrop: PlaceMetrics::Add(metrics_->flood_drops); return false;
     case FloodGuard::Verdict::kDisconnect:
       io_->Depart(member, {DepartureReason::kFlood,
                            absl::StrCat(member.flood().dropped_total(), " lines dropped")});
@@ -251,6 +255,11 @@ void Place::DoMsg(Connection& member, const Command& command) {
 }
 
 void Place::OnDeparture(Connection& member, const Departure& departure) {
+  static_assert(static_cast<size_t>(DepartureReason::kShutdown) + 1 == kDepartureReasonCount);
+  PlaceMetrics::Add(metrics_->departures[static_cast<size_t>(departure.reason)]);
+  context_.metrics->Closed(member.codec().kind() == Codec::Kind::kWebSocket
+                               ? ServerMetrics::Transport::kWebSocket
+                               : ServerMetrics::Transport::kTcp);
   context_.registry->Disconnect(member.id());
   if (!stopping_) AnnounceDeparture(member.nick());
   absl::string_view bye = ByeReason(departure.reason);

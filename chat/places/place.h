@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "chat/loop/event_loop.h"
+#include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
 #include "chat/places/member_io.h"
 #include "chat/places/registry.h"
@@ -42,6 +43,7 @@ struct PlaceContext {
   std::function<absl::Status(std::shared_ptr<Place> room)> start_room;
   size_t max_line_bytes = 0;
   std::chrono::seconds idle_timeout{0};
+  ServerMetrics* metrics = nullptr;
 };
 
 class Place : public Destination, private MemberIo::Handler {
@@ -122,6 +124,8 @@ class Place : public Destination, private MemberIo::Handler {
   const std::string room_name_;
   // Set by Init() before the place is shared; then used by any thread through Post().
   std::unique_ptr<EventLoop> loop_;
+  // Set by Init(); written by the loop thread, read by the scraper.
+  std::shared_ptr<PlaceMetrics> metrics_;
 
   std::atomic<uint64_t> commands_{0};
 

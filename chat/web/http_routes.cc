@@ -84,8 +84,9 @@ std::string WebSocketAccept(absl::string_view key) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-HttpRoutes::HttpRoutes(WebOptions options, const std::atomic<bool>* accepting)
-    : options_(std::move(options)), accepting_(accepting) {}
+HttpRoutes::HttpRoutes(WebOptions options, const std::atomic<bool>* accepting,
+                       std::function<std::string()> metrics)
+    : options_(std::move(options)), accepting_(accepting), metrics_(std::move(metrics)) {}
 
 RouteResult HttpRoutes::Route(const HttpRequest& request) const {
   bool head_only = request.method == "HEAD";
@@ -99,6 +100,13 @@ RouteResult HttpRoutes::Route(const HttpRequest& request) const {
   if (path == "/healthz") {
     bool up = accepting_->load(std::memory_order_relaxed);
     return Plain(up ? 200 : 503, up ? "ok" : "shutting down", {}, head_only);
+  }
+  if (path == "/metrics") {
+    RouteResult result;
+    result.status = 200;
+    result.response = FormatResponse(200, "text/plain; version=0.0.4; charset=utf-8", metrics_(),
+                                     "Cache-Control: no-store\r\n", head_only);
+    return result;
   }
   return Asset(request, head_only);
 }

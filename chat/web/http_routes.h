@@ -3,6 +3,7 @@
 //   GET|HEAD /, /<asset>   the web client, embedded (web_assets.h) or from --web_root; ETag and
 //                          If-None-Match (304), Cache-Control: no-cache (always revalidated)
 //   GET /healthz           200 "ok" while the server accepts, 503 while it shuts down
+//   GET /metrics           the Prometheus text format (version 0.0.4)
 //   GET /ws                the WebSocket upgrade (RFC 6455): 101 with Sec-WebSocket-Accept, or 400
 //                          for a malformed handshake, 426 for another version, 403 for an Origin
 //                          that is not allowed (a browser on another site must not get a socket)
@@ -13,6 +14,7 @@
 #define ROOMCHAT_CHAT_WEB_HTTP_ROUTES_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,10 @@ std::string WebSocketAccept(absl::string_view key);
 
 class HttpRoutes {
  public:
-  // `accepting` is true while the server accepts clients; it must outlive the routes.
-  HttpRoutes(WebOptions options, const std::atomic<bool>* accepting);
+  // `accepting` is true while the server accepts clients; it must outlive the routes. `metrics`
+  // renders the /metrics page; it must be safe from any thread.
+  HttpRoutes(WebOptions options, const std::atomic<bool>* accepting,
+             std::function<std::string()> metrics);
 
   RouteResult Route(const HttpRequest& request) const;
 
@@ -63,6 +67,7 @@ class HttpRoutes {
 
   const WebOptions options_;
   const std::atomic<bool>* const accepting_;
+  const std::function<std::string()> metrics_;
 };
 
 }  // namespace roomchat

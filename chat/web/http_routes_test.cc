@@ -36,7 +36,7 @@ absl::flat_hash_map<std::string, std::string> Upgrade(std::string origin = "") {
 class HttpRoutesTest : public ::testing::Test {
  protected:
   std::atomic<bool> accepting_{true};
-  HttpRoutes routes_{WebOptions{}, &accepting_};
+  HttpRoutes routes_{WebOptions{}, &accepting_, [] { return std::string("roomchat_rooms 3\n"); }};
 };
 
 TEST(WebSocketAcceptTest, IsRfc6455sExample) {
@@ -59,7 +59,7 @@ TEST_F(HttpRoutesTest, AnotherSitesOriginIs403AndOnlyListedOriginsPassWhenGiven)
   EXPECT_EQ(result.status, 403);
   EXPECT_FALSE(result.upgrade);
   EXPECT_TRUE(result.close);
-  HttpRoutes listed(WebOptions{"", {"https://chat.example.org"}}, &accepting_);
+  HttpRoutes listed(WebOptions{"", {"https://chat.example.org"}}, &accepting_, [] { return ""; });
   EXPECT_EQ(listed.Route(Get("/ws", Upgrade("https://chat.example.org"))).status, 101);
   EXPECT_EQ(listed.Route(Get("/ws", Upgrade("http://chat.test:8080"))).status, 403);
 }
@@ -84,6 +84,13 @@ TEST_F(HttpRoutesTest, HealthzFollowsTheServersState) {
   EXPECT_TRUE(absl::StrContains(result.response, "Content-Type: text/plain"));
 }
 
+TEST_F(HttpRoutesTest, MetricsServesTheRenderedPageAsPrometheusText) {
+  RouteResult result = routes_.Route(Get("/metrics"));
+  EXPECT_EQ(result.status, 200);
+  EXPECT_TRUE(absl::StrContains(result.response, "Content-Type: text/plain; version=0.0.4"));
+  EXPECT_TRUE(absl::EndsWith(result.response, "\r\n\r\nroomchat_rooms 3\n"));
+}
+
 TEST_F(HttpRoutesTest, UnknownPathsAre404AndOtherMethods405) {
   RouteResult missing = routes_.Route(Get("/nothing-here"));
   EXPECT_EQ(missing.status, 404);
@@ -100,7 +107,7 @@ TEST_F(HttpRoutesTest, AWebRootServesItsFilesWithTypesAndNothingOutsideIt) {
   ASSERT_NE(::mkdtemp(dir), nullptr);
   std::ofstream(std::string(dir) + "/index.html") << "<p>hi</p>";
   std::ofstream(std::string(dir) + "/app.css") << "p{}";
-  HttpRoutes routes(WebOptions{dir, {}}, &accepting_);
+  HttpRoutes routes(WebOptions{dir, {}}, &accepting_, [] { return ""; });
   RouteResult index = routes.Route(Get("/"));
   EXPECT_EQ(index.status, 200);
   EXPECT_TRUE(absl::StrContains(index.response, "Content-Type: text/html; charset=utf-8"));

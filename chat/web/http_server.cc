@@ -23,11 +23,12 @@ constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     UniqueFd listen_fd, HttpRoutes routes, Registry* registry, Destination* lobby,
-    const ConnectionLimits& limits, std::atomic<ClientId>* ids) {
+    const ConnectionLimits& limits, std::atomic<ClientId>* ids, ServerMetrics* metrics) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("http");
   if (!loop.ok()) return loop.status();
-  std::unique_ptr<HttpServer> server(new HttpServer(
-      *std::move(loop), std::move(listen_fd), std::move(routes), registry, lobby, limits, ids));
+  std::unique_ptr<HttpServer> server(new HttpServer(*std::move(loop), std::move(listen_fd),
+                                                    std::move(routes), registry, lobby, limits, ids,
+                                                    metrics));
   absl::Status watched =
       server->loop_->Watch(server->listen_fd_.get(), EPOLLIN, kListenKey, server.get());
   if (!watched.ok()) return watched;
@@ -36,14 +37,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
 
 HttpServer::HttpServer(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, HttpRoutes routes,
                        Registry* registry, Destination* lobby, const ConnectionLimits& limits,
-                       std::atomic<ClientId>* ids)
+                       std::atomic<ClientId>* ids, ServerMetrics* metrics)
     : loop_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
       routes_(std::move(routes)),
       registry_(registry),
       lobby_(lobby),
       limits_(limits),
-      ids_(ids) {}
+      ids_(ids),
+      metrics_(metrics) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -150,7 +152,7 @@ void HttpServer::Upgrade(uint64_t key, HttpConnection& http, std::string respons
   connection->AcceptInput(http.parser.TakeRest(), now);
   connections_.erase(key);
   absl::Status connected = registry_->Connect(connection, lobby_);
-  if (connected.ok()) return;
+  if (connected.ok()) return metrics_->Accepted(ServerMetrics::Transport::kWebSocket);
   LOG_EVERY_N(WARNING, 100) << "limit hit: refused WebSocket " << connection->peer() << ": "
                             << connected << " (" << google::COUNTER << " refused so far)";
   if (absl::IsResourceExhausted(connected)) {

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "chat/loop/event_loop.h"
 #include "chat/loop/socket.h"
+#include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
 #include "chat/places/registry.h"
 #include "chat/web/http_request.h"
@@ -39,11 +40,13 @@ class HttpServer final : private EventLoop::IoHandler {
   static constexpr std::chrono::seconds kIdle{10};
   static constexpr size_t kMaxConnections = 1024;
 
-  // `ids` hands out client ids shared with the TCP acceptor; it outlives the server.
+  // `ids` hands out client ids shared with the TCP acceptor, `metrics` counts WebSocket clients;
+  // both outlive the server.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(UniqueFd listen_fd, HttpRoutes routes,
                                                             Registry* registry, Destination* lobby,
                                                             const ConnectionLimits& limits,
-                                                            std::atomic<ClientId>* ids);
+                                                            std::atomic<ClientId>* ids,
+                                                            ServerMetrics* metrics);
   ~HttpServer() override;
 
   HttpServer(const HttpServer&) = delete;
@@ -65,7 +68,7 @@ class HttpServer final : private EventLoop::IoHandler {
 
   HttpServer(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, HttpRoutes routes,
              Registry* registry, Destination* lobby, const ConnectionLimits& limits,
-             std::atomic<ClientId>* ids);
+             std::atomic<ClientId>* ids, ServerMetrics* metrics);
 
   // EventLoop::IoHandler: the listening socket or an HTTP connection.
   void OnIo(uint64_t key, uint32_t events) override;
@@ -88,6 +91,7 @@ class HttpServer final : private EventLoop::IoHandler {
   Destination* const lobby_;
   const ConnectionLimits limits_;
   std::atomic<ClientId>* const ids_;
+  ServerMetrics* const metrics_;
 
   // Owned by the HTTP thread.
   absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;

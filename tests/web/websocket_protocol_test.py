@@ -268,6 +268,66 @@ class HttpPortTest(unittest.TestCase):
         self.assertEqual(response.count(b"HTTP/1.1 200 OK"), 2)
 
 
+class MetricsTest(unittest.TestCase):
+    """/metrics after some traffic: the counts it must show, and promtool's verdict on the page."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server, cls.tcp_port, cls.http_port = start_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=DEADLINE)
+
+    def scrape(self):
+        sock = socket.create_connection(("127.0.0.1", self.http_port), timeout=DEADLINE)
+        with sock:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 OK"), head)
+        self.assertIn(b"text/plain; version=0.0.4", head)
+        return body.decode()
+
+    def test_counts_traffic_and_passes_promtool(self):
+        async def traffic():
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.tcp_port)
+            await reader.readline()
+            writer.write(b"/create metered\n")
+            await reader.readline()
+            async with websockets.connect(f"ws://127.0.0.1:{self.http_port}/ws") as ws:
+                await ws.recv()
+                await ws.send("/join metered")
+                await ws.recv()
+                await reader.readline()  # JOIN
+                writer.write(b"one line\n")
+                self.assertEqual(await ws.recv(), "MSG metered guest1 one line")
+                page = self.scrape()
+            writer.close()
+            return page
+        page = run(traffic())
+        def value(name):
+            found = re.search(r"^" + re.escape(name) + r" (\S+)$", page, re.M)
+            self.assertIsNotNone(found, name)
+            return float(found.group(1))
+        self.assertEqual(value('roomchat_connections_accepted_total{transport="tcp"}'), 1)
+        self.assertEqual(value('roomchat_connections_open{transport="websocket"}'), 1)
+        self.assertEqual(value("roomchat_rooms"), 1)
+        self.assertEqual(value('roomchat_members{place="rooms"}'), 2)
+        self.assertGreaterEqual(value("roomchat_deliveries_total"), 2)  # JOIN and the line
+        self.assertGreaterEqual(value("roomchat_lines_received_total"), 3)  # /create, /join, the line
+        self.assertGreaterEqual(value("roomchat_fanout_seconds_count"), 2)
+        promtool = "/usr/bin/promtool"
+        self.assertTrue(os.path.exists(promtool), "promtool is missing; run tools/setup.sh")
+        checked = subprocess.run([promtool, "check", "metrics"], input=page, text=True,
+                                 capture_output=True, timeout=DEADLINE)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertEqual(checked.stdout + checked.stderr, "", "promtool found problems")
+
+
 if __name__ == "__main__":
     SERVER = sys.argv.pop(1)
     unittest.main(verbosity=2)
