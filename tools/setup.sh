@@ -12,6 +12,10 @@
 #      from source with our own flags so ThreadSanitizer sees inside absl::Mutex; the prebuilt
 #      libabsl-dev is deliberately not used (and must not be installed: two Abseils on one include path).
 #      The source archive is kept under ~/.cache/roomchat so a fresh clone unpacks it without the network.
+#   3. For the browser test (//tests:browser_test): Debian's chromium, Node and npm from apt, and
+#      `npm ci` in tests/web (playwright-core, pinned in its package-lock.json) whenever
+#      tests/web/node_modules is missing or older than the lock file. Playwright never downloads a
+#      browser here: the test drives /usr/bin/chromium.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +35,7 @@ packages=(
   python3-websockets  # an independent WebSocket client for the protocol tests
   prometheus-cpp-dev  # /metrics: prometheus-cpp core's metric families and text serializer
   prometheus          # promtool, which checks /metrics in a test
+  chromium nodejs  # the browser test of the web client (npm: see below)
 )
 
 sudo_if_needed() { _packages_as_root "$@"; }
@@ -98,6 +103,19 @@ fetch_abseil_source() {
   rm -rf "$unpack"
 }
 
+# npm ci rewrites node_modules from the lock file; its own marker (.package-lock.json) is newer than
+# the lock after a successful run.
+install_browser_test_modules() {
+  local web="$root/tests/web"
+  local marker="$web/node_modules/.package-lock.json"
+  [ -f "$marker" ] && [ ! "$web/package-lock.json" -nt "$marker" ] && return 0
+  echo "setup: npm ci in tests/web (playwright-core for the browser test)"
+  npm ci --prefix "$web" --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 ensure_packages setup "${packages[@]}"
+# Debian's nodejs needs its npm package; NodeSource's nodejs carries npm itself and conflicts with it.
+command -v npm >/dev/null || ensure_packages setup npm
 refuse_prebuilt_abseil
 fetch_abseil_source
+install_browser_test_modules

@@ -1,0 +1,409 @@
+// End-to-end test of the web client: the real chat_server, two pages in headless Chromium (two
+// browser contexts) and one plain TCP client in one room; then a server restart on the same ports.
+//
+//   SERVER=bazel-bin/chat/chat_server node tests/web/browser_test.mjs
+//   node tests/web/browser_test.mjs bazel-bin/chat/chat_server      # the same
+//   UPDATE_SCREENSHOTS=1 ...                                          # rewrites docs/web/*.png
+//
+// Needs Debian's chromium (CHROMIUM overrides /usr/bin/chromium) and `npm ci --prefix tests/web`;
+// tools/setup.sh installs both. Every wait has a deadline; nothing sleeps for a fixed time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fs.realpathSync(fileURLToPath(import.meta.url)));
+const repoRoot = path.resolve(here, '../..');
+const serverPath = process.env.SERVER || process.argv[2];
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const WAIT_MS = 15000;
+
+function fail(message) {
+  console.error(`browser_test: ${message}`);
+  process.exit(1);
+}
+
+if (!serverPath || !fs.existsSync(serverPath)) {
+  fail(`no server binary: pass its path as SERVER=... or the first argument (got ${serverPath})`);
+}
+if (!fs.existsSync(chromiumPath)) {
+  fail(`${chromiumPath} is missing: run tools/setup.sh (it installs Debian's chromium)`);
+}
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (error) {
+  fail(`playwright-core is not installed in tests/web/node_modules: run tools/setup.sh ` +
+       `(it runs npm ci --prefix tests/web)\n${error.message}`);
+}
+
+const screenshotDir = process.env.UPDATE_SCREENSHOTS === '1'
+  ? path.join(repoRoot, 'docs/web')
+  : (process.env.TEST_UNDECLARED_OUTPUTS_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'roomchat-shots-')));
+
+// ---- the server ----------------------------------------------------------------------------
+
+// Starts chat_server and reads both ports from its log. A restart on the same ports retries
+// while the old ports are still being released.
+async function startServer(tcpPort = 0, httpPort = 0) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    try {
+      return await startServerOnce(tcpPort, httpPort, deadline);
+    } catch (error) {
+      if (Date.now() > deadline || !error.retry) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));  // back off, then try the bind again
+    }
+  }
+}
+
+function startServerOnce(tcpPort, httpPort, deadline) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(serverPath, [`--port=${tcpPort}`, `--http_port=${httpPort}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const ports = {};
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not log both ports in time:\n${log}`));
+    }, Math.max(0, deadline - Date.now()));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      if (process.env.VERBOSE) process.stderr.write(chunk);
+      const tcp = log.match(/listening on [^\s:]+:(\d+) \(/);
+      const web = log.match(/serving HTTP on [^\s:]+:(\d+)/);
+      if (tcp) ports.tcp = Number(tcp[1]);
+      if (web) ports.http = Number(web[1]);
+      if (ports.tcp && ports.http && !ports.done) {
+        ports.done = true;
+        clearTimeout(timer);
+        resolve({ child, tcpPort: ports.tcp, httpPort: ports.http, log: () => log });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (ports.done) return;
+      const error = new Error(`server exited (${code}) before listening:\n${log}`);
+      error.retry = /in use|EADDRINUSE|bind/i.test(log);
+      reject(error);
+    });
+  });
+}
+
+function stopServer(server) {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) { resolve(); return; }
+    server.child.once('exit', resolve);
+    server.child.kill('SIGTERM');
+  });
+}
+
+// ---- a plain TCP client ----------------------------------------------------------------------
+
+class TcpClient {
+  static connect(port) {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new TcpClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+  constructor(socket) {
+    this.socket = socket;
+    this.lines = [];      // {text, taken}
+    this.waiters = new Set();
+    let partial = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      partial += chunk;
+      const parts = partial.split('\n');
+      partial = parts.pop();
+      for (const text of parts) this.lines.push({ text, taken: false });
+      for (const waiter of this.waiters) waiter();
+    });
+    socket.on('error', () => {});
+  }
+  send(line) { this.socket.write(line + '\n'); }
+  // The first line not yet taken that matches; lines before it stay for later waits.
+  expect(pattern) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const line = this.lines.find((l) => !l.taken && pattern.test(l.text));
+        if (!line) return;
+        line.taken = true;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(line.text);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`TCP client: no line matching ${pattern} in time; got:\n` +
+                         this.lines.map((l) => '  ' + l.text).join('\n')));
+      }, WAIT_MS);
+      this.waiters.add(check);
+      check();
+    });
+  }
+  close() { this.socket.destroy(); }
+}
+
+// ---- pages -----------------------------------------------------------------------------------
+
+async function openPage(browser, url, viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => { page.errors.push(error.message); });
+  page.errors = [];
+  await page.goto(url);
+  await waitFor(page, 'connected', () => document.body.dataset.connection === 'connected');
+  return page;
+}
+
+// Waits for a condition in the page; on timeout says what and shows the page's log.
+async function waitFor(page, what, predicate, arg) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout: WAIT_MS });
+  } catch (error) {
+    const log = await page.locator('#log').innerText().catch(() => '(no log)');
+    const status = await page.locator('#status').innerText().catch(() => '?');
+    throw new Error(`page: ${what} did not happen in time (status: ${status}); log:\n${log}`);
+  }
+}
+
+function waitLog(page, kind, text) {
+  return waitFor(page, `a ${kind} entry with "${text}"`, ([k, t]) =>
+    [...document.querySelectorAll(`#log .entry.${k}`)].some((e) => e.textContent.includes(t)),
+  [kind, text]);
+}
+
+function waitMembers(page, nicks) {
+  return waitFor(page, `members ${nicks}`, (want) =>
+    JSON.stringify([...document.querySelectorAll('#members li')].map((li) => li.dataset.nick)) ===
+      JSON.stringify(want), nicks);
+}
+
+function waitRoomCount(page, room, count) {
+  return waitFor(page, `room ${room} listed with ${count}`, ([r, c]) =>
+    [...document.querySelectorAll('#rooms li')].some((li) => li.dataset.room === r &&
+      li.dataset.count === String(c)), [room, count]);
+}
+
+function waitRoom(page, room) {
+  return waitFor(page, `being in ${room}`, (r) =>
+    document.getElementById('room-title').textContent === r, room);
+}
+
+async function say(page, line) {
+  await page.locator('#input').fill(line);
+  await page.locator('#input').press('Enter');
+}
+
+// ---- accessibility -----------------------------------------------------------------------------
+
+async function checkAccessibility(page) {
+  for (const role of ['banner', 'main', 'complementary', 'log', 'status']) {
+    assert.ok(await page.getByRole(role).count() >= 1, `no ${role} landmark/role`);
+  }
+  // Every control has an accessible name: the ARIA snapshot prints `- button "name"`.
+  const snapshot = await page.locator('body').ariaSnapshot();
+  const unnamed = snapshot.split('\n').filter((line) =>
+    /^\s*- (button|textbox|combobox|checkbox|link)\b/.test(line) && !/^\s*- \w+ "[^"]+"/.test(line));
+  assert.deepEqual(unnamed, [], `controls without an accessible name:\n${snapshot}`);
+
+  // Contrast of the main text against what it sits on (the first opaque background up the tree).
+  const ratios = await page.evaluate(() => {
+    const rgb = (css) => (css.match(/[\d.]+/g) || []).map(Number);
+    const background = (element) => {
+      for (let e = element; e; e = e.parentElement) {
+        const [r, g, b, a = 1] = rgb(getComputedStyle(e).backgroundColor);
+        if (a > 0.99) return [r, g, b];
+      }
+      return [255, 255, 255];
+    };
+    const luminance = (c) => {
+      const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const ratio = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const selectors = ['h1', '#status', '#room-title', '#log .entry.msg .text', '#log .entry.note',
+      '#log .entry.join', '#log time', '#log button.nick', '#log .entry.priv .text',
+      '#log .entry.error .text', '#error', '#members button.nick', '#rooms button', '.count',
+      'button[type=submit]', '#input', 'summary'];
+    const out = [];
+    for (const selector of selectors) {
+      for (const element of document.querySelectorAll(selector)) {
+        if (!element.textContent.trim() && element.tagName !== 'INPUT') continue;
+        const fg = rgb(getComputedStyle(element).color).slice(0, 3);
+        out.push({ selector, text: element.textContent.slice(0, 30), ratio: ratio(fg, background(element)) });
+      }
+    }
+    return out;
+  });
+  assert.ok(ratios.length > 10, 'contrast check found too few elements');
+  const low = ratios.filter((r) => r.ratio < 4.5);
+  assert.deepEqual(low, [], 'text below WCAG AA 4.5:1');
+
+  // Visible focus: the focused input draws an outline of at least 2px.
+  await page.locator('#input').focus();
+  const outline = await page.locator('#input').evaluate((e) => {
+    const style = getComputedStyle(e);
+    return { style: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+  });
+  assert.ok(outline.style !== 'none' && outline.width >= 2, `no visible focus: ${JSON.stringify(outline)}`);
+}
+
+// ---- the test ----------------------------------------------------------------------------------
+
+test('web client: two pages and a TCP client in one room, then a server restart', async (t) => {
+  let server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // Playwright gives every launch a fresh temporary profile (its own --user-data-dir).
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const tcp = await TcpClient.connect(server.tcpPort);
+  t.after(async () => {
+    tcp.close();
+    await browser.close();
+    await stopServer(server);
+  });
+  const url = `http://127.0.0.1:${server.httpPort}/`;
+  const desktop = { width: 1280, height: 800 };
+
+  // Page A: nick through the form, creates lounge through the Create button.
+  const a = await openPage(browser, url, desktop);
+  await a.getByLabel('Nick', { exact: true }).fill('alice');
+  await a.getByRole('button', { name: 'Set' }).click();
+  await waitLog(a, 'note', 'You are now alice');
+  await a.getByLabel('Room', { exact: true }).fill('lounge');
+  await a.getByRole('button', { name: 'Create' }).click();
+  await waitRoom(a, 'lounge');
+  await waitMembers(a, ['alice']);
+
+  // Page B: nick typed as a command; joins by clicking lounge in the room list.
+  const b = await openPage(browser, url, desktop);
+  await say(b, '/nick bob');
+  await waitLog(b, 'note', 'You are now bob');
+  await waitRoomCount(b, 'lounge', 1);
+  await b.locator('#rooms li[data-room="lounge"] button').click();
+  await waitRoom(b, 'lounge');
+  await waitLog(a, 'join', 'bob joined lounge');
+
+  // The TCP client joins the same room.
+  await tcp.expect(/^WELCOME guest\d+ /);
+  tcp.send('/nick carol');
+  await tcp.expect(/^OK NICK carol$/);
+  tcp.send('/join lounge');
+  await tcp.expect(/^OK JOIN lounge 3$/);
+  for (const page of [a, b]) {
+    await waitLog(page, 'join', 'carol joined lounge');
+    await waitMembers(page, ['alice', 'bob', 'carol']);
+    await waitRoomCount(page, 'lounge', 3);
+  }
+
+  // Chat in every direction, including the // escape and text that looks like HTML.
+  await say(a, 'hello from alice');
+  await waitLog(b, 'msg', 'hello from alice');
+  await tcp.expect(/^MSG lounge alice hello from alice$/);
+  await say(b, '//slash from bob');
+  await waitLog(a, 'msg', '/slash from bob');
+  await tcp.expect(/^MSG lounge bob \/slash from bob$/);
+  const html = '<img src=x onerror="window.pwned=1"> <b>bold</b> & co';
+  tcp.send('hi from carol');
+  tcp.send(html);
+  for (const page of [a, b]) {
+    await waitLog(page, 'msg', 'hi from carol');
+    await waitLog(page, 'msg', html);
+    assert.equal(await page.locator('#log img, #log b').count(), 0, 'server text became HTML');
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+  }
+
+  // Private messages: page A -> TCP client, TCP client -> page B.
+  await say(a, '/msg carol psst from alice');
+  await tcp.expect(/^PRIV alice psst from alice$/);
+  tcp.send('/msg bob secret for bob');
+  await tcp.expect(/^OK MSG bob$/);
+  await waitLog(b, 'priv', 'secret for bob');
+  // Clicking a nick starts a private message.
+  await b.locator('#members li[data-nick="alice"] button').click();
+  assert.equal(await b.locator('#input').inputValue(), '/msg alice ');
+
+  // A nick change shows in the log and the member lists.
+  tcp.send('/nick dave');
+  await tcp.expect(/^OK NICK dave$/);
+  for (const page of [a, b]) {
+    await waitLog(page, 'nick', 'carol is now dave');
+    await waitMembers(page, ['alice', 'bob', 'dave']);
+  }
+
+  // /help shows the server's HELP lines; an error shows by the input; Up/Down recall lines.
+  await say(a, '/help');
+  await waitFor(a, 'HELP lines', () => document.querySelectorAll('#log .entry.help').length >= 3);
+  await say(a, '/join nosuchroom');
+  await waitFor(a, 'the error by the input', () =>
+    document.getElementById('error').textContent.includes('no-such-room'));
+  await a.locator('#input').press('ArrowUp');
+  assert.equal(await a.locator('#input').inputValue(), '/join nosuchroom');
+  await a.locator('#input').press('ArrowUp');
+  assert.equal(await a.locator('#input').inputValue(), '/help');
+  await a.locator('#input').press('ArrowDown');
+  assert.equal(await a.locator('#input').inputValue(), '/join nosuchroom');
+  await a.locator('#input').fill('');
+
+  // LEAVE: the TCP client goes back to the lobby.
+  tcp.send('/leave');
+  await tcp.expect(/^OK LEAVE lounge$/);
+  for (const page of [a, b]) {
+    await waitLog(page, 'leave', 'dave left lounge');
+    await waitMembers(page, ['alice', 'bob']);
+    await waitRoomCount(page, 'lounge', 2);
+  }
+
+  await checkAccessibility(a);
+  await checkAccessibility(b);
+  await say(a, 'the web client and the terminal client share rooms');
+  await waitLog(b, 'msg', 'share rooms');
+  await a.screenshot({ path: path.join(screenshotDir, 'desktop.png') });
+
+  // A phone-width page: one column, lists folded, messages visible.
+  const phone = await openPage(browser, url, { width: 390, height: 844 });
+  await say(phone, '/nick erin');
+  await waitLog(phone, 'note', 'You are now erin');
+  await say(phone, '/join lounge');
+  await waitRoom(phone, 'lounge');
+  await say(a, 'welcome erin');
+  await say(b, 'hi erin, this is bob');
+  await waitLog(phone, 'msg', 'hi erin, this is bob');
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow}px`);
+  await checkAccessibility(phone);
+  await phone.screenshot({ path: path.join(screenshotDir, 'phone.png') });
+  await phone.context().close();
+
+  // Restart: the pages show reconnecting, then connect again, take their nicks and rejoin.
+  const { tcpPort, httpPort } = server;
+  await stopServer(server);
+  for (const page of [a, b]) {
+    await waitFor(page, 'reconnecting', () => document.body.dataset.connection === 'reconnecting' &&
+      /reconnecting/i.test(document.getElementById('status').textContent));
+  }
+  server = await startServer(tcpPort, httpPort);
+  for (const [page, nick] of [[a, 'alice'], [b, 'bob']]) {
+    await waitFor(page, 'connected again', () => document.body.dataset.connection === 'connected');
+    await waitFor(page, `status shows ${nick}`, (n) =>
+      document.getElementById('status').textContent.includes(n), nick);
+    await waitRoom(page, 'lounge');
+  }
+  for (const page of [a, b]) await waitMembers(page, ['alice', 'bob']);
+  await say(b, 'back after the restart');
+  await waitLog(a, 'msg', 'back after the restart');
+
+  assert.deepEqual([...a.errors, ...b.errors], [], 'errors in the page');
+  console.log(`screenshots in ${screenshotDir}`);
+});
