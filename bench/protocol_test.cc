@@ -250,6 +250,11 @@ TEST(WsProtocolTest, ReportsARefusedUpgradeAndBadFrames) {
   refused.Receive("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(refused.sink.refused,
             std::vector<std::string>{"WebSocket upgrade refused: HTTP/1.1 403 Forbidden"});
+  WsClient tcp_port;
+  tcp_port.Receive("WELCOME guest1 hi\n");
+  EXPECT_EQ(tcp_port.sink.refused,
+            std::vector<std::string>{
+                "not an HTTP response (is --port the HTTP port?): WELCOME guest1 hi"});
   WsClient wrong_accept;
   wrong_accept.Receive("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: nope\r\n\r\n");
   EXPECT_EQ(wrong_accept.sink.refused.size(), 1u);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -50,6 +51,12 @@ class WebSocketConnection final : public ProtocolConnection {
     relay_.outer = &sink;
     size_t used = 0;
     if (!upgraded_) {
+      // Pointed at roomchat's TCP port, say so at once rather than time out waiting for a head.
+      if (bytes.size() >= 5 && !absl::StartsWith(bytes, "HTTP/")) {
+        Fail(sink, absl::StrCat("not an HTTP response (is --port the HTTP port?): ",
+                                bytes.substr(0, std::min(bytes.find('\n'), size_t{80}))));
+        return bytes.size();
+      }
       size_t end = bytes.find("\r\n\r\n");
       if (end == absl::string_view::npos) return 0;  // the response head is not complete yet
       used = end + 4;
