@@ -1,7 +1,9 @@
-// chat_bench: a load generator for roomchat, and for Redis pub/sub and IRC servers doing the same
-// work, so their figures compare (bench/compare.sh). See docs/PERFORMANCE.md.
+// chat_bench: a load generator for roomchat (over TCP, or over WebSockets on its HTTP port), and
+// for Redis pub/sub and IRC servers doing the same work, so their figures compare
+// (bench/compare.sh). See docs/PERFORMANCE.md.
 //
 //   bazel run -c opt //bench:chat_bench -- --rooms=1 --members=100 --rate=0 --window=64
+//   bazel run -c opt //bench:chat_bench -- --proto=ws --port=8080 --rooms=1 --members=100
 //
 // Exit codes: 0 ok; 2 bad flags, cannot connect, setup timed out, or the server refused something;
 // 3 loss above --max_loss_pct.
@@ -21,9 +23,11 @@
 #include "bench/load_generator.h"
 #include "gflags/gflags.h"
 
-DEFINE_string(proto, "line", "line (roomchat), resp (Redis pub/sub) or irc.");
+DEFINE_string(proto, "line",
+              "line (roomchat), ws (roomchat over a WebSocket: --port is its --http_port), resp "
+              "(Redis pub/sub) or irc.");
 DEFINE_string(host, "127.0.0.1", "Server address; loopback only unless --allow_remote.");
-DEFINE_int32(port, 7070, "Server port.");
+DEFINE_int32(port, 7070, "Server port (for ws, roomchat's HTTP port).");
 DEFINE_bool(allow_remote, false, "Allow a --host that is not a loopback address.");
 DEFINE_int32(rooms, 10, "Rooms (Redis channels, IRC channels).");
 DEFINE_int32(members, 10, "Connections per room.");

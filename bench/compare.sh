@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # roomchat vs Redis pub/sub vs ngIRCd: the same workloads against each, one after the other, on
-# loopback, with the same generator (//bench:chat_bench). Writes docs/compare.md (the table) and
-# docs/compare.png (latency percentiles), and prints the table.
+# loopback, with the same generator (//bench:chat_bench). roomchat runs twice: its clients on TCP
+# lines (row "roomchat"), then on WebSockets through its HTTP port (row "roomchat-ws", same binary
+# and flags). Writes docs/compare.md (the table) and docs/compare.png (latency percentiles), and
+# prints the table.
 #
 #   bench/compare.sh            # every scenario, 10 s each
 #   DURATION=3 bench/compare.sh # shorter, for a quick look
 #
 # How each server is configured, so the comparison is of the servers and not of their limits:
 #   roomchat  -c opt; --flood_lines_per_s=0 (flood control off: W1 and W3 send far past 200 lines/s),
-#             --idle_timeout_s=0 (receivers never send), --max_clients 20000.
+#             --idle_timeout_s=0 (receivers never send), --max_clients 20000; the HTTP port on 17080
+#             for both rows (chat_bench --proto=ws --port=17080 for roomchat-ws).
 #   Redis     no persistence (--save '' --appendonly no), default output buffer limits, maxclients 20000.
 #   ngIRCd    MaxPenaltyTime = 0 (no flood penalties), MaxConnectionsIP = 0, MaxJoins = 0, the bench
 #             OPERs and sets user mode +F (relaxed flood protection), DNS/ident/PAM off. ngIRCd does
@@ -38,9 +41,17 @@ bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 ulimit -n "$(ulimit -Hn)"
 
 start_roomchat() {
-  "$bin/chat/chat_server" --port=17070 "${roomchat_bench_flags[@]}" 2>"$work/roomchat.log" &
+  "$bin/chat/chat_server" --port=17070 --http_port=17080 "${roomchat_bench_flags[@]}" \
+    2>"$work/roomchat.log" &
   pids+=($!); server_pid=$!; port=17070; proto=line; extra=()
   wait_for_port 17070
+}
+
+# The same server; every client is a WebSocket on the HTTP port (GET /ws), one line per frame.
+start_roomchat_ws() {
+  start_roomchat
+  port=17080; proto=ws
+  wait_for_port 17080
 }
 
 start_redis() {
@@ -89,11 +100,11 @@ stop_server() {
 # The raw results stay beside the table, one JSON object per run.
 results=docs/compare.jsonl
 : >"$results"
-for server in roomchat redis ngircd; do
+for server in roomchat roomchat-ws redis ngircd; do
   for scenario in "${scenarios[@]}"; do
     name=${scenario%% *}
     read -r -a args <<<"${scenario#* }"
-    "start_$server"
+    "start_${server//-/_}"
     echo "compare: $server $name" >&2
     if ! "$bin/bench/chat_bench" --proto="$proto" --port="$port" --server_pid="$server_pid" \
         --duration="$duration" --warmup="$warmup" --setup_timeout=600 --json --label="$server $name" \
@@ -120,6 +131,7 @@ table=docs/compare.md
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared by generator and server."
   echo "W1: 1 room x 100 members, 1 sender, closed loop, window 64, 64 B. W2: 100 rooms x 10, 1 sender"
   echo "each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s. W4: 1000 rooms x 5, 1 sender each at 10 msg/s."
+  echo "roomchat-ws: the roomchat server again, every client a WebSocket on its HTTP port (one line per frame)."
   echo
   cat "$table.new"
   echo

@@ -3,6 +3,8 @@
 //     roomchat does) vs one shared, reference-counted message queued per member;
 //   - fan-out into real sockets (socketpairs drained by a reader thread): one write per line per
 //     member vs one coalesced write per member per round of 16 lines, and writev of shared lines;
+//   - fan-out to a room of TCP and WebSocket clients, half and half: Broadcast (each line encoded
+//     once per kind of codec) vs Codec::Encode for every member;
 //   - line framing and command parsing throughput;
 //   - the inbox handoff (EventLoop::Post: mutex-guarded queue + eventfd), alone and contended;
 //   - the floor: one 64-byte write() + read() over a socketpair.
@@ -15,15 +17,19 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "benchmark/benchmark.h"
+#include "chat/loop/event_loop.h"
+#include "chat/net/codec.h"
 #include "chat/protocol/command.h"
 #include "chat/protocol/line_framer.h"
-#include "chat/loop/event_loop.h"
+#include "chat/web/websocket_codec.h"
 
 namespace roomchat {
 namespace {
@@ -170,6 +176,89 @@ BENCHMARK(BM_FanoutSharedMessage)->Apply(FanoutArgs);
 BENCHMARK(BM_SocketsWritePerLine)->Apply(SocketArgs);
 BENCHMARK(BM_SocketsCoalescedPerMember)->Apply(SocketArgs);
 BENCHMARK(BM_SocketsWritevSharedLines)->Apply(SocketArgs);
+
+// ---- Fan-out to a mixed room: line and WebSocket members.
+
+// A codec that counts the encodes it does, for every member of its kind that shares the count.
+class CountingCodec final : public Codec {
+ public:
+  CountingCodec(std::unique_ptr<Codec> inner, int64_t* encodes)
+      : inner_(std::move(inner)), encodes_(encodes) {}
+  Kind kind() const override { return inner_->kind(); }
+  void Append(absl::string_view bytes) override { inner_->Append(bytes); }
+  std::optional<Frame> Next() override { return inner_->Next(); }
+  std::optional<Frame> Finish() override { return inner_->Finish(); }
+  size_t buffered_bytes() const override { return inner_->buffered_bytes(); }
+  void Encode(absl::string_view lines, std::string* out) const override {
+    ++*encodes_;
+    inner_->Encode(lines, out);
+  }
+
+ private:
+  const std::unique_ptr<Codec> inner_;
+  int64_t* const encodes_;
+};
+
+// N members, every other one on a WebSocket, each with its own output buffer.
+struct MixedRoom {
+  explicit MixedRoom(size_t members) : buffers(members) {
+    for (size_t m = 0; m < members; ++m) {
+      std::unique_ptr<Codec> codec;
+      if (m % 2 == 0) {
+        codec = std::make_unique<LineCodec>(4096);
+      } else {
+        codec = *WebSocketCodec::Create(4096);
+      }
+      codecs.push_back(std::make_unique<CountingCodec>(std::move(codec), &encodes));
+    }
+  }
+  void Report(benchmark::State& state) const {
+    state.SetItemsProcessed(state.iterations() * buffers.size());
+    state.counters["encodes_per_line"] =
+        benchmark::Counter(static_cast<double>(encodes) / state.iterations());
+    // Seconds per member, printed with its unit (e.g. "5.5ns").
+    state.counters["per_member"] = benchmark::Counter(
+        static_cast<double>(buffers.size()),
+        benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  }
+
+  std::vector<std::unique_ptr<Codec>> codecs;
+  std::vector<std::string> buffers;
+  int64_t encodes = 0;
+};
+
+void BM_MixedRoomBroadcast(benchmark::State& state) {
+  MixedRoom room(state.range(0));
+  const std::string line = Line(state.range(1));
+  for (auto _ : state) {
+    Broadcast broadcast(line);
+    for (size_t m = 0; m < room.codecs.size(); ++m) {
+      absl::string_view wire = broadcast.For(*room.codecs[m]);
+      room.buffers[m].append(wire.data(), wire.size());
+    }
+    for (std::string& buffer : room.buffers) buffer.clear();
+    benchmark::ClobberMemory();
+  }
+  room.Report(state);
+}
+
+void BM_MixedRoomEncodePerMember(benchmark::State& state) {
+  MixedRoom room(state.range(0));
+  const std::string line = Line(state.range(1));
+  for (auto _ : state) {
+    for (size_t m = 0; m < room.codecs.size(); ++m) room.codecs[m]->Encode(line, &room.buffers[m]);
+    for (std::string& buffer : room.buffers) buffer.clear();
+    benchmark::ClobberMemory();
+  }
+  room.Report(state);
+}
+
+void MixedRoomArgs(benchmark::internal::Benchmark* benchmark) {
+  for (int members : {8, 512}) benchmark->Args({members, 64});
+}
+
+BENCHMARK(BM_MixedRoomBroadcast)->Apply(MixedRoomArgs);
+BENCHMARK(BM_MixedRoomEncodePerMember)->Apply(MixedRoomArgs);
 
 // ---- Parsing.
 

@@ -187,6 +187,7 @@ absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member, bool pu
   options.member = member * 2 + (publisher ? 1 : 0);  // unique nick per connection
   options.publisher = publisher;
   options.irc_oper = workload_.irc_oper;
+  options.http_host = where;
   connection->protocol = ProtocolConnection::Create(options);
   epoll_event event{};
   event.events = EPOLLIN;

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/websocket_framing.h"
 #include "chat/client/session.h"
 #include "chat/protocol/server_event.h"
 #include "chat/protocol/words.h"
@@ -230,15 +231,19 @@ class IrcConnection : public ProtocolConnection {
 
 absl::StatusOr<Proto> ParseProto(absl::string_view name) {
   if (name == "line") return Proto::kLine;
+  if (name == "ws") return Proto::kWs;
   if (name == "resp") return Proto::kResp;
   if (name == "irc") return Proto::kIrc;
   return absl::InvalidArgumentError(
-      absl::StrCat("--proto must be line, resp or irc, not '", name, "'"));
+      absl::StrCat("--proto must be line, ws, resp or irc, not '", name, "'"));
 }
 
 std::unique_ptr<ProtocolConnection> ProtocolConnection::Create(const Options& options) {
   switch (options.proto) {
     case Proto::kLine: return std::make_unique<RoomchatConnection>(options);
+    case Proto::kWs:
+      return WrapInWebSocket(std::make_unique<RoomchatConnection>(options), options.http_host,
+                             options.member);
     case Proto::kResp: return std::make_unique<RespConnection>(options);
     case Proto::kIrc: return std::make_unique<IrcConnection>(options);
   }

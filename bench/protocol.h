@@ -3,6 +3,8 @@
 // turns the bytes that arrive into our payloads, and formats a message for the room.
 //
 //   line  member: WELCOME, then /join (or /create) the room; "MSG <room> <nick> <payload>".
+//   ws    line, over a WebSocket on the server's HTTP port (GET /ws): each line one text frame
+//         (bench/websocket_framing.h).
 //   resp  member: SUBSCRIBE <room>; "message" pushes. A sender has a second, publisher connection
 //         (PUBLISH <room> <payload>), since a subscribed connection cannot publish.
 //   irc   member: NICK/USER, JOIN #<room>, answer PING; "PRIVMSG #<room> :<payload>".
@@ -20,7 +22,7 @@
 
 namespace roomchat {
 
-enum class Proto { kLine, kResp, kIrc };
+enum class Proto { kLine, kWs, kResp, kIrc };
 
 absl::StatusOr<Proto> ParseProto(absl::string_view name);
 
@@ -44,6 +46,7 @@ class ProtocolConnection {
     uint32_t member = 0;     // unique across the run
     bool publisher = false;  // resp: the sender's publishing connection
     std::string irc_oper;    // irc: "name:password" to OPER and set +F (no flood penalty)
+    std::string http_host;   // ws: the upgrade request's Host header, "host:port"
   };
 
   static std::unique_ptr<ProtocolConnection> Create(const Options& options);

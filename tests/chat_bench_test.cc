@@ -25,7 +25,7 @@ constexpr char kBenchPath[] = "bench/chat_bench";
 
 std::unique_ptr<Server> StartServer(ServerOptions options) {
   options.port = 0;
-    options.http_port = 0;
+  options.http_port = 0;
   auto server = std::make_unique<Server>(options);
   EXPECT_TRUE(server->Start().ok());
   return server;
@@ -57,6 +57,31 @@ TEST(ChatBenchTest, AClosedLoopRunCompletesEveryMessage) {
   ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
   EXPECT_TRUE(absl::StrContains(bench.Stdout(), "lost 0 (0.0000%); duplicates 0; reorders 0"))
       << bench.Stdout();
+}
+
+TEST(ChatBenchTest, AWebSocketRunOnTheHttpPortDeliversEverythingInOrder) {
+  auto server = StartServer(ServerOptions{.flood_lines_per_s = 0});
+  Subprocess bench(kBenchPath, {"--proto=ws", absl::StrCat("--port=", server->http_port()),
+                                "--rooms=2", "--members=4", "--senders=2", "--rate=20",
+                                "--duration=1", "--warmup=0.2", "--json", "--max_loss_pct=0"});
+  ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
+  std::string json = bench.Stdout();
+  // 2 rooms x 2 senders x 20/s x 1 s, each to the 3 other members.
+  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":240,")) << json;
+  EXPECT_TRUE(absl::StrContains(json,
+                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
+                                "\"reorders\":0"))
+      << json;
+}
+
+TEST(ChatBenchTest, ARefusedWebSocketUpgradeSaysSo) {
+  auto server = StartServer({});
+  // The TCP port says WELCOME, not HTTP/1.1 101.
+  Subprocess bench(kBenchPath, {"--proto=ws", absl::StrCat("--port=", server->port()), "--rooms=1",
+                                "--members=2", "--setup_timeout=5", "--duration=1"});
+  EXPECT_TRUE(bench.ExitsWith(2, kLineDeadline));
+  EXPECT_TRUE(absl::StrContains(bench.Stderr(), "server refused: not an HTTP response"))
+      << bench.Stderr();
 }
 
 TEST(ChatBenchTest, CannotConnectExitsTwo) {
