@@ -105,15 +105,23 @@ void Acceptor::Hand(UniqueFd fd) {
       ids_->fetch_add(1, std::memory_order_relaxed), std::move(peer),
       std::make_unique<TcpTransport>(std::move(fd)),
       std::make_unique<LineCodec>(limits_.max_line_bytes), limits_, loop_->now());
-  absl::Status connected = registry_->Connect(connection, lobby_);
-  if (connected.ok()) return metrics_->Accepted(ServerMetrics::Transport::kTcp);
-  // Refused: server full or shutting down. The client gets one line and the door.
+  ConnectOrTurnAway(std::move(connection), registry_, lobby_, metrics_, loop_->now());
+}
+
+void ConnectOrTurnAway(std::unique_ptr<Connection> connection, Registry* registry,
+                       Destination* lobby, ServerMetrics* metrics, Clock::time_point now) {
+  ServerMetrics::Transport transport = connection->codec().kind() == Codec::Kind::kWebSocket
+                                           ? ServerMetrics::Transport::kWebSocket
+                                           : ServerMetrics::Transport::kTcp;
+  absl::Status connected = registry->Connect(connection, lobby);
+  if (connected.ok()) return metrics->Accepted(transport);
   LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << connection->peer() << ": " << connected
                             << " (" << google::COUNTER << " refused so far)";
   if (absl::IsResourceExhausted(connected)) {
-    connection->Send(replies::Bye(words::kByeServerFull), loop_->now());
+    connection->Send(replies::Bye(words::kByeServerFull), now);
   }
-  connection->FinishOutput(loop_->now());
+  connection->EndOutput(now);
+  connection->FinishOutput(now);
 }
 
 }  // namespace roomchat

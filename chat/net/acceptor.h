@@ -27,6 +27,12 @@
 
 namespace roomchat {
 
+// Registers `connection` with the registry, which admits it to `lobby`, and counts it by its
+// transport. When the registry refuses (the server is full or shutting down) the client gets
+// "BYE server-full" when full, then the door. Safe from any thread that owns `connection`.
+void ConnectOrTurnAway(std::unique_ptr<Connection> connection, Registry* registry,
+                       Destination* lobby, ServerMetrics* metrics, Clock::time_point now);
+
 class Acceptor final : private EventLoop::IoHandler {
  public:
   // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.

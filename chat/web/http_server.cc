@@ -8,8 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "chat/protocol/replies.h"
-#include "chat/protocol/words.h"
+#include "chat/net/acceptor.h"
 #include "chat/web/websocket_codec.h"
 #include "glog/logging.h"
 
@@ -151,15 +150,7 @@ void HttpServer::Upgrade(uint64_t key, HttpConnection& http, std::string respons
   connection->SendEncoded(http.out + response, now);
   connection->AcceptInput(http.parser.TakeRest(), now);
   connections_.erase(key);
-  absl::Status connected = registry_->Connect(connection, lobby_);
-  if (connected.ok()) return metrics_->Accepted(ServerMetrics::Transport::kWebSocket);
-  LOG_EVERY_N(WARNING, 100) << "limit hit: refused WebSocket " << connection->peer() << ": "
-                            << connected << " (" << google::COUNTER << " refused so far)";
-  if (absl::IsResourceExhausted(connected)) {
-    connection->Send(replies::Bye(words::kByeServerFull), now);
-  }
-  connection->EndOutput(now);
-  connection->FinishOutput(now);
+  ConnectOrTurnAway(std::move(connection), registry_, lobby_, metrics_, now);
 }
 
 bool HttpServer::Write(uint64_t key, HttpConnection& http) {
