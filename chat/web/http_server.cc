@@ -97,29 +97,35 @@ void HttpServer::Serve(uint64_t key) {
   if (it == connections_.end()) return;
   HttpConnection& http = *it->second;
   char buffer[16 * 1024];
+  // Reads only when every buffered request is answered and written, so neither the requests held
+  // nor the responses pending grow with what a client sends without reading.
   while (true) {
+    if (!Answer(key, http) || !Write(key, http)) return;  // upgraded or closed
+    if (!http.out.empty() || http.input_ended) return;    // EPOLLOUT (edge-triggered) resumes
     ssize_t n = ::read(http.fd.get(), buffer, sizeof(buffer));
     if (n > 0) {
       http.parser.Append(absl::string_view(buffer, static_cast<size_t>(n)));
-      if (!Answer(key, http)) return;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) break;
-    return Close(key);  // EOF or an error: nothing more will be asked
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) return Close(key);
+    http.input_ended = true;  // EOF: what was asked is still answered, then the door
   }
-  Write(key, http);
 }
 
 bool HttpServer::Answer(uint64_t key, HttpConnection& http) {
-  while (!http.close_when_written) {
+  while (!http.close_when_written && http.out.size() < kMaxPendingOutput) {
     HttpRequestParser::Outcome next = http.parser.Next();
-    if (next.kind == HttpRequestParser::Outcome::Kind::kNeedMore) return true;
+    if (next.kind == HttpRequestParser::Outcome::Kind::kNeedMore) {
+      if (http.input_ended) http.close_when_written = true;
+      return true;
+    }
     if (next.kind == HttpRequestParser::Outcome::Kind::kError) {
       http.out += FormatResponse(next.status, "text/plain; charset=utf-8",
                                  absl::StrCat(next.reason, "\n"), "Connection: close\r\n");
       http.close_when_written = true;
-      return Write(key, http);
+      return true;
     }
     RouteResult route = routes_.Route(next.request);
     if (route.upgrade) {

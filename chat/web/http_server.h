@@ -2,8 +2,9 @@
 // answers their requests on its own EventLoop (no thread per request), with HttpRoutes deciding
 // what each gets. An HTTP connection holds at most one request head (8 KiB) and its responses;
 // one that does not complete a request within kIdle of the last is closed, so idle and slowloris
-// connections cost at most that long. Past kMaxConnections open HTTP connections, a new one is
-// closed at once.
+// connections cost at most that long. A client that pipelines requests without reading the answers
+// is read no further while kMaxPendingOutput bytes of answers wait for it. Past kMaxConnections
+// open HTTP connections, a new one is closed at once.
 //
 // A GET /ws that upgrades becomes a roomchat client: the socket and the bytes that came after the
 // request go into a Connection (TCP transport, WebSocketCodec) whose output starts with the 101
@@ -39,6 +40,8 @@ class HttpServer final : private EventLoop::IoHandler {
  public:
   static constexpr std::chrono::seconds kIdle{10};
   static constexpr size_t kMaxConnections = 1024;
+  // Responses held for a client that does not read; past it, its further requests wait.
+  static constexpr size_t kMaxPendingOutput = 256 * 1024;
 
   // `ids` hands out client ids shared with the TCP acceptor, `metrics` counts WebSocket clients;
   // both outlive the server.
@@ -63,6 +66,7 @@ class HttpServer final : private EventLoop::IoHandler {
     HttpRequestParser parser;
     std::string out;  // responses not yet written
     bool close_when_written = false;
+    bool input_ended = false;  // the client closed its side; answer what it asked, then close
     EventLoop::TimerId idle = 0;
   };
 
@@ -74,8 +78,8 @@ class HttpServer final : private EventLoop::IoHandler {
   void OnIo(uint64_t key, uint32_t events) override;
   void AcceptAll();
   void Serve(uint64_t key);
-  // Answers every complete request buffered; false once the connection is gone (closed or
-  // upgraded).
+  // Answers the complete requests buffered while the responses pending stay under
+  // kMaxPendingOutput; false once the connection is upgraded.
   bool Answer(uint64_t key, HttpConnection& http);
   void Upgrade(uint64_t key, HttpConnection& http, std::string response);
   // Writes what it can; closes when done and asked to. False once the connection is gone.

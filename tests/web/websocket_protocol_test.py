@@ -262,6 +262,32 @@ class HttpPortTest(unittest.TestCase):
             response = self.exchange(request)
             self.assertTrue(response.startswith(b"HTTP/1.1 " + status), (request[:20], response[:60]))
 
+    def test_a_half_closed_client_still_gets_its_answer(self):
+        sock = socket.create_connection(("127.0.0.1", self.http_port), timeout=DEADLINE)
+        with sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"), data[:40])
+
+    def test_a_client_that_pipelines_without_reading_is_read_no_further(self):
+        # 64 MB of requests whose answers are never read: the server must stop reading once the
+        # answers back up, so the send cannot complete (it did when every request was read).
+        request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.http_port), timeout=3)
+        sent = 0
+        with sock:
+            chunk = request * 20000
+            with self.assertRaises(socket.timeout):
+                while sent < 64 << 20:
+                    sent += sock.send(chunk)
+        self.assertLess(sent, 64 << 20)
+        # The server still answers others.
+        self.assertTrue(self.exchange(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                        .startswith(b"HTTP/1.1 200 OK"))
+
     def test_keep_alive_serves_several_requests_on_one_connection(self):
         response = self.exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
