@@ -7,13 +7,25 @@ namespace roomchat {
 FloodGuard::FloodGuard(const FloodLimits& limits, std::chrono::steady_clock::time_point now)
     : limits_(limits), tokens_(limits.burst), last_refill_(now) {}
 
+void FloodGuard::Refill(std::chrono::steady_clock::time_point now) {
+  std::chrono::duration<double> elapsed = now - last_refill_;
+  if (elapsed.count() <= 0) return;
+  double refilled = tokens_ + elapsed.count() * limits_.lines_per_s;
+  // Held: no cap. Otherwise capped at the burst, never taking away what a hold credited.
+  tokens_ = held_ ? refilled : std::max(tokens_, std::min(limits_.burst, refilled));
+  last_refill_ = now;
+}
+
+void FloodGuard::Hold(std::chrono::steady_clock::time_point now) {
+  if (held_ || limits_.lines_per_s <= 0) return;
+  Refill(now);
+  held_ = true;
+}
+
 FloodGuard::Verdict FloodGuard::OnLine(std::chrono::steady_clock::time_point now) {
   if (limits_.lines_per_s <= 0) return Verdict::kAccept;
-  std::chrono::duration<double> elapsed = now - last_refill_;
-  if (elapsed.count() > 0) {
-    tokens_ = std::min(limits_.burst, tokens_ + elapsed.count() * limits_.lines_per_s);
-    last_refill_ = now;
-  }
+  Refill(now);
+  held_ = false;
   if (tokens_ >= 1) {
     tokens_ -= 1;
     dropped_in_flood_ = 0;

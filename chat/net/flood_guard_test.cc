@@ -39,6 +39,23 @@ TEST(FloodGuardTest, DisconnectsAClientThatKeepsFlooding) {
   EXPECT_EQ(guard.OnLine(kStart), Verdict::kDisconnect);
 }
 
+// Two legal bursts of 400, 2.2 s apart, taken together after the server held the input back: none
+// is a flood. Without the hold the second burst would find 400 tokens and lose its overflow.
+TEST(FloodGuardTest, LinesHeldBackByTheServerAreNotAFloodWhenTakenTogether) {
+  std::chrono::steady_clock::time_point t0;
+  FloodGuard guard({200, 400, 1000}, t0);
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(guard.OnLine(t0), FloodGuard::Verdict::kAccept);
+  guard.Hold(t0 + std::chrono::milliseconds(10));
+  std::chrono::steady_clock::time_point later = t0 + std::chrono::milliseconds(3000);
+  for (int i = 0; i < 750; ++i) {
+    ASSERT_EQ(guard.OnLine(later), FloodGuard::Verdict::kAccept) << "line " << i;
+  }
+  // The average still holds: 352 tokens at the hold, 598 refilled in the 2.99 s held, 750 spent;
+  // the 200 left go, and the 201st line at the same instant is a flood.
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(guard.OnLine(later), FloodGuard::Verdict::kAccept);
+  EXPECT_EQ(guard.OnLine(later), FloodGuard::Verdict::kDropFirst);
+}
+
 TEST(FloodGuardTest, ZeroRateIsOff) {
   FloodGuard guard({0, 0, 0}, kStart);
   for (int i = 0; i < 100000; ++i) ASSERT_EQ(guard.OnLine(kStart), Verdict::kAccept);

@@ -108,6 +108,12 @@ void MemberIo::Enqueue(Connection& member) {
 void MemberIo::TakeInput() {
   input_paused_ = options_.input_waits_for_all && pacer_.InputPaused(loop_->now());
   round_output_ = 0;
+  if (input_paused_) {
+    // Whoever waits now waits for the server: its flood allowance keeps refilling.
+    for (ClientId id : ready_) {
+      if (Connection* member = members_.Find(id)) member->flood().Hold(loop_->now());
+    }
+  }
   // One turn for each member queued when the round began; a member with more queues again.
   for (size_t turns = ready_.size();
        turns > 0 && !ready_.empty() && !input_paused_ && round_output_ < kRoundOutputBudget;
@@ -138,9 +144,13 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
     }
     if (member.output().above_high_water()) {
       NoteCrossing(member);  // queued again once its output drains
+      member.flood().Hold(loop_->now());
       return Turn::kBlocked;
     }
-    if (input_paused_ || round_output_ >= kRoundOutputBudget) return Turn::kMore;
+    if (input_paused_ || round_output_ >= kRoundOutputBudget) {
+      member.flood().Hold(loop_->now());
+      return Turn::kMore;
+    }
     std::optional<Frame> frame = member.NextFrame();
     if (!frame) {
       if (member.input_ended()) {

@@ -1,5 +1,6 @@
 #include "chat/web/http_request.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -83,12 +84,15 @@ absl::string_view HttpRequest::Path() const {
 }
 
 HttpRequestParser::Outcome HttpRequestParser::Next() {
-  size_t end = buffer_.find("\r\n\r\n");
-  if (end == std::string::npos) {
+  // A head ends at a blank line; bare LF line ends are found too, and llhttp judges them.
+  size_t crlf = buffer_.find("\r\n\r\n");
+  size_t lf = buffer_.find("\n\n");
+  size_t head_size = std::min(crlf == std::string::npos ? std::string::npos : crlf + 4,
+                              lf == std::string::npos ? std::string::npos : lf + 2);
+  if (head_size == std::string::npos) {
     if (buffer_.size() > kMaxHeadBytes) return Error(431, "request header fields too large");
     return Outcome{};
   }
-  size_t head_size = end + 4;
   if (head_size > kMaxHeadBytes) return Error(431, "request header fields too large");
 
   llhttp_settings_t settings;

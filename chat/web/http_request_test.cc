@@ -35,6 +35,14 @@ TEST(HttpRequestParserTest, KeepsWhatFollowsAHeadForTheNextRequestOrTheWebSocket
   EXPECT_EQ(parser.TakeRest(), "\x81\x85");
 }
 
+TEST(HttpRequestParserTest, BareLfLineEndsEndAHeadTooAndGetAnAnswer) {
+  HttpRequestParser parser;
+  parser.Append("GET / HTTP/1.1\nHost: x\n\n");
+  HttpRequestParser::Outcome next = parser.Next();
+  EXPECT_NE(next.kind, Kind::kNeedMore) << "served or refused with 400, never left waiting";
+  if (next.kind == Kind::kError) EXPECT_EQ(next.status, 400);
+}
+
 TEST(HttpRequestParserTest, AHeadPastTheLimitIs431EvenBeforeItEnds) {
   HttpRequestParser parser;
   parser.Append("GET / HTTP/1.1\r\nX-Long: " + std::string(HttpRequestParser::kMaxHeadBytes, 'x'));

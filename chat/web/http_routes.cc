@@ -157,9 +157,10 @@ bool HttpRoutes::OriginAllowed(const HttpRequest& request) const {
 
 RouteResult HttpRoutes::Upgrade(const HttpRequest& request) const {
   RouteResult refused;
+  std::string nonce;
   if (!HasToken(request.Header("upgrade"), "websocket") ||
       !HasToken(request.Header("connection"), "upgrade") ||
-      request.Header("sec-websocket-key").empty()) {
+      !absl::Base64Unescape(request.Header("sec-websocket-key"), &nonce) || nonce.size() != 16) {
     refused = Plain(400, "this is a WebSocket endpoint: send a WebSocket upgrade");
   } else if (request.Header("sec-websocket-version") != "13") {
     refused = Plain(426, "WebSocket version 13 only", "Sec-WebSocket-Version: 13\r\n");

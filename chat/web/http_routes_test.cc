@@ -69,6 +69,9 @@ TEST_F(HttpRoutesTest, MalformedHandshakesAre400And426) {
   no_key.erase("sec-websocket-key");
   EXPECT_EQ(routes_.Route(Get("/ws", no_key)).status, 400);
   EXPECT_EQ(routes_.Route(Get("/ws")).status, 400);
+  auto short_key = Upgrade();
+  short_key["sec-websocket-key"] = "abc";  // not 16 bytes in base64
+  EXPECT_EQ(routes_.Route(Get("/ws", short_key)).status, 400);
   auto old = Upgrade();
   old["sec-websocket-version"] = "8";
   RouteResult result = routes_.Route(Get("/ws", old));
