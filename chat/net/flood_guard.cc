@@ -11,21 +11,27 @@ void FloodGuard::Refill(std::chrono::steady_clock::time_point now) {
   std::chrono::duration<double> elapsed = now - last_refill_;
   if (elapsed.count() <= 0) return;
   double refilled = tokens_ + elapsed.count() * limits_.lines_per_s;
-  // Held: no cap. Otherwise capped at the burst, never taking away what a hold credited.
-  tokens_ = held_ ? refilled : std::max(tokens_, std::min(limits_.burst, refilled));
+  // Backlogged: no cap. Otherwise capped at the burst.
+  tokens_ = backlogged_ ? refilled : std::min(limits_.burst, refilled);
   last_refill_ = now;
 }
 
-void FloodGuard::Hold(std::chrono::steady_clock::time_point now) {
-  if (held_ || limits_.lines_per_s <= 0) return;
+void FloodGuard::Backlogged(std::chrono::steady_clock::time_point now) {
+  if (backlogged_ || limits_.lines_per_s <= 0) return;
   Refill(now);
-  held_ = true;
+  backlogged_ = true;
+}
+
+void FloodGuard::CaughtUp(std::chrono::steady_clock::time_point now) {
+  if (!backlogged_) return;
+  Refill(now);
+  backlogged_ = false;
+  tokens_ = std::min(limits_.burst, tokens_);
 }
 
 FloodGuard::Verdict FloodGuard::OnLine(std::chrono::steady_clock::time_point now) {
   if (limits_.lines_per_s <= 0) return Verdict::kAccept;
   Refill(now);
-  held_ = false;
   if (tokens_ >= 1) {
     tokens_ -= 1;
     dropped_in_flood_ = 0;

@@ -5,10 +5,14 @@
 // goes on past `disconnect_after` dropped lines in one flood is disconnected (BYE flood). A flood
 // ends when a line is accepted again. `lines_per_s` of 0 turns the guard off.
 //
-// The server may hold a client's lines back (flow control: the room waits for its readers; the
-// client's own replies wait to drain). Lines sent within the limits but taken late, together, must
-// not count as a flood: while held, the bucket refills at the same rate without its burst cap, so
-// the client keeps its average rate and loses nothing to the server's own pause.
+// The bucket runs on the server's clock, which sees a line when the server reads it, not when the
+// client sent it: the server may take a client's lines late (flow control holds a room's input for
+// its readers; a busy thread reads in turns). Lines sent within the limits but taken late, together,
+// must not count as a flood. So from the moment a client's input is waiting at the server
+// (Backlogged) until the server has read all of it (CaughtUp), the bucket refills at the same rate
+// without its burst cap; on catching up it is capped again. The average rate still holds (a client
+// that sends faster than lines_per_s runs dry, backlog or not), and no client-side bucket could hold
+// more than the server's: the server's own pauses cost a client nothing.
 //
 // Time is passed in, so tests need no clock. Thread contract: not thread-safe; lives in a Client.
 #ifndef ROOMCHAT_CHAT_NET_FLOOD_GUARD_H_
@@ -37,8 +41,10 @@ class FloodGuard {
   FloodGuard(const FloodLimits& limits, std::chrono::steady_clock::time_point now);
 
   Verdict OnLine(std::chrono::steady_clock::time_point now);
-  // The server is holding this client's input back from `now` until its next line.
-  void Hold(std::chrono::steady_clock::time_point now);
+  // The client's input is waiting at the server from `now` on (idempotent).
+  void Backlogged(std::chrono::steady_clock::time_point now);
+  // The server has read everything the client sent, as of `now`.
+  void CaughtUp(std::chrono::steady_clock::time_point now);
   uint64_t dropped_total() const { return dropped_total_; }
 
  private:
@@ -49,7 +55,7 @@ class FloodGuard {
 
   double tokens_;
   std::chrono::steady_clock::time_point last_refill_;
-  bool held_ = false;
+  bool backlogged_ = false;
   uint64_t dropped_in_flood_ = 0;
   uint64_t dropped_total_ = 0;
 };

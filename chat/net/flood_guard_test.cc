@@ -39,21 +39,52 @@ TEST(FloodGuardTest, DisconnectsAClientThatKeepsFlooding) {
   EXPECT_EQ(guard.OnLine(kStart), Verdict::kDisconnect);
 }
 
-// Two legal bursts of 400, 2.2 s apart, taken together after the server held the input back: none
-// is a flood. Without the hold the second burst would find 400 tokens and lose its overflow.
-TEST(FloodGuardTest, LinesHeldBackByTheServerAreNotAFloodWhenTakenTogether) {
+// Two legal bursts of 400, 2.2 s apart, taken together after the server took the input late:
+// none is a flood. Without the backlog rule the second burst would find 400 tokens and lose its
+// overflow.
+TEST(FloodGuardTest, LinesTheServerTookLateAreNotAFloodWhenTakenTogether) {
   std::chrono::steady_clock::time_point t0;
   FloodGuard guard({200, 400, 1000}, t0);
   for (int i = 0; i < 50; ++i) ASSERT_EQ(guard.OnLine(t0), FloodGuard::Verdict::kAccept);
-  guard.Hold(t0 + std::chrono::milliseconds(10));
+  guard.Backlogged(t0 + std::chrono::milliseconds(10));
   std::chrono::steady_clock::time_point later = t0 + std::chrono::milliseconds(3000);
   for (int i = 0; i < 750; ++i) {
     ASSERT_EQ(guard.OnLine(later), FloodGuard::Verdict::kAccept) << "line " << i;
   }
-  // The average still holds: 352 tokens at the hold, 598 refilled in the 2.99 s held, 750 spent;
-  // the 200 left go, and the 201st line at the same instant is a flood.
+  // The average still holds: 352 tokens when the backlog began, 598 refilled in the 2.99 s it
+  // lasted, 750 spent; the 200 left go, and the 201st line at the same instant is a flood.
   for (int i = 0; i < 200; ++i) ASSERT_EQ(guard.OnLine(later), FloodGuard::Verdict::kAccept);
   EXPECT_EQ(guard.OnLine(later), FloodGuard::Verdict::kDropFirst);
+}
+
+// Lines read one by one during a long backlog keep the credit (the backlog is not over at each
+// line), but catching up caps it again: unused credit is not a licence for a later burst.
+TEST(FloodGuardTest, CatchingUpCapsTheCreditAgain) {
+  std::chrono::steady_clock::time_point t0;
+  FloodGuard guard({200, 400, 1000}, t0);
+  guard.Backlogged(t0);
+  for (int ms = 0; ms < 2000; ms += 10) {
+    ASSERT_EQ(guard.OnLine(t0 + std::chrono::milliseconds(ms)), FloodGuard::Verdict::kAccept);
+  }
+  std::chrono::steady_clock::time_point caught_up = t0 + std::chrono::milliseconds(3000);
+  guard.CaughtUp(caught_up);  // 400 + 600 - 200 = 800 tokens, capped to 400
+  for (int i = 0; i < 400; ++i) ASSERT_EQ(guard.OnLine(caught_up), FloodGuard::Verdict::kAccept);
+  EXPECT_EQ(guard.OnLine(caught_up), FloodGuard::Verdict::kDropFirst);
+}
+
+// A client that sends faster than the rate runs dry even while its input is always waiting.
+TEST(FloodGuardTest, AFloodThatKeepsABacklogStillRunsDry) {
+  std::chrono::steady_clock::time_point t0;
+  FloodGuard guard({200, 400, 1000000}, t0);
+  guard.Backlogged(t0);
+  int accepted = 0;
+  for (int i = 0; i < 10000; ++i) {  // 1000 lines/s for 10 s
+    if (guard.OnLine(t0 + std::chrono::milliseconds(i)) == FloodGuard::Verdict::kAccept) {
+      ++accepted;
+    }
+  }
+  EXPECT_LE(accepted, 400 + 2000 + 1);
+  EXPECT_GE(accepted, 400 + 2000 - 1);
 }
 
 TEST(FloodGuardTest, ZeroRateIsOff) {

@@ -103,17 +103,13 @@ void MemberIo::Enqueue(Connection& member) {
   if (state.queued) return;
   state.queued = true;
   ready_.push_back(member.id());
+  // Its input waits at the server from now until read: the flood guard forgives the wait.
+  member.flood().Backlogged(loop_->now());
 }
 
 void MemberIo::TakeInput() {
   input_paused_ = options_.input_waits_for_all && pacer_.InputPaused(loop_->now());
   round_output_ = 0;
-  if (input_paused_) {
-    // Whoever waits now waits for the server: its flood allowance keeps refilling.
-    for (ClientId id : ready_) {
-      if (Connection* member = members_.Find(id)) member->flood().Hold(loop_->now());
-    }
-  }
   // One turn for each member queued when the round began; a member with more queues again.
   for (size_t turns = ready_.size();
        turns > 0 && !ready_.empty() && !input_paused_ && round_output_ < kRoundOutputBudget;
@@ -144,20 +140,20 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
     }
     if (member.output().above_high_water()) {
       NoteCrossing(member);  // queued again once its output drains
-      member.flood().Hold(loop_->now());
       return Turn::kBlocked;
     }
-    if (input_paused_ || round_output_ >= kRoundOutputBudget) {
-      member.flood().Hold(loop_->now());
-      return Turn::kMore;
-    }
+    if (input_paused_ || round_output_ >= kRoundOutputBudget) return Turn::kMore;
     std::optional<Frame> frame = member.NextFrame();
     if (!frame) {
       if (member.input_ended()) {
         Depart(member, {DepartureReason::kEndOfInput, ""});
         return Turn::kGone;
       }
-      if (!ReadSome(member)) return member.departure() ? Turn::kGone : Turn::kIdle;
+      if (!ReadSome(member)) {
+        if (member.departure()) return Turn::kGone;
+        member.flood().CaughtUp(loop_->now());  // its waiting lines no longer count as late
+        return Turn::kIdle;
+      }
       continue;
     }
     member.NoteLine(loop_->now());
