@@ -49,6 +49,24 @@ DEFINE_double(flood_lines_per_s, kDefaults.flood_lines_per_s,
               "with 'ERR flood'. 0 turns flood control off.");
 DEFINE_double(flood_burst, kDefaults.flood_burst,
               "Lines one connection may send at once before the rate applies.");
+DEFINE_bool(history, kDefaults.history,
+            "Keep chat lines in an embedded store: replay on join, /history, /join ROOM since=ID "
+            "(docs/HISTORY.md); --history=false keeps nothing.");
+DEFINE_string(data_dir, kDefaults.data_dir,
+              "Folder of the history store (created if missing); relative to the working "
+              "directory (under 'bazel run', the folder bazel was run from).");
+DEFINE_string(history_sync, kDefaults.history_sync,
+              "full, normal or off: SQLite's synchronous setting. full and normal lose no "
+              "acknowledged line to a killed process; normal may lose the last commits to a power "
+              "loss; off may lose more.");
+DEFINE_uint64(history_on_join, kDefaults.history_on_join,
+              "Lines replayed on /join and /create to clients that asked for replay.");
+DEFINE_uint64(history_max_lines, kDefaults.history_max_lines, "Lines kept per room.");
+DEFINE_int32(history_max_days, kDefaults.history_max_days,
+             "Days a line is kept; 0 keeps lines whatever their age.");
+DEFINE_uint64(history_queue_lines, kDefaults.history_queue_lines,
+              "Lines waiting for the disk at most; past it lines are delivered but left out of "
+              "the store (logged).");
 DEFINE_int32(flood_disconnect_after, kDefaults.flood_disconnect_after,
              "Lines dropped in one flood before the client gets 'BYE flood' and is closed.");
 
@@ -72,6 +90,18 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.flood_lines_per_s = FLAGS_flood_lines_per_s;
   options.flood_burst = FLAGS_flood_burst;
   options.flood_disconnect_after = FLAGS_flood_disconnect_after;
+  options.history = FLAGS_history;
+  options.data_dir = FLAGS_data_dir;
+  // Under 'bazel run' the working directory is the runfiles tree; the user's is this one.
+  const char* user_dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (!options.data_dir.empty() && options.data_dir[0] != '/' && user_dir != nullptr) {
+    options.data_dir = std::string(user_dir) + "/" + options.data_dir;
+  }
+  options.history_sync = FLAGS_history_sync;
+  options.history_on_join = FLAGS_history_on_join;
+  options.history_max_lines = FLAGS_history_max_lines;
+  options.history_max_days = FLAGS_history_max_days;
+  options.history_queue_lines = FLAGS_history_queue_lines;
   return options;
 }
 

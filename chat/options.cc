@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -15,6 +16,28 @@ namespace roomchat {
 namespace {
 
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
+
+std::optional<HistorySync> ParseHistorySync(absl::string_view name) {
+  if (name == "full") return HistorySync::kFull;
+  if (name == "normal") return HistorySync::kNormal;
+  if (name == "off") return HistorySync::kOff;
+  return std::nullopt;
+}
+
+absl::Status ValidateHistory(const ServerOptions& options) {
+  if (!options.history) return absl::OkStatus();
+  if (options.data_dir.empty()) return Invalid("--data_dir must not be empty");
+  if (!ParseHistorySync(options.history_sync)) {
+    return Invalid(absl::StrCat("--history_sync must be full, normal or off, not '",
+                                options.history_sync, "'"));
+  }
+  if (options.history_max_lines < 1) return Invalid("--history_max_lines must be at least 1");
+  if (options.history_max_days < 0) return Invalid("--history_max_days must be 0 (no limit) or more");
+  if (options.history_queue_lines < 1000) {
+    return Invalid("--history_queue_lines must be at least 1000");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateLimits(const ServerOptions& options) {
   if (options.max_clients < 1) return Invalid("--max_clients must be at least 1");
@@ -65,6 +88,26 @@ absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.flood_disconnect_after < 0) {
     return Invalid("--flood_disconnect_after must be 0 or more");
   }
+  return ValidateHistory(options);
+}
+
+size_t HistoryReplyBytes(const ServerOptions& options) {
+  const std::string longest_name(kMaxNameLength, 'n');
+  const std::string longest_text(options.max_line_bytes, 't');
+  size_t one_line = replies::Tags(UINT64_C(9999999999999999), 0, true).size() +
+                    replies::Msg(longest_name, longest_name, longest_text).size();
+  constexpr size_t kMostAtOnce = 128 * 1024;
+  return std::max(one_line, std::min(kMostAtOnce, options.max_outbuf_bytes / 4));
+}
+
+HistoryStoreOptions HistoryStoreOptionsOf(const ServerOptions& options) {
+  HistoryStoreOptions store;
+  store.data_dir = options.data_dir;
+  store.sync = *ParseHistorySync(options.history_sync);
+  store.max_lines_per_room = options.history_max_lines;
+  store.max_days = options.history_max_days;
+  store.queue_max_lines = options.history_queue_lines;
+  return store;
   return absl::OkStatus();
 }
 

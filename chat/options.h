@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "chat/history/history_store.h"
 #include "chat/net/connection.h"
 #include "chat/places/registry.h"
 #include "chat/web/http_routes.h"
@@ -50,6 +51,19 @@ struct ServerOptions {
   double flood_lines_per_s = 200;
   double flood_burst = 400;
   int flood_disconnect_after = 1000;
+  // History (docs/HISTORY.md): chat lines kept in an embedded SQLite store under data_dir (relative
+  // to the working directory), replayed on join, read back with /history and /join since=ID.
+  bool history = true;
+  std::string data_dir = "roomchat-data";
+  // SQLite's synchronous setting: "full", "normal" or "off" (what each can lose: docs/HISTORY.md).
+  std::string history_sync = "normal";
+  // Lines a join replays (to clients that asked for replay); 0: none.
+  size_t history_on_join = 20;
+  // Retention: lines kept per room, and days a line is kept (0: no limit by age).
+  size_t history_max_lines = 10000;
+  int history_max_days = 30;
+  // Lines waiting for the disk at most; past it lines are left out of the store (logged).
+  size_t history_queue_lines = 100000;
 };
 
 // OK, or InvalidArgument naming the first nonsense value.
@@ -63,6 +77,12 @@ size_t LargestReplyBytes(const ServerOptions& options);
 // docs/RELIABILITY.md): the soft cap when there is one, and always room for one more reply under
 // the hard cap.
 size_t HighWaterBytes(const ServerOptions& options);
+
+// At most this much history is queued for one client at once (a replay, a /history answer, a
+// page of a catch-up): a quarter of the hard output cap, at most 128 KiB, and always one line.
+size_t HistoryReplyBytes(const ServerOptions& options);
+// The store's settings; history_sync must be valid (ValidateOptions).
+HistoryStoreOptions HistoryStoreOptionsOf(const ServerOptions& options);
 
 ConnectionLimits ConnectionLimitsOf(const ServerOptions& options);
 WebOptions WebOptionsOf(const ServerOptions& options);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "chat/loop/socket.h"
 #include "chat/places/room.h"
+#include "chat/protocol/replies.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -29,8 +30,12 @@ absl::Status Server::Start() {
   if (!port.ok()) return port.status();
   port_ = *port;
 
+  if (absl::Status history = OpenHistory(); !history.ok()) return history;
   PlaceContext context;
   context.registry = &registry_;
+  context.history = history_.get();
+  context.history_on_join = options_.history_on_join;
+  context.history_reply_bytes = HistoryReplyBytes(options_);
   context.metrics = &metrics_;
   context.max_line_bytes = options_.max_line_bytes;
   context.idle_timeout = std::chrono::seconds(options_.idle_timeout_s);
@@ -64,6 +69,21 @@ absl::Status Server::Start() {
             << ", max_outbuf_bytes " << options_.max_outbuf_bytes << ", idle_timeout_s "
             << options_.idle_timeout_s << ")";
   if (http_ != nullptr) LOG(INFO) << "serving HTTP on " << options_.host << ":" << http_port_;
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenHistory() {
+  if (!options_.history) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(
+      HistoryStoreOptionsOf(options_), [this](uint64_t client, const StoredLine& line) {
+        registry_.ForwardPrivate(client, replies::Ack(line.room, line.id));
+      });
+  if (!store.ok()) return store.status();
+  history_ = *std::move(store);
+  if (absl::Status started = history_->Start(); !started.ok()) return started;
+  LOG(INFO) << "history in " << options_.data_dir << " (sync " << options_.history_sync
+            << ", " << options_.history_max_lines << " lines per room, "
+            << options_.history_max_days << " days)";
   return absl::OkStatus();
 }
 
@@ -105,6 +125,7 @@ void Server::Shutdown() {
   lobby_->Stop();
   reaper_.JoinAll();
   lobby_thread_.join();
+  if (history_ != nullptr) history_->Stop();  // commits what the rooms handed it
   LOG(INFO) << "shut down";
 }
 

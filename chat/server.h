@@ -53,6 +53,8 @@ class Server {
   const Registry& registry() const { return registry_; }
   // For tests: the acceptor, while running (null after Shutdown()).
   const Acceptor* TEST_acceptor() const { return acceptor_.get(); }
+  // For tests: the history store (null when history is off).
+  HistoryStore* TEST_history() const { return history_.get(); }
   // For tests: the lobby, while running.
   const Place* TEST_lobby() const { return lobby_.get(); }
   // For tests: runs on the creating place's thread after a new room's name is reserved and
@@ -63,6 +65,8 @@ class Server {
 
  private:
   absl::Status StartRoom(std::shared_ptr<Place> room);
+  // Opens the history store and starts its thread; nothing when history is off.
+  absl::Status OpenHistory();
   // Binds the HTTP port and makes its server (not started yet); nothing when it is off.
   absl::Status CreateHttpServer();
 
@@ -71,6 +75,7 @@ class Server {
 
   // Owned by the owning thread; each member below is safe from any thread once started.
   Registry registry_;
+  std::unique_ptr<HistoryStore> history_;  // null when history is off
   ThreadReaper reaper_;
   std::unique_ptr<Lobby> lobby_;
   PlaceContext room_context_;

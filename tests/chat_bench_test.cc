@@ -15,6 +15,7 @@
 #include "chat/server.h"
 #include "chat/loop/socket.h"
 #include "gtest/gtest.h"
+#include "tests/data_dir.h"
 #include "tests/subprocess.h"
 #include "tests/test_client.h"
 
@@ -26,6 +27,7 @@ constexpr char kBenchPath[] = "bench/chat_bench";
 std::unique_ptr<Server> StartServer(ServerOptions options) {
   options.port = 0;
   options.http_port = 0;
+  options.data_dir = NewDataDir();
   auto server = std::make_unique<Server>(options);
   EXPECT_TRUE(server->Start().ok());
   return server;

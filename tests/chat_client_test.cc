@@ -19,6 +19,7 @@
 #include "chat/server.h"
 #include "chat/loop/socket.h"
 #include "gtest/gtest.h"
+#include "tests/data_dir.h"
 #include "tests/subprocess.h"
 #include "tests/test_client.h"
 
@@ -33,6 +34,7 @@ class ChatClientTest : public ::testing::Test {
     ServerOptions options;
     options.port = 0;
     options.http_port = 0;
+    options.data_dir = NewDataDir();
     server_ = std::make_unique<Server>(options);
     ASSERT_TRUE(server_->Start().ok());
   }

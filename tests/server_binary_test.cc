@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
+#include "tests/data_dir.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
@@ -48,7 +49,7 @@ std::optional<int> WaitUntilListening(Subprocess& server) {
 }
 
 void ExpectCleanShutdownOn(int signal_number) {
-  Subprocess server(kServerPath, {"--port=0", "--http_port=0"});
+  Subprocess server(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
   std::optional<int> port = WaitUntilListening(server);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
@@ -79,7 +80,7 @@ TEST(ServerBinaryTest, SigtermSaysByeJoinsEveryThreadAndExitsZero) {
 TEST(ServerBinaryTest, SigintDoesTheSame) { ExpectCleanShutdownOn(SIGINT); }
 
 TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
-  Subprocess server(kServerPath, {"--port=0", "--http_port=0"});
+  Subprocess server(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
   std::optional<int> port = WaitUntilListening(server);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
@@ -118,7 +119,7 @@ TEST(ServerBinaryTest, RefusesNonsenseFlagsWithAClearMessage) {
 }
 
 TEST(ServerBinaryTest, SaysWhyItCannotListen) {
-  Subprocess first(kServerPath, {"--port=0", "--http_port=0"});
+  Subprocess first(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
   std::optional<int> port = WaitUntilListening(first);
   ASSERT_TRUE(port.has_value());
   Subprocess second(kServerPath, {absl::StrCat("--port=", *port), "--http_port=0"});
@@ -154,7 +155,7 @@ std::unique_ptr<Subprocess> StartWith(const std::vector<std::string>& flags, std
 
 TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmallestItAccepts) {
   // The soft cap is off (it must not exceed the hard cap): only --max_outbuf_bytes is in question.
-  const std::vector<std::string> too_small = {"--port=0", "--http_port=0", "--outbuf_soft_bytes=0",
+  const std::vector<std::string> too_small = {"--port=0", "--http_port=0", DataDirFlag(), "--outbuf_soft_bytes=0",
                                               "--max_line_bytes=64", "--max_outbuf_bytes=128"};
   std::string refusal;
   std::unique_ptr<Subprocess> accepted = StartWith(too_small, &refusal);
@@ -178,14 +179,14 @@ TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmalles
 
   // The minimum is exact: one byte less is refused too.
   std::string below;
-  EXPECT_EQ(StartWith({"--port=0", "--http_port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
+  EXPECT_EQ(StartWith({"--port=0", "--http_port=0", DataDirFlag(), "--outbuf_soft_bytes=0", "--max_line_bytes=64",
                        absl::StrCat("--max_outbuf_bytes=", *minimum - 1)},
                       &below),
             nullptr)
       << "--max_outbuf_bytes=" << *minimum - 1 << " accepted, though " << *minimum << " is named";
 
   std::unique_ptr<Subprocess> server =
-      StartWith({"--port=0", "--http_port=0", "--outbuf_soft_bytes=0", "--max_line_bytes=64",
+      StartWith({"--port=0", "--http_port=0", DataDirFlag(), "--outbuf_soft_bytes=0", "--max_line_bytes=64",
                  absl::StrCat("--max_outbuf_bytes=", *minimum)},
                 &refusal);
   ASSERT_NE(server, nullptr) << "the named minimum " << *minimum << " is refused: " << refusal;
@@ -307,7 +308,8 @@ TEST(ServerBinaryTest, ARoomThreadThatCannotStartIsErrLimitAndTheServerKeepsServ
   std::string binary = CopyServerForNobody();
   ASSERT_FALSE(binary.empty()) << "cannot copy " << kServerPath << " under /tmp";
   Subprocess server(kSetpriv,
-                    {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0", "--http_port=0"});
+                    {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0", "--http_port=0",
+                     "--history=false"});
   std::optional<int> port = WaitUntilListening(server);
   // The running server keeps its binary open; the copy is no longer needed on disk.
   ::unlink(binary.c_str());

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
+#include "tests/data_dir.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
@@ -26,6 +27,7 @@ class ServerFixture : public ::testing::Test {
   void StartServer(ServerOptions options = {}) {
     options.port = 0;
     options.http_port = 0;
+    if (options.data_dir == ServerOptions().data_dir) options.data_dir = NewDataDir();
     server_ = std::make_unique<Server>(options);
     absl::Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;

@@ -25,6 +25,7 @@
 #include "chat/net/flood_guard.h"
 #include "chat/net/output_buffer.h"
 #include "chat/net/transport.h"
+#include "chat/protocol/caps.h"
 
 namespace roomchat {
 
@@ -73,6 +74,12 @@ class Connection {
   const std::string& peer() const { return peer_; }
   const std::string& nick() const { return nick_; }
   void set_nick(std::string nick) { nick_ = std::move(nick); }
+  // What the client turned on with /cap req (nothing: protocol v1 exactly).
+  CapSet caps() const { return caps_; }
+  void add_cap(Cap cap) { caps_.Add(cap); }
+  // In a room, replaying history to this client: live chat lines wait in the room's history.
+  bool catching_up() const { return catching_up_; }
+  void set_catching_up(bool catching_up) { catching_up_ = catching_up; }
   const Codec& codec() const { return *codec_; }
 
   // ---- Input.
@@ -136,6 +143,8 @@ class Connection {
 
   // Owned by the owning thread.
   std::string nick_;
+  CapSet caps_;
+  bool catching_up_ = false;
   OutputBuffer output_;
   std::string encode_scratch_;
   Clock::time_point last_activity_;

@@ -2,6 +2,8 @@
 
 #include <sys/epoll.h>
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +74,7 @@ std::unique_ptr<Connection> MemberIo::Detach(ClientId id) {
   pacer_.Forget(id);
   connection->loop_state().queued = false;
   connection->loop_state().tracked = false;
+  connection->set_catching_up(false);
   return connection;
 }
 
@@ -212,13 +215,37 @@ void MemberIo::Send(Connection& member, absl::string_view lines) {
 }
 
 void MemberIo::SendToAll(ClientId except, absl::string_view lines) {
+  Fanout(except, lines, nullptr);
+}
+
+void MemberIo::SendChatToAll(ClientId except, absl::string_view lines,
+                             absl::FunctionRef<std::string()> tagged_lines) {
+  Fanout(except, lines, &tagged_lines);
+}
+
+// `tagged_lines` is null for lines that are the same for everyone (events); otherwise the lines
+// are chat, skipped for members catching up and tagged for members that asked.
+void MemberIo::Fanout(ClientId except, absl::string_view lines,
+                      absl::FunctionRef<std::string()>* tagged_lines) {
   Clock::time_point started = Clock::now();
   Broadcast broadcast(lines);
+  std::string tagged_text;
+  std::optional<Broadcast> tagged;
   Clock::time_point now = loop_->now();
   uint64_t deliveries = 0;
   members_.ForEach([&](Connection& member) {
     if (member.id() == except || member.departure()) return;
-    absl::string_view encoded = broadcast.For(member.codec());
+    absl::string_view encoded;
+    if (tagged_lines != nullptr && member.catching_up()) return;
+    if (tagged_lines != nullptr && member.caps().Has(Cap::kTags)) {
+      if (!tagged) {
+        tagged_text = (*tagged_lines)();
+        tagged.emplace(tagged_text);
+      }
+      encoded = tagged->For(member.codec());
+    } else {
+      encoded = broadcast.For(member.codec());
+    }
     round_output_ += encoded.size();
     ++deliveries;
     if (member.SendEncoded(encoded, now)) NoteCrossing(member);

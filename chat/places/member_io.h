@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "chat/loop/event_loop.h"
 #include "chat/metrics/metrics.h"
@@ -105,6 +106,11 @@ class MemberIo final : private EventLoop::IoHandler {
   void Send(Connection& member, absl::string_view lines);
   // Sends `lines` to every member but `except` (0: to all), encoded once per codec in use.
   void SendToAll(ClientId except, absl::string_view lines);
+  // A chat line to every member but `except` and those still catching up on history (they get
+  // it from there): `tagged_lines()` to members with the tags capability (made once, when the
+  // first of them is met), `lines` to the others.
+  void SendChatToAll(ClientId except, absl::string_view lines,
+                     absl::FunctionRef<std::string()> tagged_lines);
 
   // For tests.
   size_t TEST_lingering() const { return lingering_.size(); }
@@ -115,6 +121,8 @@ class MemberIo final : private EventLoop::IoHandler {
   // EventLoop::IoHandler.
   void OnIo(uint64_t key, uint32_t events) override;
 
+  void Fanout(ClientId except, absl::string_view lines,
+              absl::FunctionRef<std::string()>* tagged_lines);
   void Enqueue(Connection& member);
   void TakeInput();
   Turn TakeTurn(Connection& member);

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "chat/protocol/caps.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
 #include "chat/protocol/replies.h"
@@ -32,12 +34,32 @@ absl::Status Place::Init() {
 void Place::Admit(std::unique_ptr<Connection> connection, Admission admission) {
   loop_->Post(
       [this, connection = std::move(connection), admission = std::move(admission)]() mutable {
+        if (holding_arrivals_) {
+          held_arrivals_.push_back(
+              [this, connection = std::move(connection), admission]() mutable {
+                ReceiveAdmission(std::move(connection), admission);
+              });
+          return;
+        }
         ReceiveAdmission(std::move(connection), admission);
       });
 }
 
 void Place::DeliverPrivate(ClientId to, std::string line) {
-  loop_->Post([this, to, line = std::move(line)] { ReceivePrivate(to, line); });
+  loop_->Post([this, to, line = std::move(line)]() mutable {
+    if (holding_arrivals_) {
+      held_arrivals_.push_back([this, to, line = std::move(line)] { ReceivePrivate(to, line); });
+      return;
+    }
+    ReceivePrivate(to, line);
+  });
+}
+
+void Place::ReleaseArrivals() {
+  holding_arrivals_ = false;
+  std::vector<EventLoop::Task> held;
+  held.swap(held_arrivals_);
+  for (EventLoop::Task& task : held) std::move(task)();
 }
 
 void Place::AdoptDeparted(std::unique_ptr<Connection> connection) {
@@ -50,12 +72,14 @@ void Place::AdoptDeparted(std::unique_ptr<Connection> connection) {
 void Place::Stop() {
   loop_->Post([this] {
     stopping_ = true;
+    ReleaseArrivals();  // they arrive and leave with everyone else
     io_->DepartAll(DepartureReason::kShutdown);
     loop_->Quit();
   });
 }
 
 void Place::Run() {
+  OnStart();
   loop_->Run();
   // Arrivals that raced with the stop are in by now; they leave with everyone else.
   io_->Shutdown(DepartureReason::kShutdown);
@@ -129,7 +153,7 @@ void Place::Execute(Connection& member, const Command& command) {
     case Command::Kind::kChat: return OnChat(member, command.text);
     case Command::Kind::kNick: return DoNick(member, command.name);
     case Command::Kind::kCreate: return DoCreate(member, command.name);
-    case Command::Kind::kJoin: return DoJoin(member, command.name);
+    case Command::Kind::kJoin: return DoJoin(member, command);
     case Command::Kind::kLeave: return OnLeave(member);
     case Command::Kind::kRooms: return DoRooms(member);
     case Command::Kind::kWho: return DoWho(member, command.name);
@@ -140,6 +164,8 @@ void Place::Execute(Connection& member, const Command& command) {
     case Command::Kind::kPing: return io_->Send(member, replies::Pong(command.text));
     case Command::Kind::kHelp: return io_->Send(member, replies::Help());
     case Command::Kind::kQuit: return io_->Depart(member, {DepartureReason::kQuit, ""});
+    case Command::Kind::kCap: return DoCap(member, command);
+    case Command::Kind::kHistory: return OnHistory(member, command);
   }
 }
 
@@ -190,14 +216,15 @@ void Place::OpenReservedRoom(Connection& member, const std::string& name,
   AnnounceDeparture(nick);
 }
 
-void Place::DoJoin(Connection& member, const std::string& name) {
+void Place::DoJoin(Connection& member, const Command& command) {
+  const std::string& name = command.name;
   if (is_room() && context_.registry->IsIn(member.id(), name)) {
     return io_->Send(member,
                      replies::Ok(Command::Kind::kJoin, room_name_, absl::StrCat(io_->size())));
   }
   std::string nick = member.nick();
   if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
-        return context_.registry->JoinRoom(moving, name);
+        return context_.registry->JoinRoom(moving, name, command.since_id);
       })) {
     return;
   }
@@ -213,6 +240,32 @@ bool Place::TryMove(Connection& member,
   LogIfLimit(moved);
   SendError(back, moved);
   return false;
+}
+
+void Place::DoCap(Connection& member, const Command& command) {
+  auto offered = [this](Cap cap) { return cap == Cap::kTags || context_.history != nullptr; };
+  if (!command.cap_request) {
+    std::vector<absl::string_view> names;
+    for (Cap cap : kAllCaps) {
+      if (offered(cap)) names.push_back(CapName(cap));
+    }
+    return io_->Send(member, replies::Ok(Command::Kind::kCap, absl::StrJoin(names, " ")));
+  }
+  for (const std::string& name : command.caps) {
+    std::optional<Cap> cap = CapByName(name);
+    if (!cap || !offered(*cap)) {
+      return SendError(member, ProtocolError(ErrorCode::kBadArgs,
+                                             absl::StrCat("no capability ", name,
+                                                          " on this server; /cap lists them")));
+    }
+  }
+  for (const std::string& name : command.caps) member.add_cap(*CapByName(name));
+  io_->Send(member, replies::Ok(Command::Kind::kCap, "REQ", absl::StrJoin(command.caps, " ")));
+}
+
+void Place::OnHistory(Connection& member, const Command& command) {
+  SendError(member, ProtocolError(ErrorCode::kNotInRoom,
+                                  "you are in the lobby; /history works in a room"));
 }
 
 void Place::LogIfLimit(const absl::Status& status) {

@@ -15,11 +15,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/history/history_store.h"
 #include "chat/loop/event_loop.h"
 #include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
@@ -44,9 +46,15 @@ struct PlaceContext {
   size_t max_line_bytes = 0;
   std::chrono::seconds idle_timeout{0};
   ServerMetrics* metrics = nullptr;
+  // History (docs/HISTORY.md); `history` is null when it is off.
+  HistoryStore* history = nullptr;
+  size_t history_on_join = 0;      // lines replayed on join
+  size_t history_reply_bytes = 0;  // at most this much history queued for a client at once
 };
 
-class Place : public Destination, private MemberIo::Handler {
+class Place : public Destination,
+              public std::enable_shared_from_this<Place>,
+              private MemberIo::Handler {
  public:
   ~Place() override;
 
@@ -75,6 +83,7 @@ class Place : public Destination, private MemberIo::Handler {
   const PlaceContext& context() const { return context_; }
   const std::string& room_name() const { return room_name_; }
   MemberIo& io() { return *io_; }
+  EventLoop& loop() { return *loop_; }
   Clock::time_point now() const { return loop_->now(); }
 
   // ---- Loop thread only: what the lobby and a room do differently.
@@ -87,6 +96,15 @@ class Place : public Destination, private MemberIo::Handler {
   // Sends `line` to every member but `except` (kNobody: to all); the lobby sends nothing.
   static constexpr ClientId kNobody = 0;
   virtual void Announce(ClientId except, absl::string_view line) = 0;
+
+  // Called on the place's thread before its loop runs.
+  virtual void OnStart() {}
+  // /history: the lobby has none.
+  virtual void OnHistory(Connection& member, const Command& command);
+  // Until ReleaseArrivals(), arriving clients and private messages wait, in order (a room that is
+  // still loading its history).
+  void HoldArrivals() { holding_arrivals_ = true; }
+  void ReleaseArrivals();
 
   // Sends the status's ERR line to `member`.
   void SendError(Connection& member, const absl::Status& status);
@@ -111,7 +129,8 @@ class Place : public Destination, private MemberIo::Handler {
   void DoCreate(Connection& member, const std::string& name);
   // Starts the reserved room's thread and moves `member` in; false (having answered) on failure.
   void OpenReservedRoom(Connection& member, const std::string& name, std::shared_ptr<Place> room);
-  void DoJoin(Connection& member, const std::string& name);
+  void DoJoin(Connection& member, const Command& command);
+  void DoCap(Connection& member, const Command& command);
   void DoRooms(Connection& member);
   void DoWho(Connection& member, const std::string& name);
   void DoMsg(Connection& member, const Command& command);
@@ -132,6 +151,8 @@ class Place : public Destination, private MemberIo::Handler {
   // Owned by the loop thread.
   std::unique_ptr<MemberIo> io_;
   bool stopping_ = false;
+  bool holding_arrivals_ = false;
+  std::vector<EventLoop::Task> held_arrivals_;
   // The last /rooms answer, kept while the registry's listing is unchanged.
   Registry::RoomListing listed_;
   std::string listed_reply_;

@@ -118,7 +118,8 @@ absl::Status Registry::EnterCreatedRoom(std::unique_ptr<Connection>& connection,
   }
   room->second.open = true;
   listing_.reset();
-  EnterRoomLocked(connection, client->second, key, room->second, Admission::Kind::kCreated);
+  EnterRoomLocked(connection, client->second, key, room->second,
+                  Admission{Admission::Kind::kCreated, ""});
   return absl::OkStatus();
 }
 
@@ -130,7 +131,8 @@ absl::StatusOr<Registry::RoomEntry*> Registry::FindOpenRoomLocked(absl::string_v
   return &room->second;
 }
 
-absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name) {
+absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
+                                uint64_t since_id) {
   absl::MutexLock lock(&mu_);
   if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
   absl::StatusOr<RoomEntry*> room = FindOpenRoomLocked(name);
@@ -144,7 +146,8 @@ absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::s
   std::string key = NameKey(name);
   // The caller answers a join of the client's own room itself; leaving it here could close it.
   if (client->second.room_key == key) return absl::FailedPreconditionError("already there");
-  EnterRoomLocked(connection, client->second, key, **room, Admission::Kind::kJoined);
+  EnterRoomLocked(connection, client->second, key, **room,
+                  Admission{Admission::Kind::kJoined, "", since_id});
   return absl::OkStatus();
 }
 
@@ -182,7 +185,8 @@ void Registry::LeaveRoomLocked(ClientEntry& entry) {
 }
 
 void Registry::EnterRoomLocked(std::unique_ptr<Connection>& connection, ClientEntry& entry,
-                               const std::string& room_key, RoomEntry& room, Admission::Kind kind) {
+                               const std::string& room_key, RoomEntry& room,
+                               Admission admission) {
   // Entered before the old room is left: `room` stays valid (a node map), and the old room closes
   // only if this client was its last member.
   room.members.emplace(NameKey(entry.nick), connection->id());
@@ -190,7 +194,7 @@ void Registry::EnterRoomLocked(std::unique_ptr<Connection>& connection, ClientEn
   LeaveRoomLocked(entry);
   entry.room_key = room_key;
   entry.place = room.room.get();
-  room.room->Admit(std::move(connection), Admission{kind, ""});
+  room.room->Admit(std::move(connection), std::move(admission));
 }
 
 absl::Status Registry::SendPrivate(absl::string_view to_nick, std::string line) {

@@ -45,6 +45,7 @@ struct Admission {
   };
   Kind kind;
   std::string room;  // kReturned: the display name of the room left
+  uint64_t since_id = 0;  // kJoined: the client asked for every line after this id (0: not asked)
 };
 
 // The lobby or a room, as the registry sees it.
@@ -105,7 +106,8 @@ class Registry {
   // it becomes null on success.
   absl::Status EnterCreatedRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
   // Moves the client into the existing room `name` (no-such-room, room-full).
-  absl::Status JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
+  absl::Status JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
+                        uint64_t since_id = 0);
   // Moves the client from its room back to `lobby` (not-in-room).
   absl::Status ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby);
   // Whether the client is in a room called `name` now (for /join of one's own room).
@@ -150,7 +152,7 @@ class Registry {
   void LeaveRoomLocked(ClientEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves `connection` into `room`, admitting it as `kind`.
   void EnterRoomLocked(std::unique_ptr<Connection>& connection, ClientEntry& entry,
-                       const std::string& room_key, RoomEntry& room, Admission::Kind kind)
+                       const std::string& room_key, RoomEntry& room, Admission admission)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Const after construction.

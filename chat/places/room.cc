@@ -3,6 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chat/protocol/caps.h"
+#include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
 #include "chat/protocol/replies.h"
 #include "glog/logging.h"
@@ -15,15 +18,23 @@ absl::StatusOr<std::shared_ptr<Room>> Room::Create(const PlaceContext& context, 
   return room;
 }
 
-Room::Room(const PlaceContext& context, std::string name) : Place(context, std::move(name)) {}
+Room::Room(const PlaceContext& context, std::string name)
+    : Place(context, std::move(name)),
+      room_key_(NameKey(room_name())),
+      recent_(context.history_on_join, context.history_reply_bytes) {}
 
 void Room::Greet(Connection& member, const Admission& admission) {
   switch (admission.kind) {
     case Admission::Kind::kCreated:
-      return io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+      io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+      if (member.caps().Has(Cap::kReplay)) Replay(member);
+      return;
     case Admission::Kind::kJoined:
       io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
-      return Announce(member.id(), replies::Join(room_name(), member.nick()));
+      Announce(member.id(), replies::Join(room_name(), member.nick()));
+      if (admission.since_id != 0) return StartCatchUp(member, admission.since_id);
+      if (member.caps().Has(Cap::kReplay)) Replay(member);
+      return;
     case Admission::Kind::kConnected:
     case Admission::Kind::kReturned:
       LOG(DFATAL) << "a lobby admission reached room " << room_name();
@@ -32,7 +43,18 @@ void Room::Greet(Connection& member, const Admission& admission) {
 }
 
 void Room::OnChat(Connection& member, absl::string_view text) {
-  Announce(member.id(), replies::Msg(room_name(), member.nick(), text));
+  const int64_t unix_us = absl::ToUnixMicros(absl::Now());
+  const uint64_t id = NextId(unix_us);
+  const int64_t time_ms = unix_us / 1000;
+  std::string line = replies::Msg(room_name(), member.nick(), text);
+  io().SendChatToAll(member.id(), line, [&] {
+    return absl::StrCat(replies::Tags(id, time_ms, /*history=*/false), line);
+  });
+  if (!has_history()) return;
+  recent_.Push(HistoryLine{id, time_ms, member.nick(), std::string(text)});
+  context().history->Append(
+      StoredLine{room_key_, room_name(), id, time_ms, member.nick(), std::string(text)},
+      member.caps().Has(Cap::kAck) ? member.id() : 0);
 }
 
 void Room::OnLeave(Connection& member) {

@@ -6,14 +6,26 @@
 // come in only through the loop's queue. The registry tells the room to stop when nobody is in it
 // or on the way in; the thread then ends and the room is forgotten.
 //
+// History (docs/HISTORY.md), when the server has a store: the room gives each chat line its id
+// (above every earlier id of this room name, across lifetimes and restarts: the larger of the last
+// id plus one and the wall clock in microseconds), hands it to the store thread, and keeps its
+// newest lines in memory (RecentLines) for the replay on join, /history and /join since=ID. As it
+// opens it asks the store for its last id and newest lines, and arrivals wait until they come. A
+// member catching up on what it missed (since=) gets pages of history, each sent once its output
+// has drained, and no live chat line until it has caught up: those lines wait in the history.
+//
 // Thread contract: as Place.
 #ifndef ROOMCHAT_CHAT_PLACES_ROOM_H_
 #define ROOMCHAT_CHAT_PLACES_ROOM_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "chat/history/recent_lines.h"
 #include "chat/places/place.h"
 
 namespace roomchat {
@@ -25,6 +37,13 @@ class Room final : public Place {
                                                       std::string name);
 
  private:
+  // A member replaying what it missed since an id.
+  struct CatchUp {
+    uint64_t after_id;           // the last id it has been sent
+    bool waiting_for_store;      // a page was asked for
+    bool gap_checked = false;    // the first store page reports a gap, once
+  };
+
   Room(const PlaceContext& context, std::string name);
 
   void Greet(Connection& member, const Admission& admission) override;
@@ -32,6 +51,36 @@ class Room final : public Place {
   void OnLeave(Connection& member) override;
   void Announce(ClientId except, absl::string_view line) override;
   void AnnounceDeparture(absl::string_view nick) override;
+  void OnStart() override;
+  void OnHistory(Connection& member, const Command& command) override;
+
+  // ---- History (room_history.cc).
+  bool has_history() const { return context().history != nullptr; }
+  uint64_t NextId(int64_t unix_us);
+  void OnLoaded(absl::StatusOr<HistoryDb::RoomState> state);
+  // The line as `member` receives it from history: tagged (with "history") if it asked for tags.
+  std::string HistoryText(const Connection& member, const HistoryLine& line) const;
+  // Queues the newest of `lines` that fit in the reply budget; returns how many.
+  size_t SendNewestThatFit(Connection& member, const std::vector<const HistoryLine*>& lines);
+  void Replay(Connection& member);
+  void StartCatchUp(Connection& member, uint64_t since_id);
+  // Sends `member` what it can of what it missed; asks the store when memory does not reach.
+  void ContinueCatchUp(Connection& member, CatchUp& state);
+  void OnCatchUpPage(ClientId id, uint64_t after, absl::StatusOr<HistoryDb::Page> page);
+  void CatchUpTick();
+  // /history answered from the store, straight to the member wherever it is then.
+  void HistoryFromStore(Connection& member, size_t count, uint64_t before_id);
+
+  std::shared_ptr<Room> self() { return std::static_pointer_cast<Room>(shared_from_this()); }
+
+  // Const after construction.
+  const std::string room_key_;
+
+  // Owned by the room thread.
+  uint64_t last_id_ = 0;
+  RecentLines recent_;
+  absl::flat_hash_map<ClientId, CatchUp> catching_up_;
+  EventLoop::TimerId catch_up_timer_ = 0;
 };
 
 }  // namespace roomchat

@@ -4,7 +4,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,6 +26,9 @@ enum class Shape {
   kOptionalName,  // zero or one name
   kNameAndText,   // a name, then free text
   kAnyText,       // optional free text
+  kJoin,          // a room name, then optionally since=ID
+  kCap,           // nothing, or "req" and one or more names
+  kHistory,       // optionally a count, then optionally before=ID
 };
 
 struct Spec {
@@ -38,7 +43,7 @@ struct Spec {
 constexpr Spec kSpecs[] = {
     {"nick", "NICK", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
     {"create", "CREATE", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
-    {"join", "JOIN", Kind::kJoin, Shape::kName, "room", "/join ROOM"},
+    {"join", "JOIN", Kind::kJoin, Shape::kJoin, "room", "/join ROOM"},
     {"leave", "LEAVE", Kind::kLeave, Shape::kNothing, "", "/leave"},
     {"rooms", "ROOMS", Kind::kRooms, Shape::kNothing, "", "/rooms"},
     {"who", "WHO", Kind::kWho, Shape::kOptionalName, "room", "/who [ROOM]"},
@@ -47,6 +52,8 @@ constexpr Spec kSpecs[] = {
     {"ping", "", Kind::kPing, Shape::kAnyText, "", "/ping [TOKEN]"},
     {"help", "HELP", Kind::kHelp, Shape::kNothing, "", "/help"},
     {"quit", "", Kind::kQuit, Shape::kAnyText, "", "/quit"},
+    {"cap", "CAP", Kind::kCap, Shape::kCap, "", "/cap [req NAME...]"},
+    {"history", "HISTORY", Kind::kHistory, Shape::kHistory, "", "/history [N] [before=ID]"},
 };
 
 const Spec* FindSpec(Kind kind) {
@@ -70,9 +77,39 @@ absl::string_view TakeWord(absl::string_view* rest) {
   return word;
 }
 
+// "KEY=ID" with a positive id (below 2^63).
+bool ParseIdOption(absl::string_view word, absl::string_view key, uint64_t* id) {
+  if (!absl::ConsumePrefix(&word, key) || !absl::ConsumePrefix(&word, "=")) return false;
+  return !word.empty() && word.size() <= 18 && absl::c_all_of(word, absl::ascii_isdigit) &&
+         absl::SimpleAtoi(word, id) && *id > 0;
+}
+
+absl::StatusOr<Command> ParseCap(const Spec& spec, absl::string_view args, Command command) {
+  if (args.empty()) return command;
+  if (!absl::EqualsIgnoreCase(TakeWord(&args), "req") || args.empty()) return BadArgs(spec);
+  command.cap_request = true;
+  while (!args.empty()) command.caps.emplace_back(TakeWord(&args));
+  return command;
+}
+
+absl::StatusOr<Command> ParseHistory(const Spec& spec, absl::string_view args, Command command) {
+  absl::string_view word = TakeWord(&args);
+  if (!word.empty() && absl::c_all_of(word, absl::ascii_isdigit)) {
+    if (word.size() > 9 || !absl::SimpleAtoi(word, &command.count) || command.count == 0) {
+      return BadArgs(spec);
+    }
+    word = TakeWord(&args);
+  }
+  if (!word.empty() && !ParseIdOption(word, "before", &command.before_id)) return BadArgs(spec);
+  if (!args.empty()) return BadArgs(spec);
+  return command;
+}
+
 absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args) {
   Command command{spec.kind, "", ""};
   switch (spec.shape) {
+    case Shape::kCap: return ParseCap(spec, args, std::move(command));
+    case Shape::kHistory: return ParseHistory(spec, args, std::move(command));
     case Shape::kNothing:
       if (!args.empty()) return BadArgs(spec);
       return command;
@@ -80,6 +117,7 @@ absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args)
       command.text = std::string(absl::StripTrailingAsciiWhitespace(args));
       return command;
     case Shape::kName:
+    case Shape::kJoin:
     case Shape::kOptionalName:
     case Shape::kNameAndText: break;
   }
@@ -89,6 +127,10 @@ absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args)
   if (spec.shape == Shape::kNameAndText) {
     if (args.empty()) return BadArgs(spec);
     command.text = std::string(args);
+  } else if (spec.shape == Shape::kJoin && !args.empty()) {
+    if (!ParseIdOption(TakeWord(&args), "since", &command.since_id) || !args.empty()) {
+      return BadArgs(spec);
+    }
   } else if (!args.empty()) {
     return BadArgs(spec);
   }

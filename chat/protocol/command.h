@@ -9,7 +9,10 @@
 #ifndef ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
 #define ROOMCHAT_CHAT_PROTOCOL_COMMAND_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,10 +34,21 @@ struct Command {
     kPing,  // text: the token, possibly empty
     kHelp,
     kQuit,
+    // Negotiated additions (docs/PROTOCOL.md, "Capabilities and history"):
+    kCap,      // caps: the names asked for after "req"; cap_request: "req" was given
+    kHistory,  // count (0: the default), before_id (0: the newest)
   };
   Kind kind;
   std::string name;
   std::string text;
+  // /join ROOM since=ID: the last id the client saw (0: not given).
+  uint64_t since_id = 0;
+  // /history [N] [before=ID].
+  size_t count = 0;
+  uint64_t before_id = 0;
+  // /cap [req NAME...].
+  bool cap_request = false;
+  std::vector<std::string> caps;
 };
 
 // The command in `line` (a complete, valid line from the framer), or a protocol error:

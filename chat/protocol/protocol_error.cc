@@ -30,6 +30,8 @@ CodeInfo Info(ErrorCode code) {
     case ErrorCode::kLineTooLong: return {"line-too-long", absl::StatusCode::kInvalidArgument};
     case ErrorCode::kBadEncoding: return {"bad-encoding", absl::StatusCode::kInvalidArgument};
     case ErrorCode::kFlood: return {"flood", absl::StatusCode::kResourceExhausted};
+    case ErrorCode::kHistoryGap: return {"history-gap", absl::StatusCode::kOutOfRange};
+    case ErrorCode::kUnavailable: return {"unavailable", absl::StatusCode::kUnavailable};
   }
   return {"limit", absl::StatusCode::kInternal};  // Not reached: the switch covers every code.
 }

@@ -29,6 +29,8 @@ enum class ErrorCode {
   kLineTooLong,
   kBadEncoding,
   kFlood,
+  kHistoryGap,   // /join since=ID: lines after ID are no longer held
+  kUnavailable,  // the server cannot do it now (history off, the store failing)
 };
 
 // Every ErrorCode, for tests that must cover them all. Keep in step with the enum.
@@ -37,11 +39,11 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::kNickTaken,      ErrorCode::kNoSuchRoom,  ErrorCode::kRoomExists,
     ErrorCode::kNoSuchNick,     ErrorCode::kNotInRoom,   ErrorCode::kRoomFull,
     ErrorCode::kLimit,          ErrorCode::kLineTooLong, ErrorCode::kBadEncoding,
-    ErrorCode::kFlood,
+    ErrorCode::kFlood,          ErrorCode::kHistoryGap,  ErrorCode::kUnavailable,
 };
 static_assert(sizeof(kAllErrorCodes) / sizeof(kAllErrorCodes[0]) ==
-                  static_cast<size_t>(ErrorCode::kFlood) + 1,
-              "kAllErrorCodes must list every ErrorCode, kFlood last");
+                  static_cast<size_t>(ErrorCode::kUnavailable) + 1,
+              "kAllErrorCodes must list every ErrorCode, kUnavailable last");
 
 // The code as it appears on the wire, e.g. "no-such-room".
 absl::string_view ErrorCodeName(ErrorCode code);

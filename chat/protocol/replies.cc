@@ -1,6 +1,7 @@
 #include "chat/protocol/replies.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "chat/protocol/command.h"
 #include "chat/protocol/words.h"
 
@@ -90,6 +91,20 @@ std::string Help() {
 }
 
 std::string Bye(absl::string_view reason) { return absl::StrCat(words::kBye, " ", reason, "\n"); }
+
+std::string Rfc3339Millis(int64_t unix_ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),
+                          absl::UTCTimeZone());
+}
+
+std::string Tags(uint64_t id, int64_t unix_ms, bool history) {
+  return absl::StrCat("@", words::kTagId, "=", id, ";", words::kTagTime, "=", Rfc3339Millis(unix_ms),
+                      history ? absl::StrCat(";", words::kTagHistory) : "", " ");
+}
+
+std::string Ack(absl::string_view room, uint64_t id) {
+  return absl::StrCat(words::kAck, " ", room, " ", id, "\n");
+}
 
 }  // namespace replies
 }  // namespace roomchat

@@ -5,6 +5,7 @@
 #define ROOMCHAT_CHAT_PROTOCOL_REPLIES_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -31,6 +32,14 @@ std::string Pong(absl::string_view token);
 // Every HELP line, then OK HELP.
 std::string Help();
 std::string Bye(absl::string_view reason);
+
+// ---- Negotiated lines (docs/PROTOCOL.md, "Capabilities and history").
+// "@id=<id>;time=<UTC RFC 3339 with milliseconds>[;history] ", put before a chat line.
+std::string Tags(uint64_t id, int64_t unix_ms, bool history);
+// "2026-12-01T22:47:24.123Z".
+std::string Rfc3339Millis(int64_t unix_ms);
+// "ACK <room> <id>": the sender's line `id` is stored.
+std::string Ack(absl::string_view room, uint64_t id);
 
 }  // namespace replies
 }  // namespace roomchat

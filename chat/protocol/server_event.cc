@@ -88,28 +88,58 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
         }
       }
       return absl::OkStatus();
+    case Kind::kAck:
+      if (absl::Status split = SplitFields(tag, rest, 2, false, &f); !split.ok()) return split;
+      event->room = f[0];
+      if (!absl::SimpleAtoi(f[1], &event->id) || event->id == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(tag, " id is not a number"));
+      }
+      return absl::OkStatus();
     default:  // kPong, kHelp, kBye: the rest is the text
       event->text = std::string(rest);
       return absl::OkStatus();
   }
 }
 
+// Reads "@k=v;k=v;flag" (without the '@') into `event`.
+absl::Status ParseTags(absl::string_view tags, ServerEvent* event) {
+  for (absl::string_view tag : absl::StrSplit(tags, ';')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(tag, absl::MaxSplits('=', 1));
+    if (kv.first == words::kTagId) {
+      if (!absl::SimpleAtoi(kv.second, &event->id) || event->id == 0) {
+        return absl::InvalidArgumentError("the id tag is not a number");
+      }
+    } else if (kv.first == words::kTagTime) {
+      event->time = std::string(kv.second);
+    } else if (kv.first == words::kTagHistory) {
+      event->history = true;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line) {
+  ServerEvent event;
+  if (absl::ConsumePrefix(&line, "@")) {
+    size_t end = line.find(' ');
+    if (end == absl::string_view::npos) return absl::InvalidArgumentError("tags without a line");
+    if (absl::Status tags = ParseTags(line.substr(0, end), &event); !tags.ok()) return tags;
+    line.remove_prefix(end + 1);
+  }
   static constexpr std::pair<absl::string_view, Kind> kTags[] = {
       {words::kWelcome, Kind::kWelcome}, {words::kOk, Kind::kOk},     {words::kErr, Kind::kErr},
       {words::kMsg, Kind::kMsg},         {words::kPriv, Kind::kPriv}, {words::kJoin, Kind::kJoin},
       {words::kLeave, Kind::kLeave},     {words::kNick, Kind::kNick}, {words::kRoom, Kind::kRoom},
       {words::kMember, Kind::kMember},   {words::kPong, Kind::kPong}, {words::kHelp, Kind::kHelp},
-      {words::kBye, Kind::kBye},
+      {words::kBye, Kind::kBye},         {words::kAck, Kind::kAck},
   };
   size_t space = line.find(' ');
   absl::string_view tag = line.substr(0, space);
   absl::string_view rest = space == absl::string_view::npos ? "" : line.substr(space + 1);
   for (const auto& [name, kind] : kTags) {
     if (tag != name) continue;
-    ServerEvent event;
     event.kind = kind;
     if (absl::Status parsed = ParseFields(tag, rest, &event); !parsed.ok()) return parsed;
     return event;

@@ -20,6 +20,9 @@ namespace roomchat {
 //   kLeave    room, nick          kNick    nick (old), new_nick
 //   kRoom     room, count         kMember  nick             kPong    text (the token, maybe empty)
 //   kHelp     text                kBye     text (the reason)
+//   kAck      room, id
+// A line may start with tags (capability "tags"): "@id=<id>;time=<time>[;history] "; they set id,
+// time and history on any kind. Unknown tags are ignored.
 struct ServerEvent {
   enum class Kind {
     kWelcome,
@@ -35,6 +38,7 @@ struct ServerEvent {
     kPong,
     kHelp,
     kBye,
+    kAck,
   };
   Kind kind;
   std::string nick;
@@ -45,6 +49,10 @@ struct ServerEvent {
   std::string command;
   std::vector<std::string> args;
   int count = 0;
+  // From tags (or kAck's id); 0, empty and false when absent.
+  uint64_t id = 0;
+  std::string time;
+  bool history = false;
 };
 
 // Parses one line (without its LF). A line that does not follow protocol v1 gives InvalidArgument

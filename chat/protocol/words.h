@@ -25,6 +25,12 @@ inline constexpr absl::string_view kMember = "MEMBER";
 inline constexpr absl::string_view kPong = "PONG";
 inline constexpr absl::string_view kHelp = "HELP";
 inline constexpr absl::string_view kBye = "BYE";
+// Negotiated (docs/PROTOCOL.md, "Capabilities and history").
+inline constexpr absl::string_view kAck = "ACK";
+// Tags before a line's word: "@id=<id>;time=<RFC 3339 UTC, ms>[;history] ".
+inline constexpr absl::string_view kTagId = "id";
+inline constexpr absl::string_view kTagTime = "time";
+inline constexpr absl::string_view kTagHistory = "history";
 
 // The reasons a BYE line gives.
 inline constexpr absl::string_view kByeQuit = "quit";
