@@ -5,8 +5,8 @@
 #
 # What it does, each step only when needed:
 #   1. apt-get installs Bazel (Debian's bazel-bootstrap 4.2.3), the Bazel rule sets Debian ships
-#      (skylib, platforms), the binary libraries (gflags, glog, GoogleTest, Benchmark, libedit), and
-#      tmux for the terminal client's interactive test.
+#      (skylib, platforms), the binary libraries (gflags, glog, GoogleTest, Benchmark, libedit,
+#      SQLite), and tmux for the terminal client's interactive test.
 #   2. Fetches Debian's *source* package of Abseil (20220623.1) and unpacks it into
 #      third_party/abseil-cpp (git-ignored), which WORKSPACE names as @com_google_absl. Abseil is built
 #      from source with our own flags so ThreadSanitizer sees inside absl::Mutex; the prebuilt
@@ -35,6 +35,8 @@ packages=(
   python3-websockets  # an independent WebSocket client for the protocol tests
   prometheus-cpp-dev  # /metrics: prometheus-cpp core's metric families and text serializer
   prometheus          # promtool, which checks /metrics in a test
+  libsqlite3-dev  # the embedded history store
+  sqlite3         # the CLI, so operators and a test can read the documented schema
   chromium nodejs  # the browser test of the web client (npm: see below)
 )
 

@@ -1,0 +1,453 @@
+#include "chat/history/history_db.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "chat/history/sqlite_statement.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+// The schema, version 1. Statements are separated by ';' so that `sqlite3 FILE < schema.sql`
+// and sqlite3_exec() both accept it as it stands.
+//   meta   key/value pairs about the file; 'schema_version' is the version of this schema.
+//   rooms  one row per room ever stored: `key` is the server's case-insensitive room key, `name`
+//          the display name of its newest stored line, `last_id` the highest line id ever stored
+//          (kept when the lines are trimmed, so ids are never reused).
+//   lines  one row per retained chat line, clustered by (room, id) (WITHOUT ROWID: a room's lines
+//          are one range of the b-tree, read in id order without a sort). `room` is rooms.key,
+//          `time_ms` Unix time in milliseconds UTC, `text` UTF-8.
+//   lines_by_time  finds the lines older than the retention age, oldest first.
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms(key TEXT PRIMARY KEY, name TEXT NOT NULL, last_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lines(room TEXT NOT NULL, id INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+  nick TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY(room, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lines_by_time ON lines(time_ms);
+)sql";
+
+// The server keeps ids below 2^53; they are bound as SQLite integers (int64).
+constexpr uint64_t kIdLimit = uint64_t{1} << 53;
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+int64_t ClampToInt64(uint64_t value) {
+  return value > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(value);
+}
+
+absl::Status MakeDirectory(const std::string& path) {
+  if (mkdir(path.c_str(), 0700) == 0) return absl::OkStatus();
+  int error = errno;
+  struct stat info;
+  if (error == EEXIST && stat(path.c_str(), &info) == 0) {
+    if (S_ISDIR(info.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("history db: ", path, " exists and is not a directory"));
+  }
+  return absl::ErrnoToStatus(error, absl::StrCat("history db: cannot create directory ", path));
+}
+
+// mkdir -p: each missing component of `dir` is created with mode 0700.
+absl::Status MakeDirectories(const std::string& dir) {
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
+       slash = dir.find('/', slash + 1)) {
+    if (dir[slash - 1] == '/') continue;  // "a//b"
+    if (absl::Status made = MakeDirectory(dir.substr(0, slash)); !made.ok()) return made;
+  }
+  return MakeDirectory(dir);
+}
+
+const char* SyncPragma(HistorySync sync) {
+  switch (sync) {
+    case HistorySync::kFull: return "PRAGMA synchronous=FULL";
+    case HistorySync::kNormal: return "PRAGMA synchronous=NORMAL";
+    case HistorySync::kOff: return "PRAGMA synchronous=OFF";
+  }
+  return "PRAGMA synchronous=FULL";
+}
+
+}  // namespace
+
+// Prepared once at Open (SQLITE_PREPARE_PERSISTENT: they live as long as the connection).
+struct HistoryDb::Statements {
+  SqliteStatement begin, commit;
+  SqliteStatement insert_line;  // ?1 room key, ?2 id, ?3 time_ms, ?4 nick, ?5 text
+  SqliteStatement raise_room;   // ?1 room key, ?2 name, ?3 id
+  SqliteStatement find_room;    // ?1 room key
+  SqliteStatement before;       // ?1 room key, ?2 before id, ?3 limit; newest first
+  SqliteStatement after;        // ?1 room key, ?2 after id, ?3 limit
+  SqliteStatement first_id;     // ?1 room key
+  SqliteStatement room_keys;
+  SqliteStatement trim_by_age;  // ?1 min time_ms, ?2 limit
+  SqliteStatement id_span;      // ?1 room key: min(id), max(id)
+  SqliteStatement cutoff;       // ?1 room key, ?2 lines kept: the newest id to delete
+  SqliteStatement trim_room;    // ?1 room key, ?2 cutoff, ?3 limit
+};
+
+absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& dir,
+                                                           HistorySync sync) {
+  if (dir.empty()) return absl::InvalidArgumentError("history db: empty directory name");
+  if (absl::Status made = MakeDirectories(dir); !made.ok()) return made;
+  std::string path = absl::StrCat(dir, dir.back() == '/' ? "" : "/", kFileName);
+  sqlite3* db = nullptr;
+  int opened = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  if (db == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("history db ", path, ": out of memory"));
+  }
+  // From here the HistoryDb owns the connection: every failure below closes it.
+  std::unique_ptr<HistoryDb> history(new HistoryDb(std::move(path), db));
+  if (opened != SQLITE_OK) return history->SqliteError("open");
+  if (absl::Status status = history->Configure(sync); !status.ok()) return status;
+  if (absl::Status status = history->CreateSchema(); !status.ok()) return status;
+  if (absl::Status status = history->PrepareStatements(); !status.ok()) return status;
+  return history;
+}
+
+HistoryDb::HistoryDb(std::string path, sqlite3* db)
+    : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
+
+HistoryDb::~HistoryDb() {
+  statements_.reset();
+  if (int closed = sqlite3_close(db_); closed != SQLITE_OK) {
+    LOG(ERROR) << "history db " << path_ << ": close: " << sqlite3_errstr(closed);
+  }
+}
+
+absl::Status HistoryDb::SqliteError(absl::string_view what) const {
+  int code = sqlite3_extended_errcode(db_);
+  return absl::Status(SqliteStatusCode(code),
+                      absl::StrCat("history db ", path_, ": ", what, ": ", sqlite3_errmsg(db_),
+                                   " (SQLite code ", code, ")"));
+}
+
+absl::Status HistoryDb::Exec(const char* sql, absl::string_view what) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(what);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> HistoryDb::QueryOne(const char* sql,
+                                                               absl::string_view what) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr) != SQLITE_OK) return SqliteError(what);
+  SqliteStatement statement(raw);
+  SqliteStatementUse use(raw);
+  int step = use.Step();
+  if (step == SQLITE_DONE) return std::optional<std::string>();
+  if (step != SQLITE_ROW) return SqliteError(what);
+  return std::optional<std::string>(use.Text(0));
+}
+
+absl::Status HistoryDb::Run(sqlite3_stmt* statement, absl::string_view what) {
+  SqliteStatementUse use(statement);
+  if (use.Step() != SQLITE_DONE) return SqliteError(what);
+  return absl::OkStatus();
+}
+
+void HistoryDb::Rollback() {
+  if (sqlite3_get_autocommit(db_)) return;
+  if (absl::Status rolled_back = Exec("ROLLBACK", "rollback"); !rolled_back.ok()) {
+    LOG(ERROR) << rolled_back;
+  }
+}
+
+absl::Status HistoryDb::Configure(HistorySync sync) {
+  if (sqlite3_busy_timeout(db_, kBusyTimeoutMs) != SQLITE_OK) return SqliteError("busy_timeout");
+  // journal_mode answers with the mode in force, which stays the old one where WAL is impossible
+  // (e.g. a file system without shared memory). On a file that is not a database this is where
+  // SQLite first reads it and fails.
+  absl::StatusOr<std::optional<std::string>> mode =
+      QueryOne("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
+    return absl::FailedPreconditionError(absl::StrCat("history db ", path_,
+                                                      ": cannot use WAL journal mode (it is ",
+                                                      mode->value_or("unknown"), ")"));
+  }
+  return Exec(SyncPragma(sync), "set synchronous");
+}
+
+absl::Status HistoryDb::CreateSchema() {
+  if (absl::Status begun = Exec("BEGIN IMMEDIATE", "begin schema"); !begun.ok()) return begun;
+  absl::Status status = CheckSchemaVersion();
+  if (status.ok()) status = Exec(kSchema, "create schema");
+  if (status.ok()) {
+    std::string record = absl::StrCat(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '", kSchemaVersion, "')");
+    status = Exec(record.c_str(), "record schema version");
+  }
+  if (status.ok()) status = Exec("COMMIT", "commit schema");
+  if (!status.ok()) Rollback();
+  return status;
+}
+
+// Within the schema transaction, so no other process changes the version between the check and
+// the CREATEs: refuses a file that a newer roomchat has written.
+absl::Status HistoryDb::CheckSchemaVersion() {
+  absl::StatusOr<std::optional<std::string>> has_meta =
+      QueryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", "read schema");
+  if (!has_meta.ok()) return has_meta.status();
+  if (!has_meta->has_value()) return absl::OkStatus();  // a new file
+  absl::StatusOr<std::optional<std::string>> version =
+      QueryOne("SELECT value FROM meta WHERE key = 'schema_version'", "read schema version");
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) return absl::OkStatus();
+  int number = 0;
+  if (!absl::SimpleAtoi(**version, &number) || number < 1) {
+    return absl::DataLossError(
+        absl::StrCat("history db ", path_, ": unreadable schema version '", **version, "'"));
+  }
+  if (number > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "history db ", path_, ": schema version ", number,
+        " was written by a newer roomchat; this one knows up to version ", kSchemaVersion));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryDb::PrepareStatements() {
+  Statements& s = *statements_;
+  const std::pair<SqliteStatement*, const char*> table[] = {
+      {&s.begin, "BEGIN IMMEDIATE"},
+      {&s.commit, "COMMIT"},
+      {&s.insert_line,
+       "INSERT INTO lines(room, id, time_ms, nick, text) VALUES(?1, ?2, ?3, ?4, ?5)"},
+      // A batch may hold older lines than the file (never in the server's use): the name and
+      // last_id follow the highest id only.
+      {&s.raise_room,
+       "INSERT INTO rooms(key, name, last_id) VALUES(?1, ?2, ?3) ON CONFLICT(key) DO UPDATE "
+       "SET name = excluded.name, last_id = excluded.last_id "
+       "WHERE excluded.last_id > rooms.last_id"},
+      {&s.find_room, "SELECT name, last_id FROM rooms WHERE key = ?1"},
+      {&s.before,
+       "SELECT id, time_ms, nick, text FROM lines WHERE room = ?1 AND id < ?2 "
+       "ORDER BY id DESC LIMIT ?3"},
+      {&s.after,
+       "SELECT id, time_ms, nick, text FROM lines WHERE room = ?1 AND id > ?2 "
+       "ORDER BY id LIMIT ?3"},
+      {&s.first_id, "SELECT min(id) FROM lines WHERE room = ?1"},
+      {&s.room_keys, "SELECT key FROM rooms ORDER BY key"},
+      // The oldest first, through lines_by_time; each by its primary key.
+      {&s.trim_by_age,
+       "DELETE FROM lines WHERE (room, id) IN "
+       "(SELECT room, id FROM lines WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)"},
+      // Two lookups at the ends of the room's range (the min/max optimization).
+      {&s.id_span,
+       "SELECT (SELECT min(id) FROM lines WHERE room = ?1), "
+       "(SELECT max(id) FROM lines WHERE room = ?1)"},
+      // Steps over the ?2 newest lines of the room to the newest one to delete.
+      {&s.cutoff, "SELECT id FROM lines WHERE room = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2"},
+      {&s.trim_room,
+       "DELETE FROM lines WHERE room = ?1 AND id IN "
+       "(SELECT id FROM lines WHERE room = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)"},
+  };
+  for (const auto& [statement, sql] : table) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+      return SqliteError(absl::StrCat("prepare \"", sql, "\""));
+    }
+    statement->reset(raw);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryDb::Append(absl::Span<const StoredLine> lines) {
+  for (const StoredLine& line : lines) {
+    if (line.room_key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("history db ", path_, ": append: a line without a room key"));
+    }
+    if (line.id == 0 || line.id >= kIdLimit) {
+      return absl::InvalidArgumentError(absl::StrCat("history db ", path_, ": append: line id ",
+                                                     line.id, " of room ", line.room_key,
+                                                     " is not in 1 to 2^53 - 1"));
+    }
+  }
+  if (lines.empty()) return absl::OkStatus();
+  if (absl::Status begun = Run(statements_->begin.get(), "begin append"); !begun.ok()) {
+    return begun;
+  }
+  absl::Status status = WriteLines(lines);
+  if (status.ok()) status = Run(statements_->commit.get(), "commit append");
+  if (!status.ok()) Rollback();
+  return status;
+}
+
+absl::Status HistoryDb::WriteLines(absl::Span<const StoredLine> lines) {
+  absl::flat_hash_map<absl::string_view, const StoredLine*> highest;  // by room key
+  for (const StoredLine& line : lines) {
+    SqliteStatementUse use(statements_->insert_line.get());
+    use.Bind(1, line.room_key)
+        .Bind(2, static_cast<int64_t>(line.id))
+        .Bind(3, line.time_ms)
+        .Bind(4, line.nick)
+        .Bind(5, line.text);
+    if (use.Step() != SQLITE_DONE) {
+      return SqliteError(absl::StrCat("append line ", line.id, " of room ", line.room_key));
+    }
+    const StoredLine*& top = highest[line.room_key];
+    if (top == nullptr || line.id > top->id) top = &line;
+  }
+  for (const auto& [room_key, line] : highest) {
+    SqliteStatementUse use(statements_->raise_room.get());
+    use.Bind(1, room_key).Bind(2, line->room).Bind(3, static_cast<int64_t>(line->id));
+    if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("update room ", room_key));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HistoryDb::RoomRow> HistoryDb::FindRoom(absl::string_view room_key) {
+  SqliteStatementUse use(statements_->find_room.get());
+  use.Bind(1, room_key);
+  int step = use.Step();
+  if (step == SQLITE_DONE) return RoomRow();
+  if (step != SQLITE_ROW) return SqliteError(absl::StrCat("find room ", room_key));
+  return RoomRow{use.Text(0), static_cast<uint64_t>(use.Int64(1))};
+}
+
+absl::StatusOr<std::vector<StoredLine>> HistoryDb::ReadPage(sqlite3_stmt* statement,
+                                                            absl::string_view room_key,
+                                                            const std::string& room_name,
+                                                            int64_t bound, size_t limit) {
+  std::vector<StoredLine> lines;
+  SqliteStatementUse use(statement);
+  use.Bind(1, room_key).Bind(2, bound).Bind(3, ClampToInt64(limit));
+  int step;
+  while ((step = use.Step()) == SQLITE_ROW) {
+    StoredLine& line = lines.emplace_back();
+    line.room_key = std::string(room_key);
+    line.room = room_name;
+    line.id = static_cast<uint64_t>(use.Int64(0));
+    line.time_ms = use.Int64(1);
+    line.nick = use.Text(2);
+    line.text = use.Text(3);
+  }
+  if (step != SQLITE_DONE) return SqliteError(absl::StrCat("read lines of room ", room_key));
+  return lines;
+}
+
+absl::StatusOr<HistoryDb::RoomState> HistoryDb::LoadRoom(absl::string_view room_key,
+                                                         size_t recent) {
+  absl::StatusOr<RoomRow> room = FindRoom(room_key);
+  if (!room.ok()) return room.status();
+  RoomState state;
+  state.last_id = room->last_id;
+  if (room->last_id == 0 || recent == 0) return state;
+  absl::StatusOr<std::vector<StoredLine>> lines =
+      ReadPage(statements_->before.get(), room_key, room->name, kInt64Max, recent);
+  if (!lines.ok()) return lines.status();
+  state.recent = *std::move(lines);
+  std::reverse(state.recent.begin(), state.recent.end());
+  return state;
+}
+
+absl::StatusOr<std::vector<StoredLine>> HistoryDb::Before(absl::string_view room_key,
+                                                          uint64_t before_id, size_t limit) {
+  absl::StatusOr<RoomRow> room = FindRoom(room_key);
+  if (!room.ok()) return room.status();
+  if (room->last_id == 0 || limit == 0) return std::vector<StoredLine>();
+  int64_t bound = before_id == 0 ? kInt64Max : ClampToInt64(before_id);
+  absl::StatusOr<std::vector<StoredLine>> lines =
+      ReadPage(statements_->before.get(), room_key, room->name, bound, limit);
+  if (lines.ok()) std::reverse(lines->begin(), lines->end());
+  return lines;
+}
+
+absl::StatusOr<std::vector<StoredLine>> HistoryDb::After(absl::string_view room_key,
+                                                         uint64_t after_id, size_t limit) {
+  absl::StatusOr<RoomRow> room = FindRoom(room_key);
+  if (!room.ok()) return room.status();
+  if (room->last_id == 0 || limit == 0) return std::vector<StoredLine>();
+  return ReadPage(statements_->after.get(), room_key, room->name, ClampToInt64(after_id), limit);
+}
+
+absl::StatusOr<uint64_t> HistoryDb::FirstId(absl::string_view room_key) {
+  SqliteStatementUse use(statements_->first_id.get());
+  use.Bind(1, room_key);
+  if (use.Step() != SQLITE_ROW) return SqliteError(absl::StrCat("first id of room ", room_key));
+  // min() of no row is NULL, which reads as 0.
+  return static_cast<uint64_t>(use.Int64(0));
+}
+
+absl::StatusOr<size_t> HistoryDb::Trim(size_t max_lines_per_room, int64_t min_time_ms,
+                                       size_t max_deleted) {
+  if (max_deleted == 0) return 0;
+  if (absl::Status begun = Run(statements_->begin.get(), "begin trim"); !begun.ok()) return begun;
+  absl::StatusOr<size_t> deleted = TrimInTransaction(max_lines_per_room, min_time_ms, max_deleted);
+  if (deleted.ok()) {
+    if (absl::Status committed = Run(statements_->commit.get(), "commit trim"); !committed.ok()) {
+      deleted = committed;
+    }
+  }
+  if (!deleted.ok()) Rollback();
+  return deleted;
+}
+
+absl::StatusOr<size_t> HistoryDb::TrimInTransaction(size_t max_lines_per_room, int64_t min_time_ms,
+                                                    size_t max_deleted) {
+  {
+    SqliteStatementUse use(statements_->trim_by_age.get());
+    use.Bind(1, min_time_ms).Bind(2, ClampToInt64(max_deleted));
+    if (use.Step() != SQLITE_DONE) return SqliteError("trim by age");
+  }
+  size_t deleted = static_cast<size_t>(sqlite3_changes64(db_));
+  std::vector<std::string> room_keys;
+  {
+    SqliteStatementUse use(statements_->room_keys.get());
+    int step;
+    while ((step = use.Step()) == SQLITE_ROW) {
+      room_keys.push_back(use.Text(0));
+    }
+    if (step != SQLITE_DONE) return SqliteError("list rooms");
+  }
+  // Always from the first room: one already down to its cap deletes nothing, so repeated calls
+  // reach the later rooms.
+  for (const std::string& room_key : room_keys) {
+    if (deleted >= max_deleted) break;
+    absl::StatusOr<size_t> trimmed = TrimRoom(room_key, max_lines_per_room, max_deleted - deleted);
+    if (!trimmed.ok()) return trimmed.status();
+    deleted += *trimmed;
+  }
+  return deleted;
+}
+
+absl::StatusOr<size_t> HistoryDb::TrimRoom(const std::string& room_key, size_t max_lines_per_room,
+                                           size_t max_deleted) {
+  {
+    // Ids are distinct integers: a room whose ids span at most the cap holds at most the cap.
+    SqliteStatementUse use(statements_->id_span.get());
+    use.Bind(1, room_key);
+    if (use.Step() != SQLITE_ROW) return SqliteError(absl::StrCat("span of room ", room_key));
+    if (use.IsNull(0)) return 0;  // no line
+    uint64_t span = static_cast<uint64_t>(use.Int64(1) - use.Int64(0)) + 1;
+    if (span <= max_lines_per_room) return 0;
+  }
+  int64_t cutoff = 0;  // the newest id to delete
+  {
+    SqliteStatementUse use(statements_->cutoff.get());
+    use.Bind(1, room_key).Bind(2, ClampToInt64(max_lines_per_room));
+    int step = use.Step();
+    if (step == SQLITE_DONE) return 0;  // no more lines than the cap
+    if (step != SQLITE_ROW) return SqliteError(absl::StrCat("trim room ", room_key));
+    cutoff = use.Int64(0);
+  }
+  SqliteStatementUse use(statements_->trim_room.get());
+  use.Bind(1, room_key).Bind(2, cutoff).Bind(3, ClampToInt64(max_deleted));
+  if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("trim room ", room_key));
+  return static_cast<size_t>(sqlite3_changes64(db_));
+}
+
+}  // namespace roomchat
