@@ -108,7 +108,6 @@ HistoryStoreOptions HistoryStoreOptionsOf(const ServerOptions& options) {
   store.max_days = options.history_max_days;
   store.queue_max_lines = options.history_queue_lines;
   return store;
-  return absl::OkStatus();
 }
 
 size_t LargestReplyBytes(const ServerOptions& options) {

@@ -25,14 +25,16 @@ namespace {
 //   meta   key/value pairs about the file; 'schema_version' is the version of this schema.
 //   rooms  one row per room ever stored: `key` is the server's case-insensitive room key, `name`
 //          the display name of its newest stored line, `last_id` the highest line id ever stored
-//          (kept when the lines are trimmed, so ids are never reused).
+//          (kept when the lines are trimmed, so ids are never reused), `trimmed_to` the highest
+//          id retention has deleted (a reader asking for lines after an older id has a gap).
 //   lines  one row per retained chat line, clustered by (room, id) (WITHOUT ROWID: a room's lines
 //          are one range of the b-tree, read in id order without a sort). `room` is rooms.key,
 //          `time_ms` Unix time in milliseconds UTC, `text` UTF-8.
 //   lines_by_time  finds the lines older than the retention age, oldest first.
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rooms(key TEXT PRIMARY KEY, name TEXT NOT NULL, last_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms(key TEXT PRIMARY KEY, name TEXT NOT NULL, last_id INTEGER NOT NULL,
+  trimmed_to INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS lines(room TEXT NOT NULL, id INTEGER NOT NULL, time_ms INTEGER NOT NULL,
   nick TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY(room, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lines_by_time ON lines(time_ms);
@@ -93,6 +95,7 @@ struct HistoryDb::Statements {
   SqliteStatement id_span;      // ?1 room key: min(id), max(id)
   SqliteStatement cutoff;       // ?1 room key, ?2 lines kept: the newest id to delete
   SqliteStatement trim_room;    // ?1 room key, ?2 cutoff, ?3 limit
+  SqliteStatement raise_trimmed;  // ?1 room key, ?2 the highest id deleted
 };
 
 absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& dir,
@@ -231,7 +234,7 @@ absl::Status HistoryDb::PrepareStatements() {
        "INSERT INTO rooms(key, name, last_id) VALUES(?1, ?2, ?3) ON CONFLICT(key) DO UPDATE "
        "SET name = excluded.name, last_id = excluded.last_id "
        "WHERE excluded.last_id > rooms.last_id"},
-      {&s.find_room, "SELECT name, last_id FROM rooms WHERE key = ?1"},
+      {&s.find_room, "SELECT name, last_id, trimmed_to FROM rooms WHERE key = ?1"},
       {&s.before,
        "SELECT id, time_ms, nick, text FROM lines WHERE room = ?1 AND id < ?2 "
        "ORDER BY id DESC LIMIT ?3"},
@@ -243,7 +246,8 @@ absl::Status HistoryDb::PrepareStatements() {
       // The oldest first, through lines_by_time; each by its primary key.
       {&s.trim_by_age,
        "DELETE FROM lines WHERE (room, id) IN "
-       "(SELECT room, id FROM lines WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)"},
+       "(SELECT room, id FROM lines WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2) "
+       "RETURNING room, id"},
       // Two lookups at the ends of the room's range (the min/max optimization).
       {&s.id_span,
        "SELECT (SELECT min(id) FROM lines WHERE room = ?1), "
@@ -252,7 +256,10 @@ absl::Status HistoryDb::PrepareStatements() {
       {&s.cutoff, "SELECT id FROM lines WHERE room = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2"},
       {&s.trim_room,
        "DELETE FROM lines WHERE room = ?1 AND id IN "
-       "(SELECT id FROM lines WHERE room = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)"},
+       "(SELECT id FROM lines WHERE room = ?1 AND id <= ?2 ORDER BY id LIMIT ?3) "
+       "RETURNING room, id"},
+      {&s.raise_trimmed,
+       "UPDATE rooms SET trimmed_to = ?2 WHERE key = ?1 AND trimmed_to < ?2"},
   };
   for (const auto& [statement, sql] : table) {
     sqlite3_stmt* raw = nullptr;
@@ -315,7 +322,8 @@ absl::StatusOr<HistoryDb::RoomRow> HistoryDb::FindRoom(absl::string_view room_ke
   int step = use.Step();
   if (step == SQLITE_DONE) return RoomRow();
   if (step != SQLITE_ROW) return SqliteError(absl::StrCat("find room ", room_key));
-  return RoomRow{use.Text(0), static_cast<uint64_t>(use.Int64(1))};
+  return RoomRow{use.Text(0), static_cast<uint64_t>(use.Int64(1)),
+                 static_cast<uint64_t>(use.Int64(2))};
 }
 
 absl::StatusOr<std::vector<StoredLine>> HistoryDb::ReadPage(sqlite3_stmt* statement,
@@ -374,6 +382,40 @@ absl::StatusOr<std::vector<StoredLine>> HistoryDb::After(absl::string_view room_
   return ReadPage(statements_->after.get(), room_key, room->name, ClampToInt64(after_id), limit);
 }
 
+absl::StatusOr<HistoryDb::Page> HistoryDb::PageAfter(absl::string_view room_key,
+                                                     uint64_t after_id, size_t limit) {
+  absl::StatusOr<RoomRow> room = FindRoom(room_key);
+  if (!room.ok()) return room.status();
+  Page page;
+  page.trimmed_to = room->trimmed_to;
+  if (room->last_id == 0 || limit == 0) return page;
+  absl::StatusOr<std::vector<StoredLine>> lines =
+      ReadPage(statements_->after.get(), room_key, room->name, ClampToInt64(after_id), limit);
+  if (!lines.ok()) return lines.status();
+  page.lines = *std::move(lines);
+  return page;
+}
+
+absl::StatusOr<size_t> HistoryDb::DeleteAndNote(SqliteStatementUse& use, absl::string_view what) {
+  absl::flat_hash_map<std::string, int64_t> highest;  // room key -> highest id deleted
+  size_t deleted = 0;
+  {
+    int step;
+    while ((step = use.Step()) == SQLITE_ROW) {
+      ++deleted;
+      int64_t& id = highest[use.Text(0)];
+      id = std::max(id, use.Int64(1));
+    }
+    if (step != SQLITE_DONE) return SqliteError(what);
+  }
+  for (const auto& [room_key, id] : highest) {
+    SqliteStatementUse use(statements_->raise_trimmed.get());
+    use.Bind(1, room_key).Bind(2, id);
+    if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("note trim of ", room_key));
+  }
+  return deleted;
+}
+
 absl::StatusOr<uint64_t> HistoryDb::FirstId(absl::string_view room_key) {
   SqliteStatementUse use(statements_->first_id.get());
   use.Bind(1, room_key);
@@ -383,10 +425,11 @@ absl::StatusOr<uint64_t> HistoryDb::FirstId(absl::string_view room_key) {
 }
 
 absl::StatusOr<size_t> HistoryDb::Trim(size_t max_lines_per_room, int64_t min_time_ms,
-                                       size_t max_deleted) {
+                                       size_t max_deleted, const std::vector<std::string>* rooms) {
   if (max_deleted == 0) return 0;
   if (absl::Status begun = Run(statements_->begin.get(), "begin trim"); !begun.ok()) return begun;
-  absl::StatusOr<size_t> deleted = TrimInTransaction(max_lines_per_room, min_time_ms, max_deleted);
+  absl::StatusOr<size_t> deleted =
+      TrimInTransaction(max_lines_per_room, min_time_ms, max_deleted, rooms);
   if (deleted.ok()) {
     if (absl::Status committed = Run(statements_->commit.get(), "commit trim"); !committed.ok()) {
       deleted = committed;
@@ -397,15 +440,20 @@ absl::StatusOr<size_t> HistoryDb::Trim(size_t max_lines_per_room, int64_t min_ti
 }
 
 absl::StatusOr<size_t> HistoryDb::TrimInTransaction(size_t max_lines_per_room, int64_t min_time_ms,
-                                                    size_t max_deleted) {
+                                                    size_t max_deleted,
+                                                    const std::vector<std::string>* rooms) {
+  absl::StatusOr<size_t> by_age;
   {
     SqliteStatementUse use(statements_->trim_by_age.get());
     use.Bind(1, min_time_ms).Bind(2, ClampToInt64(max_deleted));
-    if (use.Step() != SQLITE_DONE) return SqliteError("trim by age");
+    by_age = DeleteAndNote(use, "trim by age");
   }
-  size_t deleted = static_cast<size_t>(sqlite3_changes64(db_));
+  if (!by_age.ok()) return by_age.status();
+  size_t deleted = *by_age;
   std::vector<std::string> room_keys;
-  {
+  if (rooms != nullptr) {
+    room_keys = *rooms;
+  } else {
     SqliteStatementUse use(statements_->room_keys.get());
     int step;
     while ((step = use.Step()) == SQLITE_ROW) {
@@ -446,8 +494,7 @@ absl::StatusOr<size_t> HistoryDb::TrimRoom(const std::string& room_key, size_t m
   }
   SqliteStatementUse use(statements_->trim_room.get());
   use.Bind(1, room_key).Bind(2, cutoff).Bind(3, ClampToInt64(max_deleted));
-  if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("trim room ", room_key));
-  return static_cast<size_t>(sqlite3_changes64(db_));
+  return DeleteAndNote(use, absl::StrCat("trim room ", room_key));
 }
 
 }  // namespace roomchat

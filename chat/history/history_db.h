@@ -33,6 +33,10 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace roomchat {
+class SqliteStatementUse;
+}
+
+namespace roomchat {
 
 // One stored chat line. `room` is the room's display name as created; the database keys rooms by
 // `room_key` (the case-insensitive key the server computes; passed in, the db does not compute it).
@@ -100,13 +104,26 @@ class HistoryDb {
   // Cost of a call: O(log n) per room to see whether it is over its cap, O(max_lines_per_room)
   // index steps for each room that may be (the newest lines it keeps are counted), and
   // O(log n) per deleted row.
-  absl::StatusOr<size_t> Trim(size_t max_lines_per_room, int64_t min_time_ms, size_t max_deleted);
+  // `rooms`, when given, limits the cap by lines to those room keys (the rooms written to since the
+  // last call: the others cannot be over their cap); the age rule always covers every room. Every
+  // room that loses lines has its trimmed_to raised to the highest id deleted.
+  absl::StatusOr<size_t> Trim(size_t max_lines_per_room, int64_t min_time_ms, size_t max_deleted,
+                              const std::vector<std::string>* rooms = nullptr);
+
+  // After(), with the highest id retention has deleted from the room (0: none), so that a reader
+  // that last saw an id below it knows it missed lines.
+  struct Page {
+    std::vector<StoredLine> lines;
+    uint64_t trimmed_to = 0;
+  };
+  absl::StatusOr<Page> PageAfter(absl::string_view room_key, uint64_t after_id, size_t limit);
 
  private:
   struct Statements;  // every prepared statement; defined in history_db.cc
   struct RoomRow {
     std::string name;
     uint64_t last_id = 0;
+    uint64_t trimmed_to = 0;
   };
 
   HistoryDb(std::string path, sqlite3* db);
@@ -136,7 +153,10 @@ class HistoryDb {
                                                    const std::string& room_name, int64_t bound,
                                                    size_t limit);
   absl::StatusOr<size_t> TrimInTransaction(size_t max_lines_per_room, int64_t min_time_ms,
-                                           size_t max_deleted);
+                                           size_t max_deleted,
+                                           const std::vector<std::string>* rooms);
+  // Steps `use`, a DELETE ... RETURNING room, id; raises each room's trimmed_to; how many rows.
+  absl::StatusOr<size_t> DeleteAndNote(SqliteStatementUse& use, absl::string_view what);
   absl::StatusOr<size_t> TrimRoom(const std::string& room_key, size_t max_lines_per_room,
                                   size_t max_deleted);
 

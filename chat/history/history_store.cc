@@ -102,6 +102,7 @@ void HistoryStore::Commit() {
     LOG(ERROR) << "history: " << lines.size() << " lines could not be stored and are lost to "
                << "history (they were delivered): " << stored;
   } else {
+    for (const StoredLine& line : lines) rooms_to_trim_.insert(line.room_key);
     for (size_t i = 0; i < lines.size(); ++i) {
       if (committing_[i].ack_client != 0) ack_sink_(committing_[i].ack_client, lines[i]);
     }
@@ -125,12 +126,15 @@ void HistoryStore::Housekeeping() {
   }
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
   int64_t oldest_ms = options_.max_days > 0 ? now_ms - int64_t{options_.max_days} * 86400000 : 0;
-  absl::StatusOr<size_t> trimmed = db_->Trim(options_.max_lines_per_room, oldest_ms, kTrimPerTick);
+  std::vector<std::string> rooms(rooms_to_trim_.begin(), rooms_to_trim_.end());
+  absl::StatusOr<size_t> trimmed =
+      db_->Trim(options_.max_lines_per_room, oldest_ms, kTrimPerTick, &rooms);
   if (!trimmed.ok()) {
     LOG_EVERY_N(ERROR, 60) << "history: retention failed: " << trimmed.status();
-  } else if (*trimmed > 0) {
-    VLOG(1) << "history: retention removed " << *trimmed << " lines";
+    return;
   }
+  if (*trimmed < kTrimPerTick) rooms_to_trim_.clear();  // nothing left over the caps
+  if (*trimmed > 0) VLOG(1) << "history: retention removed " << *trimmed << " lines";
 }
 
 void HistoryStore::Read(absl::AnyInvocable<void() &&> read) {

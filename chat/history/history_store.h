@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -104,6 +105,8 @@ class HistoryStore {
   AckSink ack_sink_;
   EventLoop::TimerId commit_timer_ = 0;
   std::vector<Pending> committing_;
+  // Rooms written to since retention last finished with them.
+  absl::flat_hash_set<std::string> rooms_to_trim_;
 
   absl::Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
