@@ -34,7 +34,8 @@ class ChatClientTest : public ::testing::Test {
     ServerOptions options;
     options.port = 0;
     options.http_port = 0;
-    options.data_dir = NewDataDir();
+    data_dir_ = NewDataDir();
+    options.data_dir = data_dir_;
     server_ = std::make_unique<Server>(options);
     ASSERT_TRUE(server_->Start().ok());
   }
@@ -44,6 +45,7 @@ class ChatClientTest : public ::testing::Test {
     return std::make_unique<Subprocess>(kClientPath, flags);
   }
 
+  std::string data_dir_;
   std::unique_ptr<Server> server_;
 };
 
@@ -117,6 +119,50 @@ TEST_F(ChatClientTest, ServerShutdownExitsThree) {
   EXPECT_TRUE(absl::StrContains(client->Stdout(), "(server-shutdown)")) << client->Stdout();
   EXPECT_TRUE(absl::StrContains(client->Stderr(), "disconnected by 127.0.0.1:"))
       << client->Stderr();
+}
+
+// A person's client comes back by itself after the server restarts and shows what was said while
+// it was away: exactly once, and nothing it had already shown again.
+TEST_F(ChatClientTest, ReconnectsAfterARestartAndMissesNothing) {
+  auto bob = StartClient({"--nick=bob", "--room=lounge", "--reconnect=always"});
+  ASSERT_TRUE(bob->WaitForStdout("* You created lounge and are in it\n", kLineDeadline))
+      << bob->Stdout() << bob->Stderr();
+  auto alice = Login(server_->port(), "alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_TRUE(absl::StartsWith(alice->Ask("/join lounge"), "OK JOIN lounge"));
+  ASSERT_TRUE(alice->Send("said before").ok());
+  ASSERT_TRUE(bob->WaitForStdout("[lounge] alice: said before\n", kLineDeadline)) << bob->Stdout();
+  alice.reset();
+
+  // The same port and data: a restart.
+  ServerOptions options;
+  options.port = server_->port();
+  options.http_port = 0;
+  options.data_dir = data_dir_;
+  server_.reset();
+  ASSERT_TRUE(bob->WaitForStderr("reconnecting in", kLineDeadline)) << bob->Stderr();
+  server_ = std::make_unique<Server>(options);
+  ASSERT_TRUE(server_->Start().ok());
+  auto carol = Login(server_->port(), "carol");
+  ASSERT_NE(carol, nullptr);
+  std::string joined = carol->Ask("/join lounge");
+  if (absl::StartsWith(joined, "ERR no-such-room")) joined = carol->Ask("/create lounge");
+  ASSERT_TRUE(absl::StartsWith(joined, "OK ")) << joined;
+  ASSERT_TRUE(carol->Send("said while bob was away").ok());
+  ASSERT_TRUE(bob->WaitForStdout("carol: said while bob was away\n", kLineDeadline))
+      << bob->Stdout() << bob->Stderr();
+  ASSERT_TRUE(carol->Send("said after").ok());
+  ASSERT_TRUE(bob->WaitForStdout("[lounge] carol: said after\n", kLineDeadline)) << bob->Stdout();
+  std::string out = bob->Stdout();
+  auto count = [&](const std::string& text) {
+    size_t n = 0;
+    for (size_t at = out.find(text); at != std::string::npos; at = out.find(text, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("alice: said before"), 1u) << out;
+  EXPECT_EQ(count("carol: said while bob was away"), 1u) << out;
+  bob->CloseStdin();
+  EXPECT_TRUE(bob->ExitsWith(0, kLineDeadline)) << bob->Stderr();
 }
 
 TEST(ChatClientLostTest, AConnectionThatDropsExitsThree) {

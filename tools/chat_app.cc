@@ -1,11 +1,13 @@
 #include "tools/chat_app.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "chat/protocol/command.h"
+#include "chat/protocol/names.h"
 
 namespace roomchat {
 
@@ -53,9 +55,13 @@ absl::Status ChatApp::OnServerReadable() {
       got_bye_ = true;
       bye_reason_ = event->text;
     }
+    NoteHistory(*event);
     client::Session::Reaction reaction = session_->OnEvent(*event);
     bool keepalive_pong = event->kind == ServerEvent::Kind::kPong && event->text == kKeepAliveToken;
-    std::string shown = reaction.quiet || keepalive_pong ? "" : Render(*event, render_);
+    // After a reconnect, a replay (of a room created again) may repeat lines already shown.
+    bool seen = event->kind == ServerEvent::Kind::kMsg && event->history && event->id != 0 &&
+                event->id <= session_->seen_up_to();
+    std::string shown = reaction.quiet || keepalive_pong || seen ? "" : Render(*event, render_);
     if (!shown.empty()) print_(shown);
     if (!reaction.send.empty()) {
       if (absl::Status sent = Send(reaction.send); !sent.ok()) return sent;
@@ -74,6 +80,10 @@ absl::Status ChatApp::OnTypedLine(absl::string_view line) {
     return absl::OkStatus();
   }
   if (command.ok() && command->kind == Command::Kind::kQuit) return Quit();
+  if (command.ok() && command->kind == Command::Kind::kHistory && command->before_id == 0 &&
+      history_oldest_ != 0 && history_room_ == NameKey(session_->room())) {
+    return Send(absl::StrCat(line, " before=", history_oldest_, "\n"));  // scroll further back
+  }
   if (command.ok() && command->kind == Command::Kind::kMsg) {
     // Echo what was sent, since the server confirms only with OK MSG.
     print_(RenderNote(absl::StrCat("(to ", command->name, ") ", command->text), false, render_));
@@ -87,6 +97,16 @@ absl::Status ChatApp::Quit() {
   return Send(FormatCommand(Command::Kind::kQuit));
 }
 
+void ChatApp::NoteHistory(const ServerEvent& event) {
+  if (event.kind != ServerEvent::Kind::kMsg || !event.history || event.id == 0) return;
+  std::string room = NameKey(event.room);
+  if (room != history_room_) {
+    history_room_ = room;
+    history_oldest_ = event.id;
+  }
+  history_oldest_ = std::min(history_oldest_, event.id);
+}
+
 void ChatApp::PrintLocalHelp() {
   static constexpr absl::string_view kHelp[] = {
       "Type a line and press Enter to say it to your room. Commands:",
@@ -98,6 +118,7 @@ void ChatApp::PrintLocalHelp() {
       "  /who [ROOM]       list who is in a room",
       "  /whoami           your nickname and room",
       "  /msg NICK TEXT    a private message",
+      "  /history [N]      show N earlier lines of the room (again: the ones before those)",
       "  /ping             check the server answers",
       "  /quit             leave (also Ctrl-D on an empty line, or Ctrl-C)",
       "  //text            say a line that starts with /",

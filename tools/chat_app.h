@@ -5,7 +5,8 @@
 // and /msg, whose text is echoed ("(to bob) hi") since the server does not echo it. When nothing
 // has been sent for the keepalive interval, KeepAlive() sends "/ping keepalive" so that a person
 // who only reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is
-// not shown.
+// not shown. With history (the server's tags and replay), lines said before are shown dimmed with their
+// time, and "/history" typed again goes further back: the client adds "before=" the oldest id shown.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
@@ -49,6 +50,8 @@ class ChatApp {
 
  private:
   void PrintLocalHelp();
+  // Remembers the oldest line of history shown in the current room.
+  void NoteHistory(const ServerEvent& event);
   absl::Status Send(absl::string_view bytes);
 
   // Const after construction.
@@ -62,6 +65,8 @@ class ChatApp {
   bool quitting_ = false;
   bool got_bye_ = false;
   std::string bye_reason_;
+  std::string history_room_;   // the room key of history_oldest_
+  uint64_t history_oldest_ = 0;
 };
 
 }  // namespace roomchat

@@ -77,5 +77,19 @@ TEST_F(ChatAppTest, EchoesPrivateMessagesAndAnswersHelpLocally) {
   EXPECT_EQ(printed_[0], "* (to bob) see you");
 }
 
+TEST_F(ChatAppTest, HistoryTypedAgainScrollsFurtherBack) {
+  ServerSays("OK JOIN lounge 2\n");
+  ASSERT_TRUE(app_->OnTypedLine("/history").ok());
+  EXPECT_EQ(Sent(), "/history\n") << "nothing shown yet: the newest lines";
+  ServerSays(
+      "@id=30;time=2026-12-01T10:00:00.000Z;history MSG lounge bob a\n"
+      "@id=40;time=2026-12-01T10:00:01.000Z;history MSG lounge bob b\n"
+      "OK HISTORY lounge 2\n");
+  ASSERT_TRUE(app_->OnTypedLine("/history 5").ok());
+  EXPECT_EQ(Sent(), "/history 5 before=30\n");
+  ASSERT_TRUE(app_->OnTypedLine("/history 5 before=7").ok());
+  EXPECT_EQ(Sent(), "/history 5 before=7\n") << "what the person asked for goes as typed";
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -7,7 +7,13 @@
 // from stdin and sent, what arrives is printed in the same friendly form, and at the end of input
 // the client sends /quit and exits once the server says BYE (or after a short grace period).
 //
-// Exit codes: 0 normal end, 2 cannot connect, 3 connection lost (or closed by the server).
+// History: the client asks the server for tags and replay, so a room's recent lines are shown dimmed
+// with their time when joining, and /history scrolls back. When the connection is lost (or the server
+// shuts down) it reconnects by itself with backoff (--reconnect: by default when interactive) and
+// rejoins its room with "since=" the last line it saw, so the person misses nothing.
+//
+// Exit codes: 0 normal end, 2 cannot connect, 3 connection lost (or closed by the server) and not
+// reconnecting.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -33,6 +39,9 @@ DEFINE_string(host, "127.0.0.1", "Server to connect to.");
 DEFINE_int32(port, 7070, "Server port.");
 DEFINE_string(nick, "", "Nickname to take after connecting (default: the guest nick given).");
 DEFINE_string(room, "", "Room to join after connecting; created if it does not exist.");
+DEFINE_string(reconnect, "auto",
+              "After a lost connection: 'always' reconnect (with backoff, rejoining the room "
+              "with what was missed), 'never', or 'auto': when interactive.");
 DEFINE_double(keepalive_s, 60,
               "Seconds without sending anything before a '/ping keepalive', so that reading "
               "without typing does not count as idle on the server; 0 turns it off.");
@@ -45,6 +54,15 @@ constexpr int kExitCannotConnect = 2;
 constexpr int kExitConnectionLost = 3;
 // How long to wait for BYE after sending /quit.
 constexpr std::chrono::milliseconds kQuitGrace{2000};
+// Reconnecting: the first wait, doubled after each failure up to the last.
+constexpr std::chrono::milliseconds kFirstBackoff{500};
+constexpr std::chrono::milliseconds kLastBackoff{15000};
+
+// How a connection ended: an exit code, or lost (the caller may reconnect).
+struct Ending {
+  int exit_code;
+  bool lost;
+};
 
 void PrintLine(absl::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -67,28 +85,36 @@ void AwaitClose(ChatApp& app, int server_fd) {
   }
 }
 
-// The exit for a connection that ended without our /quit.
-int ConnectionLost(const ChatApp& app) {
+// A connection that ended without our /quit; says so on stderr.
+Ending ConnectionLost(const ChatApp& app) {
   std::string where = absl::StrCat(FLAGS_host, ":", FLAGS_port);
   std::string note = app.got_bye()
                          ? absl::StrCat("disconnected by ", where, " (", app.bye_reason(), ")")
                          : absl::StrCat("lost the connection to ", where);
   std::fputs((RenderNote(note, true, app.render()) + "\n").c_str(), stderr);
-  return kExitConnectionLost;
+  return {kExitConnectionLost, true};
 }
+
+constexpr Ending kEnded{kExitOk, false};
+
+// What script mode has read of stdin; it outlives a connection.
+struct ScriptInput {
+  std::string typed;
+  bool open = true;
+};
 
 std::chrono::milliseconds KeepAliveInterval() {
   return std::chrono::milliseconds(static_cast<int64_t>(FLAGS_keepalive_s * 1000));
 }
 
 // Script mode: stdin lines are sent once --nick/--room setup is over.
-int RunScript(LineConnection& connection, client::Session& session, RenderOptions render) {
+Ending RunScript(LineConnection& connection, client::Session& session, RenderOptions render,
+                 ScriptInput& input) {
   ChatApp app(&connection, &session, render, PrintLine, KeepAliveInterval(),
               std::chrono::steady_clock::now());
-  std::string typed;
-  bool input_open = true;
+  std::string& typed = input.typed;
   while (true) {
-    bool read_stdin = input_open && session.setup_done() && !app.quitting();
+    bool read_stdin = input.open && session.setup_done() && !app.quitting();
     pollfd fds[2] = {{connection.fd(), POLLIN, 0}, {read_stdin ? STDIN_FILENO : -1, POLLIN, 0}};
     if (::poll(fds, 2, 1000) < 0) {
       if (errno == EINTR) continue;
@@ -97,17 +123,17 @@ int RunScript(LineConnection& connection, client::Session& session, RenderOption
     if (!app.KeepAlive(std::chrono::steady_clock::now()).ok()) return ConnectionLost(app);
     if (fds[0].revents != 0) {
       if (!app.OnServerReadable().ok() || app.got_bye()) {
-        return app.quitting() ? kExitOk : ConnectionLost(app);
+        return app.quitting() ? kEnded : ConnectionLost(app);
       }
     }
     if (fds[1].revents == 0) continue;
     char chunk[4096];
     ssize_t n = ::read(STDIN_FILENO, chunk, sizeof(chunk));
     if (n <= 0) {
-      input_open = false;
+      input.open = false;
       if (!app.Quit().ok()) return ConnectionLost(app);
       AwaitClose(app, connection.fd());
-      return kExitOk;
+      return kEnded;
     }
     typed.append(chunk, static_cast<size_t>(n));
     for (size_t newline; (newline = typed.find('\n')) != std::string::npos;) {
@@ -117,42 +143,113 @@ int RunScript(LineConnection& connection, client::Session& session, RenderOption
     }
     if (app.quitting()) {
       AwaitClose(app, connection.fd());
-      return kExitOk;
+      return kEnded;
     }
   }
 }
 
-int RunInteractive(const char* program, LineConnection& connection, client::Session& session,
-                   RenderOptions render, int signal_fd) {
+Ending RunInteractive(LineEditor& editor, LineConnection& connection, client::Session& session,
+                      RenderOptions render) {
   bool lost = false;
-  std::unique_ptr<ChatApp> app;
-  LineEditor editor(
-      program, [&] { return session.Prompt(); }, connection.fd(),
-      [&] {
-        lost = !app->OnServerReadable().ok() || app->got_bye();
-        return !lost;
-      },
-      [&] { app->KeepAlive(std::chrono::steady_clock::now()).IgnoreError(); }, signal_fd);
-  app = std::make_unique<ChatApp>(
+  ChatApp app(
       &connection, &session, render, [&](absl::string_view text) { editor.PrintAbove(text); },
       KeepAliveInterval(), std::chrono::steady_clock::now());
-  PrintLine(
-      RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false, render));
+  editor.Attach(
+      connection.fd(),
+      [&] {
+        lost = !app.OnServerReadable().ok() || app.got_bye();
+        return !lost;
+      },
+      [&] { app.KeepAlive(std::chrono::steady_clock::now()).IgnoreError(); });
   while (std::optional<std::string> line = editor.ReadLine()) {
-    if (!app->OnTypedLine(*line).ok()) {
+    if (!app.OnTypedLine(*line).ok()) {
       lost = true;
       break;
     }
-    if (app->quitting()) break;
+    if (app.quitting()) break;
   }
-  if (lost && !app->quitting()) {
+  if (lost && !app.quitting()) {
     std::fputs("\r\x1b[K", stdout);  // The note goes where the prompt was.
     std::fflush(stdout);
-    return ConnectionLost(*app);
+    return ConnectionLost(app);
   }
-  if (!app->Quit().ok()) return ConnectionLost(*app);
-  AwaitClose(*app, connection.fd());
-  return kExitOk;
+  if (!app.Quit().ok()) return ConnectionLost(app);
+  AwaitClose(app, connection.fd());
+  return kEnded;
+}
+
+// Waits `delay` before reconnecting; false if the person pressed Ctrl-C meanwhile (interactive:
+// `signal_fd` reads SIGINT; -1 in script mode, where SIGINT ends the process as usual).
+bool WaitToReconnect(std::chrono::milliseconds delay, int signal_fd, RenderOptions render) {
+  std::fputs((RenderNote(absl::StrCat("reconnecting in ", delay.count() / 1000.0, " s",
+                                      signal_fd >= 0 ? " (Ctrl-C gives up)" : ""),
+                         false, render) +
+              "\n")
+                 .c_str(),
+             stderr);
+  auto deadline = std::chrono::steady_clock::now() + delay;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return true;
+    pollfd fd{signal_fd, POLLIN, 0};
+    int ready = ::poll(&fd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready > 0) {
+      signalfd_siginfo info;
+      if (::read(signal_fd, &info, sizeof(info)) == sizeof(info) && info.ssi_signo == SIGINT) {
+        return false;
+      }
+    }
+  }
+}
+
+// Connects, runs one session, and on a lost connection connects again (with backoff) when
+// `reconnect`, rejoining the room with what was missed.
+int Run(const char* program, bool interactive, bool reconnect, RenderOptions render,
+        int signal_fd) {
+  std::unique_ptr<LineEditor> editor;
+  ScriptInput input;
+  std::string nick = FLAGS_nick;
+  std::string room = FLAGS_room;
+  uint64_t since_id = 0;
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  client::Session* current = nullptr;  // the session the prompt shows
+  for (bool first = true;; first = false) {
+    absl::StatusOr<std::unique_ptr<LineConnection>> connection =
+        LineConnection::Connect(FLAGS_host, FLAGS_port);
+    if (!connection.ok()) {
+      std::fprintf(stderr, "chat_client: %s\n", std::string(connection.status().message()).c_str());
+      if (first || !reconnect) return first ? kExitCannotConnect : kExitConnectionLost;
+      if (!WaitToReconnect(backoff, signal_fd, render)) return kExitConnectionLost;
+      backoff = std::min(backoff * 2, kLastBackoff);
+      continue;
+    }
+    client::Session session(nick, room, {/*history=*/true, since_id});
+    current = &session;
+    Ending ending{};
+    if (interactive) {
+      if (editor == nullptr) {
+        editor = std::make_unique<LineEditor>(
+            program, [&current] { return current->Prompt(); }, -1, [] { return true; }, [] {}, signal_fd);
+        PrintLine(RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false,
+                             render));
+      } else {
+        PrintLine(RenderNote("Reconnected.", false, render));
+      }
+      ending = RunInteractive(*editor, **connection, session, render);
+    } else {
+      ending = RunScript(**connection, session, render, input);
+    }
+    if (!ending.lost || !reconnect || (editor != nullptr && editor->interrupted())) {
+      return ending.exit_code;
+    }
+    if (!session.nick().empty()) nick = session.nick();
+    room = session.room();
+    since_id = session.last_id();
+    backoff = kFirstBackoff;
+    if (!WaitToReconnect(backoff, signal_fd, render)) return ending.exit_code;
+  }
 }
 
 }  // namespace
@@ -160,21 +257,19 @@ int RunInteractive(const char* program, LineConnection& connection, client::Sess
 
 int main(int argc, char** argv) {
   std::setlocale(LC_CTYPE, "");
-  gflags::SetUsageMessage("roomchat terminal client: --host, --port, --nick, --room");
+  gflags::SetUsageMessage("roomchat terminal client: --host, --port, --nick, --room, --reconnect");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
 
   bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-  roomchat::RenderOptions render{
-      roomchat::WantsColor(isatty(STDOUT_FILENO), std::getenv("NO_COLOR"), std::getenv("TERM"))};
-
-  absl::StatusOr<std::unique_ptr<roomchat::LineConnection>> connection =
-      roomchat::LineConnection::Connect(FLAGS_host, FLAGS_port);
-  if (!connection.ok()) {
-    std::fprintf(stderr, "chat_client: %s\n", std::string(connection.status().message()).c_str());
+  if (FLAGS_reconnect != "auto" && FLAGS_reconnect != "always" && FLAGS_reconnect != "never") {
+    std::fprintf(stderr, "chat_client: --reconnect must be auto, always or never\n");
     return roomchat::kExitCannotConnect;
   }
-  roomchat::client::Session session(FLAGS_nick, FLAGS_room);
-  if (!interactive) return roomchat::RunScript(**connection, session, render);
+  bool reconnect =
+      FLAGS_reconnect == "always" || (FLAGS_reconnect == "auto" && interactive);
+  roomchat::RenderOptions render{
+      roomchat::WantsColor(isatty(STDOUT_FILENO), std::getenv("NO_COLOR"), std::getenv("TERM"))};
+  if (!interactive) return roomchat::Run(argv[0], false, reconnect, render, -1);
 
   // Ctrl-C and window resizes arrive through a signalfd, read by the line editor.
   sigset_t signals;
@@ -183,7 +278,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGWINCH);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
-  int code = roomchat::RunInteractive(argv[0], **connection, session, render, signal_fd);
+  int code = roomchat::Run(argv[0], true, reconnect, render, signal_fd);
   close(signal_fd);
   return code;
 }

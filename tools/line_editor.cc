@@ -15,12 +15,12 @@ LineEditor::LineEditor(const char* program, std::function<std::string()> prompt,
                        std::function<bool()> on_server_readable, std::function<void()> on_tick,
                        int signal_fd)
     : prompt_(std::move(prompt)),
-      server_fd_(server_fd),
-      on_server_readable_(std::move(on_server_readable)),
-      on_tick_(std::move(on_tick)),
       signal_fd_(signal_fd),
       editor_(el_init(program, stdin, stdout, stderr)),
-      history_(history_init()) {
+      history_(history_init()),
+      server_fd_(server_fd),
+      on_server_readable_(std::move(on_server_readable)),
+      on_tick_(std::move(on_tick)) {
   HistEvent event;
   history(history_, &event, H_SETSIZE, 1000);
   history(history_, &event, H_SETUNIQUE, 1);
@@ -30,6 +30,14 @@ LineEditor::LineEditor(const char* program, std::function<std::string()> prompt,
   el_set(editor_, EL_PROMPT, &LineEditor::PromptOf);
   el_set(editor_, EL_GETCFN, &LineEditor::ReadKey);
   el_source(editor_, nullptr);  // The person's ~/.editrc, if any.
+}
+
+void LineEditor::Attach(int server_fd, std::function<bool()> on_server_readable,
+                        std::function<void()> on_tick) {
+  server_fd_ = server_fd;
+  on_server_readable_ = std::move(on_server_readable);
+  on_tick_ = std::move(on_tick);
+  stop_ = interrupted_;
 }
 
 LineEditor::~LineEditor() {
@@ -98,6 +106,7 @@ int LineEditor::WaitForKey(wchar_t* key) {
           el_resize(editor_);
         } else {
           stop_ = true;  // Ctrl-C
+          interrupted_ = true;
         }
       }
       continue;

@@ -40,6 +40,11 @@ class LineEditor {
   std::optional<std::string> ReadLine();
   // Prints `text` on its own line above the prompt, keeping what is being typed.
   void PrintAbove(absl::string_view text);
+  // Waits on a new server connection from now on (after a reconnect), keeping the history.
+  void Attach(int server_fd, std::function<bool()> on_server_readable,
+              std::function<void()> on_tick);
+  // True once Ctrl-C was pressed.
+  bool interrupted() const { return interrupted_; }
 
  private:
   static int ReadKey(EditLine* editor, wchar_t* key);
@@ -48,9 +53,6 @@ class LineEditor {
 
   // Const after construction.
   const std::function<std::string()> prompt_;
-  const int server_fd_;
-  const std::function<bool()> on_server_readable_;
-  const std::function<void()> on_tick_;
   const int signal_fd_;
   EditLine* const editor_;
   History* const history_;
@@ -59,6 +61,10 @@ class LineEditor {
   bool reading_ = false;      // inside el_gets: a print must redraw the prompt
   bool stop_ = false;         // Ctrl-C, or the server went away
   std::mbstate_t utf8_state_{};
+  bool interrupted_ = false;
+  int server_fd_;
+  std::function<bool()> on_server_readable_;
+  std::function<void()> on_tick_;
 };
 
 }  // namespace roomchat

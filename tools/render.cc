@@ -42,6 +42,9 @@ std::string RenderOk(const ServerEvent& event, const RenderOptions& options) {
   } else if (event.command == OkWord(CommandKind::kWhoami)) {
     text = absl::StrCat("* You are ", arg(0),
                         arg(1) == "-" ? " in the lobby" : absl::StrCat(" in ", arg(1)));
+  } else if (event.command == OkWord(CommandKind::kHistory)) {
+    text = absl::StrCat("* ", arg(1), arg(1) == "1" ? " earlier line of " : " earlier lines of ",
+                        arg(0), "; /history again for the ones before");
   } else if (event.command == OkWord(CommandKind::kHelp) ||
              event.command == OkWord(CommandKind::kMsg)) {
     return "";
@@ -53,11 +56,24 @@ std::string RenderOk(const ServerEvent& event, const RenderOptions& options) {
 
 }  // namespace
 
+std::string LocalClock(absl::string_view rfc3339, absl::TimeZone zone) {
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, rfc3339, &time, &error)) return "--:--";
+  return absl::FormatTime("%H:%M", time, zone);
+}
+
 std::string Render(const ServerEvent& event, const RenderOptions& options) {
   switch (event.kind) {
     case Kind::kMsg:
+      if (event.history) {  // said before: dimmed, with its time
+        return Paint(kDim, absl::StrCat("[", event.room, "] ", LocalClock(event.time), " ",
+                                        event.nick, ": ", event.text),
+                     options);
+      }
       return absl::StrCat("[", event.room, "] ", Paint(kBold, event.nick, options), ": ",
                           event.text);
+    case Kind::kAck: return "";
     case Kind::kPriv:
       return Paint(kMagenta, absl::StrCat("(private) ", event.nick, ": ", event.text), options);
     case Kind::kJoin:

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "chat/protocol/server_event.h"
 
 namespace roomchat {
@@ -17,6 +18,9 @@ struct RenderOptions {
 // The text to print for `event`, without a newline; empty when there is nothing worth showing
 // (OK HELP, OK MSG: the typed message is echoed when sent).
 std::string Render(const ServerEvent& event, const RenderOptions& options);
+
+// "HH:MM" of an RFC 3339 time (a line's time tag) in `zone`; "--:--" if it does not parse.
+std::string LocalClock(absl::string_view rfc3339, absl::TimeZone zone = absl::LocalTimeZone());
 
 // A line of the client's own ("* ..."), e.g. for connection trouble; red when `error` and color.
 std::string RenderNote(absl::string_view text, bool error, const RenderOptions& options);

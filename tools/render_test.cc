@@ -1,6 +1,7 @@
 #include "tools/render.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
@@ -53,6 +54,21 @@ TEST(RenderTest, ColorRules) {
   EXPECT_TRUE(WantsColor(true, "", "xterm")) << "NO_COLOR counts only when not empty";
   EXPECT_FALSE(WantsColor(true, nullptr, "dumb"));
   EXPECT_FALSE(WantsColor(true, nullptr, nullptr));
+}
+
+TEST(RenderTest, HistoryIsDimmedWithItsTimeAndLiveTagsChangeNothing) {
+  EXPECT_EQ(LocalClock("2026-12-01T22:47:24.123Z", absl::UTCTimeZone()), "22:47");
+  EXPECT_EQ(LocalClock("not a time", absl::UTCTimeZone()), "--:--");
+  const std::string replayed = "@id=7;time=2026-12-01T22:47:24.123Z;history MSG lounge bob earlier";
+  std::string expected = absl::StrCat("[lounge] ", LocalClock("2026-12-01T22:47:24.123Z"),
+                                      " bob: earlier");
+  EXPECT_EQ(RenderLine(replayed), expected);
+  EXPECT_EQ(RenderLine(replayed, /*color=*/true), absl::StrCat("\x1b[2m", expected, "\x1b[0m"));
+  EXPECT_EQ(RenderLine("@id=8;time=2026-12-01T22:47:25.000Z MSG lounge bob now"),
+            "[lounge] bob: now");
+  EXPECT_EQ(RenderLine("OK HISTORY lounge 2"),
+            "* 2 earlier lines of lounge; /history again for the ones before");
+  EXPECT_EQ(RenderLine("ACK lounge 8"), "");
 }
 
 }  // namespace

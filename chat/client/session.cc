@@ -3,7 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chat/protocol/caps.h"
 #include "chat/protocol/command.h"
+#include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
@@ -27,8 +29,11 @@ bool IsErr(const ServerEvent& event, ErrorCode code) {
 
 }  // namespace
 
-Session::Session(std::string wanted_nick, std::string wanted_room)
-    : wanted_nick_(std::move(wanted_nick)), wanted_room_(std::move(wanted_room)) {}
+Session::Session(std::string wanted_nick, std::string wanted_room, SessionOptions options)
+    : wanted_nick_(std::move(wanted_nick)),
+      wanted_room_(std::move(wanted_room)),
+      options_(options),
+      last_id_(options.since_id) {}
 
 std::string Session::Prompt() const {
   return absl::StrCat(nick_, "@", room_.empty() ? "lobby" : room_, "> ");
@@ -40,7 +45,42 @@ Session::Reaction Session::OnEvent(const ServerEvent& event) {
   if ((IsOk(event, CommandKind::kCreate) || IsOk(event, CommandKind::kJoin)) && !event.args.empty())
     room_ = event.args[0];
   if (IsOk(event, CommandKind::kLeave)) room_.clear();
+  NoteIds(event);
   return AdvanceSetup(event);
+}
+
+void Session::NoteIds(const ServerEvent& event) {
+  if ((IsOk(event, CommandKind::kCreate) || IsOk(event, CommandKind::kJoin)) && step_ == Step::kDone) {
+    last_id_ = 0;  // another room
+  }
+  if (event.kind == Kind::kMsg && event.id > last_id_ && NameKey(event.room) == NameKey(room_)) {
+    last_id_ = event.id;
+  }
+}
+
+Session::Reaction Session::StartNaming() {
+  if (wanted_nick_.empty()) return {StartJoining()};
+  step_ = Step::kNaming;
+  return {FormatCommand(CommandKind::kNick, {wanted_nick_})};
+}
+
+// The capabilities a person's client wants, of those the server offers ("OK CAP ack replay tags").
+Session::Reaction Session::AfterCaps(const ServerEvent& event) {
+  std::vector<absl::string_view> wanted;
+  for (const std::string& offered : event.args) {
+    if (offered == CapName(Cap::kTags) || offered == CapName(Cap::kReplay)) {
+      wanted.push_back(offered);
+    }
+  }
+  if (wanted.empty()) {
+    Reaction next = StartNaming();
+    next.quiet = true;
+    return next;
+  }
+  step_ = Step::kRequestingCaps;
+  std::vector<absl::string_view> args = {"req"};
+  args.insert(args.end(), wanted.begin(), wanted.end());
+  return {FormatCommand(CommandKind::kCap, args), true};
 }
 
 std::string Session::StartJoining() {
@@ -50,6 +90,10 @@ std::string Session::StartJoining() {
   }
   step_ = Step::kJoining;
   ++join_attempts_;
+  if (options_.since_id != 0) {
+    std::string since = absl::StrCat("since=", options_.since_id);
+    return FormatCommand(CommandKind::kJoin, {wanted_room_, since});
+  }
   return FormatCommand(CommandKind::kJoin, {wanted_room_});
 }
 
@@ -57,9 +101,24 @@ Session::Reaction Session::AdvanceSetup(const ServerEvent& event) {
   switch (step_) {
     case Step::kWaitingForWelcome:
       if (event.kind != Kind::kWelcome) return {};
-      if (wanted_nick_.empty()) return {StartJoining()};
-      step_ = Step::kNaming;
-      return {FormatCommand(CommandKind::kNick, {wanted_nick_})};
+      if (!options_.history) return StartNaming();
+      step_ = Step::kAskingCaps;
+      return {FormatCommand(CommandKind::kCap), false};
+    case Step::kAskingCaps:  // an older server answers ERR unknown-command: no history then
+      if (IsOk(event, CommandKind::kCap)) return AfterCaps(event);
+      if (event.kind == Kind::kErr) {
+        Reaction next = StartNaming();
+        next.quiet = true;
+        return next;
+      }
+      return {};
+    case Step::kRequestingCaps:
+      if (IsOk(event, CommandKind::kCap) || event.kind == Kind::kErr) {
+        Reaction next = StartNaming();
+        next.quiet = true;
+        return next;
+      }
+      return {};
     case Step::kNaming:
       // Taken or refused: the error is shown, and the guest nick stays.
       if (IsOk(event, CommandKind::kNick) || event.kind == Kind::kErr) return {StartJoining()};

@@ -2,6 +2,11 @@
 // the setup a client does after WELCOME: take --nick, then join --room, creating it if it does not
 // exist yet (and joining after all if someone else created it first).
 //
+// With SessionOptions::history, it first asks the server for the capabilities a person's client
+// wants (tags and replay, those the server offers; an older server that has no /cap is fine), keeps
+// the last id it saw in its room, and joins with "since=" that id when it is given one (a client
+// reconnecting after a lost connection misses nothing).
+//
 // Thread contract: not thread-safe; one thread feeds it.
 #ifndef ROOMCHAT_CHAT_CLIENT_SESSION_H_
 #define ROOMCHAT_CHAT_CLIENT_SESSION_H_
@@ -14,10 +19,15 @@
 namespace roomchat {
 namespace client {
 
+struct SessionOptions {
+  bool history = false;   // ask for tags and replay; track ids
+  uint64_t since_id = 0;  // join the room with since= this id (0: a plain join)
+};
+
 class Session {
  public:
   // Either may be empty: keep the guest nick, stay in the lobby.
-  Session(std::string wanted_nick, std::string wanted_room);
+  Session(std::string wanted_nick, std::string wanted_room, SessionOptions options = {});
 
   struct Reaction {
     std::string send;    // what to send next for the setup; empty if nothing
@@ -35,22 +45,33 @@ class Session {
   bool setup_done() const { return step_ == Step::kDone; }
   // "nick@room> ", or "nick@lobby> " in no room.
   std::string Prompt() const;
+  // The newest id seen on a chat line of the current room (0: none); needs tags.
+  uint64_t last_id() const { return last_id_; }
+  // Lines up to this id were seen before a reconnect: a replay that repeats them is not news.
+  uint64_t seen_up_to() const { return options_.since_id; }
 
  private:
-  enum class Step { kWaitingForWelcome, kNaming, kJoining, kCreating, kDone };
+  enum class Step { kWaitingForWelcome, kAskingCaps, kRequestingCaps, kNaming, kJoining, kCreating,
+                    kDone };
 
+  // The step after the capabilities: naming, or what comes after it.
+  Reaction StartNaming();
   // The step after naming: joining the room, or done.
   std::string StartJoining();
+  Reaction AfterCaps(const ServerEvent& event);
+  void NoteIds(const ServerEvent& event);
   Reaction AdvanceSetup(const ServerEvent& event);
 
   // Const after construction.
   const std::string wanted_nick_;
   const std::string wanted_room_;
+  const SessionOptions options_;
 
   Step step_ = Step::kWaitingForWelcome;
   int join_attempts_ = 0;
   std::string nick_;
   std::string room_;
+  uint64_t last_id_;
 };
 
 }  // namespace client

@@ -91,6 +91,52 @@ TEST(SessionTest, TracksNickAndRoomAfterSetup) {
   EXPECT_EQ(session.Prompt(), "bob@lobby> ");
 }
 
+TEST(SessionTest, WithHistoryAsksForTagsAndReplayQuietlyFirst) {
+  Session session("alice", "lounge", {/*history=*/true});
+  EXPECT_EQ(Feed(session, "WELCOME guest3 hi"), "/cap\n");
+  EXPECT_TRUE(Quiet(session, "OK CAP ack replay tags"));
+  Session asked("alice", "lounge", {/*history=*/true});
+  Feed(asked, "WELCOME guest3 hi");
+  EXPECT_EQ(Feed(asked, "OK CAP ack replay tags"), "/cap req replay tags\n");
+  EXPECT_TRUE(Quiet(asked, "OK CAP REQ replay tags"));
+}
+
+TEST(SessionTest, WithHistoryAsksOnlyForWhatTheServerOffers) {
+  Session session("", "", {/*history=*/true});
+  Feed(session, "WELCOME guest3 hi");
+  EXPECT_EQ(Feed(session, "OK CAP tags"), "/cap req tags\n");
+  EXPECT_EQ(Feed(session, "OK CAP REQ tags"), "");
+  EXPECT_TRUE(session.setup_done());
+}
+
+TEST(SessionTest, AnOlderServerWithoutCapIsFine) {
+  Session session("alice", "", {/*history=*/true});
+  Feed(session, "WELCOME guest3 hi");
+  absl::StatusOr<ServerEvent> refused =
+      ParseServerLine("ERR unknown-command no command /cap; /help lists them");
+  ASSERT_TRUE(refused.ok());
+  Session::Reaction reaction = session.OnEvent(*refused);
+  EXPECT_TRUE(reaction.quiet);
+  EXPECT_EQ(reaction.send, "/nick alice\n");
+}
+
+TEST(SessionTest, RejoinsWithSinceAndTracksTheLastIdOfItsRoom) {
+  Session session("alice", "lounge", {/*history=*/true, /*since_id=*/41});
+  Feed(session, "WELCOME guest3 hi");
+  Feed(session, "OK CAP ack replay tags");
+  EXPECT_EQ(Feed(session, "OK CAP REQ replay tags"), "/nick alice\n");
+  EXPECT_EQ(Feed(session, "OK NICK alice"), "/join lounge since=41\n");
+  EXPECT_EQ(session.seen_up_to(), 41u);
+  Feed(session, "OK JOIN Lounge 2");
+  EXPECT_EQ(session.last_id(), 41u);
+  Feed(session, "@id=50;time=2026-12-01T10:00:00.000Z;history MSG Lounge bob missed");
+  Feed(session, "@id=60;time=2026-12-01T10:00:01.000Z MSG lounge bob live");
+  Feed(session, "@id=99;time=2026-12-01T10:00:01.000Z MSG Elsewhere bob not here");
+  EXPECT_EQ(session.last_id(), 60u);
+  Feed(session, "OK JOIN Den 1");  // another room: its ids start over
+  EXPECT_EQ(session.last_id(), 0u);
+}
+
 }  // namespace
 }  // namespace client
 }  // namespace roomchat
