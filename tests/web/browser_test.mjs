@@ -61,9 +61,13 @@ async function startServer(tcpPort = 0, httpPort = 0) {
   }
 }
 
+// One history store for the whole test, so that a restart keeps what was said.
+const dataDir = fs.mkdtempSync(path.join(process.env.TEST_TMPDIR || os.tmpdir(), 'roomchat-data-'));
+
 function startServerOnce(tcpPort, httpPort, deadline) {
   return new Promise((resolve, reject) => {
-    const child = spawn(serverPath, [`--port=${tcpPort}`, `--http_port=${httpPort}`],
+    const child = spawn(serverPath, [`--port=${tcpPort}`, `--http_port=${httpPort}`,
+                                     `--data_dir=${dataDir}`, '--history_on_join=3'],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const ports = {};
@@ -380,6 +384,16 @@ test('web client: two pages and a TCP client in one room, then a server restart'
   await say(a, 'welcome erin');
   await say(b, 'hi erin, this is bob');
   await waitLog(phone, 'msg', 'hi erin, this is bob');
+  // History: joining, erin was shown the last 3 lines said before (dimmed, with their time);
+  // Earlier lines puts the ones before them above, in order.
+  await waitLog(phone, 'history', 'share rooms');
+  assert.equal(await phone.locator('#log .entry.history').count(), 3, 'the replay on join');
+  await phone.getByRole('button', { name: 'Earlier lines' }).click();
+  await waitLog(phone, 'note', 'earlier lines of lounge');
+  const shown = await phone.locator('#log .entry.history .text').allInnerTexts();
+  const earlierAt = shown.findIndex((text) => text.includes('hello from alice'));
+  const replayAt = shown.findIndex((text) => text.includes('share rooms'));
+  assert.ok(earlierAt >= 0 && earlierAt < replayAt, `earlier lines go above: ${shown.join(' | ')}`);
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow}px`);
   await checkAccessibility(phone);
@@ -394,12 +408,32 @@ test('web client: two pages and a TCP client in one room, then a server restart'
       /reconnecting/i.test(document.getElementById('status').textContent));
   }
   server = await startServer(tcpPort, httpPort);
+  // Said while the pages may still be away: each shows it once (live, or from since=).
+  const tcp2 = await TcpClient.connect(server.tcpPort);
+  t.after(() => tcp2.close());
+  await tcp2.expect(/^WELCOME guest\d+ /);
+  tcp2.send('/create lounge');
+  const made = await tcp2.expect(/^(OK CREATE lounge|ERR room-exists)/);
+  if (made.startsWith('ERR')) {
+    tcp2.send('/join lounge');
+    await tcp2.expect(/^OK JOIN lounge/);
+  }
+  tcp2.send('said during the restart');
   for (const [page, nick] of [[a, 'alice'], [b, 'bob']]) {
     await waitFor(page, 'connected again', () => document.body.dataset.connection === 'connected');
     await waitFor(page, `status shows ${nick}`, (n) =>
       document.getElementById('status').textContent.includes(n), nick);
     await waitRoom(page, 'lounge');
   }
+  for (const page of [a, b]) {
+    await waitLog(page, 'msg', 'said during the restart');
+    const times = await page.locator('#log .entry.msg .text', { hasText: 'said during the restart' }).count();
+    assert.equal(times, 1, 'the line said during the restart is shown once');
+    const before = await page.locator('#log .entry.msg .text', { hasText: 'hello from alice' }).count();
+    assert.equal(before, 1, 'nothing shown before the restart is shown again');
+  }
+  tcp2.send('/leave');
+  await tcp2.expect(/^OK LEAVE/);
   for (const page of [a, b]) await waitMembers(page, ['alice', 'bob']);
   await say(b, 'back after the restart');
   await waitLog(a, 'msg', 'back after the restart');

@@ -1,6 +1,11 @@
 // roomchat web client: protocol v1 (docs/PROTOCOL.md) over a WebSocket at /ws, one line per text
 // frame in each direction. No framework, no build step. Everything the server sends is shown with
 // textContent: a nick or a line is text, never HTML.
+//
+// History (docs/PROTOCOL.md, "Capabilities and history"): the page asks for tags and replay, shows
+// lines said before it came dimmed with their own time, offers "Earlier lines" (/history before
+// the oldest shown), and after a lost connection rejoins its room with since= the last id it saw,
+// so nothing said meanwhile is missed and nothing is shown twice.
 'use strict';
 
 const POLL_ROOMS_MS = 5000;
@@ -16,6 +21,7 @@ const ui = {
   roomForm: $('room-form'), roomInput: $('room-input'), rooms: $('rooms'),
   roomsEmpty: $('rooms-empty'), roomsSummary: $('rooms-summary'), members: $('members'),
   membersEmpty: $('members-empty'), membersSummary: $('members-summary'), roomTitle: $('room-title'),
+  earlier: $('earlier'),
 };
 
 // What the user chose (kept across reconnects) and what the server says now.
@@ -26,6 +32,10 @@ const state = {
   pendingRooms: [], pendingWho: [],   // FIFO of {silent} per /rooms and /who sent
   roomLines: [], memberLines: [],     // ROOM / MEMBER lines until their OK
   history: [], historyIndex: 0, draft: '',
+  lastId: 0, lastIdRoom: '',          // the newest line id seen, and its room (for since=)
+  seenUpTo: 0,                        // after a reconnect: lines up to here were shown already
+  oldestId: 0,                        // the oldest line id seen in the room (for Earlier lines)
+  earlier: null,                      // while an Earlier lines answer comes: where it goes
 };
 
 // ---- connection ----------------------------------------------------------------------------
@@ -127,7 +137,23 @@ function commandWord(line) {
 
 // ---- server lines --------------------------------------------------------------------------
 
-function handleLine(line) {
+// "@id=1;time=...;history MSG ..." -> {id, time, history} and the line without its tags.
+function takeTags(line) {
+  const tags = { id: 0, time: '', history: false };
+  if (!line.startsWith('@')) return [tags, line];
+  const space = line.indexOf(' ');
+  if (space < 0) return [tags, line];
+  for (const item of line.slice(1, space).split(';')) {
+    const [key, value = ''] = item.split('=', 2);
+    if (key === 'id') tags.id = Number(value) || 0;
+    else if (key === 'time') tags.time = value;
+    else if (key === 'history') tags.history = true;
+  }
+  return [tags, line.slice(space + 1)];
+}
+
+function handleLine(taggedLine) {
+  const [tags, line] = takeTags(taggedLine);
   const [tag] = line.split(' ', 1);
   const rest = line.slice(tag.length + 1);
   const field = (n) => splitFields(rest, n);
@@ -135,7 +161,7 @@ function handleLine(line) {
     case 'WELCOME': return onWelcome(...field(2));
     case 'OK': return onOk(line.split(' ').slice(1));
     case 'ERR': return onErr(...field(2));
-    case 'MSG': { const [room, nick, text] = field(3); return addMessage(room, nick, text); }
+    case 'MSG': { const [room, nick, text] = field(3); return onMessage(room, nick, text, tags); }
     case 'PRIV': { const [nick, text] = field(2); return addPrivate(nick, text, false); }
     case 'JOIN': return onRoomEvent('join', field(2));
     case 'LEAVE': return onRoomEvent('leave', field(2));
@@ -155,6 +181,19 @@ function splitFields(text, n) {
   return [...parts.slice(0, n - 1), parts.slice(n - 1).join(' ')];
 }
 
+function onMessage(room, nick, text, tags) {
+  if (tags.id) {
+    if (room.toLowerCase() === state.room.toLowerCase()) {
+      if (tags.id > state.lastId) state.lastId = tags.id;
+      state.lastIdRoom = room;
+      if (!state.oldestId || tags.id < state.oldestId) state.oldestId = tags.id;
+    }
+    if (tags.history && tags.id <= state.seenUpTo) return;  // shown before the reconnect
+  }
+  if (tags.history) return addHistory(room, nick, text, tags.time);
+  addMessage(room, nick, text);
+}
+
 function onWelcome(nick, text) {
   state.attempt = 0;
   state.nick = nick;
@@ -165,8 +204,16 @@ function onWelcome(nick, text) {
   clearInterval(state.pollTimer);
   state.pollTimer = setInterval(refreshRooms, POLL_ROOMS_MS);
   refreshRooms();
-  // After a reconnect: best effort to be who and where we were.
+  state.seenUpTo = state.lastId;
+  // First the capabilities (quietly: '/cap', then '/cap req' what is offered of tags and replay).
+  state.restore = { step: 'cap', tries: 0 };
+  state.socket.send('/cap');
+}
+
+// After the capabilities, and after a reconnect: best effort to be who and where we were.
+function restoreNick() {
   state.restore = null;
+  const nick = state.nick;
   if (state.wantedNick && state.wantedNick.toLowerCase() !== nick.toLowerCase()) {
     state.restore = { step: 'nick', tries: 0 };
     state.socket.send('/nick ' + state.wantedNick);
@@ -179,7 +226,17 @@ function restoreRoom() {
   state.restore = null;
   if (!state.wantedRoom) return;
   state.restore = { step: 'join', tries: 0 };
-  state.socket.send('/join ' + state.wantedRoom);
+  const since = state.lastId && state.lastIdRoom.toLowerCase() === state.wantedRoom.toLowerCase()
+    ? ` since=${state.lastId}` : '';
+  state.socket.send('/join ' + state.wantedRoom + since);
+}
+
+function onCap(fields) {
+  if (!state.restore || state.restore.step !== 'cap') return addNote('OK ' + fields.join(' '));
+  if (fields[1] === 'REQ') return restoreNick();
+  const wanted = fields.slice(1).filter((name) => name === 'tags' || name === 'replay');
+  if (wanted.length === 0) return restoreNick();
+  state.socket.send('/cap req ' + wanted.join(' '));
 }
 
 function onOk(fields) {
@@ -191,8 +248,12 @@ function onOk(fields) {
       addNote(`You are now ${a}`);
       if (state.restore && state.restore.step === 'nick') restoreRoom();
       return;
+    case 'CAP': return onCap(fields);
+    case 'HISTORY': return finishEarlier(a, b);
     case 'CREATE': case 'JOIN':
       state.restore = null;
+      if (a.toLowerCase() !== state.lastIdRoom.toLowerCase()) state.lastId = 0;
+      state.oldestId = 0;
       state.room = state.wantedRoom = a;
       addNote(word === 'CREATE' ? `You created ${a} and are in it` : `You joined ${a} (${b} here)`);
       showRoom();
@@ -215,6 +276,7 @@ function onOk(fields) {
 
 function onErr(code, text) {
   const restore = state.restore;
+  if (restore && restore.step === 'cap') return restoreNick();  // an older server: no history
   if (restore && restore.step === 'nick' && (code === 'nick-taken' || code === 'bad-name')) {
     addEntry('error', [`Could not take back the nick ${state.wantedNick} (${code}); you are ${state.nick}.`]);
     state.wantedNick = '';
@@ -323,6 +385,7 @@ function renderMembers(members) {
 
 function showRoom() {
   ui.roomTitle.textContent = state.room || 'Lobby';
+  ui.earlier.hidden = !state.room;
   document.title = state.room ? `${state.room} · roomchat` : 'roomchat';
   if (!state.room) {
     renderMembers([]);
@@ -349,6 +412,35 @@ function addMessage(room, nick, text) {
   addEntry('msg', [nickButton(nick), ': ', text], room);
 }
 
+// A line said before: dimmed, with the time it was said. Lines asked for with Earlier lines go
+// above what is shown, in their order.
+function addHistory(room, nick, text, time) {
+  const when = time ? new Date(time) : new Date();
+  const parts = [nickButton(nick), ': ', text];
+  if (state.earlier) {
+    const item = addEntry('msg history', parts, room, { time: when, before: state.earlier.anchor });
+    state.earlier.count += 1;
+    return item;
+  }
+  return addEntry('msg history', parts, room, { time: when });
+}
+
+// The Earlier lines button: the lines before the oldest shown, put above it.
+function askEarlier() {
+  if (!state.room || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
+  state.earlier = { anchor: ui.log.firstElementChild, count: 0 };
+  state.socket.send(state.oldestId ? `/history 50 before=${state.oldestId}` : '/history 50');
+}
+
+function finishEarlier(room, count) {
+  const asked = state.earlier;
+  state.earlier = null;
+  const n = Number(count);
+  const text = n === 0 ? `No earlier lines in ${room}.` : `${n} earlier ${n === 1 ? 'line' : 'lines'} of ${room}`;
+  if (asked && asked.anchor) addEntry('note', [text], undefined, { before: asked.anchor });
+  else addNote(text);
+}
+
 function addPrivate(nick, text, outgoing) {
   const who = outgoing ? ['(private) to ', nickButton(nick)] : ['(private) ', nickButton(nick)];
   addEntry('priv', [...who, ': ', text]);
@@ -356,24 +448,30 @@ function addPrivate(nick, text, outgoing) {
 
 function addNote(text) { addEntry('note', [text]); }
 
-// One log line; parts are strings (set as text) or elements built here.
-function addEntry(kind, parts, room) {
+// One log line; parts are strings (set as text) or elements built here. `options.time`: when it
+// was said (default now); `options.before`: an entry to put it above (default: at the end).
+function addEntry(kind, parts, room, options = {}) {
   const nearBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
   const item = document.createElement('li');
   item.className = `entry ${kind}`;
-  item.dataset.kind = kind;
+  item.dataset.kind = kind.split(' ')[0];
   if (room) item.dataset.room = room;
   const time = document.createElement('time');
-  const now = new Date();
-  time.dateTime = now.toISOString();
-  time.textContent = now.toTimeString().slice(0, 5);
+  const when = options.time && !Number.isNaN(options.time.getTime()) ? options.time : new Date();
+  time.dateTime = when.toISOString();
+  time.textContent = when.toTimeString().slice(0, 5);
   const body = document.createElement('span');
   body.className = 'text';
   body.append(...parts);
   item.append(time, ' ', body);
-  ui.log.append(item);
-  while (ui.log.childElementCount > MAX_LOG_ENTRIES) ui.log.firstElementChild.remove();
-  if (nearBottom) ui.log.scrollTop = ui.log.scrollHeight;
+  if (options.before && options.before.parentNode === ui.log) {
+    ui.log.insertBefore(item, options.before);
+  } else {
+    ui.log.append(item);
+    while (ui.log.childElementCount > MAX_LOG_ENTRIES) ui.log.firstElementChild.remove();
+    if (nearBottom) ui.log.scrollTop = ui.log.scrollHeight;
+  }
+  return item;
 }
 
 function showError(text) {
@@ -471,6 +569,7 @@ ui.roomForm.addEventListener('submit', (event) => {
 });
 
 ui.reconnect.addEventListener('click', () => { state.attempt = 0; connect(); });
+ui.earlier.addEventListener('click', askEarlier);
 
 // Phones: the lists start folded so the messages come first.
 if (window.matchMedia('(max-width: 700px)').matches) {
