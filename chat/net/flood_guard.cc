@@ -5,14 +5,15 @@
 namespace roomchat {
 
 FloodGuard::FloodGuard(const FloodLimits& limits, std::chrono::steady_clock::time_point now)
-    : limits_(limits), tokens_(limits.burst), last_refill_(now) {}
+    : limits_(limits), tokens_(limits.burst), last_refill_(now), caught_up_at_(now - kCatchUpGrace) {}
 
 void FloodGuard::Refill(std::chrono::steady_clock::time_point now) {
   std::chrono::duration<double> elapsed = now - last_refill_;
   if (elapsed.count() <= 0) return;
   double refilled = tokens_ + elapsed.count() * limits_.lines_per_s;
-  // Backlogged: no cap. Otherwise capped at the burst.
-  tokens_ = backlogged_ ? refilled : std::min(limits_.burst, refilled);
+  // Backlogged, or just caught up: no cap. Otherwise capped at the burst.
+  bool uncapped = backlogged_ || now - caught_up_at_ < kCatchUpGrace;
+  tokens_ = uncapped ? refilled : std::min(limits_.burst, refilled);
   last_refill_ = now;
 }
 
@@ -26,7 +27,7 @@ void FloodGuard::CaughtUp(std::chrono::steady_clock::time_point now) {
   if (!backlogged_) return;
   Refill(now);
   backlogged_ = false;
-  tokens_ = std::min(limits_.burst, tokens_);
+  caught_up_at_ = now;
 }
 
 FloodGuard::Verdict FloodGuard::OnLine(std::chrono::steady_clock::time_point now) {

@@ -9,10 +9,14 @@
 // client sent it: the server may take a client's lines late (flow control holds a room's input for
 // its readers; a busy thread reads in turns). Lines sent within the limits but taken late, together,
 // must not count as a flood. So from the moment a client's input is waiting at the server
-// (Backlogged) until the server has read all of it (CaughtUp), the bucket refills at the same rate
-// without its burst cap; on catching up it is capped again. The average rate still holds (a client
-// that sends faster than lines_per_s runs dry, backlog or not), and no client-side bucket could hold
-// more than the server's: the server's own pauses cost a client nothing.
+// (Backlogged) until the server has read all of it (CaughtUp) and kCatchUpGrace more, the bucket
+// refills at the same rate without its burst cap; then it is capped again. The grace is there
+// because "read all of it" is only what the server's socket holds: lines the client wrote long ago
+// may still sit in its own kernel's send buffer, held back by TCP while the server was slow, and
+// arrive a moment later (seen on loopback under load: the server drains its socket many times in
+// one burst). The average rate still holds (a client that sends faster than lines_per_s runs dry,
+// backlog or not), and no client-side bucket could hold more than the server's: the server's own
+// pauses cost a client nothing.
 //
 // Time is passed in, so tests need no clock. Thread contract: not thread-safe; lives in a Client.
 #ifndef ROOMCHAT_CHAT_NET_FLOOD_GUARD_H_
@@ -40,6 +44,9 @@ class FloodGuard {
 
   FloodGuard(const FloodLimits& limits, std::chrono::steady_clock::time_point now);
 
+  // How long after catching up the bucket stays uncapped.
+  static constexpr std::chrono::seconds kCatchUpGrace{1};
+
   Verdict OnLine(std::chrono::steady_clock::time_point now);
   // The client's input is waiting at the server from `now` on (idempotent).
   void Backlogged(std::chrono::steady_clock::time_point now);
@@ -56,6 +63,7 @@ class FloodGuard {
   double tokens_;
   std::chrono::steady_clock::time_point last_refill_;
   bool backlogged_ = false;
+  std::chrono::steady_clock::time_point caught_up_at_;
   uint64_t dropped_in_flood_ = 0;
   uint64_t dropped_total_ = 0;
 };

@@ -58,7 +58,8 @@ TEST(FloodGuardTest, LinesTheServerTookLateAreNotAFloodWhenTakenTogether) {
 }
 
 // Lines read one by one during a long backlog keep the credit (the backlog is not over at each
-// line), but catching up caps it again: unused credit is not a licence for a later burst.
+// line), and a moment after catching up too (the client's kernel may still hold lines it sent
+// during the backlog), but not for long: unused credit is not a licence for a later burst.
 TEST(FloodGuardTest, CatchingUpCapsTheCreditAgain) {
   std::chrono::steady_clock::time_point t0;
   FloodGuard guard({200, 400, 1000}, t0);
@@ -67,9 +68,17 @@ TEST(FloodGuardTest, CatchingUpCapsTheCreditAgain) {
     ASSERT_EQ(guard.OnLine(t0 + std::chrono::milliseconds(ms)), FloodGuard::Verdict::kAccept);
   }
   std::chrono::steady_clock::time_point caught_up = t0 + std::chrono::milliseconds(3000);
-  guard.CaughtUp(caught_up);  // 400 + 600 - 200 = 800 tokens, capped to 400
-  for (int i = 0; i < 400; ++i) ASSERT_EQ(guard.OnLine(caught_up), FloodGuard::Verdict::kAccept);
-  EXPECT_EQ(guard.OnLine(caught_up), FloodGuard::Verdict::kDropFirst);
+  guard.CaughtUp(caught_up);  // 400 + 600 - 200 = 800 tokens
+  std::chrono::steady_clock::time_point moment_later = caught_up + std::chrono::milliseconds(100);
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(guard.OnLine(moment_later), FloodGuard::Verdict::kAccept) << "line " << i;
+  }
+  guard.Backlogged(moment_later);
+  guard.CaughtUp(moment_later);
+  // A quiet second later the cap is back: 400, not the 320 left plus 220 refilled.
+  std::chrono::steady_clock::time_point later = moment_later + std::chrono::milliseconds(1100);
+  for (int i = 0; i < 400; ++i) ASSERT_EQ(guard.OnLine(later), FloodGuard::Verdict::kAccept);
+  EXPECT_EQ(guard.OnLine(later), FloodGuard::Verdict::kDropFirst);
 }
 
 // A client that sends faster than the rate runs dry even while its input is always waiting.
