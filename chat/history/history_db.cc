@@ -353,6 +353,7 @@ absl::StatusOr<HistoryDb::RoomState> HistoryDb::LoadRoom(absl::string_view room_
   if (!room.ok()) return room.status();
   RoomState state;
   state.last_id = room->last_id;
+  state.trimmed_to = room->trimmed_to;
   if (room->last_id == 0 || recent == 0) return state;
   absl::StatusOr<std::vector<StoredLine>> lines =
       ReadPage(statements_->before.get(), room_key, room->name, kInt64Max, recent);

@@ -82,6 +82,7 @@ class HistoryDb {
 
   struct RoomState {
     uint64_t last_id = 0;            // highest id ever stored for the room (survives Trim); 0: none
+    uint64_t trimmed_to = 0;         // highest id retention deleted; 0: none
     std::vector<StoredLine> recent;  // the newest `recent` retained lines, oldest first
   };
   absl::StatusOr<RoomState> LoadRoom(absl::string_view room_key, size_t recent);

@@ -5,10 +5,10 @@
 
 namespace roomchat {
 
-void RecentLines::Load(std::vector<HistoryLine> lines, bool complete) {
+void RecentLines::Load(std::vector<HistoryLine> lines, uint64_t covers_after) {
   lines_.clear();
   bytes_ = 0;
-  covers_after_ = complete || lines.empty() ? 0 : lines.front().id - 1;
+  covers_after_ = covers_after;
   for (HistoryLine& line : lines) {
     bytes_ += line.bytes();
     lines_.push_back(std::move(line));

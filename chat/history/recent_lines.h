@@ -31,8 +31,8 @@ class RecentLines {
  public:
   RecentLines(size_t min_lines, size_t max_bytes) : min_lines_(min_lines), max_bytes_(max_bytes) {}
 
-  // What the store holds, newest last; `complete` when nothing older exists.
-  void Load(std::vector<HistoryLine> lines, bool complete);
+  // What the store holds, newest last; every line above `covers_after` is among them.
+  void Load(std::vector<HistoryLine> lines, uint64_t covers_after);
   // A new line, its id above every held one.
   void Push(HistoryLine line);
 

@@ -43,16 +43,18 @@ TEST(RecentLinesTest, EvictsOldestPastTheBytesButKeepsTheMinimum) {
   EXPECT_EQ(big_lines.covers_after(), 7u);
 }
 
-TEST(RecentLinesTest, LoadedLinesAreCompleteOnlyWhenTheStoreSaysSo) {
+TEST(RecentLinesTest, LoadedLinesCoverWhatTheStoreSays) {
   RecentLines recent(2, 1 << 20);
-  recent.Load({Line(5), Line(9)}, /*complete=*/false);
+  recent.Load({Line(5), Line(9)}, /*covers_after=*/4);
   EXPECT_EQ(recent.covers_after(), 4u);
   EXPECT_EQ(recent.last_id(), 9u);
-  recent.Load({Line(5), Line(9)}, /*complete=*/true);
+  recent.Load({Line(5), Line(9)}, 0);
   EXPECT_EQ(recent.covers_after(), 0u);
-  recent.Load({}, /*complete=*/false);
-  EXPECT_EQ(recent.covers_after(), 0u);
+  recent.Load({}, /*covers_after=*/0);
   EXPECT_EQ(recent.last_id(), 0u);
+  recent.Load({}, /*covers_after=*/7);  // retention took every line
+  EXPECT_EQ(recent.covers_after(), 7u);
+  EXPECT_EQ(recent.last_id(), 7u);
 }
 
 }  // namespace

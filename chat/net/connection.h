@@ -80,6 +80,10 @@ class Connection {
   // In a room, replaying history to this client: live chat lines wait in the room's history.
   bool catching_up() const { return catching_up_; }
   void set_catching_up(bool catching_up) { catching_up_ = catching_up; }
+  // The place handles no more of this client's input until it clears this (an answer to one of
+  // its commands is on its way from another thread, and replies stay in order).
+  bool input_on_hold() const { return input_on_hold_; }
+  void set_input_on_hold(bool on_hold) { input_on_hold_ = on_hold; }
   const Codec& codec() const { return *codec_; }
 
   // ---- Input.
@@ -145,6 +149,7 @@ class Connection {
   std::string nick_;
   CapSet caps_;
   bool catching_up_ = false;
+  bool input_on_hold_ = false;
   OutputBuffer output_;
   std::string encode_scratch_;
   Clock::time_point last_activity_;

@@ -84,6 +84,11 @@ void MemberIo::Depart(Connection& member, Departure departure) {
   departing_.push_back(member.id());
 }
 
+void MemberIo::Resume(Connection& member) {
+  member.set_input_on_hold(false);
+  Enqueue(member);
+}
+
 void MemberIo::DepartAll(DepartureReason reason) {
   members_.ForEach([this, reason](Connection& member) { Depart(member, {reason, ""}); });
 }
@@ -137,6 +142,7 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
   const ClientId id = member.id();
   for (int frames = 0; frames < kFramesPerTurn; ++frames) {
     if (member.departure()) return Turn::kGone;
+    if (member.input_on_hold()) return Turn::kBlocked;  // queued again by Resume()
     if (member.output().overflowed()) {
       Depart(member, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
       return Turn::kGone;

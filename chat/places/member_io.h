@@ -98,6 +98,8 @@ class MemberIo final : private EventLoop::IoHandler {
   const MemberSet& members() const { return members_; }
   // Marks `member` as leaving; it is removed at the end of the round's input.
   void Depart(Connection& member, Departure departure);
+  // Takes `member`'s input again after Connection::set_input_on_hold(true).
+  void Resume(Connection& member);
   void DepartAll(DepartureReason reason);
   // Adopts a departed connection until its output is sent, it fails, or kLinger passes.
   void Linger(std::unique_ptr<Connection> connection);

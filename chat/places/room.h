@@ -68,8 +68,9 @@ class Room final : public Place {
   void ContinueCatchUp(Connection& member, CatchUp& state);
   void OnCatchUpPage(ClientId id, uint64_t after, absl::StatusOr<HistoryDb::Page> page);
   void CatchUpTick();
-  // /history answered from the store, straight to the member wherever it is then.
+  // /history answered from the store; the member's input waits for it.
   void HistoryFromStore(Connection& member, size_t count, uint64_t before_id);
+  void OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> lines);
 
   std::shared_ptr<Room> self() { return std::static_pointer_cast<Room>(shared_from_this()); }
 

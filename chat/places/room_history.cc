@@ -59,11 +59,15 @@ void Room::OnLoaded(absl::StatusOr<HistoryDb::RoomState> state) {
                << state.status();
   } else {
     last_id_ = std::max(last_id_, state->last_id);
-    bool complete = state->recent.size() < std::max(kLoadLines, context().history_on_join);
+    // Older lines may be in the store when it gave all that was asked; lines retention deleted
+    // are gone, and a since= before them must hear of the gap from the store.
+    bool all_held = state->recent.size() < std::max(kLoadLines, context().history_on_join);
+    uint64_t covers_after = state->trimmed_to;
+    if (!all_held) covers_after = std::max(covers_after, state->recent.front().id - 1);
     std::vector<HistoryLine> lines;
     lines.reserve(state->recent.size());
     for (StoredLine& stored : state->recent) lines.push_back(ToHistoryLine(std::move(stored)));
-    recent_.Load(std::move(lines), complete);
+    recent_.Load(std::move(lines), covers_after);
   }
   ReleaseArrivals();
 }
@@ -109,33 +113,38 @@ void Room::OnHistory(Connection& member, const Command& command) {
   io().Send(member, replies::Ok(Command::Kind::kHistory, room_name(), absl::StrCat(sent)));
 }
 
+// The member's next commands wait until the answer is in, so replies stay in order.
 void Room::HistoryFromStore(Connection& member, size_t count, uint64_t before_id) {
+  member.set_input_on_hold(true);
+  std::weak_ptr<Room> weak = self();
   ClientId id = member.id();
-  bool tagged = member.caps().Has(Cap::kTags);
-  size_t budget = context().history_reply_bytes;
-  Registry* registry = context().registry;
   context().history->ReadBefore(
-      room_key_, before_id, count,
-      [id, tagged, budget, registry, room = room_name()](
-          absl::StatusOr<std::vector<StoredLine>> lines) {
-        if (!lines.ok()) {
-          LOG(ERROR) << "history: cannot read room " << room << ": " << lines.status();
-          return registry->ForwardPrivate(
-              id, ErrLine(ProtocolError(ErrorCode::kUnavailable, "history cannot be read now")));
-        }
-        std::vector<std::string> texts;  // newest first, while they fit
-        size_t bytes = 0;
-        for (auto it = lines->rbegin(); it != lines->rend(); ++it) {
-          std::string text = FormatHistoryLine(room, tagged, it->id, it->time_ms, it->nick, it->text);
-          if (!texts.empty() && bytes + text.size() > budget) break;
-          bytes += text.size();
-          texts.push_back(std::move(text));
-        }
-        std::string out;
-        for (auto it = texts.rbegin(); it != texts.rend(); ++it) out += *it;
-        out += replies::Ok(Command::Kind::kHistory, room, absl::StrCat(texts.size()));
-        registry->ForwardPrivate(id, std::move(out));
+      room_key_, before_id, count, [weak, id](absl::StatusOr<std::vector<StoredLine>> lines) {
+        std::shared_ptr<Room> room = weak.lock();
+        if (room == nullptr) return;
+        Room* raw = room.get();
+        raw->RunInLoop([raw, id, lines = std::move(lines)]() mutable {
+          raw->OnHistoryPage(id, std::move(lines));
+        });
       });
+}
+
+void Room::OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> lines) {
+  Connection* member = io().Find(id);
+  if (member == nullptr) return;  // gone meanwhile
+  if (!lines.ok()) {
+    LOG(ERROR) << "history: cannot read room " << room_name() << ": " << lines.status();
+    SendError(*member, ProtocolError(ErrorCode::kUnavailable, "history cannot be read now"));
+    return io().Resume(*member);
+  }
+  std::vector<HistoryLine> held;
+  held.reserve(lines->size());
+  for (StoredLine& line : *lines) held.push_back(ToHistoryLine(std::move(line)));
+  std::vector<const HistoryLine*> pointers;
+  for (const HistoryLine& line : held) pointers.push_back(&line);
+  size_t sent = SendNewestThatFit(*member, pointers);
+  io().Send(*member, replies::Ok(Command::Kind::kHistory, room_name(), absl::StrCat(sent)));
+  io().Resume(*member);
 }
 
 void Room::StartCatchUp(Connection& member, uint64_t since_id) {
