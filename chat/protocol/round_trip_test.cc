@@ -52,7 +52,8 @@ TEST(RoundTripTest, OkWithNoneOneAndTwoFields) {
 TEST(RoundTripTest, EveryCommandWithAnOkReply) {
   for (CommandKind kind : {CommandKind::kNick, CommandKind::kCreate, CommandKind::kJoin,
                            CommandKind::kLeave, CommandKind::kRooms, CommandKind::kWho,
-                           CommandKind::kWhoami, CommandKind::kMsg, CommandKind::kHelp}) {
+                           CommandKind::kWhoami, CommandKind::kMsg, CommandKind::kHelp,
+                           CommandKind::kCap, CommandKind::kHistory}) {
     ASSERT_FALSE(OkWord(kind).empty()) << CommandWord(kind);
     ServerEvent event = ParseOne(replies::Ok(kind, "x"));
     EXPECT_EQ(event.kind, EventKind::kOk);
@@ -180,6 +181,45 @@ TEST(RoundTripTest, EveryFormattedCommandParsesBack) {
     EXPECT_EQ(command.text, c.text) << line;
   }
   EXPECT_EQ(Reparse(FormatChatLine("//x")).text, "//x");
+}
+
+TEST(RoundTripTest, TaggedLinesAndAcks) {
+  const std::string msg = replies::Msg("Lounge", "alice", "hi there");
+  ServerEvent live = ParseOne(replies::Tags(1764629244123456, 1764629244123, false) + msg);
+  EXPECT_EQ(live.kind, EventKind::kMsg);
+  EXPECT_EQ(live.id, 1764629244123456u);
+  EXPECT_EQ(live.time, replies::Rfc3339Millis(1764629244123));
+  EXPECT_EQ(live.time, "2025-12-01T22:47:24.123Z");
+  EXPECT_FALSE(live.history);
+  EXPECT_EQ(live.text, "hi there");
+  ServerEvent replayed = ParseOne(replies::Tags(7, 0, true) + msg);
+  EXPECT_TRUE(replayed.history);
+  EXPECT_EQ(replayed.time, "1970-01-01T00:00:00.000Z");
+  ServerEvent ack = ParseOne(replies::Ack("Lounge", 42));
+  EXPECT_EQ(ack.kind, EventKind::kAck);
+  EXPECT_EQ(ack.room, "Lounge");
+  EXPECT_EQ(ack.id, 42u);
+}
+
+TEST(RoundTripTest, HistoryCommandsParseBack) {
+  const std::string join_line = FormatCommand(CommandKind::kJoin, {"Lounge", "since=99"});
+  absl::StatusOr<Command> join =
+      ParseCommand(absl::string_view(join_line).substr(0, join_line.size() - 1));
+  ASSERT_TRUE(join.ok()) << join.status();
+  EXPECT_EQ(join->since_id, 99u);
+  absl::StatusOr<Command> history = ParseCommand("/history 5 before=12");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->count, 5u);
+  EXPECT_EQ(history->before_id, 12u);
+  absl::StatusOr<Command> cap = ParseCommand("/cap req tags ack");
+  ASSERT_TRUE(cap.ok());
+  EXPECT_TRUE(cap->cap_request);
+  EXPECT_EQ(cap->caps, (std::vector<std::string>{"tags", "ack"}));
+  for (absl::string_view bad : {"/history 0", "/history x", "/history 5 before=", "/history 5 6",
+                                "/join Lounge since=0", "/join Lounge since=-1", "/cap req",
+                                "/cap list", "/join Lounge since=12 more"}) {
+    EXPECT_TRUE(HasErrorCode(ParseCommand(bad).status(), ErrorCode::kBadArgs)) << bad;
+  }
 }
 
 }  // namespace
