@@ -245,17 +245,6 @@ TEST_F(HistoryDurabilityTest, ARestartOnTheSameDataDirKeepsTheLinesAndIdsGoOnAbo
 
 constexpr char kServerPath[] = "chat/chat_server";
 
-// The port in the "listening on 127.0.0.1:<port>" log line, once the server has logged it.
-std::optional<int> WaitUntilListening(Subprocess& server) {
-  const std::string marker = "listening on 127.0.0.1:";
-  if (!server.WaitForStderr(marker, kLineDeadline)) return std::nullopt;
-  std::string log = server.Stderr();
-  size_t at = log.find(marker) + marker.size();
-  int port = 0;
-  if (!absl::SimpleAtoi(log.substr(at, log.find(' ', at) - at), &port)) return std::nullopt;
-  return port;
-}
-
 // What the senders of the kill -9 test were told, guarded by `mu`.
 struct Acknowledged {
   absl::Mutex mu;
@@ -353,7 +342,7 @@ TEST(HistoryKillTest, KillNineLosesNoAcknowledgedLine) {
   const std::vector<std::string> flags = {"--port=0", "--http_port=-1", "--flood_lines_per_s=0",
                                           "--data_dir=" + NewDataDir()};
   auto server = std::make_unique<Subprocess>(kServerPath, flags);
-  std::optional<int> port = WaitUntilListening(*server);
+  std::optional<int> port = WaitUntilListening(*server, kLineDeadline);
   ASSERT_TRUE(port.has_value()) << server->Stderr();
   std::vector<std::unique_ptr<TestClient>> clients = FillDurableRoom(*port, kSenders);
   ASSERT_EQ(clients.size(), kSenders + 1u);
@@ -387,7 +376,7 @@ TEST(HistoryKillTest, KillNineLosesNoAcknowledgedLine) {
   ASSERT_TRUE(status.has_value() && WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
 
   server = std::make_unique<Subprocess>(kServerPath, flags);
-  port = WaitUntilListening(*server);
+  port = WaitUntilListening(*server, kLineDeadline);
   ASSERT_TRUE(port.has_value()) << server->Stderr();
   auto checker = Login(*port, "checker");
   ASSERT_NE(checker, nullptr);

@@ -37,20 +37,9 @@ using Lines = std::vector<std::string>;
 
 constexpr char kServerPath[] = "chat/chat_server";
 
-// The port in the "listening on 127.0.0.1:<port>" log line, once the server has logged it.
-std::optional<int> WaitUntilListening(Subprocess& server) {
-  const std::string marker = "listening on 127.0.0.1:";
-  if (!server.WaitForStderr(marker, kLineDeadline)) return std::nullopt;
-  std::string log = server.Stderr();
-  size_t at = log.find(marker) + marker.size();
-  int port = 0;
-  if (!absl::SimpleAtoi(log.substr(at, log.find(' ', at) - at), &port)) return std::nullopt;
-  return port;
-}
-
 void ExpectCleanShutdownOn(int signal_number) {
   Subprocess server(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
-  std::optional<int> port = WaitUntilListening(server);
+  std::optional<int> port = WaitUntilListening(server, kLineDeadline);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
@@ -81,7 +70,7 @@ TEST(ServerBinaryTest, SigintDoesTheSame) { ExpectCleanShutdownOn(SIGINT); }
 
 TEST(ServerBinaryTest, LogsNoChatLinesAtInfo) {
   Subprocess server(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
-  std::optional<int> port = WaitUntilListening(server);
+  std::optional<int> port = WaitUntilListening(server, kLineDeadline);
   ASSERT_TRUE(port.has_value()) << server.Stderr();
   auto alice = Login(*port, "alice");
   auto bob = Login(*port, "bob");
@@ -120,7 +109,7 @@ TEST(ServerBinaryTest, RefusesNonsenseFlagsWithAClearMessage) {
 
 TEST(ServerBinaryTest, SaysWhyItCannotListen) {
   Subprocess first(kServerPath, {"--port=0", "--http_port=0", DataDirFlag()});
-  std::optional<int> port = WaitUntilListening(first);
+  std::optional<int> port = WaitUntilListening(first, kLineDeadline);
   ASSERT_TRUE(port.has_value());
   Subprocess second(kServerPath, {absl::StrCat("--port=", *port), "--http_port=0"});
   EXPECT_TRUE(second.ExitsWith(1, kLineDeadline));
@@ -161,7 +150,7 @@ TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmalles
   std::unique_ptr<Subprocess> accepted = StartWith(too_small, &refusal);
   if (accepted != nullptr) {
     // Show what such a server does with the longest fixed reply, then fail.
-    std::optional<int> port = WaitUntilListening(*accepted);
+    std::optional<int> port = WaitUntilListening(*accepted, kLineDeadline);
     std::string help = "<no port>";
     if (port) {
       auto client = Login(*port);
@@ -190,7 +179,7 @@ TEST(ServerBinaryTest, RefusesAnOutbufTooSmallForOneReplyAndServesWithTheSmalles
                  absl::StrCat("--max_outbuf_bytes=", *minimum)},
                 &refusal);
   ASSERT_NE(server, nullptr) << "the named minimum " << *minimum << " is refused: " << refusal;
-  std::optional<int> port = WaitUntilListening(*server);
+  std::optional<int> port = WaitUntilListening(*server, kLineDeadline);
   ASSERT_TRUE(port.has_value()) << server->Stderr();
   const std::string alice(32, 'a');
   const std::string bob(32, 'b');
@@ -310,7 +299,7 @@ TEST(ServerBinaryTest, ARoomThreadThatCannotStartIsErrLimitAndTheServerKeepsServ
   Subprocess server(kSetpriv,
                     {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0", "--http_port=0",
                      "--history=false"});
-  std::optional<int> port = WaitUntilListening(server);
+  std::optional<int> port = WaitUntilListening(server, kLineDeadline);
   // The running server keeps its binary open; the copy is no longer needed on disk.
   ::unlink(binary.c_str());
   ::rmdir(binary.substr(0, binary.rfind('/')).c_str());

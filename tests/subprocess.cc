@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 
 namespace roomchat {
@@ -122,6 +123,16 @@ std::string Subprocess::Stderr() {
   }
   absl::MutexLock lock(&mu_);
   return stderr_;
+}
+
+std::optional<int> WaitUntilListening(Subprocess& server, absl::Duration deadline) {
+  const std::string marker = "listening on 127.0.0.1:";
+  if (!server.WaitForStderr(marker, deadline)) return std::nullopt;
+  std::string log = server.Stderr();
+  size_t at = log.find(marker) + marker.size();
+  int port = 0;
+  if (!absl::SimpleAtoi(log.substr(at, log.find(' ', at) - at), &port)) return std::nullopt;
+  return port;
 }
 
 }  // namespace roomchat

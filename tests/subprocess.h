@@ -64,6 +64,10 @@ class Subprocess {
   bool stderr_closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// For a chat_server child: the port in its "listening on 127.0.0.1:<port>" log line, once it has
+// logged it (within `deadline`).
+std::optional<int> WaitUntilListening(Subprocess& server, absl::Duration deadline);
+
 }  // namespace roomchat
 
 #endif  // ROOMCHAT_TESTS_SUBPROCESS_H_
