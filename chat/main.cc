@@ -49,6 +49,14 @@ DEFINE_double(flood_lines_per_s, kDefaults.flood_lines_per_s,
               "with 'ERR flood'. 0 turns flood control off.");
 DEFINE_double(flood_burst, kDefaults.flood_burst,
               "Lines one connection may send at once before the rate applies.");
+DEFINE_string(tls_cert, kDefaults.tls_cert,
+              "PEM certificate chain; with --tls_key, serves the line protocol over TLS on "
+              "--tls_port (tools/make_cert.sh makes a self-signed one for local use).");
+DEFINE_string(tls_key, kDefaults.tls_key, "PEM private key of --tls_cert.");
+DEFINE_int32(tls_port, kDefaults.tls_port,
+             "TLS port for the line protocol (with --tls_cert/--tls_key); 0 picks, -1 is off.");
+DEFINE_int32(tls_handshake_timeout_s, kDefaults.tls_handshake_timeout_s,
+             "Seconds a TLS handshake may take before the connection is cut.");
 DEFINE_bool(history, kDefaults.history,
             "Keep chat lines in an embedded store: replay on join, /history, /join ROOM since=ID "
             "(docs/HISTORY.md); --history=false keeps nothing.");
@@ -90,6 +98,10 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.flood_lines_per_s = FLAGS_flood_lines_per_s;
   options.flood_burst = FLAGS_flood_burst;
   options.flood_disconnect_after = FLAGS_flood_disconnect_after;
+  options.tls_cert = FLAGS_tls_cert;
+  options.tls_key = FLAGS_tls_key;
+  options.tls_port = FLAGS_tls_port;
+  options.tls_handshake_timeout_s = FLAGS_tls_handshake_timeout_s;
   options.history = FLAGS_history;
   options.data_dir = FLAGS_data_dir;
   // Under 'bazel run' the working directory is the runfiles tree; the user's is this one.
@@ -140,12 +152,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // A write to a connection the client has closed must be an error, not the end of the server:
+  // TCP sends say MSG_NOSIGNAL, but OpenSSL writes with write(2).
+  signal(SIGPIPE, SIG_IGN);
+
   // Every thread inherits this mask, so the signals are taken only by sigwait() below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   LOG(INFO) << "roomchat server starting";
   RaiseFileLimit(options.max_clients, options.max_rooms);
@@ -155,9 +172,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chat_server: %s\n", std::string(started.message()).c_str());
     return 1;
   }
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  LOG(INFO) << "received " << strsignal(signal_number);
+  while (true) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    LOG(INFO) << "received " << strsignal(signal_number);
+    if (signal_number != SIGHUP) break;
+    // SIGHUP: a renewed certificate for new TLS connections; existing ones keep theirs.
+    if (absl::Status reloaded = server.ReloadTls(); !reloaded.ok()) {
+      LOG(ERROR) << "kept the old TLS certificate: " << reloaded;
+    }
+  }
   server.Shutdown();
   return 0;
 }

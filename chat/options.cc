@@ -24,6 +24,19 @@ std::optional<HistorySync> ParseHistorySync(absl::string_view name) {
   return std::nullopt;
 }
 
+absl::Status ValidateTls(const ServerOptions& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return Invalid("--tls_cert and --tls_key go together: give both (PEM files) or neither");
+  }
+  if (options.tls_port < -1 || options.tls_port > 65535) {
+    return Invalid(absl::StrCat("--tls_port must be -1 (off) or 0-65535, not ", options.tls_port));
+  }
+  if (options.tls_handshake_timeout_s < 1) {
+    return Invalid("--tls_handshake_timeout_s must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHistory(const ServerOptions& options) {
   if (!options.history) return absl::OkStatus();
   if (options.data_dir.empty()) return Invalid("--data_dir must not be empty");
@@ -88,6 +101,7 @@ absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.flood_disconnect_after < 0) {
     return Invalid("--flood_disconnect_after must be 0 or more");
   }
+  if (absl::Status tls = ValidateTls(options); !tls.ok()) return tls;
   return ValidateHistory(options);
 }
 

@@ -51,6 +51,13 @@ struct ServerOptions {
   double flood_lines_per_s = 200;
   double flood_burst = 400;
   int flood_disconnect_after = 1000;
+  // TLS (docs/SECURITY.md): with both PEM files, the line protocol over TLS on tls_port (0 picks
+  // a free port; -1 turns it off), handshakes cut after tls_handshake_timeout_s. The plain port
+  // stays as it is (--port=-1 is not allowed; keep it on loopback to require TLS from outside).
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_port = 7443;
+  int tls_handshake_timeout_s = 10;
   // History (docs/HISTORY.md): chat lines kept in an embedded SQLite store under data_dir (relative
   // to the working directory), replayed on join, read back with /history and /join since=ID.
   bool history = true;

@@ -57,9 +57,11 @@ absl::Status Server::Start() {
   if (!acceptor.ok()) return acceptor.status();
   acceptor_ = *std::move(acceptor);
   if (absl::Status http = CreateHttpServer(); !http.ok()) return http;
+  if (absl::Status tls = CreateTlsAcceptor(); !tls.ok()) return tls;
 
   lobby_thread_ = std::thread([this] { lobby_->Run(); });
   acceptor_->Start();
+  if (tls_acceptor_ != nullptr) tls_acceptor_->Start();
   if (http_ != nullptr) http_->Start();
   accepting_ = true;
   started_ = true;
@@ -69,6 +71,10 @@ absl::Status Server::Start() {
             << ", max_outbuf_bytes " << options_.max_outbuf_bytes << ", idle_timeout_s "
             << options_.idle_timeout_s << ")";
   if (http_ != nullptr) LOG(INFO) << "serving HTTP on " << options_.host << ":" << http_port_;
+  if (tls_acceptor_ != nullptr) {
+    LOG(INFO) << "listening for TLS on " << options_.host << ":" << tls_port_ << " (certificate "
+              << options_.tls_cert << ")";
+  }
   return absl::OkStatus();
 }
 
@@ -85,6 +91,33 @@ absl::Status Server::OpenHistory() {
             << ", " << options_.history_max_lines << " lines per room, "
             << options_.history_max_days << " days)";
   return absl::OkStatus();
+}
+
+absl::Status Server::CreateTlsAcceptor() {
+  if (options_.tls_cert.empty() || options_.tls_port < 0) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<TlsContext>> tls =
+      TlsContext::Load(options_.tls_cert, options_.tls_key);
+  if (!tls.ok()) return tls.status();
+  tls_ = *std::move(tls);
+  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.tls_port, kListenBacklog);
+  if (!listen_fd.ok()) return listen_fd.status();
+  absl::StatusOr<int> port = LocalPort(listen_fd->get());
+  if (!port.ok()) return port.status();
+  tls_port_ = *port;
+  absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
+      *std::move(listen_fd), &registry_, lobby_.get(), ConnectionLimitsOf(options_),
+      &next_client_id_, &metrics_,
+      TlsAccepting{tls_.get(), std::chrono::seconds(options_.tls_handshake_timeout_s)});
+  if (!acceptor.ok()) return acceptor.status();
+  tls_acceptor_ = *std::move(acceptor);
+  return absl::OkStatus();
+}
+
+absl::Status Server::ReloadTls() {
+  if (tls_ == nullptr) return absl::OkStatus();
+  absl::Status reloaded = tls_->Reload();
+  if (reloaded.ok()) LOG(INFO) << "reloaded the TLS certificate " << options_.tls_cert;
+  return reloaded;
 }
 
 absl::Status Server::CreateHttpServer() {
@@ -118,6 +151,7 @@ void Server::Shutdown() {
   // where its place will find it and every room thread that will ever run is running now.
   accepting_ = false;
   acceptor_.reset();  // Joins its thread and closes the listening socket.
+  tls_acceptor_.reset();
   http_.reset();      // Likewise; WebSocket clients already belong to their places.
   std::vector<std::shared_ptr<Destination>> rooms = registry_.BeginShutdown();
   reaper_.Close();

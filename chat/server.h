@@ -48,6 +48,11 @@ class Server {
   int http_port() const { return http_port_; }
   // Idempotent.
   void Shutdown();
+  // Reads the TLS certificate and key again for new connections (SIGHUP); OK and nothing done
+  // without TLS. On failure the old ones stay in use.
+  absl::Status ReloadTls();
+  // The TLS port listened on, or -1 when there is none; valid after Start().
+  int tls_port() const { return tls_port_; }
 
   // For tests: connected clients and open rooms, as the registry counts them.
   const Registry& registry() const { return registry_; }
@@ -69,6 +74,8 @@ class Server {
   absl::Status OpenHistory();
   // Binds the HTTP port and makes its server (not started yet); nothing when it is off.
   absl::Status CreateHttpServer();
+  // Loads the certificate, binds the TLS port and makes its acceptor; nothing without TLS.
+  absl::Status CreateTlsAcceptor();
 
   // Const after construction.
   const ServerOptions options_;
@@ -81,6 +88,9 @@ class Server {
   PlaceContext room_context_;
   std::function<void()> before_room_start_;
   std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<Acceptor> tls_acceptor_;
+  int tls_port_ = -1;
   std::unique_ptr<HttpServer> http_;
   std::atomic<ClientId> next_client_id_{1};  // shared by the acceptor and the HTTP port
   std::atomic<bool> accepting_{false};       // what /healthz reports

@@ -31,7 +31,8 @@ packages=(
   tmux  # the terminal the client's interactive test types into
   libwslay-dev  # WebSocket framing (RFC 6455) for the HTTP port's /ws
   node-llhttp   # llhttp's C sources: the HTTP/1.1 request parser of the HTTP port
-  libssl-dev    # libcrypto: SHA-1 for the WebSocket handshake
+  libssl-dev    # OpenSSL 3: TLS for the line port; libcrypto's SHA-1 for the WebSocket handshake
+  openssl       # the openssl command: tools/make_cert.sh and the TLS tests' third-party client
   python3-websockets  # an independent WebSocket client for the protocol tests
   prometheus-cpp-dev  # /metrics: prometheus-cpp core's metric families and text serializer
   prometheus          # promtool, which checks /metrics in a test

@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, R
                                                            Destination* lobby,
                                                            const ConnectionLimits& limits,
                                                            std::atomic<ClientId>* ids,
-                                                           ServerMetrics* metrics) {
+                                                           ServerMetrics* metrics,
+                                                           TlsAccepting tls) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("acceptor");
   if (!loop.ok()) return loop.status();
   std::unique_ptr<Acceptor> acceptor(
@@ -30,6 +31,16 @@ absl::StatusOr<std::unique_ptr<Acceptor>> Acceptor::Create(UniqueFd listen_fd, R
   absl::Status watched =
       acceptor->loop_->Watch(acceptor->listen_fd_.get(), EPOLLIN, kListenKey, acceptor.get());
   if (!watched.ok()) return watched;
+  if (tls.context != nullptr) {
+    Acceptor* raw = acceptor.get();
+    acceptor->handshaker_ = std::make_unique<TlsHandshaker>(
+        acceptor->loop_.get(), tls.context, tls.handshake_timeout, kListenKey + 1,
+        [raw](std::unique_ptr<TlsTransport> transport, std::string peer) {
+          // The client's first lines may have come with the handshake's last flight and wait,
+          // decrypted, inside OpenSSL: the socket will not signal them, so read at once.
+          raw->Admit(std::move(transport), std::move(peer), /*maybe_readable=*/true);
+        });
+  }
   return acceptor;
 }
 
@@ -51,9 +62,11 @@ void Acceptor::Start() {
 }
 
 void Acceptor::Stop() {
-  if (!thread_.joinable()) return;
-  loop_->Quit();
-  thread_.join();
+  if (thread_.joinable()) {
+    loop_->Quit();
+    thread_.join();
+  }
+  handshaker_.reset();  // closes the handshakes still in progress
 }
 
 void Acceptor::OnIo(uint64_t key, uint32_t events) {
@@ -101,10 +114,16 @@ void Acceptor::Hand(UniqueFd fd) {
     LOG(WARNING) << "acceptor: " << nodelay;
   }
   std::string peer = PeerAddress(fd.get());
+  if (handshaker_ != nullptr) return handshaker_->Start(std::move(fd), std::move(peer));
+  Admit(std::make_unique<TcpTransport>(std::move(fd)), std::move(peer), false);
+}
+
+void Acceptor::Admit(std::unique_ptr<Transport> transport, std::string peer,
+                     bool maybe_readable) {
   auto connection = std::make_unique<Connection>(
-      ids_->fetch_add(1, std::memory_order_relaxed), std::move(peer),
-      std::make_unique<TcpTransport>(std::move(fd)),
+      ids_->fetch_add(1, std::memory_order_relaxed), std::move(peer), std::move(transport),
       std::make_unique<LineCodec>(limits_.max_line_bytes), limits_, loop_->now());
+  connection->loop_state().readable = maybe_readable;
   ConnectOrTurnAway(std::move(connection), registry_, lobby_, metrics_, loop_->now());
 }
 

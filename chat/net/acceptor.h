@@ -6,6 +6,9 @@
 // closed. When accept(2) runs out of descriptors or memory, the acceptor stops watching the
 // socket for kBackoff (a timer) instead of spinning, and says so in the log once per episode.
 //
+// With a TlsContext (the TLS port), each accepted socket first completes a TLS handshake on this
+// thread (TlsHandshaker) and becomes a client only then, with a TlsTransport under its codec.
+//
 // Thread contract: Create(), Start() and Stop() are called by the owner (the Server); the
 // accepting itself runs on the acceptor's own thread. The TEST_ counters are safe from any thread.
 #ifndef ROOMCHAT_CHAT_NET_ACCEPTOR_H_
@@ -23,6 +26,8 @@
 #include "chat/loop/socket.h"
 #include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
+#include "chat/net/tls.h"
+#include "chat/net/tls_handshaker.h"
 #include "chat/places/registry.h"
 
 namespace roomchat {
@@ -33,6 +38,12 @@ namespace roomchat {
 void ConnectOrTurnAway(std::unique_ptr<Connection> connection, Registry* registry,
                        Destination* lobby, ServerMetrics* metrics, Clock::time_point now);
 
+// What an acceptor of the TLS port needs: the certificate, and how long a handshake may take.
+struct TlsAccepting {
+  TlsContext* context = nullptr;
+  std::chrono::seconds handshake_timeout{};  // ServerOptions::tls_handshake_timeout_s
+};
+
 class Acceptor final : private EventLoop::IoHandler {
  public:
   // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
@@ -40,11 +51,13 @@ class Acceptor final : private EventLoop::IoHandler {
 
   // `ids` hands out client ids (shared with the HTTP port's WebSocket clients) and `metrics`
   // counts connections; both outlive the acceptor.
+  // `tls.context`, when not null (the TLS port), outlives the acceptor.
   static absl::StatusOr<std::unique_ptr<Acceptor>> Create(UniqueFd listen_fd, Registry* registry,
                                                           Destination* lobby,
                                                           const ConnectionLimits& limits,
                                                           std::atomic<ClientId>* ids,
-                                                          ServerMetrics* metrics);
+                                                          ServerMetrics* metrics,
+                                                          TlsAccepting tls = TlsAccepting());
   ~Acceptor() override;
 
   Acceptor(const Acceptor&) = delete;
@@ -68,6 +81,8 @@ class Acceptor final : private EventLoop::IoHandler {
   bool AcceptAll();
   void BackOff();
   void Hand(UniqueFd fd);
+  // A connection ready to be a client (accepted, or done with its TLS handshake).
+  void Admit(std::unique_ptr<Transport> transport, std::string peer, bool maybe_readable);
 
   // Const after construction.
   const std::unique_ptr<EventLoop> loop_;
@@ -80,6 +95,7 @@ class Acceptor final : private EventLoop::IoHandler {
 
   // Owned by the acceptor thread.
   bool warned_ = false;  // the current run of resource errors has been logged
+  std::unique_ptr<TlsHandshaker> handshaker_;  // the TLS port only
 
   // Written by the acceptor thread, read by tests.
   std::atomic<uint64_t> accept_calls_{0};
