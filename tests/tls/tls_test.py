@@ -70,7 +70,9 @@ class Server:
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(DEADLINE)
+        code = self.process.wait(DEADLINE)
+        if code != 0:  # a sanitizer's report (a leak, a race) ends the server with another code
+            raise AssertionError(f"the server exited with {code}:\n{''.join(self.log[-40:])}")
 
 
 class Lines:
