@@ -39,6 +39,13 @@ DEFINE_string(host, "127.0.0.1", "Server to connect to.");
 DEFINE_int32(port, 7070, "Server port.");
 DEFINE_string(nick, "", "Nickname to take after connecting (default: the guest nick given).");
 DEFINE_string(room, "", "Room to join after connecting; created if it does not exist.");
+DEFINE_bool(tls, false,
+            "Connect with TLS (the server's --tls_port; --port then defaults to 7443), checking "
+            "the certificate against the system's CAs, or --tls_ca, and the host name.");
+DEFINE_string(tls_ca, "", "With --tls: trust this CA (PEM), e.g. tools/make_cert.sh's cert.pem.");
+DEFINE_bool(tls_insecure, false,
+            "With --tls: accept any certificate (a self-signed test one); anyone on the path "
+            "could read and change the chat.");
 DEFINE_string(reconnect, "auto",
               "After a lost connection: 'always' reconnect (with backoff, rejoining the room "
               "with what was missed), 'never', or 'auto': when interactive.");
@@ -215,15 +222,25 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
   uint64_t since_id = 0;
   std::chrono::milliseconds backoff = kFirstBackoff;
   client::Session* current = nullptr;  // the session the prompt shows
+  LineConnectionOptions options;
+  options.tls = FLAGS_tls;
+  options.tls_options = {FLAGS_tls_ca, FLAGS_tls_insecure};
   for (bool first = true;; first = false) {
     absl::StatusOr<std::unique_ptr<LineConnection>> connection =
-        LineConnection::Connect(FLAGS_host, FLAGS_port);
+        LineConnection::Connect(FLAGS_host, FLAGS_port, options);
     if (!connection.ok()) {
       std::fprintf(stderr, "chat_client: %s\n", std::string(connection.status().message()).c_str());
       if (first || !reconnect) return first ? kExitCannotConnect : kExitConnectionLost;
       if (!WaitToReconnect(backoff, signal_fd, render)) return kExitConnectionLost;
       backoff = std::min(backoff * 2, kLastBackoff);
       continue;
+    }
+    if (options.tls) {
+      std::fputs((RenderNote(absl::StrCat("connected over ", (*connection)->tls_version()), false,
+                             render) +
+                  "\n")
+                     .c_str(),
+                 stderr);
     }
     client::Session session(nick, room, {/*history=*/true, since_id});
     current = &session;
@@ -261,6 +278,13 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
 
   bool interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  // The TLS port's default, when --port was not given.
+  constexpr int kDefaultTlsPort = 7443;
+  if (FLAGS_tls && gflags::GetCommandLineFlagInfoOrDie("port").is_default) {
+    FLAGS_port = kDefaultTlsPort;
+  }
+  // OpenSSL writes with write(2): a server gone away must be an error, not the end of the client.
+  signal(SIGPIPE, SIG_IGN);
   if (FLAGS_reconnect != "auto" && FLAGS_reconnect != "always" && FLAGS_reconnect != "never") {
     std::fprintf(stderr, "chat_client: --reconnect must be auto, always or never\n");
     return roomchat::kExitCannotConnect;

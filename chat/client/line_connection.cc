@@ -52,7 +52,17 @@ absl::StatusOr<std::unique_ptr<LineConnection>> LineConnection::Connect(
     }
     ::freeaddrinfo(found);
     SetNoDelay(fd->get()).IgnoreError();
-    return Adopt(*std::move(fd));
+    std::unique_ptr<LineConnection> connection = Adopt(*std::move(fd));
+    if (options.tls) {
+      absl::StatusOr<std::unique_ptr<ClientTls>> tls =
+          ClientTls::Handshake(connection->fd(), host, options.tls_options);
+      if (!tls.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot connect to ", where, ": ", tls.status().message()));
+      }
+      connection->tls_ = *std::move(tls);
+    }
+    return connection;
   }
   ::freeaddrinfo(found);
   return absl::UnavailableError(absl::StrCat("cannot connect to ", where, ": ", reason));
@@ -63,6 +73,7 @@ std::unique_ptr<LineConnection> LineConnection::Adopt(UniqueFd fd) {
 }
 
 absl::Status LineConnection::Send(absl::string_view bytes) {
+  if (tls_ != nullptr) return tls_->Write(bytes);
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -85,23 +96,44 @@ absl::Status LineConnection::Fill(absl::Time deadline) {
       if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no line in time");
       timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
     }
-    pollfd pfd{fd_.get(), POLLIN, 0};
-    int ready = ::poll(&pfd, 1, timeout_ms);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return ErrnoStatus("poll");
-    if (ready == 0) continue;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_.get(), chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      if (read_pos_ > 0) {
-        buffer_.erase(0, read_pos_);
-        read_pos_ = 0;
-      }
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return absl::OkStatus();
+    if (tls_ == nullptr || tls_->pending() == 0) {
+      pollfd pfd{fd_.get(), POLLIN, 0};
+      int ready = ::poll(&pfd, 1, timeout_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return ErrnoStatus("poll");
+      if (ready == 0) continue;
     }
-    if (n == 0) return absl::UnavailableError("the server closed the connection");
-    if (errno == EINTR || errno == EAGAIN) continue;
+    if (read_pos_ > 0) {
+      buffer_.erase(0, read_pos_);
+      read_pos_ = 0;
+    }
+    char chunk[65536];
+    absl::StatusOr<ssize_t> n = ReadSome(chunk, sizeof(chunk));
+    if (!n.ok()) return n.status();
+    if (*n < 0) continue;  // nothing after all: poll again
+    if (*n == 0) return absl::UnavailableError("the server closed the connection");
+    buffer_.append(chunk, static_cast<size_t>(*n));
+    // What OpenSSL decrypted beyond that would be invisible to the next poll: take it now.
+    while (tls_ != nullptr && tls_->pending() > 0) {
+      n = ReadSome(chunk, sizeof(chunk));
+      if (!n.ok() || *n <= 0) break;
+      buffer_.append(chunk, static_cast<size_t>(*n));
+    }
+    return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<ssize_t> LineConnection::ReadSome(char* buffer, size_t size) {
+  if (tls_ != nullptr) {
+    absl::StatusOr<size_t> n = tls_->Read(buffer, size);
+    if (!n.ok()) return n.status();
+    return static_cast<ssize_t>(*n);
+  }
+  while (true) {
+    ssize_t n = ::recv(fd_.get(), buffer, size, 0);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return -1;
     if (errno == ECONNRESET) return absl::UnavailableError("the server reset the connection");
     return ErrnoStatus("recv");
   }

@@ -19,6 +19,7 @@ import time
 import unittest
 
 SERVER = None
+CLIENT = None
 DEADLINE = 20.0
 WORK = None
 
@@ -188,6 +189,26 @@ class TlsTest(unittest.TestCase):
         with self.assertRaises(ssl.SSLCertVerificationError):
             tls_client(self.server.ports["tls"], self.cert, hostname="chat.example.org")
 
+    def test_the_terminal_client_talks_tls_and_checks_the_certificate(self):
+        port = self.server.ports["tls"]
+        listener = Lines(tls_client(port, self.cert))
+        listener.read()
+        self.assertEqual(listener.ask("/create Terminal"), "OK CREATE Terminal")
+        result = subprocess.run(
+            [CLIENT, "--tls", f"--tls_ca={self.cert}", "--host=localhost", f"--port={port}",
+             "--nick=term", "--room=Terminal"],
+            input="typed in a terminal\n", capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stderr, r"connected over TLSv1\.[23]")
+        self.assertEqual(listener.read(), "JOIN Terminal term")
+        self.assertEqual(listener.read(), "MSG Terminal term typed in a terminal")
+        other_cert, _ = make_cert(os.path.join(WORK, "other"), "localhost")
+        refused = subprocess.run(
+            [CLIENT, "--tls", f"--tls_ca={other_cert}", "--host=localhost", f"--port={port}"],
+            input="", capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn("certificate not trusted", refused.stderr)
+
     def test_openssl_s_client_chats(self):
         result = subprocess.run(
             ["openssl", "s_client", "-connect", f"127.0.0.1:{self.server.ports['tls']}",
@@ -229,5 +250,6 @@ class ReloadTest(unittest.TestCase):
 
 if __name__ == "__main__":
     SERVER = os.path.abspath(sys.argv.pop(1))
+    CLIENT = os.path.abspath(sys.argv.pop(1))
     WORK = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
     unittest.main(verbosity=2)
