@@ -13,6 +13,16 @@ namespace {
 
 constexpr int kListenBacklog = 1024;
 
+// Listens on host:port and says which port that is (port 0 picks one).
+absl::StatusOr<UniqueFd> Listen(const std::string& host, int port, int* bound_port) {
+  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(host, port, kListenBacklog);
+  if (!listen_fd.ok()) return listen_fd.status();
+  absl::StatusOr<int> bound = LocalPort(listen_fd->get());
+  if (!bound.ok()) return bound.status();
+  *bound_port = *bound;
+  return listen_fd;
+}
+
 }  // namespace
 
 Server::Server(const ServerOptions& options)
@@ -24,11 +34,8 @@ Server::Server(const ServerOptions& options)
 Server::~Server() { Shutdown(); }
 
 absl::Status Server::Start() {
-  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.port, kListenBacklog);
+  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.port, &port_);
   if (!listen_fd.ok()) return listen_fd.status();
-  absl::StatusOr<int> port = LocalPort(listen_fd->get());
-  if (!port.ok()) return port.status();
-  port_ = *port;
 
   if (absl::Status history = OpenHistory(); !history.ok()) return history;
   PlaceContext context;
@@ -99,11 +106,8 @@ absl::Status Server::CreateTlsAcceptor() {
       TlsContext::Load(options_.tls_cert, options_.tls_key);
   if (!tls.ok()) return tls.status();
   tls_ = *std::move(tls);
-  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.tls_port, kListenBacklog);
+  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.tls_port, &tls_port_);
   if (!listen_fd.ok()) return listen_fd.status();
-  absl::StatusOr<int> port = LocalPort(listen_fd->get());
-  if (!port.ok()) return port.status();
-  tls_port_ = *port;
   absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
       *std::move(listen_fd), &registry_, lobby_.get(), ConnectionLimitsOf(options_),
       &next_client_id_, &metrics_,
@@ -122,11 +126,8 @@ absl::Status Server::ReloadTls() {
 
 absl::Status Server::CreateHttpServer() {
   if (options_.http_port < 0) return absl::OkStatus();
-  absl::StatusOr<UniqueFd> listen_fd = ListenTcp(options_.host, options_.http_port, kListenBacklog);
+  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.http_port, &http_port_);
   if (!listen_fd.ok()) return listen_fd.status();
-  absl::StatusOr<int> port = LocalPort(listen_fd->get());
-  if (!port.ok()) return port.status();
-  http_port_ = *port;
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
       *std::move(listen_fd),
       HttpRoutes(WebOptionsOf(options_), &accepting_,
