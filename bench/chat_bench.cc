@@ -46,6 +46,9 @@ DEFINE_string(csv, "", "Write the per-second series (sent, delivered, p50, p99) 
 DEFINE_string(irc_oper, "",
               "IRC: 'name:password' to OPER and set user mode +F (no flood penalty).");
 DEFINE_string(label, "", "A name for this run, echoed in the output.");
+DEFINE_bool(tls, false,
+            "Every connection over TLS (roomchat's --tls_port, or Redis's tls-port with "
+            "--proto=resp); certificates are not checked.");
 DEFINE_string(room_prefix, "bench", "Rooms are named <prefix>0, <prefix>1, ...");
 
 namespace roomchat {
@@ -180,6 +183,7 @@ int Main() {
   workload.threads = FLAGS_threads;
   workload.setup_timeout_s = FLAGS_setup_timeout;
   workload.irc_oper = FLAGS_irc_oper;
+  workload.tls = FLAGS_tls;
   workload.room_prefix = FLAGS_room_prefix;
   if (absl::Status valid = ValidateWorkload(workload); !valid.ok()) {
     std::fprintf(stderr, "chat_bench: %s\n", std::string(valid.message()).c_str());

@@ -2,17 +2,21 @@
 # roomchat vs Redis pub/sub vs ngIRCd: the same workloads against each, one after the other, on
 # loopback, with the same generator (//bench:chat_bench). roomchat runs twice: its clients on TCP
 # lines (row "roomchat"), then on WebSockets through its HTTP port (row "roomchat-ws", same binary
-# and flags). Writes docs/compare.md (the table) and docs/compare.png (latency percentiles), and
-# prints the table.
+# and flags), then over TLS on its --tls_port (row "roomchat-tls", W1 and W3 only), against Redis
+# in plain text and over TLS (its tls-port; row "redis-tls", W1 and W3). Writes docs/compare.md
+# (the table) and docs/compare.png (latency percentiles), and prints the table.
 #
 #   bench/compare.sh            # every scenario, 10 s each
 #   DURATION=3 bench/compare.sh # shorter, for a quick look
+#   SERVERS="roomchat-tls redis-tls" OUT=/tmp/tls bench/compare.sh   # some servers, elsewhere
 #
 # How each server is configured, so the comparison is of the servers and not of their limits:
 #   roomchat  -c opt; --flood_lines_per_s=0 (flood control off: W1 and W3 send far past 200 lines/s),
 #             --idle_timeout_s=0 (receivers never send), --max_clients 20000; the HTTP port on 17080
 #             for both rows (chat_bench --proto=ws --port=17080 for roomchat-ws).
 #   Redis     no persistence (--save '' --appendonly no), default output buffer limits, maxclients 20000.
+#   TLS rows  one self-signed P-256 certificate (tools/make_cert.sh) for both servers; Redis with
+#             --tls-auth-clients no; chat_bench --tls (TLS 1.3 as negotiated, no certificate check).
 #   ngIRCd    MaxPenaltyTime = 0 (no flood penalties), MaxConnectionsIP = 0, MaxJoins = 0, the bench
 #             OPERs and sets user mode +F (relaxed flood protection), DNS/ident/PAM off. ngIRCd does
 #             not set TCP_NODELAY on its sockets; it is measured as it ships. It registers new
@@ -52,6 +56,23 @@ start_roomchat_ws() {
   start_roomchat
   port=17080; proto=ws
   wait_for_port 17080
+}
+
+# The same server; every client on the TLS port.
+start_roomchat_tls() {
+  "$bin/chat/chat_server" --port=17070 --http_port=17080 --tls_port=17443 \
+    --tls_cert="$work/tls/cert.pem" --tls_key="$work/tls/key.pem" "${roomchat_bench_flags[@]}" \
+    2>"$work/roomchat.log" &
+  pids+=($!); server_pid=$!; port=17443; proto=line; extra=(--tls)
+  wait_for_port 17443
+}
+
+start_redis_tls() {
+  redis-server --port 0 --tls-port 16380 --tls-cert-file "$work/tls/cert.pem" \
+    --tls-key-file "$work/tls/key.pem" --tls-auth-clients no --bind 127.0.0.1 --save '' \
+    --appendonly no --protected-mode no --maxclients 20000 --daemonize no >"$work/redis.log" 2>&1 &
+  pids+=($!); server_pid=$!; port=16380; proto=resp; extra=(--tls)
+  wait_for_port 16380
 }
 
 start_redis() {
@@ -98,11 +119,15 @@ stop_server() {
 }
 
 # The raw results stay beside the table, one JSON object per run.
-results=docs/compare.jsonl
+tools/make_cert.sh "$work/tls" localhost >/dev/null
+out=${OUT:-docs/compare}  # out.jsonl, out.md, out.png
+results=$out.jsonl
 : >"$results"
-for server in roomchat roomchat-ws redis ngircd; do
+for server in ${SERVERS:-roomchat roomchat-ws roomchat-tls redis redis-tls ngircd}; do
   for scenario in "${scenarios[@]}"; do
     name=${scenario%% *}
+    # Over TLS: the fan-out (W1) and the big room (W3), as the TLS targets ask.
+    [[ $server == *-tls && $name != W1 && $name != W3 ]] && continue
     read -r -a args <<<"${scenario#* }"
     "start_${server//-/_}"
     echo "compare: $server $name" >&2
@@ -116,7 +141,7 @@ for server in roomchat roomchat-ws redis ngircd; do
   done
 done
 
-table=docs/compare.md
+table=$out.md
 {
   echo "| scenario | server | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | spread p99 ms | server CPU | deliveries per server CPU-s |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -132,10 +157,11 @@ table=docs/compare.md
   echo "W1: 1 room x 100 members, 1 sender, closed loop, window 64, 64 B. W2: 100 rooms x 10, 1 sender"
   echo "each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s. W4: 1000 rooms x 5, 1 sender each at 10 msg/s."
   echo "roomchat-ws: the roomchat server again, every client a WebSocket on its HTTP port (one line per frame)."
+  echo "roomchat-tls, redis-tls: every client over TLS (roomchat's --tls_port, Redis's tls-port), W1 and W3."
   echo
   cat "$table.new"
   echo
-  echo "![latency percentiles](compare.png)"
+  echo "![latency percentiles]($(basename "$out").png)"
 } >"$table"
 rm -f "$table.new"
 
@@ -145,7 +171,7 @@ jq -r 'select(.failed | not) | "\(.label | split(" ")[1]) \(.label | gsub(" "; "
   "$results" | sort -s -k1,1 >"$work/plot.dat"
 gnuplot <<PLOT
 set terminal pngcairo size 1200,560 font "sans,10"
-set output "docs/compare.png"
+set output "$out.png"
 set title "Delivery latency by scenario and server (bench/compare.sh, $(nproc) cores, loopback)"
 set style data histograms
 set style histogram clustered gap 1

@@ -24,6 +24,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "bench/payload.h"
+#include "bench/tls_stream.h"
+#include "openssl/ssl.h"
 
 namespace roomchat {
 namespace {
@@ -63,8 +65,12 @@ class LoadGenerator::Worker {
   Worker(const Workload& workload, LoadGenerator* owner, std::vector<int> rooms)
       : workload_(workload), owner_(owner), room_indices_(std::move(rooms)) {}
   ~Worker() {
-    for (auto& connection : connections_) ::close(connection->fd);
+    for (auto& connection : connections_) {
+      connection->tls.reset();
+      ::close(connection->fd);
+    }
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (tls_context_ != nullptr) SSL_CTX_free(tls_context_);
   }
 
   absl::Status Setup(int64_t deadline);
@@ -92,6 +98,7 @@ class LoadGenerator::Worker {
     Worker* worker = nullptr;
     Room* room = nullptr;
     int fd = -1;
+    std::unique_ptr<TlsStream> tls;  // with --tls
     uint32_t member = 0;
     bool ready = false;
     bool wants_out = false;
@@ -129,6 +136,8 @@ class LoadGenerator::Worker {
   void SendDue(int64_t now);
   void SendOne(Sender& sender, int64_t intended);
   void Flush(Connection& connection);
+  ssize_t WriteSome(Connection& connection);
+  ssize_t ReadSome(Connection& connection, char* buffer, size_t size);
   absl::Status ReadFrom(Connection& connection);
   absl::Status Poll(int64_t timeout_ns);
   int64_t NextWake(int64_t now) const;
@@ -140,6 +149,7 @@ class LoadGenerator::Worker {
   const std::vector<int> room_indices_;
 
   int epoll_fd_ = -1;
+  SSL_CTX* tls_context_ = nullptr;  // with --tls: shared by this worker's streams
   std::vector<std::unique_ptr<Room>> rooms_;
   std::vector<std::unique_ptr<Connection>> connections_;
   size_t ready_ = 0;
@@ -175,8 +185,16 @@ absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member, bool pu
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   auto connection = std::make_unique<Connection>();
+  if (workload_.tls) {
+    absl::StatusOr<std::unique_ptr<TlsStream>> tls = TlsStream::Handshake(tls_context_, fd);
+    if (!tls.ok()) {
+      close(fd);
+      return absl::UnavailableError(absl::StrCat(where, ": ", tls.status().message()));
+    }
+    connection->tls = *std::move(tls);
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   connection->worker = this;
   connection->room = &room;
   connection->fd = fd;
@@ -201,6 +219,9 @@ absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member, bool pu
 
 absl::Status LoadGenerator::Worker::Setup(int64_t deadline) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (workload_.tls && (tls_context_ = TlsStream::NewClientContext()) == nullptr) {
+    return absl::InternalError("tls: cannot make a client context");
+  }
   for (int index : room_indices_) {
     auto room = std::make_unique<Room>();
     room->name = absl::StrCat(workload_.room_prefix, index);
@@ -371,8 +392,7 @@ void LoadGenerator::Worker::CountOrder(Connection& receiver, size_t sender_index
 
 void LoadGenerator::Worker::Flush(Connection& connection) {
   while (connection.out_pos < connection.out.size()) {
-    ssize_t n = send(connection.fd, connection.out.data() + connection.out_pos,
-                     connection.out.size() - connection.out_pos, MSG_NOSIGNAL);
+    ssize_t n = WriteSome(connection);
     if (n > 0) {
       connection.out_pos += static_cast<size_t>(n);
       continue;
@@ -406,8 +426,8 @@ void LoadGenerator::Worker::Flush(Connection& connection) {
 // and hands out each line as a std::string.
 absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
   char chunk[kReadChunk];
-  for (int reads = 0; reads < 4; ++reads) {
-    ssize_t n = read(connection.fd, chunk, sizeof(chunk));
+  for (int reads = 0; reads < 4 || (connection.tls && connection.tls->has_pending()); ++reads) {
+    ssize_t n = ReadSome(connection, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (n <= 0) {
@@ -421,6 +441,29 @@ absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
     if (static_cast<size_t>(n) < sizeof(chunk)) break;
   }
   return absl::OkStatus();
+}
+
+// send(2) or SSL_write, as send(2) reports: bytes, or -1 with errno (EAGAIN when full).
+ssize_t LoadGenerator::Worker::WriteSome(Connection& connection) {
+  const char* data = connection.out.data() + connection.out_pos;
+  size_t size = connection.out.size() - connection.out_pos;
+  if (!connection.tls) return send(connection.fd, data, size, MSG_NOSIGNAL);
+  absl::StatusOr<size_t> n = connection.tls->Write(data, size);
+  if (!n.ok()) {
+    errno = ECONNRESET;
+    return -1;
+  }
+  if (*n == 0) errno = EAGAIN;
+  return *n == 0 ? -1 : static_cast<ssize_t>(*n);
+}
+
+// read(2) or SSL_read, as read(2) reports: bytes, 0 at the end, or -1 with errno.
+ssize_t LoadGenerator::Worker::ReadSome(Connection& connection, char* buffer, size_t size) {
+  if (!connection.tls) return read(connection.fd, buffer, size);
+  absl::StatusOr<size_t> n = connection.tls->Read(buffer, size);
+  if (!n.ok()) return 0;
+  if (*n == 0) errno = EAGAIN;
+  return *n == 0 ? -1 : static_cast<ssize_t>(*n);
 }
 
 absl::Status LoadGenerator::Worker::Poll(int64_t timeout_ns) {

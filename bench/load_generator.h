@@ -43,6 +43,7 @@ struct Workload {
   double drain_s = 2;  // after the window, how long to wait for late deliveries
   std::string room_prefix = "bench";
   std::string irc_oper;  // irc: "name:password" to lift flood penalties (+F)
+  bool tls = false;      // every connection over TLS (roomchat's --tls_port, Redis's tls-port)
 };
 
 // One second of the run, for --csv.

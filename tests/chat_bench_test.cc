@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -59,6 +60,28 @@ TEST(ChatBenchTest, AClosedLoopRunCompletesEveryMessage) {
   ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
   EXPECT_TRUE(absl::StrContains(bench.Stdout(), "lost 0 (0.0000%); duplicates 0; reorders 0"))
       << bench.Stdout();
+}
+
+TEST(ChatBenchTest, ATlsRunOnTheTlsPortDeliversEverythingInOrder) {
+  const std::string dir = NewDataDir();
+  const std::string make_cert = absl::StrCat(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -keyout ",
+      dir, "/key.pem -out ", dir, "/cert.pem -subj /CN=localhost 2>/dev/null");
+  ASSERT_EQ(std::system(make_cert.c_str()), 0);
+  ServerOptions options{.flood_lines_per_s = 0};
+  options.tls_cert = dir + "/cert.pem";
+  options.tls_key = dir + "/key.pem";
+  options.tls_port = 0;
+  auto server = StartServer(options);
+  ASSERT_GT(server->tls_port(), 0);
+  Subprocess bench(kBenchPath, {"--tls", absl::StrCat("--port=", server->tls_port()), "--rooms=2",
+                                "--members=4", "--senders=2", "--rate=20", "--duration=1",
+                                "--warmup=0.2", "--json", "--max_loss_pct=0"});
+  ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
+  std::string json = bench.Stdout();
+  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":240,")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"))
+      << json;
 }
 
 TEST(ChatBenchTest, AWebSocketRunOnTheHttpPortDeliversEverythingInOrder) {

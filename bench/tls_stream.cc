@@ -1,0 +1,71 @@
+#include "bench/tls_stream.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace roomchat {
+namespace {
+
+std::string TakeError() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return std::strerror(errno);
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return text;
+}
+
+}  // namespace
+
+SSL_CTX* TlsStream::NewClientContext() {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  if (context == nullptr) return nullptr;
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  return context;
+}
+
+absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Handshake(SSL_CTX* context, int fd) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context);
+  if (ssl == nullptr) return absl::InternalError("tls: " + TakeError());
+  std::unique_ptr<TlsStream> stream(new TlsStream(ssl));
+  SSL_set_fd(ssl, fd);
+  if (SSL_connect(ssl) != 1) return absl::UnavailableError("tls handshake: " + TakeError());
+  return stream;
+}
+
+TlsStream::~TlsStream() { SSL_free(ssl_); }
+
+absl::StatusOr<size_t> TlsStream::Read(char* buffer, size_t size) {
+  ERR_clear_error();
+  int n = SSL_read(ssl_, buffer, static_cast<int>(size));
+  if (n > 0) return static_cast<size_t>(n);
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: return 0;
+    case SSL_ERROR_ZERO_RETURN: return absl::UnavailableError("the server ended the TLS session");
+    default: return absl::UnavailableError("tls read: " + TakeError());
+  }
+}
+
+absl::StatusOr<size_t> TlsStream::Write(const char* data, size_t size) {
+  ERR_clear_error();
+  int n = SSL_write(ssl_, data, static_cast<int>(size));
+  if (n > 0) return static_cast<size_t>(n);
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: return 0;
+    default: return absl::UnavailableError("tls write: " + TakeError());
+  }
+}
+
+bool TlsStream::has_pending() const { return SSL_pending(ssl_) > 0; }
+
+}  // namespace roomchat
