@@ -1,5 +1,6 @@
 #include "chat/history/history_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -11,6 +12,8 @@ namespace {
 // How much retention removes per housekeeping tick, so that one tick stays short.
 constexpr size_t kTrimPerTick = 20000;
 constexpr std::chrono::seconds kHousekeepingEvery{1};
+// Past this many rooms with uncounted lines, retention looks at every room once and starts over.
+constexpr size_t kMostRoomsCounted = 65536;
 
 }  // namespace
 
@@ -102,7 +105,7 @@ void HistoryStore::Commit() {
     LOG(ERROR) << "history: " << lines.size() << " lines could not be stored and are lost to "
                << "history (they were delivered): " << stored;
   } else {
-    for (const StoredLine& line : lines) rooms_to_trim_.insert(line.room_key);
+    for (const StoredLine& line : lines) ++added_since_trim_[line.room_key];
     for (size_t i = 0; i < lines.size(); ++i) {
       if (committing_[i].ack_client != 0) ack_sink_(committing_[i].ack_client, lines[i]);
     }
@@ -126,14 +129,23 @@ void HistoryStore::Housekeeping() {
   }
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
   int64_t oldest_ms = options_.max_days > 0 ? now_ms - int64_t{options_.max_days} * 86400000 : 0;
-  std::vector<std::string> rooms(rooms_to_trim_.begin(), rooms_to_trim_.end());
-  absl::StatusOr<size_t> trimmed =
-      db_->Trim(options_.max_lines_per_room, oldest_ms, kTrimPerTick, &rooms);
+  // Rooms that may be over their cap; all of them when too many rooms were written to keep count.
+  const size_t look_after = std::max<size_t>(1, options_.max_lines_per_room / 10);
+  const bool all_rooms = added_since_trim_.size() > kMostRoomsCounted;
+  std::vector<std::string> rooms;
+  for (const auto& [room, added] : added_since_trim_) {
+    if (added >= look_after) rooms.push_back(room);
+  }
+  absl::StatusOr<size_t> trimmed = db_->Trim(options_.max_lines_per_room, oldest_ms, kTrimPerTick,
+                                             all_rooms ? nullptr : &rooms);
   if (!trimmed.ok()) {
     LOG_EVERY_N(ERROR, 60) << "history: retention failed: " << trimmed.status();
     return;
   }
-  if (*trimmed < kTrimPerTick) rooms_to_trim_.clear();  // nothing left over the caps
+  if (*trimmed < kTrimPerTick) {  // those rooms are within their caps now
+    if (all_rooms) added_since_trim_.clear();
+    for (const std::string& room : rooms) added_since_trim_.erase(room);
+  }
   if (*trimmed > 0) VLOG(1) << "history: retention removed " << *trimmed << " lines";
 }
 
