@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,7 @@ std::string TakeError() {
 }  // namespace
 
 SSL_CTX* TlsStream::NewClientContext() {
+  signal(SIGPIPE, SIG_IGN);  // OpenSSL writes with write(2): a closed server is an error, not the end
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   if (context == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);

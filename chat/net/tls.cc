@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <csignal>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,10 @@ absl::StatusOr<SSL_CTX*> MakeContext(const std::string& cert_path, const std::st
 
 absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Load(std::string cert_path,
                                                              std::string key_path) {
+  // OpenSSL writes with write(2), which raises SIGPIPE when the client has gone: a process that
+  // serves TLS must ignore it (muduo and Redis do the same, process-wide), or one closed client
+  // ends the server. main() does it too; this covers every other owner (tests, tools).
+  signal(SIGPIPE, SIG_IGN);
   absl::StatusOr<SSL_CTX*> context = MakeContext(cert_path, key_path);
   if (!context.ok()) return context.status();
   return std::unique_ptr<TlsContext>(

@@ -11,8 +11,8 @@
 // full, so a short read still means "drained" for an edge-triggered loop, and nothing OpenSSL has
 // already decrypted is left behind unnoticed: when the buffer fills, the caller reads again, and
 // when the connection moves to another thread its SSL goes with it. OpenSSL's error queue is
-// per thread, so it is cleared before every call. OpenSSL writes with write(2): the process must
-// ignore SIGPIPE (main() does).
+// per thread, so it is cleared before every call. OpenSSL writes with write(2), so Load() sets
+// SIGPIPE to be ignored, process-wide: a write to a closed client is an error, not the end.
 //
 // Thread contract: TlsContext is safe from any thread. A TlsTransport is not thread-safe; it is
 // owned, like its Connection, by one thread at a time.
