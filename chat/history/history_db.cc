@@ -1,8 +1,12 @@
 #include "chat/history/history_db.h"
 
+
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <limits>
@@ -46,6 +50,24 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 int64_t ClampToInt64(uint64_t value) {
   return value > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(value);
+}
+
+// Holds `dir`/roomchat.lock (flock, exclusive) for as long as the returned descriptor is open: two
+// servers writing one store would give the same ids twice and lose whole groups to the clash.
+absl::StatusOr<int> LockDirectory(const std::string& dir) {
+  std::string path = absl::StrCat(dir, dir.back() == '/' ? "" : "/", "roomchat.lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("history db: cannot open ", path));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "history db: ", dir, " is in use by another roomchat server (", path, " is locked)"));
+    }
+    return absl::ErrnoToStatus(error, absl::StrCat("history db: cannot lock ", path));
+  }
+  return fd;
 }
 
 absl::Status MakeDirectory(const std::string& path) {
@@ -102,6 +124,8 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& di
                                                            HistorySync sync) {
   if (dir.empty()) return absl::InvalidArgumentError("history db: empty directory name");
   if (absl::Status made = MakeDirectories(dir); !made.ok()) return made;
+  absl::StatusOr<int> lock = LockDirectory(dir);
+  if (!lock.ok()) return lock.status();
   std::string path = absl::StrCat(dir, dir.back() == '/' ? "" : "/", kFileName);
   sqlite3* db = nullptr;
   int opened = sqlite3_open_v2(
@@ -112,7 +136,7 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& di
     return absl::ResourceExhaustedError(absl::StrCat("history db ", path, ": out of memory"));
   }
   // From here the HistoryDb owns the connection: every failure below closes it.
-  std::unique_ptr<HistoryDb> history(new HistoryDb(std::move(path), db));
+  std::unique_ptr<HistoryDb> history(new HistoryDb(std::move(path), db, *lock));
   if (opened != SQLITE_OK) return history->SqliteError("open");
   if (absl::Status status = history->Configure(sync); !status.ok()) return status;
   if (absl::Status status = history->CreateSchema(); !status.ok()) return status;
@@ -120,14 +144,16 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& di
   return history;
 }
 
-HistoryDb::HistoryDb(std::string path, sqlite3* db)
-    : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
+HistoryDb::HistoryDb(std::string path, sqlite3* db, int lock_fd)
+    : path_(std::move(path)), db_(db), lock_fd_(lock_fd),
+      statements_(std::make_unique<Statements>()) {}
 
 HistoryDb::~HistoryDb() {
   statements_.reset();
   if (int closed = sqlite3_close(db_); closed != SQLITE_OK) {
     LOG(ERROR) << "history db " << path_ << ": close: " << sqlite3_errstr(closed);
   }
+  ::close(lock_fd_);  // releases the directory for the next server
 }
 
 absl::Status HistoryDb::SqliteError(absl::string_view what) const {

@@ -65,8 +65,8 @@ class HistoryDb {
 
   // Opens (creating if needed) `dir`/roomchat.sqlite3, creating `dir` (mkdir -p, mode 0700) if
   // missing; sets WAL journal mode, `sync` and the busy timeout; creates the schema if missing and
-  // records its version. FailedPrecondition when the file has a newer schema version or `dir` is
-  // not a directory.
+  // records its version. FailedPrecondition when the file has a newer schema version, `dir` is
+  // not a directory, or another server has it open (`dir`/roomchat.lock is held).
   static absl::StatusOr<std::unique_ptr<HistoryDb>> Open(const std::string& dir, HistorySync sync);
   ~HistoryDb();  // finalizes the statements and closes the file
 
@@ -127,7 +127,7 @@ class HistoryDb {
     uint64_t trimmed_to = 0;
   };
 
-  HistoryDb(std::string path, sqlite3* db);
+  HistoryDb(std::string path, sqlite3* db, int lock_fd);
 
   // A Status that names the file, `what` was being done, and SQLite's last error on the
   // connection; its code follows SQLite's (busy or I/O: Unavailable, corrupt: DataLoss, ...).
@@ -164,6 +164,7 @@ class HistoryDb {
   // Const after construction.
   const std::string path_;
   sqlite3* const db_;
+  const int lock_fd_;  // flock on the directory's roomchat.lock while this is open
 
   std::unique_ptr<Statements> statements_;
 };

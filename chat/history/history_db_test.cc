@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
@@ -373,6 +374,19 @@ TEST_F(HistoryDbTest, AppendsABatchOf500LinesInOneCommit) {
   std::printf("Append of 500 lines in 10 rooms, synchronous=FULL: %.2f ms\n",
               std::chrono::duration<double, std::milli>(elapsed).count());
   EXPECT_EQ(Sql("SELECT count(*) FROM lines"), "500");
+}
+
+TEST(HistoryDbLockTest, ASecondOpenOfTheSameFolderIsRefusedUntilTheFirstCloses) {
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/locked");
+  absl::StatusOr<std::unique_ptr<HistoryDb>> first = HistoryDb::Open(dir, HistorySync::kNormal);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<HistoryDb>> second = HistoryDb::Open(dir, HistorySync::kNormal);
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+  EXPECT_TRUE(absl::StrContains(second.status().message(), "in use by another roomchat server"))
+      << second.status();
+  first->reset();
+  EXPECT_TRUE(HistoryDb::Open(dir, HistorySync::kNormal).ok());
 }
 
 }  // namespace

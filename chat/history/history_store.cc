@@ -100,17 +100,45 @@ void HistoryStore::Commit() {
   std::vector<StoredLine> lines;
   lines.reserve(committing_.size());
   for (Pending& pending : committing_) lines.push_back(std::move(pending.line));
-  absl::Status stored = db_->Append(lines);
-  if (!stored.ok()) {
-    LOG(ERROR) << "history: " << lines.size() << " lines could not be stored and are lost to "
-               << "history (they were delivered): " << stored;
+  if (absl::Status stored = db_->Append(lines); stored.ok()) {
+    Acknowledge(lines, 0, lines.size());
   } else {
-    for (const StoredLine& line : lines) ++added_since_trim_[line.room_key];
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (committing_[i].ack_client != 0) ack_sink_(committing_[i].ack_client, lines[i]);
-    }
+    // One room's bad line must not cost the other rooms theirs: store room by room.
+    LOG(WARNING) << "history: a group of " << lines.size()
+                 << " lines could not be stored; storing it room by room: " << stored;
+    CommitRoomByRoom(lines);
   }
   committing_.clear();
+}
+
+void HistoryStore::CommitRoomByRoom(std::vector<StoredLine>& lines) {
+  // Lines of one room are consecutive after a stable sort by room, each room's in its order.
+  std::vector<size_t> order(lines.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lines[a].room_key < lines[b].room_key; });
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin;
+    std::vector<StoredLine> room_lines;
+    while (end < order.size() && lines[order[end]].room_key == lines[order[begin]].room_key) {
+      room_lines.push_back(lines[order[end++]]);
+    }
+    if (absl::Status stored = db_->Append(room_lines); !stored.ok()) {
+      LOG(ERROR) << "history: " << room_lines.size() << " lines of room "
+                 << room_lines.front().room << " could not be stored and are lost to history "
+                 << "(they were delivered): " << stored;
+    } else {
+      for (size_t i = begin; i < end; ++i) Acknowledge(lines, order[i], order[i] + 1);
+    }
+    begin = end;
+  }
+}
+
+void HistoryStore::Acknowledge(const std::vector<StoredLine>& lines, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    ++added_since_trim_[lines[i].room_key];
+    if (committing_[i].ack_client != 0) ack_sink_(committing_[i].ack_client, lines[i]);
+  }
 }
 
 void HistoryStore::Housekeeping() {
@@ -131,7 +159,8 @@ void HistoryStore::Housekeeping() {
   int64_t oldest_ms = options_.max_days > 0 ? now_ms - int64_t{options_.max_days} * 86400000 : 0;
   // Rooms that may be over their cap; all of them when too many rooms were written to keep count.
   const size_t look_after = std::max<size_t>(1, options_.max_lines_per_room / 10);
-  const bool all_rooms = added_since_trim_.size() > kMostRoomsCounted;
+  // Every room at first: a room over a lowered cap, or idle since the last run, is trimmed too.
+  const bool all_rooms = trim_all_rooms_ || added_since_trim_.size() > kMostRoomsCounted;
   std::vector<std::string> rooms;
   for (const auto& [room, added] : added_since_trim_) {
     if (added >= look_after) rooms.push_back(room);
@@ -143,7 +172,10 @@ void HistoryStore::Housekeeping() {
     return;
   }
   if (*trimmed < kTrimPerTick) {  // those rooms are within their caps now
-    if (all_rooms) added_since_trim_.clear();
+    if (all_rooms) {
+      added_since_trim_.clear();
+      trim_all_rooms_ = false;
+    }
     for (const std::string& room : rooms) added_since_trim_.erase(room);
   }
   if (*trimmed > 0) VLOG(1) << "history: retention removed " << *trimmed << " lines";

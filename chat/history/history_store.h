@@ -92,6 +92,10 @@ class HistoryStore {
   // Store thread only.
   void OnQueued();
   void Commit();
+  // After a failed group: each room's lines on their own, so one bad room loses only its lines.
+  void CommitRoomByRoom(std::vector<StoredLine>& lines);
+  // The lines [begin, end) of committing_ are stored: count them for retention, send the ACKs.
+  void Acknowledge(const std::vector<StoredLine>& lines, size_t begin, size_t end);
   void Housekeeping();
   // Runs `read` on the store thread after committing what was queued before it.
   void Read(absl::AnyInvocable<void() &&> read);
@@ -109,6 +113,7 @@ class HistoryStore {
   // where its cap falls costs up to max_lines_per_room index steps (ids are sparse), so a room is
   // looked at only once it has added a tenth of its cap: at most ~10 steps per line stored.
   absl::flat_hash_map<std::string, size_t> added_since_trim_;
+  bool trim_all_rooms_ = true;  // until retention has been over every room once
 
   absl::Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);

@@ -142,5 +142,47 @@ TEST(HistoryStoreTest, PastTheQueueBoundLinesAreLeftOutNotWaitedFor) {
   for (size_t i = 1; i < stored.size(); ++i) ASSERT_LT(stored[i - 1], stored[i]);
 }
 
+TEST(HistoryStoreTest, OneRoomsBadLineDoesNotCostTheOtherRoomsTheirs) {
+  Acks acks;
+  auto store = HistoryStore::Open(Options(), acks.Sink());
+  ASSERT_TRUE(store.ok());
+  (*store)->TEST_SetCommitDelay(absl::Milliseconds(50));  // so both rooms share one group
+  ASSERT_TRUE((*store)->Start().ok());
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (uint64_t id = 1; id <= 20; ++id) {
+    (*store)->Append(Line("good", id, now_ms), 1);
+    (*store)->Append(Line("bad", id == 10 ? 0 : id, now_ms), 1);  // id 0 is refused
+  }
+  std::vector<uint64_t> good = IdsAfter(**store, "good", 0);
+  EXPECT_EQ(good.size(), 20u);
+  EXPECT_EQ(acks.WaitFor(20).size() >= 20, true);
+}
+
+TEST(HistoryStoreTest, RetentionCoversRoomsOverACapLoweredSinceTheLastRun) {
+  Acks acks;
+  HistoryStoreOptions options = Options();
+  {
+    auto store = HistoryStore::Open(options, acks.Sink());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Start().ok());
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    for (uint64_t id = 1; id <= 300; ++id) (*store)->Append(Line("big", id, now_ms), 0);
+    ASSERT_EQ(IdsAfter(**store, "big", 0).size(), 300u);
+  }
+  options.max_lines_per_room = 100;
+  auto store = HistoryStore::Open(options, acks.Sink());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Start().ok());
+  absl::Time deadline = absl::Now() + kDeadline;  // no new line: the first pass covers it
+  std::vector<uint64_t> left;
+  do {
+    left = IdsAfter(**store, "big", 0);
+    if (left.size() == 100) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
+  ASSERT_EQ(left.size(), 100u);
+  EXPECT_EQ(left.front(), 201u);
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -58,7 +58,15 @@ void Room::OnLoaded(absl::StatusOr<HistoryDb::RoomState> state) {
     LOG(ERROR) << "history: room " << room_name() << " opens without its history: "
                << state.status();
   } else {
-    last_id_ = std::max(last_id_, state->last_id);
+    // A last id past what the protocol allows (a damaged or hand-edited store) is not followed:
+    // ids would leave JavaScript's exact range and every line of the room would fail to store.
+    constexpr uint64_t kIdLimit = uint64_t{1} << 53;
+    if (state->last_id < kIdLimit / 2) {
+      last_id_ = std::max(last_id_, state->last_id);
+    } else {
+      LOG(ERROR) << "history: room " << room_name() << " has a stored last id of "
+                 << state->last_id << ", past what ids may reach; its ids follow the clock";
+    }
     // Older lines may be in the store when it gave all that was asked; lines retention deleted
     // are gone, and a since= before them must hear of the gap from the store.
     bool all_held = state->recent.size() < std::max(kLoadLines, context().history_on_join);
