@@ -74,6 +74,19 @@ std::vector<uint64_t> IdsAfter(HistoryStore& store, absl::string_view room, uint
   return ids;
 }
 
+// The room's ids once it holds `count` lines (retention runs once a second), or what it holds at
+// the deadline.
+std::vector<uint64_t> WaitForLineCount(HistoryStore& store, absl::string_view room, size_t count) {
+  absl::Time deadline = absl::Now() + kDeadline;
+  std::vector<uint64_t> ids;
+  do {
+    ids = IdsAfter(store, room, 0);
+    if (ids.size() == count) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
+  return ids;
+}
+
 TEST(HistoryStoreTest, AcksComeAfterTheCommitInOrderAndAReadSeesEverythingBeforeIt) {
   Acks acks;
   auto store = HistoryStore::Open(Options(), acks.Sink());
@@ -105,15 +118,7 @@ TEST(HistoryStoreTest, RetentionByAgeRunsInTheBackground) {
   for (uint64_t id = 1; id <= 10; ++id) (*store)->Append(Line("old", id, two_days_ago), 1);
   for (uint64_t id = 11; id <= 15; ++id) (*store)->Append(Line("old", id, now_ms), 1);
   ASSERT_EQ(acks.WaitFor(15).size(), 15u);
-  // The housekeeping timer runs once a second; wait for it with a deadline.
-  absl::Time deadline = absl::Now() + kDeadline;
-  std::vector<uint64_t> left;
-  do {
-    left = IdsAfter(**store, "old", 0);
-    if (left.size() == 5) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  } while (absl::Now() < deadline);
-  EXPECT_EQ(left, (std::vector<uint64_t>{11, 12, 13, 14, 15}));
+  EXPECT_EQ(WaitForLineCount(**store, "old", 5), (std::vector<uint64_t>{11, 12, 13, 14, 15}));
   absl::Notification loaded;
   (*store)->LoadRoom("old", 10, [&](absl::StatusOr<HistoryDb::RoomState> state) {
     ASSERT_TRUE(state.ok());
@@ -173,13 +178,8 @@ TEST(HistoryStoreTest, RetentionCoversRoomsOverACapLoweredSinceTheLastRun) {
   auto store = HistoryStore::Open(options, acks.Sink());
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->Start().ok());
-  absl::Time deadline = absl::Now() + kDeadline;  // no new line: the first pass covers it
-  std::vector<uint64_t> left;
-  do {
-    left = IdsAfter(**store, "big", 0);
-    if (left.size() == 100) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  } while (absl::Now() < deadline);
+  // No new line: the first pass over every room covers it.
+  std::vector<uint64_t> left = WaitForLineCount(**store, "big", 100);
   ASSERT_EQ(left.size(), 100u);
   EXPECT_EQ(left.front(), 201u);
 }
