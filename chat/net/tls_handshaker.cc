@@ -26,6 +26,14 @@ void TlsHandshaker::Start(UniqueFd fd, std::string peer) {
                               << " TLS handshakes in progress; turned away " << peer;
     return;  // closed as `fd` goes
   }
+  std::string address = peer.substr(0, peer.rfind(':'));
+  if (auto found = pending_by_address_.find(address);
+      found != pending_by_address_.end() && found->second >= kMaxPendingPerAddress) {
+    LOG_EVERY_N(WARNING, 100) << "limit hit: " << kMaxPendingPerAddress
+                              << " TLS handshakes in progress from " << address
+                              << "; turned away " << peer;
+    return;
+  }
   absl::StatusOr<SSL*> ssl = context_->NewSsl(fd.get());
   if (!ssl.ok()) {
     LOG(ERROR) << "tls: cannot start a handshake with " << peer << ": " << ssl.status();
@@ -47,7 +55,9 @@ void TlsHandshaker::Start(UniqueFd fd, std::string peer) {
     it->second.deadline = 0;  // this timer
     Finish(key);
   });
-  pending_.emplace(key, Pending{std::move(transport), std::move(peer), deadline});
+  ++pending_by_address_[address];
+  pending_.emplace(key, Pending{std::move(transport), std::move(peer), std::move(address),
+                                deadline});
   Step(key);
 }
 
@@ -71,6 +81,8 @@ TlsHandshaker::Pending TlsHandshaker::Finish(uint64_t key) {
   auto it = pending_.find(key);
   Pending pending = std::move(it->second);
   pending_.erase(it);
+  auto count = pending_by_address_.find(pending.address);
+  if (--count->second == 0) pending_by_address_.erase(count);
   loop_->Unwatch(pending.transport->fd(), key);
   if (pending.deadline != 0) loop_->Cancel(pending.deadline);
   return pending;

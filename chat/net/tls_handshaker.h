@@ -4,7 +4,9 @@
 // Each handshake is non-blocking: the socket is watched (edge-triggered) and the handshake stepped
 // on every event. One that does not finish within the timeout is cut, as is one that fails (a
 // client sending plaintext to the TLS port, an old protocol version, a bad record); the log says
-// who and why. At most kMaxPending handshakes are in progress; more are turned away at once.
+// who and why. At most kMaxPending handshakes are in progress, and at most kMaxPendingPerAddress
+// from one address (so one host opening silent sockets cannot keep everyone else out); more are
+// turned away at once.
 //
 // Thread contract: everything runs on the loop's thread (the acceptor's).
 #ifndef ROOMCHAT_CHAT_NET_TLS_HANDSHAKER_H_
@@ -26,6 +28,7 @@ namespace roomchat {
 class TlsHandshaker final : private EventLoop::IoHandler {
  public:
   static constexpr size_t kMaxPending = 1024;
+  static constexpr size_t kMaxPendingPerAddress = 16;
   // Gets each connection whose handshake is done, with its peer address.
   using Done = std::function<void(std::unique_ptr<TlsTransport>, std::string peer)>;
 
@@ -45,6 +48,7 @@ class TlsHandshaker final : private EventLoop::IoHandler {
   struct Pending {
     std::unique_ptr<TlsTransport> transport;
     std::string peer;
+    std::string address;  // the peer without its port
     EventLoop::TimerId deadline;
   };
 
@@ -60,6 +64,7 @@ class TlsHandshaker final : private EventLoop::IoHandler {
 
   uint64_t next_key_;
   absl::flat_hash_map<uint64_t, Pending> pending_;
+  absl::flat_hash_map<std::string, size_t> pending_by_address_;
 };
 
 }  // namespace roomchat

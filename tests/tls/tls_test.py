@@ -221,6 +221,37 @@ class TlsTest(unittest.TestCase):
         self.assertIn("BYE quit", result.stdout)
 
 
+class HandshakeLimitTest(unittest.TestCase):
+    def test_one_address_cannot_hold_every_handshake_slot(self):
+        cert, key = make_cert(os.path.join(WORK, "limit"), "localhost")
+        server = Server(cert, key, "--tls_handshake_timeout_s=60")
+        silent = []
+        try:
+            port = server.ports["tls"]
+            for _ in range(20):  # more than the 16 one address may hold; they never say hello
+                sock = socket.socket()
+                sock.bind(("127.0.0.2", 0))
+                sock.settimeout(DEADLINE)
+                sock.connect(("127.0.0.1", port))
+                silent.append(sock)
+            # Accepted in order: by now 127.0.0.2 holds all its slots, so its next is turned away.
+            context = ssl.create_default_context(cafile=cert)
+            crowded = socket.socket()
+            crowded.bind(("127.0.0.2", 0))
+            crowded.settimeout(DEADLINE)
+            crowded.connect(("127.0.0.1", port))
+            with self.assertRaises((ssl.SSLError, ConnectionError)):
+                context.wrap_socket(crowded, server_hostname="localhost")
+            server.wait_log(r"TLS handshakes in progress from 127\.0\.0\.2")
+            # Another address is served at once.
+            other = Lines(tls_client(port, cert))
+            self.assertTrue(other.read().startswith("WELCOME "))
+        finally:
+            for sock in silent:
+                sock.close()
+            server.stop()
+
+
 class ReloadTest(unittest.TestCase):
     def test_sighup_reloads_the_certificate_for_new_connections_only(self):
         directory = os.path.join(WORK, "live")
