@@ -3,7 +3,6 @@
 #include <sys/epoll.h>
 
 #include <utility>
-#include <vector>
 
 #include "glog/logging.h"
 
@@ -14,11 +13,9 @@ TlsHandshaker::TlsHandshaker(EventLoop* loop, TlsContext* context, std::chrono::
     : loop_(loop), context_(context), timeout_(timeout), done_(std::move(done)),
       next_key_(first_key) {}
 
-TlsHandshaker::~TlsHandshaker() {
-  std::vector<uint64_t> keys;
-  for (const auto& [key, pending] : pending_) keys.push_back(key);
-  for (uint64_t key : keys) Finish(key);
-}
+// Runs after the loop has stopped (the acceptor joins its thread first), on the owner's thread:
+// the loop's methods are not called; closing the sockets is all that is left to do.
+TlsHandshaker::~TlsHandshaker() { pending_.clear(); }
 
 void TlsHandshaker::Start(UniqueFd fd, std::string peer) {
   if (pending_.size() >= kMaxPending) {

@@ -8,7 +8,8 @@
 // from one address (so one host opening silent sockets cannot keep everyone else out); more are
 // turned away at once.
 //
-// Thread contract: everything runs on the loop's thread (the acceptor's).
+// Thread contract: everything runs on the loop's thread (the acceptor's), except the destructor,
+// which runs once that loop has stopped.
 #ifndef ROOMCHAT_CHAT_NET_TLS_HANDSHAKER_H_
 #define ROOMCHAT_CHAT_NET_TLS_HANDSHAKER_H_
 
