@@ -403,10 +403,9 @@ absl::StatusOr<std::vector<StoredLine>> HistoryDb::Before(absl::string_view room
 
 absl::StatusOr<std::vector<StoredLine>> HistoryDb::After(absl::string_view room_key,
                                                          uint64_t after_id, size_t limit) {
-  absl::StatusOr<RoomRow> room = FindRoom(room_key);
-  if (!room.ok()) return room.status();
-  if (room->last_id == 0 || limit == 0) return std::vector<StoredLine>();
-  return ReadPage(statements_->after.get(), room_key, room->name, ClampToInt64(after_id), limit);
+  absl::StatusOr<Page> page = PageAfter(room_key, after_id, limit);
+  if (!page.ok()) return page.status();
+  return std::move(page->lines);
 }
 
 absl::StatusOr<HistoryDb::Page> HistoryDb::PageAfter(absl::string_view room_key,

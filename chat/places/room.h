@@ -72,7 +72,21 @@ class Room final : public Place {
   void HistoryFromStore(Connection& member, size_t count, uint64_t before_id);
   void OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> lines);
 
-  std::shared_ptr<Room> self() { return std::static_pointer_cast<Room>(shared_from_this()); }
+  // A store callback (run on the store thread) that hands `answer` its result on this room's
+  // thread, if the room still exists: the task runs on the room's own loop, so the room lives
+  // while it runs; a task posted after the loop ended is dropped unrun.
+  template <typename T, typename Answer>
+  HistoryStore::Done<T> InLoop(Answer answer) {
+    std::weak_ptr<Room> weak = std::static_pointer_cast<Room>(shared_from_this());
+    return [weak, answer = std::move(answer)](absl::StatusOr<T> result) mutable {
+      std::shared_ptr<Room> room = weak.lock();
+      if (room == nullptr) return;
+      Room* raw = room.get();
+      raw->RunInLoop([raw, answer = std::move(answer), result = std::move(result)]() mutable {
+        answer(*raw, std::move(result));
+      });
+    };
+  }
 
   // Const after construction.
   const std::string room_key_;

@@ -42,15 +42,12 @@ uint64_t Room::NextId(int64_t unix_us) {
 void Room::OnStart() {
   if (!has_history()) return;
   HoldArrivals();
-  std::weak_ptr<Room> weak = self();
   size_t load = std::max(kLoadLines, context().history_on_join);
   context().history->LoadRoom(
-      room_key_, load, [weak](absl::StatusOr<HistoryDb::RoomState> state) mutable {
-        std::shared_ptr<Room> room = weak.lock();
-        if (room == nullptr) return;
-        Room* raw = room.get();  // the task runs on the room's own loop, while the room lives
-        raw->RunInLoop([raw, state = std::move(state)]() mutable { raw->OnLoaded(std::move(state)); });
-      });
+      room_key_, load,
+      InLoop<HistoryDb::RoomState>([](Room& room, absl::StatusOr<HistoryDb::RoomState> state) {
+        room.OnLoaded(std::move(state));
+      }));
 }
 
 void Room::OnLoaded(absl::StatusOr<HistoryDb::RoomState> state) {
@@ -124,17 +121,13 @@ void Room::OnHistory(Connection& member, const Command& command) {
 // The member's next commands wait until the answer is in, so replies stay in order.
 void Room::HistoryFromStore(Connection& member, size_t count, uint64_t before_id) {
   member.set_input_on_hold(true);
-  std::weak_ptr<Room> weak = self();
   ClientId id = member.id();
   context().history->ReadBefore(
-      room_key_, before_id, count, [weak, id](absl::StatusOr<std::vector<StoredLine>> lines) {
-        std::shared_ptr<Room> room = weak.lock();
-        if (room == nullptr) return;
-        Room* raw = room.get();
-        raw->RunInLoop([raw, id, lines = std::move(lines)]() mutable {
-          raw->OnHistoryPage(id, std::move(lines));
-        });
-      });
+      room_key_, before_id, count,
+      InLoop<std::vector<StoredLine>>(
+          [id](Room& room, absl::StatusOr<std::vector<StoredLine>> lines) {
+            room.OnHistoryPage(id, std::move(lines));
+          }));
 }
 
 void Room::OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> lines) {
@@ -170,18 +163,13 @@ void Room::ContinueCatchUp(Connection& member, CatchUp& state) {
   if (state.waiting_for_store || member.output().unsent() > budget / 2) return;
   if (state.after_id < recent_.covers_after()) {
     state.waiting_for_store = true;
-    std::weak_ptr<Room> weak = self();
     ClientId id = member.id();
     uint64_t after = state.after_id;
     return context().history->ReadAfter(
-        room_key_, after, kPageLines, [weak, id, after](absl::StatusOr<HistoryDb::Page> page) {
-          std::shared_ptr<Room> room = weak.lock();
-          if (room == nullptr) return;
-          Room* raw = room.get();
-          raw->RunInLoop([raw, id, after, page = std::move(page)]() mutable {
-            raw->OnCatchUpPage(id, after, std::move(page));
-          });
-        });
+        room_key_, after, kPageLines,
+        InLoop<HistoryDb::Page>([id, after](Room& room, absl::StatusOr<HistoryDb::Page> page) {
+          room.OnCatchUpPage(id, after, std::move(page));
+        }));
   }
   std::vector<const HistoryLine*> lines = recent_.After(state.after_id);
   std::string out;
@@ -221,9 +209,12 @@ void Room::OnCatchUpPage(ClientId id, uint64_t after, absl::StatusOr<HistoryDb::
   if (!state.gap_checked) {
     state.gap_checked = true;
     if (page->trimmed_to > after) {
-      uint64_t first_held = !page->lines.empty()          ? page->lines.front().id
-                            : recent_.After(after).empty() ? 0
-                                                           : recent_.After(after).front()->id;
+      uint64_t first_held = 0;
+      if (!page->lines.empty()) {
+        first_held = page->lines.front().id;
+      } else if (std::vector<const HistoryLine*> held = recent_.After(after); !held.empty()) {
+        first_held = held.front()->id;
+      }
       SendError(*member, ProtocolError(ErrorCode::kHistoryGap,
                                        absl::StrCat(first_held,
                                                     " is the first line still held; the lines "
