@@ -8,18 +8,12 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "chat/net/openssl_error.h"
 
 namespace roomchat {
 namespace {
 
-std::string TakeError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return std::strerror(errno);
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
+std::string TakeError() { return TakeOpenSslError(std::strerror(errno)); }
 
 }  // namespace
 

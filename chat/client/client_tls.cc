@@ -9,27 +9,21 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "chat/net/openssl_error.h"
 
 namespace roomchat {
 namespace {
 
 std::string TakeError(SSL* ssl, int result) {
-  unsigned long code = ERR_get_error();
-  std::string text;
-  if (code != 0) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof(buffer));
-    text = buffer;
-  } else if (ssl != nullptr && SSL_get_error(ssl, result) == SSL_ERROR_SYSCALL) {
-    text = errno != 0 ? std::strerror(errno) : "the server closed the connection";
-  } else {
-    text = "no detail from OpenSSL";
-  }
+  // SSL_get_error reads the queue, so it is asked before TakeOpenSslError empties it.
+  bool syscall = ssl != nullptr && SSL_get_error(ssl, result) == SSL_ERROR_SYSCALL;
+  std::string text = TakeOpenSslError(
+      !syscall ? "no detail from OpenSSL"
+               : (errno != 0 ? std::strerror(errno) : "the server closed the connection"));
   if (ssl != nullptr && SSL_get_verify_result(ssl) != X509_V_OK) {
     text = absl::StrCat("certificate not trusted: ",
                         X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
   }
-  ERR_clear_error();
   return text;
 }
 
