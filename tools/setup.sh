@@ -38,6 +38,7 @@ packages=(
   prometheus          # promtool, which checks /metrics in a test
   libsqlite3-dev  # the embedded history store
   sqlite3         # the CLI, so operators and a test can read the documented schema
+  libsodium-dev   # Argon2id password hashes for accounts (crypto_pwhash_str)
   chromium nodejs  # the browser test of the web client (npm: see below)
 )
 

@@ -32,6 +32,13 @@ CodeInfo Info(ErrorCode code) {
     case ErrorCode::kFlood: return {"flood", absl::StatusCode::kResourceExhausted};
     case ErrorCode::kHistoryGap: return {"history-gap", absl::StatusCode::kOutOfRange};
     case ErrorCode::kUnavailable: return {"unavailable", absl::StatusCode::kUnavailable};
+    case ErrorCode::kNickRegistered:
+      return {"nick-registered", absl::StatusCode::kPermissionDenied};
+    case ErrorCode::kAuthFailed: return {"auth-failed", absl::StatusCode::kUnauthenticated};
+    case ErrorCode::kInsecure: return {"insecure", absl::StatusCode::kFailedPrecondition};
+    case ErrorCode::kNotOp: return {"not-op", absl::StatusCode::kPermissionDenied};
+    case ErrorCode::kBanned: return {"banned", absl::StatusCode::kPermissionDenied};
+    case ErrorCode::kBadKey: return {"bad-key", absl::StatusCode::kPermissionDenied};
   }
   return {"limit", absl::StatusCode::kInternal};  // Not reached: the switch covers every code.
 }

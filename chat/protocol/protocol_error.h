@@ -31,6 +31,13 @@ enum class ErrorCode {
   kFlood,
   kHistoryGap,   // /join since=ID: lines after ID are no longer held
   kUnavailable,  // the server cannot do it now (history off, the store failing)
+  // Accounts and moderation (docs/PROTOCOL.md, "Accounts and moderation"):
+  kNickRegistered,  // the nick is an account's; /login to take it
+  kAuthFailed,      // wrong nick or password, not logged in, or too many failures for now
+  kInsecure,        // a password over a connection that is neither TLS nor loopback
+  kNotOp,           // only the room's operators may do that
+  kBanned,          // the room bans you
+  kBadKey,          // the room needs a key, and this is not it
 };
 
 // Every ErrorCode, for tests that must cover them all. Keep in step with the enum.
@@ -40,10 +47,12 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::kNoSuchNick,     ErrorCode::kNotInRoom,   ErrorCode::kRoomFull,
     ErrorCode::kLimit,          ErrorCode::kLineTooLong, ErrorCode::kBadEncoding,
     ErrorCode::kFlood,          ErrorCode::kHistoryGap,  ErrorCode::kUnavailable,
+    ErrorCode::kNickRegistered, ErrorCode::kAuthFailed,  ErrorCode::kInsecure,
+    ErrorCode::kNotOp,          ErrorCode::kBanned,      ErrorCode::kBadKey,
 };
 static_assert(sizeof(kAllErrorCodes) / sizeof(kAllErrorCodes[0]) ==
-                  static_cast<size_t>(ErrorCode::kUnavailable) + 1,
-              "kAllErrorCodes must list every ErrorCode, kUnavailable last");
+                  static_cast<size_t>(ErrorCode::kBadKey) + 1,
+              "kAllErrorCodes must list every ErrorCode, kBadKey last");
 
 // The code as it appears on the wire, e.g. "no-such-room".
 absl::string_view ErrorCodeName(ErrorCode code);
