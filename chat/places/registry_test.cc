@@ -29,6 +29,7 @@ class FakePlace : public Destination {
   void DeliverPrivate(ClientId to, std::string line) override {
     privates.push_back(std::to_string(to) + ":" + line);
   }
+  void DeliverTask(ClientId to, ClientTask task) override { tasks.push_back(to); }
   void Stop() override { ++stops; }
 
   // Gives back the connection `id`, as a place's MemberIo::Detach() would.
@@ -42,6 +43,7 @@ class FakePlace : public Destination {
   std::vector<std::unique_ptr<Connection>> admitted;
   std::vector<Admission> admissions;
   std::vector<std::string> privates;
+  std::vector<ClientId> tasks;
   int stops = 0;
 };
 
