@@ -45,7 +45,10 @@ bool NeedsRehash(absl::string_view hash) {
 }
 
 void WipeSecret(std::string& secret) {
-  if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
+  // resize() within the capacity never reallocates, and makes every byte of the buffer ours to
+  // write.
+  secret.resize(secret.capacity());
+  sodium_memzero(secret.data(), secret.size());
   secret.clear();
 }
 

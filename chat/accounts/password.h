@@ -12,6 +12,7 @@
 #define ROOMCHAT_CHAT_ACCOUNTS_PASSWORD_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,10 +35,26 @@ bool VerifyPassword(absl::string_view hash, absl::string_view password);
 // so the next successful login should store a new hash; also true for a malformed hash.
 bool NeedsRehash(absl::string_view hash);
 
-// Overwrites the characters of `secret` with zeros (sodium_memzero, which the compiler may not
-// drop) and empties it. Copies a std::string made before (moves of short strings copy) are not
-// reached; callers keep a password in one string and pass it on by moving.
+// Overwrites the whole buffer of `secret` (up to its capacity, so bytes of an earlier, longer
+// value too) with zeros through sodium_memzero, which the compiler may not drop, and empties it.
 void WipeSecret(std::string& secret);
+
+// A password on its way to the worker thread: moved, never copied, and wiped wherever it has been
+// (a move of a short std::string copies its bytes, so each move wipes the source too) and when
+// it goes. Copies the caller made before handing it over are the caller's to wipe.
+class Secret {
+ public:
+  explicit Secret(std::string&& value) : value_(std::move(value)) { WipeSecret(value); }
+  Secret(Secret&& other) : value_(std::move(other.value_)) { WipeSecret(other.value_); }
+  Secret& operator=(Secret&&) = delete;
+  Secret(const Secret&) = delete;
+  ~Secret() { WipeSecret(value_); }
+
+  absl::string_view view() const { return value_; }
+
+ private:
+  std::string value_;
+};
 
 }  // namespace roomchat
 

@@ -42,10 +42,23 @@ TEST(PasswordTest, MalformedHashesNeverVerify) {
   EXPECT_TRUE(NeedsRehash("not a hash"));
 }
 
-TEST(PasswordTest, WipeSecretEmptiesTheString) {
+TEST(PasswordTest, WipeSecretZeroesTheWholeBuffer) {
   std::string secret = "a password long enough to live on the heap";
+  secret.resize(3);  // the rest of the bytes are still in the buffer
   WipeSecret(secret);
   EXPECT_TRUE(secret.empty());
+  secret.resize(secret.capacity());
+  EXPECT_EQ(secret, std::string(secret.size(), '\0'));
+}
+
+TEST(PasswordTest, ASecretWipesWhatItWasMovedFrom) {
+  std::string password = "short";  // in the string's own buffer: a move copies it
+  Secret secret(std::move(password));
+  password.resize(password.capacity());
+  EXPECT_EQ(password, std::string(password.size(), '\0'));
+  Secret moved(std::move(secret));
+  EXPECT_EQ(moved.view(), "short");
+  EXPECT_EQ(secret.view(), "");
 }
 
 }  // namespace
