@@ -71,6 +71,8 @@ class Connection {
 
   ClientId id() const { return id_; }
   int fd() const { return transport_->fd(); }
+  // Whether the connection speaks TLS (the TLS or HTTPS port).
+  bool tls() const { return transport_->tls(); }
   const std::string& peer() const { return peer_; }
   const std::string& nick() const { return nick_; }
   void set_nick(std::string nick) { nick_ = std::move(nick); }
