@@ -9,202 +9,17 @@
 // tools/setup.sh installs both. Every wait has a deadline; nothing sleeps for a fixed time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fs.realpathSync(fileURLToPath(import.meta.url)));
-const repoRoot = path.resolve(here, '../..');
-const serverPath = process.env.SERVER || process.argv[2];
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const WAIT_MS = 15000;
-
-function fail(message) {
-  console.error(`browser_test: ${message}`);
-  process.exit(1);
-}
-
-if (!serverPath || !fs.existsSync(serverPath)) {
-  fail(`no server binary: pass its path as SERVER=... or the first argument (got ${serverPath})`);
-}
-if (!fs.existsSync(chromiumPath)) {
-  fail(`${chromiumPath} is missing: run tools/setup.sh (it installs Debian's chromium)`);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (error) {
-  fail(`playwright-core is not installed in tests/web/node_modules: run tools/setup.sh ` +
-       `(it runs npm ci --prefix tests/web)\n${error.message}`);
-}
+import {
+  launchBrowser, openPage, repoRoot, say, startServer, stopServer, TcpClient, waitFor, waitLog,
+  waitMembers, waitRoom, waitRoomCount,
+} from './browser_support.mjs';
 
 const screenshotDir = process.env.UPDATE_SCREENSHOTS === '1'
   ? path.join(repoRoot, 'docs/web')
   : (process.env.TEST_UNDECLARED_OUTPUTS_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'roomchat-shots-')));
-
-// ---- the server ----------------------------------------------------------------------------
-
-// Starts chat_server and reads both ports from its log. A restart on the same ports retries
-// while the old ports are still being released.
-async function startServer(tcpPort = 0, httpPort = 0) {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      return await startServerOnce(tcpPort, httpPort, deadline);
-    } catch (error) {
-      if (Date.now() > deadline || !error.retry) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));  // back off, then try the bind again
-    }
-  }
-}
-
-// One history store for the whole test, so that a restart keeps what was said.
-const dataDir = fs.mkdtempSync(path.join(process.env.TEST_TMPDIR || os.tmpdir(), 'roomchat-data-'));
-
-function startServerOnce(tcpPort, httpPort, deadline) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(serverPath, [`--port=${tcpPort}`, `--http_port=${httpPort}`,
-                                     `--data_dir=${dataDir}`, '--history_on_join=3'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const ports = {};
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not log both ports in time:\n${log}`));
-    }, Math.max(0, deadline - Date.now()));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      if (process.env.VERBOSE) process.stderr.write(chunk);
-      const tcp = log.match(/listening on [^\s:]+:(\d+) \(/);
-      const web = log.match(/serving HTTP on [^\s:]+:(\d+)/);
-      if (tcp) ports.tcp = Number(tcp[1]);
-      if (web) ports.http = Number(web[1]);
-      if (ports.tcp && ports.http && !ports.done) {
-        ports.done = true;
-        clearTimeout(timer);
-        resolve({ child, tcpPort: ports.tcp, httpPort: ports.http, log: () => log });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (ports.done) return;
-      const error = new Error(`server exited (${code}) before listening:\n${log}`);
-      error.retry = /in use|EADDRINUSE|bind/i.test(log);
-      reject(error);
-    });
-  });
-}
-
-function stopServer(server) {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) { resolve(); return; }
-    server.child.once('exit', resolve);
-    server.child.kill('SIGTERM');
-  });
-}
-
-// ---- a plain TCP client ----------------------------------------------------------------------
-
-class TcpClient {
-  static connect(port) {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new TcpClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-  constructor(socket) {
-    this.socket = socket;
-    this.lines = [];      // {text, taken}
-    this.waiters = new Set();
-    let partial = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      partial += chunk;
-      const parts = partial.split('\n');
-      partial = parts.pop();
-      for (const text of parts) this.lines.push({ text, taken: false });
-      for (const waiter of this.waiters) waiter();
-    });
-    socket.on('error', () => {});
-  }
-  send(line) { this.socket.write(line + '\n'); }
-  // The first line not yet taken that matches; lines before it stay for later waits.
-  expect(pattern) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const line = this.lines.find((l) => !l.taken && pattern.test(l.text));
-        if (!line) return;
-        line.taken = true;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(line.text);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`TCP client: no line matching ${pattern} in time; got:\n` +
-                         this.lines.map((l) => '  ' + l.text).join('\n')));
-      }, WAIT_MS);
-      this.waiters.add(check);
-      check();
-    });
-  }
-  close() { this.socket.destroy(); }
-}
-
-// ---- pages -----------------------------------------------------------------------------------
-
-async function openPage(browser, url, viewport) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => { page.errors.push(error.message); });
-  page.errors = [];
-  await page.goto(url);
-  await waitFor(page, 'connected', () => document.body.dataset.connection === 'connected');
-  return page;
-}
-
-// Waits for a condition in the page; on timeout says what and shows the page's log.
-async function waitFor(page, what, predicate, arg) {
-  try {
-    await page.waitForFunction(predicate, arg, { timeout: WAIT_MS });
-  } catch (error) {
-    const log = await page.locator('#log').innerText().catch(() => '(no log)');
-    const status = await page.locator('#status').innerText().catch(() => '?');
-    throw new Error(`page: ${what} did not happen in time (status: ${status}); log:\n${log}`);
-  }
-}
-
-function waitLog(page, kind, text) {
-  return waitFor(page, `a ${kind} entry with "${text}"`, ([k, t]) =>
-    [...document.querySelectorAll(`#log .entry.${k}`)].some((e) => e.textContent.includes(t)),
-  [kind, text]);
-}
-
-function waitMembers(page, nicks) {
-  return waitFor(page, `members ${nicks}`, (want) =>
-    JSON.stringify([...document.querySelectorAll('#members li')].map((li) => li.dataset.nick)) ===
-      JSON.stringify(want), nicks);
-}
-
-function waitRoomCount(page, room, count) {
-  return waitFor(page, `room ${room} listed with ${count}`, ([r, c]) =>
-    [...document.querySelectorAll('#rooms li')].some((li) => li.dataset.room === r &&
-      li.dataset.count === String(c)), [room, count]);
-}
-
-function waitRoom(page, room) {
-  return waitFor(page, `being in ${room}`, (r) =>
-    document.getElementById('room-title').textContent === r, room);
-}
-
-async function say(page, line) {
-  await page.locator('#input').fill(line);
-  await page.locator('#input').press('Enter');
-}
 
 // ---- accessibility -----------------------------------------------------------------------------
 
@@ -264,13 +79,7 @@ async function checkAccessibility(page) {
 
 test('web client: two pages and a TCP client in one room, then a server restart', async (t) => {
   let server = await startServer();
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // Playwright gives every launch a fresh temporary profile (its own --user-data-dir).
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   const tcp = await TcpClient.connect(server.tcpPort);
   t.after(async () => {
     tcp.close();
@@ -407,7 +216,7 @@ test('web client: two pages and a TCP client in one room, then a server restart'
     await waitFor(page, 'reconnecting', () => document.body.dataset.connection === 'reconnecting' &&
       /reconnecting/i.test(document.getElementById('status').textContent));
   }
-  server = await startServer(tcpPort, httpPort);
+  server = await startServer({ tcpPort, httpPort });
   // Said while the pages may still be away: each shows it once (live, or from since=).
   const tcp2 = await TcpClient.connect(server.tcpPort);
   t.after(() => tcp2.close());
