@@ -7,6 +7,10 @@
 // who only reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is
 // not shown. With history (the server's tags and replay), lines said before are shown dimmed with their
 // time, and "/history" typed again goes further back: the client adds "before=" the oldest id shown.
+// The OK TOPIC that answers a typed /topic is shown as what it did (set, cleared, or no topic).
+// Typed lines tell the Session the room keys typed (for a reconnect); nothing shown echoes a
+// password or a key, and HoldsSecret() says which typed lines the line editor must not keep in its
+// history.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
@@ -14,6 +18,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,6 +28,11 @@
 #include "tools/render.h"
 
 namespace roomchat {
+
+// Whether a typed line carries a password or a room key: /register, /login and /password always
+// (even mistyped), /key SECRET, and /join or /create with a key. Such a line must not be kept where
+// it could come back (the line editor's up-arrow history).
+bool HoldsSecret(absl::string_view line);
 
 class ChatApp {
  public:
@@ -52,6 +62,8 @@ class ChatApp {
   void PrintLocalHelp();
   // Remembers the oldest line of history shown in the current room.
   void NoteHistory(const ServerEvent& event);
+  // What to show for the OK TOPIC answering the /topic typed last.
+  std::string TopicDone(const ServerEvent& event);
   absl::Status Send(absl::string_view bytes);
 
   // Const after construction.
@@ -67,6 +79,8 @@ class ChatApp {
   std::string bye_reason_;
   std::string history_room_;   // the room key of history_oldest_
   uint64_t history_oldest_ = 0;
+  std::optional<std::string> topic_typed_;  // the text of the /topic awaiting its OK ("": asking)
+  bool topic_shown_ = false;                // a TOPIC line answered that /topic
 };
 
 }  // namespace roomchat
