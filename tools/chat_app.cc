@@ -10,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "chat/protocol/command.h"
 #include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
 
@@ -84,10 +85,10 @@ absl::Status ChatApp::OnServerReadable() {
     bool seen = event->kind == ServerEvent::Kind::kMsg && event->history && event->id != 0 &&
                 event->id <= session_->seen_up_to();
     std::string shown = reaction.quiet || keepalive_pong || seen ? "" : Render(*event, render_);
-    if (event->kind == ServerEvent::Kind::kTopic && topic_typed_) topic_shown_ = true;
     if (event->kind == ServerEvent::Kind::kOk && event->command == OkWord(Command::Kind::kTopic)) {
       shown = TopicDone(*event);
     }
+    NoteTopicAnswer(*event);
     if (!shown.empty()) print_(shown);
     if (!reaction.send.empty()) {
       if (absl::Status sent = Send(reaction.send); !sent.ok()) return sent;
@@ -108,8 +109,7 @@ absl::Status ChatApp::OnTypedLine(absl::string_view line) {
   if (command.ok() && command->kind == Command::Kind::kQuit) return Quit();
   if (command.ok()) session_->OnTypedCommand(*command);  // the room keys typed
   if (command.ok() && command->kind == Command::Kind::kTopic) {
-    topic_typed_ = command->text;
-    topic_shown_ = false;
+    topics_typed_.push_back({command->text});
   }
   if (command.ok() && command->kind == Command::Kind::kHistory && command->before_id == 0 &&
       history_oldest_ != 0 && history_room_ == NameKey(session_->room())) {
@@ -138,19 +138,35 @@ void ChatApp::NoteHistory(const ServerEvent& event) {
   history_oldest_ = std::min(history_oldest_, event.id);
 }
 
+void ChatApp::NoteTopicAnswer(const ServerEvent& event) {
+  if (topics_typed_.empty()) return;
+  if (event.kind == ServerEvent::Kind::kTopic && topics_typed_.front().text.empty()) {
+    topics_typed_.front().shown = true;
+  }
+  // The errors a /topic the client parsed gets (one over-long is refused here and not queued).
+  if (event.kind == ServerEvent::Kind::kOk && event.command == OkWord(Command::Kind::kTopic)) {
+    topics_typed_.pop_front();
+  } else if (event.kind == ServerEvent::Kind::kErr &&
+             (event.code == ErrorCodeName(ErrorCode::kNotOp) ||
+              event.code == ErrorCodeName(ErrorCode::kNotInRoom))) {
+    topics_typed_.pop_front();  // maybe another command's, if several wait: then less is said
+  }
+}
+
 std::string ChatApp::TopicDone(const ServerEvent& event) {
-  std::optional<std::string> typed = std::move(topic_typed_);
-  topic_typed_.reset();
   absl::string_view room = event.args.empty() ? "the room" : absl::string_view(event.args[0]);
+  if (topics_typed_.empty()) {  // its /topic was taken for another's error
+    return RenderNote(absl::StrCat("Topic of ", room, ": done"), false, render_);
+  }
+  const TypedTopic& typed = topics_typed_.front();
   std::string text;
-  if (!typed) return "";  // not typed here: nothing to say
-  if (typed->empty()) {
-    if (topic_shown_) return "";  // the TOPIC line said it
+  if (typed.text.empty()) {
+    if (typed.shown) return "";  // the TOPIC line said it
     text = absl::StrCat(room, " has no topic");
-  } else if (*typed == "-") {
+  } else if (typed.text == "-") {
     text = absl::StrCat("You cleared the topic of ", room);
   } else {
-    text = absl::StrCat("You set the topic of ", room, ": ", *typed);
+    text = absl::StrCat("You set the topic of ", room, ": ", typed.text);
   }
   return RenderNote(text, false, render_);
 }

@@ -7,7 +7,8 @@
 // who only reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is
 // not shown. With history (the server's tags and replay), lines said before are shown dimmed with their
 // time, and "/history" typed again goes further back: the client adds "before=" the oldest id shown.
-// The OK TOPIC that answers a typed /topic is shown as what it did (set, cleared, or no topic).
+// The OK TOPIC that answers a typed /topic is shown as what it did (set, cleared, or no topic);
+// the /topic commands are answered in order, so they wait in a queue.
 // Typed lines tell the Session the room keys typed (for a reconnect); nothing shown echoes a
 // password or a key, and HoldsSecret() says which typed lines the line editor must not keep in its
 // history.
@@ -18,7 +19,7 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
+#include <deque>
 #include <string>
 
 #include "absl/status/status.h"
@@ -62,7 +63,9 @@ class ChatApp {
   void PrintLocalHelp();
   // Remembers the oldest line of history shown in the current room.
   void NoteHistory(const ServerEvent& event);
-  // What to show for the OK TOPIC answering the /topic typed last.
+  // Follows the typed /topic commands through their answers.
+  void NoteTopicAnswer(const ServerEvent& event);
+  // What to show for the OK TOPIC answering the oldest /topic typed and not yet answered.
   std::string TopicDone(const ServerEvent& event);
   absl::Status Send(absl::string_view bytes);
 
@@ -79,8 +82,11 @@ class ChatApp {
   std::string bye_reason_;
   std::string history_room_;   // the room key of history_oldest_
   uint64_t history_oldest_ = 0;
-  std::optional<std::string> topic_typed_;  // the text of the /topic awaiting its OK ("": asking)
-  bool topic_shown_ = false;                // a TOPIC line answered that /topic
+  struct TypedTopic {
+    std::string text;    // "": asking for the topic; "-": clearing it
+    bool shown = false;  // asking: a TOPIC line answered
+  };
+  std::deque<TypedTopic> topics_typed_;  // the /topic commands not answered yet, oldest first
 };
 
 }  // namespace roomchat

@@ -153,6 +153,20 @@ TEST_F(ChatAppTest, TopicRepliesSayWhatTheTypedTopicDid) {
   EXPECT_EQ(printed_.back(), "* Lounge has no topic");
 }
 
+TEST_F(ChatAppTest, TopicsTypedAtOnceAreAnsweredInOrder) {
+  ServerSays("WELCOME guest3 hi\nOK JOIN Lounge 2\n");
+  ASSERT_TRUE(app_->OnTypedLine("/topic tea").ok());
+  ASSERT_TRUE(app_->OnTypedLine("/topic -").ok());
+  ASSERT_TRUE(app_->OnTypedLine("/topic").ok());
+  ASSERT_TRUE(app_->OnTypedLine("/topic again").ok());
+  ServerSays("ERR not-op only operators set the topic\nOK TOPIC Lounge\nOK TOPIC Lounge\n"
+             "OK TOPIC Lounge\n");
+  ASSERT_GE(printed_.size(), 3u);
+  EXPECT_EQ(printed_[printed_.size() - 3], "* You cleared the topic of Lounge");
+  EXPECT_EQ(printed_[printed_.size() - 2], "* Lounge has no topic");
+  EXPECT_EQ(printed_.back(), "* You set the topic of Lounge: again");
+}
+
 TEST(HoldsSecretTest, PasswordAndKeyLinesAreNotForTheHistory) {
   EXPECT_TRUE(HoldsSecret("/register hunter2hunter2"));
   EXPECT_TRUE(HoldsSecret("/LOGIN alice hunter2hunter2"));
