@@ -100,6 +100,11 @@ absl::Status ChatApp::OnServerReadable() {
 absl::Status ChatApp::OnTypedLine(absl::string_view line) {
   line = absl::StripTrailingAsciiWhitespace(line);
   if (line.empty()) return absl::OkStatus();
+  if (!absl::StartsWith(line, "/") && HoldsSecret(line)) {
+    // The server would take " /login alice PASSWORD" for chat text and say it to the room.
+    print_(RenderNote("not sent: a command starts with / (no space before it)", true, render_));
+    return absl::OkStatus();
+  }
   // Read as the server will; a line it would refuse goes as typed, and the server says why.
   absl::StatusOr<Command> command = ParseCommand(line);
   if (command.ok() && command->kind == Command::Kind::kHelp) {

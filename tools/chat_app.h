@@ -11,7 +11,8 @@
 // the /topic commands are answered in order, so they wait in a queue.
 // Typed lines tell the Session the room keys typed (for a reconnect); nothing shown echoes a
 // password or a key, and HoldsSecret() says which typed lines the line editor must not keep in its
-// history.
+// history. A password or key command typed after spaces, which the server would take for chat text
+// and say to the room, is not sent.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_

@@ -167,6 +167,15 @@ TEST_F(ChatAppTest, TopicsTypedAtOnceAreAnsweredInOrder) {
   EXPECT_EQ(printed_.back(), "* You set the topic of Lounge: again");
 }
 
+TEST_F(ChatAppTest, APasswordCommandAfterSpacesIsNotSaidToTheRoom) {
+  ServerSays("WELCOME guest3 hi\nOK JOIN Lounge 2\n");
+  ASSERT_TRUE(app_->OnTypedLine("  /login alice hunter2hunter2").ok());
+  EXPECT_EQ(Sent(), "") << "the server would take it for chat text";
+  EXPECT_EQ(printed_.back(), "! not sent: a command starts with / (no space before it)");
+  ASSERT_TRUE(app_->OnTypedLine("  /nick carol").ok());
+  EXPECT_EQ(Sent(), "  /nick carol\n") << "no secret: chat text as typed";
+}
+
 TEST(HoldsSecretTest, PasswordAndKeyLinesAreNotForTheHistory) {
   EXPECT_TRUE(HoldsSecret("/register hunter2hunter2"));
   EXPECT_TRUE(HoldsSecret("/LOGIN alice hunter2hunter2"));
