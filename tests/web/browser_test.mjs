@@ -51,7 +51,8 @@ async function checkAccessibility(page) {
     const selectors = ['h1', '#status', '#room-title', '#log .entry.msg .text', '#log .entry.note',
       '#log .entry.join', '#log time', '#log button.nick', '#log .entry.priv .text',
       '#log .entry.error .text', '#error', '#members button.nick', '#rooms button', '.count',
-      'button[type=submit]', '#input', 'summary'];
+      'button[type=submit]', '#input', 'summary', '#room-topic', '#log .entry.topic',
+      '#log .entry.op', '#log .entry.kick', '#log .entry.kicked .text'];
     const out = [];
     for (const selector of selectors) {
       for (const element of document.querySelectorAll(selector)) {
@@ -337,6 +338,7 @@ test('web client: register, a topic, not-op, op/deop, kicked to the lobby', asyn
   await op.expect(/^OK DEOP wendy$/);
   await waitLog(page, 'op', 'oscar took operator away from wendy in modroom');
   await waitLog(watcher, 'op', 'oscar took operator away from you in modroom');
+  await checkAccessibility(watcher);
 
   // Kicked: the page is in the lobby and says why; the other page gets a note.
   op.send('/kick frank calm down');
@@ -349,6 +351,8 @@ test('web client: register, a topic, not-op, op/deop, kicked to the lobby', asyn
     document.getElementById('members-empty').textContent === 'You are in the lobby.');
   await waitLog(watcher, 'kick', 'frank was kicked from modroom by oscar: calm down');
   await waitMembers(watcher, ['oscar', 'wendy']);
+  await checkAccessibility(watcher);
+  await checkAccessibility(page);
   await assertHidden(page, [password]);
   assert.deepEqual([...page.errors, ...watcher.errors], [], 'errors in the page');
 });
