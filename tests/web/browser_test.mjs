@@ -261,7 +261,7 @@ async function assertHidden(page, secrets) {
   for (const secret of secrets) assert.ok(!shown.includes(secret), `"${secret}" shows in the page`);
 }
 
-test('web client: register, a topic, not-op, op/deop, kicked to the lobby', async (t) => {
+test('web client: register, a topic, not-op, op/deop, kicked to the lobby, renamed, bans', async (t) => {
   const server = await startServer();
   const browser = await launchBrowser();
   const op = await TcpClient.connect(server.tcpPort);
@@ -354,7 +354,35 @@ test('web client: register, a topic, not-op, op/deop, kicked to the lobby', asyn
   await checkAccessibility(watcher);
   await checkAccessibility(page);
   await assertHidden(page, [password]);
-  assert.deepEqual([...page.errors, ...watcher.errors], [], 'errors in the page');
+
+  // A third page logs in to frank: the first page loses the nick (RENAMED) and says so.
+  const third = await openPage(browser, url, desktop);
+  await say(third, `/login frank ${password}`);
+  await waitLog(third, 'note', 'Logged in as frank');
+  await waitLog(page, 'renamed', 'You lost the nick frank (');
+  await waitFor(page, 'status shows the guest nick', () =>
+    /^Connected as guest\d+$/.test(document.getElementById('status').textContent));
+  // It makes a room with a key and bans wendy: the bans are listed; the key shows nowhere.
+  const key = 'door-key-7';
+  await say(third, `/create keyroom ${key}`);
+  await waitRoom(third, 'keyroom');
+  await say(third, '/ban wendy');
+  await waitLog(third, 'note', 'You banned wendy');
+  await say(third, '/bans');
+  await waitLog(third, 'note', '1 ban in keyroom');
+  await waitLog(third, 'list', 'nick wendy (banned by frank)');
+  await say(third, `/key ${key}`);
+  await waitLog(third, 'note', 'Key set for keyroom');
+  for (const expected of ['/bans', '/ban wendy', '/ban wendy']) {
+    await third.locator('#input').press('ArrowUp');
+    assert.equal(await third.locator('#input').inputValue(), expected, 'no line with a password or key is recalled');
+  }
+  await third.locator('#input').fill('');
+  await say(watcher, `/join keyroom ${key}`);
+  await waitFor(watcher, 'ERR banned', () => document.getElementById('error').textContent.includes('banned'));
+  await assertHidden(third, [password, key]);
+  await assertHidden(watcher, [key]);
+  assert.deepEqual([...page.errors, ...watcher.errors, ...third.errors], [], 'errors in the page');
 });
 
 test('web client: a password over plain ws:// where the server refuses it says to use https://', async (t) => {
