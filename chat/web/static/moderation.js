@@ -121,7 +121,8 @@ function onModerationLine(tag, rest) {
   switch (tag) {
     case 'RENAMED': {
       const [oldNick, newNick, reason] = field(3);
-      state.nick = state.wantedNick = newNick;
+      state.nick = newNick;
+      state.wantedNick = '';  // a guest nick: a reconnect gets a new one, no need to take it back
       moderation.account = '';
       setStatus('connected', `Connected as ${newNick}`);
       addEntry('error renamed', [`You lost the nick ${oldNick} (${reason}); you are ${newNick} now`]);
