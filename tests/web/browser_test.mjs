@@ -51,7 +51,8 @@ async function checkAccessibility(page) {
     const selectors = ['h1', '#status', '#room-title', '#log .entry.msg .text', '#log .entry.note',
       '#log .entry.join', '#log time', '#log button.nick', '#log .entry.priv .text',
       '#log .entry.error .text', '#error', '#members button.nick', '#rooms button', '.count',
-      'button[type=submit]', '#input', 'summary'];
+      'button[type=submit]', '#input', 'summary', '#room-topic', '#log .entry.topic',
+      '#log .entry.op', '#log .entry.kick', '#log .entry.kicked .text'];
     const out = [];
     for (const selector of selectors) {
       for (const element of document.querySelectorAll(selector)) {
@@ -249,4 +250,156 @@ test('web client: two pages and a TCP client in one room, then a server restart'
 
   assert.deepEqual([...a.errors, ...b.errors], [], 'errors in the page');
   console.log(`screenshots in ${screenshotDir}`);
+});
+
+// ---- accounts and moderation -------------------------------------------------------------------
+
+// Fails if the password or key shows anywhere in the page: its text, its inputs, its title.
+async function assertHidden(page, secrets) {
+  const shown = await page.evaluate(() => [document.body.innerText, document.title,
+    ...[...document.querySelectorAll('input')].map((input) => input.value)].join('\n'));
+  for (const secret of secrets) assert.ok(!shown.includes(secret), `"${secret}" shows in the page`);
+}
+
+test('web client: register, a topic, not-op, op/deop, kicked to the lobby, renamed, bans', async (t) => {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const op = await TcpClient.connect(server.tcpPort);
+  t.after(async () => {
+    op.close();
+    await browser.close();
+    await stopServer(server);
+  });
+  const url = `http://127.0.0.1:${server.httpPort}/`;
+  const desktop = { width: 1280, height: 800 };
+  const password = 'correct-horse-42';
+
+  // The page registers its nick over ws:// from loopback (allowed there); the password never
+  // shows and the /register line is not kept for Up.
+  const page = await openPage(browser, url, desktop);
+  await say(page, '/nick frank');
+  await waitLog(page, 'note', 'You are now frank');
+  await say(page, `/register ${password}`);
+  await waitLog(page, 'note', 'Registered frank; you are logged in to it');
+  await waitFor(page, 'status shows logged in', () =>
+    document.getElementById('status').textContent.includes('frank (logged in)'));
+  await page.locator('#input').press('ArrowUp');
+  assert.equal(await page.locator('#input').inputValue(), '/nick frank', 'the /register line is not recalled');
+  await page.locator('#input').fill('');
+  // With spaces before it the server would say it to the room: not sent.
+  await say(page, `  /login frank ${password}`);
+  await waitFor(page, 'not sent', () => document.getElementById('error').textContent.includes('Not sent'));
+  await assertHidden(page, [password]);
+
+  // The TCP client creates the room (its operator); the page joins; the operator sets the topic.
+  await op.expect(/^WELCOME guest\d+ /);
+  op.send('/nick oscar');
+  await op.expect(/^OK NICK oscar$/);
+  op.send('/create modroom');
+  await op.expect(/^OK CREATE modroom$/);
+  await say(page, '/join modroom');
+  await waitRoom(page, 'modroom');
+  await waitMembers(page, ['frank', 'oscar']);
+  op.send('/topic Be kind <b>here</b>');
+  await op.expect(/^OK TOPIC modroom$/);
+  await waitFor(page, 'the topic under the room name', () => {
+    const topic = document.getElementById('room-topic');
+    return !topic.hidden && topic.textContent === 'Topic: Be kind <b>here</b>';
+  });
+  await waitLog(page, 'topic', 'Topic of modroom (set by oscar): Be kind <b>here</b>');
+  assert.equal(await page.locator('#room-topic b').count(), 0, 'the topic became HTML');
+
+  // A second page joins after: it is shown the topic on joining.
+  const watcher = await openPage(browser, url, desktop);
+  await say(watcher, '/nick wendy');
+  await waitLog(watcher, 'note', 'You are now wendy');
+  await say(watcher, '/join modroom');
+  await waitRoom(watcher, 'modroom');
+  await waitLog(watcher, 'topic', 'Topic of modroom (set by oscar): Be kind');
+  await waitFor(watcher, 'the topic on join', () =>
+    document.getElementById('room-topic').textContent.includes('Be kind'));
+
+  // Not an operator: /kick is refused, by the input and in the log.
+  await say(page, '/kick oscar');
+  await waitFor(page, 'ERR not-op by the input', () =>
+    document.getElementById('error').textContent.includes('not-op'));
+  await waitLog(page, 'error', 'not-op');
+  // /topic with no text asks for it.
+  await say(page, '/topic');
+  await waitFor(page, 'the topic asked for', () =>
+    document.querySelectorAll('#log .entry.topic').length === 2);
+
+  // OP and DEOP notes (wendy, a guest: a logged-in member made operator would own the room).
+  op.send('/op wendy');
+  await op.expect(/^OK OP wendy$/);
+  await waitLog(watcher, 'op', 'oscar made you an operator of modroom');
+  await waitLog(page, 'op', 'oscar made wendy an operator of modroom');
+  op.send('/deop wendy');
+  await op.expect(/^OK DEOP wendy$/);
+  await waitLog(page, 'op', 'oscar took operator away from wendy in modroom');
+  await waitLog(watcher, 'op', 'oscar took operator away from you in modroom');
+  await checkAccessibility(watcher);
+
+  // Kicked: the page is in the lobby and says why; the other page gets a note.
+  op.send('/kick frank calm down');
+  await op.expect(/^OK KICK frank$/);
+  await waitLog(page, 'kicked', 'You were kicked from modroom by oscar: calm down; you are in the lobby');
+  await waitRoom(page, 'Lobby');
+  await waitFor(page, 'the lobby: no members, no topic', () =>
+    document.querySelectorAll('#members li').length === 0 &&
+    document.getElementById('room-topic').hidden &&
+    document.getElementById('members-empty').textContent === 'You are in the lobby.');
+  await waitLog(watcher, 'kick', 'frank was kicked from modroom by oscar: calm down');
+  await waitMembers(watcher, ['oscar', 'wendy']);
+  await checkAccessibility(watcher);
+  await checkAccessibility(page);
+  await assertHidden(page, [password]);
+
+  // A third page logs in to frank: the first page loses the nick (RENAMED) and says so.
+  const third = await openPage(browser, url, desktop);
+  await say(third, `/login frank ${password}`);
+  await waitLog(third, 'note', 'Logged in as frank');
+  await waitLog(page, 'renamed', 'You lost the nick frank (');
+  await waitFor(page, 'status shows the guest nick', () =>
+    /^Connected as guest\d+$/.test(document.getElementById('status').textContent));
+  // It makes a room with a key and bans wendy: the bans are listed; the key shows nowhere.
+  const key = 'door-key-7';
+  await say(third, `/create keyroom ${key}`);
+  await waitRoom(third, 'keyroom');
+  await say(third, '/ban wendy');
+  await waitLog(third, 'note', 'You banned wendy');
+  await say(third, '/bans');
+  await waitLog(third, 'note', '1 ban in keyroom');
+  await waitLog(third, 'list', 'nick wendy (banned by frank)');
+  await say(third, `/key ${key}`);
+  await waitLog(third, 'note', 'Key set for keyroom');
+  for (const expected of ['/bans', '/ban wendy', '/ban wendy']) {
+    await third.locator('#input').press('ArrowUp');
+    assert.equal(await third.locator('#input').inputValue(), expected, 'no line with a password or key is recalled');
+  }
+  await third.locator('#input').fill('');
+  await say(watcher, `/join keyroom ${key}`);
+  await waitFor(watcher, 'ERR banned', () => document.getElementById('error').textContent.includes('banned'));
+  await assertHidden(third, [password, key]);
+  await assertHidden(watcher, [key]);
+  assert.deepEqual([...page.errors, ...watcher.errors, ...third.errors], [], 'errors in the page');
+});
+
+test('web client: a password over plain ws:// where the server refuses it says to use https://', async (t) => {
+  const server = await startServer({ flags: ['--plaintext_auth_from_loopback=false'] });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await stopServer(server);
+  });
+  const page = await openPage(browser, `http://127.0.0.1:${server.httpPort}/`, { width: 1280, height: 800 });
+  await say(page, '/nick grace');
+  await waitLog(page, 'note', 'You are now grace');
+  await say(page, '/login grace not-sent-anywhere');
+  await waitFor(page, 'ERR insecure by the input, saying https://', () => {
+    const text = document.getElementById('error').textContent;
+    return text.includes('(insecure)') && text.includes('https://');
+  });
+  await assertHidden(page, ['not-sent-anywhere']);
+  assert.deepEqual(page.errors, [], 'errors in the page');
 });
