@@ -86,6 +86,7 @@ void Place::DoRegister(Connection& member, const Command& command) {
                                            absl::StrCat(member.nick(), " is registered already")));
   }
   std::string account = NameKey(member.nick());
+  context_.login_guard->Registering(PeerAddress(member.peer()), Clock::now());
   AccountService::Done done =
       AnswerTo(member, [account](Place& here, Connection& held, absl::Status status) {
         here.FinishRegister(held, account, std::move(status));
