@@ -91,7 +91,15 @@ bool AccountService::Submit(Job job, Done done) {
   ++pending_;
   // Posted under mu_, so that Stop() cannot slip between the check and the post.
   loop_->Post([this, job = std::move(job), done = std::move(done)]() mutable {
-    absl::Status status = std::move(job)();
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopped_;
+    }
+    // At a stop, jobs that have not started are answered without their hash: a shutdown does
+    // not wait for max_pending hashes.
+    absl::Status status = stopping ? absl::UnavailableError("accounts: the server is stopping")
+                                   : std::move(job)();
     {
       absl::MutexLock lock(&mu_);
       --pending_;  // before Done, which may submit the next job

@@ -70,7 +70,8 @@ class AccountService {
   // Starts the worker thread; its first task makes the hash unknown nicks are verified against.
   // Jobs submitted before run once it has started.
   absl::Status Start();
-  // Runs the jobs already accepted (their Done is called), writes the room settings waiting (one
+  // Answers the jobs already accepted that have not started with Unavailable (without hashing:
+  // a stop waits for one hash at most), writes the room settings waiting (one
   // try; a failure is logged), and ends the thread. Afterwards every job is refused and SaveRoom
   // logs that the settings are lost. Without Start(), the room settings are written here, on the
   // caller's thread, and accepted jobs are dropped without their Done.

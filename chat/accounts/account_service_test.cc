@@ -173,6 +173,23 @@ TEST_F(AccountServiceTest, RefusesJobsPastMaxPending) {
   EXPECT_FALSE(service->Verify("carol", "pw", third.Done())) << "refused after the stop";
 }
 
+TEST_F(AccountServiceTest, AStopAnswersJobsNotStartedWithoutHashingThem) {
+  auto service = OpenService();
+  Outcome outcomes[6];
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(service->Register(absl::StrCat("user", i), absl::StrCat("User", i), "password",
+                                  outcomes[i].Done()));
+  }
+  service->Stop();
+  int unavailable = 0;
+  for (Outcome& outcome : outcomes) {
+    absl::Status status = outcome.Wait();
+    if (status.code() == absl::StatusCode::kUnavailable) ++unavailable;
+  }
+  // Six hashes take seconds; the stop came at once, so the last ones never started.
+  EXPECT_GE(unavailable, 1);
+}
+
 TEST_F(AccountServiceTest, RoomSavesAreCoalescedAndSurviveAReopen) {
   {
     auto service = OpenService(/*start=*/false);

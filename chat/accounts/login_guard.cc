@@ -34,6 +34,20 @@ void LoginGuard::Failed(uint64_t connection, absl::string_view address, Clock::t
   addresses_.Failed(address, now);
 }
 
+bool LoginGuard::TryBegin(absl::string_view address) {
+  absl::MutexLock lock(&mu_);
+  int& in_flight = in_flight_[address];
+  if (in_flight >= kMaxInFlightPerAddress) return false;
+  ++in_flight;
+  return true;
+}
+
+void LoginGuard::Finished(absl::string_view address) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(address);
+  if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+}
+
 void LoginGuard::Registering(absl::string_view address, Clock::time_point now) {
   absl::MutexLock lock(&mu_);
   addresses_.Failed(address, now);

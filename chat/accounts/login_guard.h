@@ -9,7 +9,10 @@
 #include <chrono>
 #include <cstdint>
 
+#include <string>
+
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "chat/accounts/login_throttle.h"
@@ -22,6 +25,10 @@ bool IsLoopbackAddress(absl::string_view address);
 class LoginGuard {
  public:
   using Clock = std::chrono::steady_clock;
+  // Password jobs (/register, /login, /password) one address may have waiting for the accounts
+  // thread at once: failures are counted when a job is answered, so without this bound an address
+  // could put many guesses in flight past one check of its wait (an attacker's run did, with 64).
+  static constexpr int kMaxInFlightPerAddress = 2;
 
   LoginGuard(const LoginThrottleOptions& per_connection, const LoginThrottleOptions& per_address);
 
@@ -32,6 +39,10 @@ class LoginGuard {
   std::chrono::seconds WaitFor(uint64_t connection, absl::string_view address,
                                Clock::time_point now) const;
   void Failed(uint64_t connection, absl::string_view address, Clock::time_point now);
+  // Starts a password job from `address`: false when kMaxInFlightPerAddress are in flight. Each
+  // true is followed by one Finished().
+  bool TryBegin(absl::string_view address);
+  void Finished(absl::string_view address);
   // A /register from `address` counts against it like a failed login, so one address cannot make
   // the server hash (and store) accounts faster than it could guess passwords.
   void Registering(absl::string_view address, Clock::time_point now);
@@ -43,6 +54,7 @@ class LoginGuard {
   mutable absl::Mutex mu_;
   LoginThrottle connections_ ABSL_GUARDED_BY(mu_);
   LoginThrottle addresses_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);  // by address
 };
 
 }  // namespace roomchat

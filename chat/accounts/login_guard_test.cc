@@ -52,6 +52,16 @@ TEST(LoginGuardTest, RegistrationsCountAgainstTheirAddress) {
   EXPECT_GT(guard.WaitFor(7, "10.0.0.1", now).count(), 0);
 }
 
+TEST(LoginGuardTest, AnAddressHasAtMostTwoPasswordJobsInFlight) {
+  LoginGuard guard(Options(3), Options(10));
+  EXPECT_TRUE(guard.TryBegin("10.0.0.1"));
+  EXPECT_TRUE(guard.TryBegin("10.0.0.1"));
+  EXPECT_FALSE(guard.TryBegin("10.0.0.1"));
+  EXPECT_TRUE(guard.TryBegin("10.0.0.2"));
+  guard.Finished("10.0.0.1");
+  EXPECT_TRUE(guard.TryBegin("10.0.0.1"));
+}
+
 TEST(LoginGuardTest, LoopbackAddresses) {
   EXPECT_TRUE(IsLoopbackAddress("127.0.0.1"));
   EXPECT_TRUE(IsLoopbackAddress("127.0.0.2"));

@@ -43,7 +43,9 @@ namespace {
 
 bool Matches(const RoomBan& ban, const RoomVisitor& visitor) {
   switch (ban.kind) {
-    case RoomBan::Kind::kAccount: return !visitor.account.empty() && ban.value == visitor.account;
+    case RoomBan::Kind::kAccount:
+      return (!visitor.account.empty() && ban.value == visitor.account) ||
+             (!visitor.former_account.empty() && ban.value == visitor.former_account);
     case RoomBan::Kind::kNick: return ban.value == visitor.nick_key;
     case RoomBan::Kind::kAddress: return ban.value == visitor.address;
   }
@@ -75,7 +77,11 @@ absl::Status AdmitToRoom(const RoomSettings& settings, const RoomVisitor& visito
 }
 
 std::string PeerAddress(absl::string_view peer) {
-  if (absl::ConsumePrefix(&peer, "[")) return std::string(peer.substr(0, peer.find(']')));
+  if (absl::ConsumePrefix(&peer, "[")) {
+    absl::string_view address = peer.substr(0, peer.find(']'));
+    absl::ConsumePrefix(&address, "::ffff:");  // an IPv4 client of an IPv6 socket: as IPv4
+    return std::string(address);
+  }
   size_t colon = peer.rfind(':');
   return std::string(colon == absl::string_view::npos ? peer : peer.substr(0, colon));
 }

@@ -62,6 +62,9 @@ struct RoomSettings {
 // Who is asking to enter a room.
 struct RoomVisitor {
   std::string account;  // empty: a guest
+  // The account this connection was last logged in to, if it logged out (or lost its nick) since:
+  // an account ban still holds it, so /logout does not walk past one.
+  std::string former_account;
   std::string nick_key;
   std::string address;  // the peer's IP address, without the port
 };

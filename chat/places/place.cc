@@ -228,11 +228,12 @@ void Place::DoCreate(Connection& member, const Command& command) {
     LogIfLimit(reserved);
     return SendError(member, reserved);
   }
-  OpenReservedRoom(member, name, *std::move(room));
+  OpenReservedRoom(member, command, *std::move(room));
 }
 
-void Place::OpenReservedRoom(Connection& member, const std::string& name,
+void Place::OpenReservedRoom(Connection& member, const Command& create,
                              std::shared_ptr<Place> room) {
+  const std::string& name = create.name;
   absl::Status started = context_.start_room(std::move(room));
   if (!started.ok()) {
     context_.registry->CancelReservation(name);
@@ -241,7 +242,7 @@ void Place::OpenReservedRoom(Connection& member, const std::string& name,
   }
   std::string nick = member.nick();
   if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
-        return context_.registry->EnterCreatedRoom(moving, name);
+        return context_.registry->EnterCreatedRoom(moving, name, create.key);
       })) {
     return;
   }

@@ -141,7 +141,7 @@ class Place : public Destination,
   void DoNick(Connection& member, const std::string& nick);
   void DoCreate(Connection& member, const Command& command);
   // Starts the reserved room's thread and moves `member` in; false (having answered) on failure.
-  void OpenReservedRoom(Connection& member, const std::string& name, std::shared_ptr<Place> room);
+  void OpenReservedRoom(Connection& member, const Command& create, std::shared_ptr<Place> room);
   void DoJoin(Connection& member, const Command& command);
   void DoCap(Connection& member, const Command& command);
   void DoRooms(Connection& member);
@@ -155,8 +155,14 @@ class Place : public Destination,
   absl::Status CheckPasswordAllowed(Connection& member) const;
   // Holds `member`'s input and returns what the accounts thread calls with its answer: `answer`
   // then runs on whichever place holds the member, and its input is taken again.
+  // `first`, if given, runs on the accounts thread before the answer is routed.
   using AccountAnswer = std::function<void(Place& here, Connection& member, absl::Status status)>;
-  AccountService::Done AnswerTo(Connection& member, AccountAnswer answer);
+  AccountService::Done AnswerTo(Connection& member, AccountAnswer answer,
+                                std::function<void(const absl::Status&)> first = nullptr);
+  // CheckPasswordAllowed, then a slot among its address's password jobs in flight.
+  absl::Status BeginPasswordJob(Connection& member);
+  // The accounts thread refused the job (full): frees the slot, answers unavailable.
+  void RefusePasswordJob(Connection& member);
   void DoRegister(Connection& member, const Command& command);
   void DoLogin(Connection& member, const Command& command);
   void DoPassword(Connection& member, const Command& command);

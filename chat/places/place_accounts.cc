@@ -16,16 +16,6 @@ absl::Status Unavailable() {
   return ProtocolError(ErrorCode::kUnavailable, "accounts are not available now; try later");
 }
 
-bool IsGuestNick(absl::string_view nick) {
-  absl::string_view digits = nick;
-  if (digits.size() <= 5 || NameKey(digits.substr(0, 5)) != "guest") return false;
-  digits.remove_prefix(5);
-  for (char c : digits) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void Place::ExecuteAccountCommand(Connection& member, const Command& command) {
@@ -55,11 +45,32 @@ absl::Status Place::CheckPasswordAllowed(Connection& member) const {
   return absl::OkStatus();
 }
 
-AccountService::Done Place::AnswerTo(Connection& member, AccountAnswer answer) {
+absl::Status Place::BeginPasswordJob(Connection& member) {
+  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) return allowed;
+  if (!context_.login_guard->TryBegin(PeerAddress(member.peer()))) {
+    return ProtocolError(ErrorCode::kAuthFailed,
+                         "another password from your address is being checked; try again in a "
+                         "moment");
+  }
+  return absl::OkStatus();
+}
+
+void Place::RefusePasswordJob(Connection& member) {
+  context_.login_guard->Finished(PeerAddress(member.peer()));
+  io_->Resume(member);
+  SendError(member, Unavailable());
+}
+
+AccountService::Done Place::AnswerTo(Connection& member, AccountAnswer answer,
+                                     std::function<void(const absl::Status&)> first) {
   member.set_input_on_hold(true);
   Registry* registry = context_.registry;
+  LoginGuard* guard = context_.login_guard;
   const ClientId id = member.id();
-  return [registry, id, answer = std::move(answer)](absl::Status status) mutable {
+  return [registry, guard, id, address = PeerAddress(member.peer()), answer = std::move(answer),
+          first = std::move(first)](absl::Status status) mutable {
+    guard->Finished(address);
+    if (first) first(status);
     registry->RunWhereClientIs(
         id, [answer = std::move(answer), status](Place& here, Connection& held) {
           answer(here, held, status);
@@ -78,22 +89,28 @@ void Place::DoRegister(Connection& member, const Command& command) {
     return SendError(member, ProtocolError(ErrorCode::kBadName,
                                            "guest nicks cannot be registered; /nick NAME first"));
   }
-  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
-    return SendError(member, allowed);
-  }
   if (context_.registry->IsAccount(member.nick())) {
     return SendError(member, ProtocolError(ErrorCode::kNickRegistered,
                                            absl::StrCat(member.nick(), " is registered already")));
   }
+  if (absl::Status begun = BeginPasswordJob(member); !begun.ok()) {
+    return SendError(member, begun);
+  }
   std::string account = NameKey(member.nick());
   context_.login_guard->Registering(PeerAddress(member.peer()), Clock::now());
-  AccountService::Done done =
-      AnswerTo(member, [account](Place& here, Connection& held, absl::Status status) {
+  Registry* registry = context_.registry;
+  const ClientId id = member.id();
+  AccountService::Done done = AnswerTo(
+      member,
+      [account](Place& here, Connection& held, absl::Status status) {
         here.FinishRegister(held, account, std::move(status));
+      },
+      // The nick is protected once stored, even if its client is gone before it hears so.
+      [registry, id, account](const absl::Status& status) {
+        if (status.ok()) registry->Registered(id, account);
       });
   if (!context_.accounts->Register(account, member.nick(), command.password, std::move(done))) {
-    io_->Resume(member);
-    SendError(member, Unavailable());
+    RefusePasswordJob(member);
   }
 }
 
@@ -106,15 +123,14 @@ void Place::FinishRegister(Connection& member, const std::string& account, absl:
     LOG(ERROR) << "cannot register account " << account << ": " << status;
     return SendError(member, Unavailable());
   }
-  context_.registry->Registered(member.id(), account);
-  member.set_account(account);
+  member.set_account(account);  // the registry knows (AnswerTo's first step)
   LOG(INFO) << "client " << member.id() << " registered account " << account;
   io_->Send(member, replies::Ok(Command::Kind::kRegister, member.nick()));
 }
 
 void Place::DoLogin(Connection& member, const Command& command) {
-  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
-    return SendError(member, allowed);
+  if (absl::Status begun = BeginPasswordJob(member); !begun.ok()) {
+    return SendError(member, begun);
   }
   std::string nick = command.name;
   std::string account = NameKey(nick);
@@ -123,16 +139,18 @@ void Place::DoLogin(Connection& member, const Command& command) {
         here.FinishLogin(held, nick, account, std::move(status));
       });
   if (!context_.accounts->Verify(account, command.password, std::move(done))) {
-    io_->Resume(member);
-    SendError(member, Unavailable());
+    RefusePasswordJob(member);
   }
 }
 
 void Place::LoginFailed(Connection& member, absl::string_view account) {
   const std::string address = PeerAddress(member.peer());
   context_.login_guard->Failed(member.id(), address, Clock::now());
-  LOG(WARNING) << "failed login to account " << account << " by client " << member.id()
-               << " from " << address;
+  // A nick that is no account may be a password typed in the wrong place: not logged.
+  LOG(WARNING) << "failed login to "
+               << (context_.registry->IsAccount(account) ? absl::StrCat("account ", account)
+                                                         : std::string("an unknown account"))
+               << " by client " << member.id() << " from " << address;
   SendError(member, ProtocolError(ErrorCode::kAuthFailed, "wrong nick or password"));
 }
 
@@ -174,8 +192,8 @@ void Place::DoPassword(Connection& member, const Command& command) {
   if (member.account().empty()) {
     return SendError(member, ProtocolError(ErrorCode::kAuthFailed, "you are not logged in"));
   }
-  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
-    return SendError(member, allowed);
+  if (absl::Status begun = BeginPasswordJob(member); !begun.ok()) {
+    return SendError(member, begun);
   }
   std::string account = member.account();
   AccountService::Done done =
@@ -187,8 +205,7 @@ void Place::DoPassword(Connection& member, const Command& command) {
       });
   if (!context_.accounts->ChangePassword(account, command.password, command.new_password,
                                          std::move(done))) {
-    io_->Resume(member);
-    SendError(member, Unavailable());
+    RefusePasswordJob(member);
   }
 }
 

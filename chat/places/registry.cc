@@ -83,7 +83,9 @@ absl::Status Registry::AdmitLocked(const RoomSettings* settings, ClientId id,
   auto client = clients_.find(id);
   if (client == clients_.end()) return absl::NotFoundError("unknown client");
   const ClientEntry& entry = client->second;
-  return AdmitToRoom(*settings, RoomVisitor{entry.account, NameKey(entry.nick), entry.address},
+  return AdmitToRoom(*settings,
+                     RoomVisitor{entry.account, entry.former_account, NameKey(entry.nick),
+                                 entry.address},
                      key);
 }
 
@@ -129,10 +131,10 @@ void Registry::CancelReservation(absl::string_view name) {
 }
 
 absl::Status Registry::EnterCreatedRoom(std::unique_ptr<Connection>& connection,
-                                        absl::string_view name) {
-  std::string key = NameKey(name);
+                                        absl::string_view name, absl::string_view key) {
+  std::string room_key = NameKey(name);
   absl::MutexLock lock(&mu_);
-  auto room = rooms_.find(key);
+  auto room = rooms_.find(room_key);
   if (room == rooms_.end() || room->second.open) return absl::NotFoundError("no reservation");
   auto client = clients_.find(connection->id());
   absl::Status refused = RefuseIfShuttingDown();
@@ -143,12 +145,20 @@ absl::Status Registry::EnterCreatedRoom(std::unique_ptr<Connection>& connection,
     return refused;
   }
   room->second.open = true;
-  if (auto registered = registered_rooms_.find(key); registered != registered_rooms_.end()) {
+  if (auto registered = registered_rooms_.find(room_key);
+      registered != registered_rooms_.end()) {
     room->second.settings = registered->second;  // until the room publishes its own
+  } else if (!key.empty()) {  // a new room with a key: keyed from its first moment
+    auto keyed = std::make_shared<RoomSettings>();
+    keyed->room_key = room_key;
+    keyed->name = room->second.name;
+    keyed->key = std::string(key);
+    room->second.settings = std::move(keyed);
   }
   listing_.reset();
-  EnterRoomLocked(connection, client->second, key, room->second,
-                  Admission{Admission::Kind::kCreated, ""});
+  Admission created{Admission::Kind::kCreated, ""};
+  created.key = std::string(key);
+  EnterRoomLocked(connection, client->second, room_key, room->second, std::move(created));
   return absl::OkStatus();
 }
 

@@ -58,6 +58,7 @@ struct Admission {
   uint64_t since_id = 0;  // kJoined: the client asked for every line after this id (0: not asked)
   std::string by;         // kKicked: the operator's nick
   std::string reason;     // kKicked
+  std::string key;        // kCreated: the key the room was created with (/create ROOM KEY)
 };
 
 // The lobby or a room, as the registry sees it.
@@ -122,7 +123,8 @@ class Registry {
   // failure (shutting down) the reservation is dropped, the room told to stop, and the connection
   // stays with the caller. Every move below takes a connection its place has already detached;
   // it becomes null on success.
-  absl::Status EnterCreatedRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
+  absl::Status EnterCreatedRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
+                                absl::string_view key = {});
   // Moves the client into the existing room `name` (no-such-room, room-full, and by the room's
   // settings banned or bad-key).
   absl::Status JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
@@ -184,6 +186,7 @@ class Registry {
     Destination* place;    // where the client is, or is heading
     std::string room_key;  // empty in the lobby
     std::string account;   // the account key it is logged in to; empty: a guest
+    std::string former_account;  // the last account it was logged in to, for account bans
     std::string address;   // its peer's IP address
   };
   struct RoomEntry {

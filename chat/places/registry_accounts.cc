@@ -39,6 +39,7 @@ absl::StatusOr<std::string> Registry::LogIn(
     ClientId displaced_id = holder->second;
     ClientEntry& displaced = clients_.at(displaced_id);
     std::string lost_nick = displaced.nick;
+    if (!displaced.account.empty()) displaced.former_account = std::move(displaced.account);
     displaced.account.clear();
     RenameLocked(displaced_id, displaced, NextGuestNick());
     displaced.place->DeliverTask(displaced_id, on_displaced(std::move(lost_nick)));
@@ -51,7 +52,9 @@ absl::StatusOr<std::string> Registry::LogIn(
 void Registry::LogOut(ClientId id) {
   absl::MutexLock lock(&mu_);
   auto client = clients_.find(id);
-  if (client != clients_.end()) client->second.account.clear();
+  if (client == clients_.end() || client->second.account.empty()) return;
+  client->second.former_account = std::move(client->second.account);
+  client->second.account.clear();
 }
 
 void Registry::AddRegisteredRooms(const std::vector<RoomSettings>& rooms) {

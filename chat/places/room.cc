@@ -27,7 +27,7 @@ void Room::Greet(Connection& member, const Admission& admission) {
   switch (admission.kind) {
     case Admission::Kind::kCreated:
       io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
-      GreetCreator(member);
+      GreetCreator(member, admission.key);
       SendTopic(member);
       if (member.caps().Has(Cap::kReplay)) Replay(member);
       return;

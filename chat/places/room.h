@@ -56,14 +56,18 @@ class Room final : public Place {
   void OnStart() override;
   void OnHistory(Connection& member, const Command& command) override;
   void OnModeration(Connection& member, const Command& command) override;
-  void OnMemberGone(ClientId id) override { op_clients_.erase(id); }
+  void OnMemberGone(ClientId id) override {
+    op_clients_.erase(id);
+    history_reads_.erase(id);
+  }
 
   // ---- Operators and settings (room_moderation.cc).
   void LoadSettings();
   bool IsOp(const Connection& member) const;
   bool IsOwner(const Connection& member) const;
   // The creator of a room that has no owner yet is its operator (and owner, if logged in).
-  void GreetCreator(Connection& creator);
+  // `key`: given with /create; a new room gets it.
+  void GreetCreator(Connection& creator, const std::string& key);
   void AddOpAccount(const std::string& account);
   // Hands the changed settings to the registry (for /join) and, for a registered room, the store.
   void PublishSettings();
@@ -126,6 +130,7 @@ class Room final : public Place {
   EventLoop::TimerId catch_up_timer_ = 0;
   RoomSettings settings_;
   absl::flat_hash_set<ClientId> op_clients_;  // operators by connection (guests), while here
+  absl::flat_hash_set<ClientId> history_reads_;  // members whose input waits for a store read
 };
 
 }  // namespace roomchat

@@ -17,12 +17,17 @@ std::vector<RoomBan> Room::BansFor(const Connection& op, const Connection* targe
     return {{RoomBan::Kind::kAccount, target->account(), op.nick()}};
   }
   if (target != nullptr) {
-    return {{RoomBan::Kind::kNick, NameKey(nick), op.nick()},
-            {RoomBan::Kind::kAddress, PeerAddress(target->peer()), op.nick()}};
+    // A guest nick is the server's to hand to someone else (after a restart, the same one), so a
+    // guest under one is banned by address only.
+    std::vector<RoomBan> bans;
+    if (!IsGuestNick(nick)) bans.push_back({RoomBan::Kind::kNick, NameKey(nick), op.nick()});
+    bans.push_back({RoomBan::Kind::kAddress, PeerAddress(target->peer()), op.nick()});
+    return bans;
   }
   if (context().registry->IsAccount(nick)) {
     return {{RoomBan::Kind::kAccount, NameKey(nick), op.nick()}};
   }
+  if (IsGuestNick(nick)) return {};  // its address is not known here
   return {{RoomBan::Kind::kNick, NameKey(nick), op.nick()}};
 }
 
@@ -32,6 +37,11 @@ void Room::DoBan(Connection& op, const std::string& nick) {
   if (target != nullptr && target->departure()) target = nullptr;
   if (target == &op) return SendError(op, ProtocolError(ErrorCode::kBadArgs, "not yourself"));
   std::vector<RoomBan> bans = BansFor(op, target, nick);
+  if (bans.empty()) {
+    return SendError(op, ProtocolError(ErrorCode::kNoSuchNick,
+                                       absl::StrCat(nick, " is not here; a guest is banned by its "
+                                                          "address, while it is in the room")));
+  }
   for (const RoomBan& ban : bans) {
     if (ban.kind == RoomBan::Kind::kAccount && ban.value == settings_.owner) {
       return SendError(op, ProtocolError(ErrorCode::kNotOp,

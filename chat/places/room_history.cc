@@ -123,6 +123,7 @@ void Room::OnHistory(Connection& member, const Command& command) {
 void Room::HistoryFromStore(Connection& member, size_t count, uint64_t before_id) {
   member.set_input_on_hold(true);
   ClientId id = member.id();
+  history_reads_.insert(id);
   context().history->ReadBefore(
       room_key_, before_id, count,
       InLoop<std::vector<StoredLine>>(
@@ -132,8 +133,10 @@ void Room::HistoryFromStore(Connection& member, size_t count, uint64_t before_id
 }
 
 void Room::OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> lines) {
+  // Gone meanwhile, or kicked (and maybe back with no read pending).
+  if (history_reads_.erase(id) == 0) return;
   Connection* member = io().Find(id);
-  if (member == nullptr) return;  // gone meanwhile
+  if (member == nullptr) return;
   if (!lines.ok()) {
     LOG(ERROR) << "history: cannot read room " << room_name() << ": " << lines.status();
     SendError(*member, ProtocolError(ErrorCode::kUnavailable, "history cannot be read now"));

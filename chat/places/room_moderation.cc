@@ -35,13 +35,12 @@ bool Room::IsOwner(const Connection& member) const {
   return settings_.registered() && member.account() == settings_.owner;
 }
 
-void Room::GreetCreator(Connection& creator) {
+void Room::GreetCreator(Connection& creator, const std::string& key) {
   if (settings_.registered()) return;  // its operators are its operator accounts
   op_clients_.insert(creator.id());
-  if (!creator.account().empty()) {
-    AddOpAccount(creator.account());
-    PublishSettings();
-  }
+  if (!key.empty()) settings_.key = key;
+  if (!creator.account().empty()) AddOpAccount(creator.account());
+  if (!key.empty() || settings_.registered()) PublishSettings();
 }
 
 void Room::AddOpAccount(const std::string& account) {
@@ -150,6 +149,8 @@ void Room::DoKick(Connection& op, const std::string& nick, const std::string& re
 
 void Room::Kick(Connection& op, Connection& target, const std::string& reason) {
   std::string nick = target.nick();
+  // Its /history read will find it gone: its input must not stay held where it goes.
+  if (history_reads_.erase(target.id()) > 0) target.set_input_on_hold(false);
   Admission kicked{Admission::Kind::kKicked, "", 0, op.nick(), reason};
   if (!TryMove(target, [&](std::unique_ptr<Connection>& moving) {
         return context().registry->ReturnToLobby(moving, context().lobby, kicked);

@@ -33,4 +33,15 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
 
 std::string NameKey(absl::string_view name) { return absl::AsciiStrToLower(name); }
 
+bool IsGuestNick(absl::string_view nick) {
+  constexpr absl::string_view kGuest = "guest";
+  if (nick.size() <= kGuest.size() || NameKey(nick.substr(0, kGuest.size())) != kGuest) {
+    return false;
+  }
+  for (char c : nick.substr(kGuest.size())) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 }  // namespace roomchat

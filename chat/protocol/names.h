@@ -23,6 +23,10 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name);
 // The case-folded lookup key of a valid name.
 std::string NameKey(absl::string_view name);
 
+// Whether `nick` has the form of the nicks the server hands out ("guest" and digits, any case):
+// such a nick is nobody's for long, so it cannot be registered and is not banned by name.
+bool IsGuestNick(absl::string_view nick);
+
 }  // namespace roomchat
 
 #endif  // ROOMCHAT_CHAT_PROTOCOL_NAMES_H_

@@ -51,5 +51,14 @@ TEST(ProtocolErrorTest, MapsOtherStatusesToANearCode) {
   EXPECT_EQ(ErrLine(absl::UnavailableError("stopping")), "ERR limit stopping\n");
 }
 
+TEST(NamesTest, GuestNicks) {
+  EXPECT_TRUE(IsGuestNick("guest1"));
+  EXPECT_TRUE(IsGuestNick("Guest42"));
+  EXPECT_FALSE(IsGuestNick("guest"));
+  EXPECT_FALSE(IsGuestNick("guest1a"));
+  EXPECT_FALSE(IsGuestNick("guesthouse"));
+  EXPECT_FALSE(IsGuestNick("alice"));
+}
+
 }  // namespace
 }  // namespace roomchat
