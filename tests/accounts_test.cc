@@ -73,7 +73,7 @@ TEST_F(AccountsTest, RegisteredNickBelongsToItsAccountAndALoginMovesItsHolder) {
   StartServer();
   auto alice = Registered("alice", kAlicePassword);
   ASSERT_NE(alice, nullptr);
-  EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice -");
+  ASSERT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice -");
 
   // Nobody else may take it, even when no one holds it.
   auto bob = Login("bob");
@@ -83,15 +83,15 @@ TEST_F(AccountsTest, RegisteredNickBelongsToItsAccountAndALoginMovesItsHolder) {
   Quit(*alice);
   EXPECT_TRUE(IsErr(bob->Ask("/nick alice"), "nick-registered"));
   EXPECT_TRUE(IsErr(bob->Ask("/nick ALICE"), "nick-registered")) << "case-insensitive";
-  EXPECT_EQ(bob->Ask("/whoami"), "OK WHOAMI bob -");
+  ASSERT_EQ(bob->Ask("/whoami"), "OK WHOAMI bob -");
 
   // The account logs in from another connection, then logs out and keeps the nick as a guest.
   auto holder = Login("holder");
   ASSERT_NE(holder, nullptr);
-  EXPECT_EQ(holder->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
-  EXPECT_EQ(holder->Ask("/whoami"), "OK WHOAMI alice -");
-  EXPECT_EQ(holder->Ask("/logout"), "OK LOGOUT alice");
-  EXPECT_EQ(holder->Ask("/whoami"), "OK WHOAMI alice -") << "logout keeps the nick";
+  ASSERT_EQ(holder->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(holder->Ask("/whoami"), "OK WHOAMI alice -");
+  ASSERT_EQ(holder->Ask("/logout"), "OK LOGOUT alice");
+  ASSERT_EQ(holder->Ask("/whoami"), "OK WHOAMI alice -") << "logout keeps the nick";
   EXPECT_TRUE(IsErr(holder->Ask("/logout"), "auth-failed")) << "not logged in any more";
 
   // holder (a logged-out guest holding "alice") sits in Lounge with carol; dave sits in Den with
@@ -102,21 +102,21 @@ TEST_F(AccountsTest, RegisteredNickBelongsToItsAccountAndALoginMovesItsHolder) {
   ASSERT_NE(erin, nullptr);
   MeetIn("Lounge", {holder.get(), carol.get()});
   MeetIn("Den", {dave.get(), erin.get()});
-  EXPECT_EQ(dave->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(dave->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
   std::string renamed = holder->Next();
   std::string guest = RenamedTo(renamed, "alice");
   ASSERT_TRUE(absl::StartsWith(guest, "guest")) << renamed;
   EXPECT_EQ(carol->Next(), absl::StrCat("NICK alice ", guest));
   EXPECT_EQ(erin->Next(), "NICK dave alice");
-  EXPECT_EQ(dave->Ask("/whoami"), "OK WHOAMI alice Den");
-  EXPECT_EQ(holder->Ask("/whoami"), absl::StrCat("OK WHOAMI ", guest, " Lounge"));
+  ASSERT_EQ(dave->Ask("/whoami"), "OK WHOAMI alice Den");
+  ASSERT_EQ(holder->Ask("/whoami"), absl::StrCat("OK WHOAMI ", guest, " Lounge"));
   EXPECT_TRUE(IsErr(holder->Ask("/logout"), "auth-failed")) << "the holder is logged out";
   EXPECT_EQ(Pending(*dave), Lines{}) << "no NICK event to the one who logged in";
   EXPECT_EQ(Pending(*carol), Lines{});
   EXPECT_EQ(Pending(*erin), Lines{});
 
   // Another session of the same account loses it too.
-  EXPECT_EQ(spare->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(spare->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
   renamed = dave->Next();
   std::string dave_now = RenamedTo(renamed, "alice");
   ASSERT_TRUE(absl::StartsWith(dave_now, "guest")) << renamed;
@@ -148,8 +148,8 @@ TEST_F(AccountsTest, WrongPasswordFailsAndPasswordChangesIt) {
   ASSERT_NE(later, nullptr);
   EXPECT_TRUE(IsErr(later->Ask(absl::StrCat("/login alice ", kAlicePassword)), "auth-failed"))
       << "the old password no longer works";
-  EXPECT_EQ(later->Ask("/login alice new-password-2"), "OK LOGIN alice");
-  EXPECT_EQ(later->Ask("/whoami"), "OK WHOAMI alice -");
+  ASSERT_EQ(later->Ask("/login alice new-password-2"), "OK LOGIN alice");
+  ASSERT_EQ(later->Ask("/whoami"), "OK WHOAMI alice -");
 }
 
 TEST_F(AccountsTest, RegisterErrors) {
@@ -165,13 +165,13 @@ TEST_F(AccountsTest, RegisterErrors) {
   EXPECT_TRUE(IsErr(alice->Ask("/register " + std::string(129, 'p')), "bad-args"))
       << "over 128 bytes";
   EXPECT_TRUE(IsErr(alice->Ask("/register two words"), "bad-args"));
-  EXPECT_EQ(alice->Ask(absl::StrCat("/register ", kAlicePassword)), "OK REGISTER alice");
+  ASSERT_EQ(alice->Ask(absl::StrCat("/register ", kAlicePassword)), "OK REGISTER alice");
   EXPECT_TRUE(IsErr(alice->Ask("/register another-password"), "bad-args")) << "logged in";
-  EXPECT_EQ(alice->Ask("/logout"), "OK LOGOUT alice");
+  ASSERT_EQ(alice->Ask("/logout"), "OK LOGOUT alice");
   EXPECT_TRUE(IsErr(alice->Ask("/register another-password"), "nick-registered"))
       << "registered twice";
   // Neither attempt changed the password.
-  EXPECT_EQ(alice->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(alice->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
 }
 
 TEST_F(AccountsTest, AccountsSurviveARestart) {
@@ -186,7 +186,7 @@ TEST_F(AccountsTest, AccountsSurviveARestart) {
   ASSERT_NE(bob, nullptr);
   EXPECT_TRUE(IsErr(bob->Ask("/nick alice"), "nick-registered"));
   EXPECT_TRUE(IsErr(bob->Ask("/login alice wrong-password"), "auth-failed"));
-  EXPECT_EQ(bob->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(bob->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
 }
 
 TEST_F(AccountsTest, WithoutAccountsTheCommandsAreUnavailable) {
@@ -214,7 +214,7 @@ TEST_F(AccountsTest, PlainLoopbackAuthIsRefusedWhenLoopbackIsNotTrusted) {
   Quit(*alice);
   auto bob = Login("bob");
   ASSERT_NE(bob, nullptr);
-  EXPECT_EQ(bob->Ask("/nick alice"), "OK NICK alice");
+  ASSERT_EQ(bob->Ask("/nick alice"), "OK NICK alice");
 }
 
 TEST_F(AccountsTest, AllowPlaintextAuthLetsAPlainClientRegister) {
@@ -295,7 +295,7 @@ TEST_F(AccountsTest, WrongPasswordsOnOneConnectionSlowDown) {
   // ...but the account is not locked: another address logs in at once.
   auto owner = Login("", {.local_address = "127.0.0.2"});
   ASSERT_NE(owner, nullptr);
-  EXPECT_EQ(owner->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(owner->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
 }
 
 TEST_F(AccountsTest, WrongPasswordsFromOneAddressOnManyConnectionsSlowDown) {
@@ -329,7 +329,7 @@ TEST_F(AccountsTest, WrongPasswordsFromOneAddressOnManyConnectionsSlowDown) {
   auto owner = Login("", {.local_address = "127.0.0.2"});
   ASSERT_NE(owner, nullptr);
   EXPECT_TRUE(IsErr(owner->Ask("/login alice wrong-password"), "auth-failed"));
-  EXPECT_EQ(owner->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
+  ASSERT_EQ(owner->Ask(absl::StrCat("/login alice ", kAlicePassword)), "OK LOGIN alice");
 }
 
 // ---- 4. Hashing runs on the accounts thread: a room goes on while 20 clients log in.
