@@ -46,6 +46,7 @@ class AccountsTest : public ServerFixture {
 
 // The creator makes `room` and the others join it; every JOIN event read.
 void MeetIn(absl::string_view room, const std::vector<TestClient*>& members) {
+  for (TestClient* member : members) ASSERT_NE(member, nullptr);
   ASSERT_EQ(members[0]->Ask(absl::StrCat("/create ", room)), absl::StrCat("OK CREATE ", room));
   for (size_t i = 1; i < members.size(); ++i) {
     ASSERT_EQ(members[i]->Ask(absl::StrCat("/join ", room)),

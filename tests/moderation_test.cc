@@ -50,6 +50,7 @@ class ModerationTest : public ServerFixture {
 
 // The creator makes `room` and the others join it; every JOIN event read.
 void MeetIn(absl::string_view room, const std::vector<TestClient*>& members) {
+  for (TestClient* member : members) ASSERT_NE(member, nullptr);
   ASSERT_EQ(members[0]->Ask(absl::StrCat("/create ", room)), absl::StrCat("OK CREATE ", room));
   for (size_t i = 1; i < members.size(); ++i) {
     ASSERT_EQ(members[i]->Ask(absl::StrCat("/join ", room)),
@@ -386,6 +387,7 @@ TEST_F(ModerationTest, ARegisteredRoomKeepsItsSettingsWhenCreatedAgainAndAfterAR
     ASSERT_NE(dave, nullptr);
     ASSERT_NE(carol, nullptr);
     ASSERT_NE(bob, nullptr);
+    ASSERT_NE(alice, nullptr);
     ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
     ASSERT_EQ(alice->Ask("/topic Our place"), "OK TOPIC Lounge");
     ASSERT_EQ(alice->Ask(absl::StrCat("/key ", kLoungeKey)), "OK KEY Lounge");
@@ -426,6 +428,7 @@ TEST_F(ModerationTest, TheOwnerCannotBeDeoppedKickedOrBanned) {
   StartServer();
   auto alice = Registered("alice");
   auto bob = Login("bob");
+  ASSERT_NE(alice, nullptr);
   ASSERT_NE(bob, nullptr);
   MeetIn("Lounge", {alice.get(), bob.get()});
   ASSERT_EQ(alice->Ask("/op bob"), "OK OP bob");
@@ -443,6 +446,7 @@ TEST_F(ModerationTest, AnOppedAccountInAGuestsRoomBecomesItsOwner) {
   auto guest = Login("guesty");
   auto alice = Registered("alice");
   ASSERT_NE(alice, nullptr);
+  ASSERT_NE(guest, nullptr);
   MeetIn("Lounge", {guest.get(), alice.get()});
   ASSERT_EQ(guest->Ask("/op alice"), "OK OP alice");
   ASSERT_EQ(alice->Next(), "OP Lounge alice guesty");
