@@ -75,6 +75,23 @@ DEFINE_int32(history_max_days, kDefaults.history_max_days,
 DEFINE_uint64(history_queue_lines, kDefaults.history_queue_lines,
               "Lines waiting for the disk at most; past it lines are delivered but left out of "
               "the store (logged).");
+DEFINE_bool(accounts, kDefaults.accounts,
+            "Accounts (/register, /login) and registered rooms' settings, kept in the store under "
+            "--data_dir (docs/PROTOCOL.md, \"Accounts and moderation\").");
+DEFINE_bool(allow_plaintext_auth, kDefaults.allow_plaintext_auth,
+            "Take passwords over plain-text connections from anywhere (by default only over TLS "
+            "and from loopback addresses).");
+DEFINE_bool(plaintext_auth_from_loopback, kDefaults.plaintext_auth_from_loopback,
+            "Take passwords over plain text from loopback addresses; turn off behind a proxy on "
+            "this machine, which makes every client look local.");
+DEFINE_uint64(login_free_failures_per_connection, kDefaults.login_free_failures_per_connection,
+              "Failed logins a connection may make before it must wait.");
+DEFINE_uint64(login_free_failures_per_address, kDefaults.login_free_failures_per_address,
+              "Failed logins an address may make before it must wait.");
+DEFINE_int32(login_first_delay_s, kDefaults.login_first_delay_s,
+             "The first wait after the free failed logins; it doubles with each further one.");
+DEFINE_int32(login_max_delay_s, kDefaults.login_max_delay_s,
+             "The longest wait between failed logins.");
 DEFINE_int32(flood_disconnect_after, kDefaults.flood_disconnect_after,
              "Lines dropped in one flood before the client gets 'BYE flood' and is closed.");
 
@@ -114,6 +131,13 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.history_max_lines = FLAGS_history_max_lines;
   options.history_max_days = FLAGS_history_max_days;
   options.history_queue_lines = FLAGS_history_queue_lines;
+  options.accounts = FLAGS_accounts;
+  options.allow_plaintext_auth = FLAGS_allow_plaintext_auth;
+  options.plaintext_auth_from_loopback = FLAGS_plaintext_auth_from_loopback;
+  options.login_free_failures_per_connection = FLAGS_login_free_failures_per_connection;
+  options.login_free_failures_per_address = FLAGS_login_free_failures_per_address;
+  options.login_first_delay_s = FLAGS_login_first_delay_s;
+  options.login_max_delay_s = FLAGS_login_max_delay_s;
   return options;
 }
 

@@ -38,6 +38,9 @@ absl::Status ValidateTls(const ServerOptions& options) {
 }
 
 absl::Status ValidateHistory(const ServerOptions& options) {
+  if (options.login_first_delay_s < 1 || options.login_max_delay_s < options.login_first_delay_s) {
+    return Invalid("--login_first_delay_s must be at least 1 and at most --login_max_delay_s");
+  }
   if (!options.history) return absl::OkStatus();
   if (options.data_dir.empty()) return Invalid("--data_dir must not be empty");
   if (!ParseHistorySync(options.history_sync)) {
@@ -142,6 +145,18 @@ size_t HighWaterBytes(const ServerOptions& options) {
   if (options.outbuf_soft_bytes == 0)
     return std::min(room_for_a_reply, options.max_outbuf_bytes / 2);
   return std::min(room_for_a_reply, options.outbuf_soft_bytes);
+}
+
+LoginThrottleOptions LoginThrottleOptionsOf(const ServerOptions& options, bool per_address) {
+  // An address is forgotten this long after its last wait ends (docs/PROTOCOL.md).
+  constexpr std::chrono::minutes kForgetAfter{10};
+  // Bounds the memory an attacker cycling addresses or connections can make the throttle use.
+  constexpr size_t kMaxKeys = 100000;
+  return LoginThrottleOptions{per_address ? options.login_free_failures_per_address
+                                          : options.login_free_failures_per_connection,
+                              std::chrono::seconds(options.login_first_delay_s),
+                              std::chrono::seconds(options.login_max_delay_s),
+                              kForgetAfter, kMaxKeys};
 }
 
 ConnectionLimits ConnectionLimitsOf(const ServerOptions& options) {

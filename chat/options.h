@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "chat/accounts/login_throttle.h"
 #include "chat/history/history_store.h"
 #include "chat/net/connection.h"
 #include "chat/places/registry.h"
@@ -71,6 +72,20 @@ struct ServerOptions {
   int history_max_days = 30;
   // Lines waiting for the disk at most; past it lines are left out of the store (logged).
   size_t history_queue_lines = 100000;
+  // Accounts and the settings of registered rooms (docs/PROTOCOL.md, "Accounts and moderation"),
+  // kept in the same store under data_dir; false: /register and /login get ERR unavailable.
+  bool accounts = true;
+  // Passwords are taken over TLS, and from loopback addresses when plaintext_auth_from_loopback
+  // (turn that off behind a proxy on the same machine: every client would look local); over any
+  // connection with allow_plaintext_auth.
+  bool allow_plaintext_auth = false;
+  bool plaintext_auth_from_loopback = true;
+  // Failed logins: free ones per connection and per address, then waits doubling from
+  // login_first_delay_s up to login_max_delay_s.
+  size_t login_free_failures_per_connection = 3;
+  size_t login_free_failures_per_address = 10;
+  int login_first_delay_s = 1;
+  int login_max_delay_s = 60;
 };
 
 // OK, or InvalidArgument naming the first nonsense value.
@@ -92,6 +107,8 @@ size_t HistoryReplyBytes(const ServerOptions& options);
 HistoryStoreOptions HistoryStoreOptionsOf(const ServerOptions& options);
 
 ConnectionLimits ConnectionLimitsOf(const ServerOptions& options);
+// The failed-login slowdown per connection (`per_address` false) or per source address.
+LoginThrottleOptions LoginThrottleOptionsOf(const ServerOptions& options, bool per_address);
 WebOptions WebOptionsOf(const ServerOptions& options);
 RegistryLimits RegistryLimitsOf(const ServerOptions& options);
 

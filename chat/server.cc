@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chat/history/data_dir.h"
 #include "chat/loop/socket.h"
 #include "chat/places/room.h"
 #include "chat/protocol/replies.h"
@@ -38,7 +39,12 @@ absl::Status Server::Start() {
   if (!listen_fd.ok()) return listen_fd.status();
 
   if (absl::Status history = OpenHistory(); !history.ok()) return history;
+  if (absl::Status accounts = OpenAccounts(); !accounts.ok()) return accounts;
   PlaceContext context;
+  context.accounts = accounts_.get();
+  context.login_guard = login_guard_.get();
+  context.allow_plaintext_auth = options_.allow_plaintext_auth;
+  context.plaintext_auth_from_loopback = options_.plaintext_auth_from_loopback;
   context.registry = &registry_;
   context.history = history_.get();
   context.history_on_join = options_.history_on_join;
@@ -97,6 +103,28 @@ absl::Status Server::OpenHistory() {
   LOG(INFO) << "history in " << options_.data_dir << " (sync " << options_.history_sync
             << ", " << options_.history_max_lines << " lines per room, "
             << options_.history_max_days << " days)";
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenAccounts() {
+  login_guard_ = std::make_unique<LoginGuard>(LoginThrottleOptionsOf(options_, false),
+                                              LoginThrottleOptionsOf(options_, true));
+  if (!options_.accounts) return absl::OkStatus();
+  if (history_ == nullptr) {  // else the history store holds the directory
+    if (absl::Status made = MakeDataDir(options_.data_dir); !made.ok()) return made;
+    absl::StatusOr<int> lock = LockDataDir(options_.data_dir);
+    if (!lock.ok()) return lock.status();
+    data_dir_lock_ = UniqueFd(*lock);
+  }
+  absl::StatusOr<std::unique_ptr<AccountService>> accounts =
+      AccountService::Open(AccountServiceOptions{options_.data_dir});
+  if (!accounts.ok()) return accounts.status();
+  accounts_ = *std::move(accounts);
+  registry_.AddAccounts(accounts_->account_keys());
+  registry_.AddRegisteredRooms(accounts_->rooms());
+  if (absl::Status started = accounts_->Start(); !started.ok()) return started;
+  LOG(INFO) << "accounts in " << options_.data_dir << ": " << accounts_->account_keys().size()
+            << " accounts, " << accounts_->rooms().size() << " registered rooms";
   return absl::OkStatus();
 }
 
@@ -161,6 +189,7 @@ void Server::Shutdown() {
   reaper_.JoinAll();
   lobby_thread_.join();
   if (history_ != nullptr) history_->Stop();  // commits what the rooms handed it
+  if (accounts_ != nullptr) accounts_->Stop();  // stores the rooms' last settings
   LOG(INFO) << "shut down";
 }
 

@@ -21,6 +21,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "chat/accounts/account_service.h"
+#include "chat/accounts/login_guard.h"
+#include "chat/loop/socket.h"
 #include "chat/loop/thread_reaper.h"
 #include "chat/metrics/metrics.h"
 #include "chat/net/acceptor.h"
@@ -72,6 +75,8 @@ class Server {
   absl::Status StartRoom(std::shared_ptr<Place> room);
   // Opens the history store and starts its thread; nothing when history is off.
   absl::Status OpenHistory();
+  // Opens the accounts store (and, with history off, takes the data directory's lock).
+  absl::Status OpenAccounts();
   // Binds the HTTP port and makes its server (not started yet); nothing when it is off.
   absl::Status CreateHttpServer();
   // Loads the certificate, binds the TLS port and makes its acceptor; nothing without TLS.
@@ -83,6 +88,9 @@ class Server {
   // Owned by the owning thread; each member below is safe from any thread once started.
   Registry registry_;
   std::unique_ptr<HistoryStore> history_;  // null when history is off
+  UniqueFd data_dir_lock_;                  // held here when history is off and accounts on
+  std::unique_ptr<AccountService> accounts_;  // null when accounts are off
+  std::unique_ptr<LoginGuard> login_guard_;
   ThreadReaper reaper_;
   std::unique_ptr<Lobby> lobby_;
   PlaceContext room_context_;

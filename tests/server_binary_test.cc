@@ -298,7 +298,7 @@ TEST(ServerBinaryTest, ARoomThreadThatCannotStartIsErrLimitAndTheServerKeepsServ
   ASSERT_FALSE(binary.empty()) << "cannot copy " << kServerPath << " under /tmp";
   Subprocess server(kSetpriv,
                     {"--reuid=65534", "--regid=65534", "--clear-groups", binary, "--port=0", "--http_port=0",
-                     "--history=false"});
+                     "--history=false", "--accounts=false"});
   std::optional<int> port = WaitUntilListening(server, kLineDeadline);
   // The running server keeps its binary open; the copy is no longer needed on disk.
   ::unlink(binary.c_str());

@@ -1,11 +1,6 @@
 #include "chat/history/history_db.h"
 
-
-#include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "chat/history/data_dir.h"
 #include "chat/history/sqlite_statement.h"
 #include "glog/logging.h"
 
@@ -52,44 +48,9 @@ int64_t ClampToInt64(uint64_t value) {
   return value > static_cast<uint64_t>(kInt64Max) ? kInt64Max : static_cast<int64_t>(value);
 }
 
-// Holds `dir`/roomchat.lock (flock, exclusive) for as long as the returned descriptor is open: two
-// servers writing one store would give the same ids twice and lose whole groups to the clash.
-absl::StatusOr<int> LockDirectory(const std::string& dir) {
-  std::string path = absl::StrCat(dir, dir.back() == '/' ? "" : "/", "roomchat.lock");
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("history db: cannot open ", path));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "history db: ", dir, " is in use by another roomchat server (", path, " is locked)"));
-    }
-    return absl::ErrnoToStatus(error, absl::StrCat("history db: cannot lock ", path));
-  }
-  return fd;
-}
-
-absl::Status MakeDirectory(const std::string& path) {
-  if (mkdir(path.c_str(), 0700) == 0) return absl::OkStatus();
-  int error = errno;
-  struct stat info;
-  if (error == EEXIST && stat(path.c_str(), &info) == 0) {
-    if (S_ISDIR(info.st_mode)) return absl::OkStatus();
-    return absl::FailedPreconditionError(
-        absl::StrCat("history db: ", path, " exists and is not a directory"));
-  }
-  return absl::ErrnoToStatus(error, absl::StrCat("history db: cannot create directory ", path));
-}
-
-// mkdir -p: each missing component of `dir` is created with mode 0700.
-absl::Status MakeDirectories(const std::string& dir) {
-  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
-       slash = dir.find('/', slash + 1)) {
-    if (dir[slash - 1] == '/') continue;  // "a//b"
-    if (absl::Status made = MakeDirectory(dir.substr(0, slash)); !made.ok()) return made;
-  }
-  return MakeDirectory(dir);
+// The data directory's errors, as the history db's.
+absl::Status AsHistoryError(const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("history db: ", status.message()));
 }
 
 const char* SyncPragma(HistorySync sync) {
@@ -123,9 +84,9 @@ struct HistoryDb::Statements {
 absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& dir,
                                                            HistorySync sync) {
   if (dir.empty()) return absl::InvalidArgumentError("history db: empty directory name");
-  if (absl::Status made = MakeDirectories(dir); !made.ok()) return made;
-  absl::StatusOr<int> lock = LockDirectory(dir);
-  if (!lock.ok()) return lock.status();
+  if (absl::Status made = MakeDataDir(dir); !made.ok()) return AsHistoryError(made);
+  absl::StatusOr<int> lock = LockDataDir(dir);
+  if (!lock.ok()) return AsHistoryError(lock.status());
   std::string path = absl::StrCat(dir, dir.back() == '/' ? "" : "/", kFileName);
   sqlite3* db = nullptr;
   int opened = sqlite3_open_v2(

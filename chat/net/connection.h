@@ -74,6 +74,11 @@ class Connection {
   const std::string& peer() const { return peer_; }
   const std::string& nick() const { return nick_; }
   void set_nick(std::string nick) { nick_ = std::move(nick); }
+  // The account the client is logged in to (its key), or empty for a guest.
+  const std::string& account() const { return account_; }
+  void set_account(std::string account) { account_ = std::move(account); }
+  // Whether the connection is TLS (the TLS port, wss://).
+  bool encrypted() const { return transport_->encrypted(); }
   // What the client turned on with /cap req (nothing: protocol v1 exactly).
   CapSet caps() const { return caps_; }
   void add_cap(Cap cap) { caps_.Add(cap); }
@@ -147,6 +152,7 @@ class Connection {
 
   // Owned by the owning thread.
   std::string nick_;
+  std::string account_;
   CapSet caps_;
   bool catching_up_ = false;
   bool input_on_hold_ = false;

@@ -37,6 +37,8 @@ class Transport {
   virtual absl::StatusOr<size_t> Write(const char* data, size_t size) = 0;
   // No more output: the peer reads EOF after what was written.
   virtual void ShutdownWrite() = 0;
+  // Whether the bytes are encrypted on the wire (TLS): passwords may cross it.
+  virtual bool encrypted() const { return false; }
 };
 
 // A connected, non-blocking TCP socket.

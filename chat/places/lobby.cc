@@ -22,6 +22,8 @@ void Lobby::Greet(Connection& member, const Admission& admission) {
       return io().Send(member, replies::Welcome(member.nick()));
     case Admission::Kind::kReturned:
       return io().Send(member, replies::Ok(Command::Kind::kLeave, admission.room));
+    case Admission::Kind::kKicked:
+      return io().Send(member, replies::Kicked(admission.room, admission.by, admission.reason));
     case Admission::Kind::kCreated:
     case Admission::Kind::kJoined: LOG(DFATAL) << "a room admission reached the lobby"; return;
   }

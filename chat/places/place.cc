@@ -55,6 +55,17 @@ void Place::DeliverPrivate(ClientId to, std::string line) {
   });
 }
 
+void Place::DeliverTask(ClientId to, ClientTask task) {
+  loop_->Post([this, to, task = std::move(task)]() mutable {
+    if (holding_arrivals_) {
+      held_arrivals_.push_back(
+          [this, to, task = std::move(task)]() mutable { ReceiveTask(to, std::move(task)); });
+      return;
+    }
+    ReceiveTask(to, std::move(task));
+  });
+}
+
 void Place::ReleaseArrivals() {
   holding_arrivals_ = false;
   std::vector<EventLoop::Task> held;
@@ -99,6 +110,15 @@ void Place::ReceivePrivate(ClientId to, const std::string& line) {
     context_.registry->ForwardPrivate(to, line);  // It moved on since the message was routed.
   } else if (!member->departure()) {
     io_->Send(*member, line);
+  }
+}
+
+void Place::ReceiveTask(ClientId to, ClientTask task) {
+  Connection* member = io_->Find(to);
+  if (member == nullptr) {
+    context_.registry->RunWhereClientIs(to, std::move(task));  // It moved on meanwhile.
+  } else if (!member->departure()) {
+    task(*this, *member);
   }
 }
 
@@ -152,7 +172,7 @@ void Place::Execute(Connection& member, const Command& command) {
   switch (command.kind) {
     case Command::Kind::kChat: return OnChat(member, command.text);
     case Command::Kind::kNick: return DoNick(member, command.name);
-    case Command::Kind::kCreate: return DoCreate(member, command.name);
+    case Command::Kind::kCreate: return DoCreate(member, command);
     case Command::Kind::kJoin: return DoJoin(member, command);
     case Command::Kind::kLeave: return OnLeave(member);
     case Command::Kind::kRooms: return DoRooms(member);
@@ -166,6 +186,18 @@ void Place::Execute(Connection& member, const Command& command) {
     case Command::Kind::kQuit: return io_->Depart(member, {DepartureReason::kQuit, ""});
     case Command::Kind::kCap: return DoCap(member, command);
     case Command::Kind::kHistory: return OnHistory(member, command);
+    case Command::Kind::kRegister:
+    case Command::Kind::kLogin:
+    case Command::Kind::kPassword:
+    case Command::Kind::kLogout: return ExecuteAccountCommand(member, command);
+    case Command::Kind::kOp:
+    case Command::Kind::kDeop:
+    case Command::Kind::kKick:
+    case Command::Kind::kBan:
+    case Command::Kind::kUnban:
+    case Command::Kind::kBans:
+    case Command::Kind::kTopic:
+    case Command::Kind::kKey: return OnModeration(member, command);
   }
 }
 
@@ -178,9 +210,10 @@ void Place::DoNick(Connection& member, const std::string& nick) {
   Announce(member.id(), replies::Nick(old_nick, nick));
 }
 
-void Place::DoCreate(Connection& member, const std::string& name) {
+void Place::DoCreate(Connection& member, const Command& command) {
+  const std::string& name = command.name;
   // Checked first so that a doomed /create costs no loop; the reservation checks again.
-  absl::Status can_create = context_.registry->CheckCanCreate(name);
+  absl::Status can_create = context_.registry->CheckCanCreate(name, member.id(), command.key);
   if (!can_create.ok()) {
     LogIfLimit(can_create);
     return SendError(member, can_create);
@@ -190,7 +223,7 @@ void Place::DoCreate(Connection& member, const std::string& name) {
     LOG(ERROR) << "limit hit: cannot open room " << name << ": " << room.status();
     return SendError(member, ProtocolError(ErrorCode::kLimit, "cannot open a room now"));
   }
-  absl::Status reserved = context_.registry->ReserveRoom(name, *room);
+  absl::Status reserved = context_.registry->ReserveRoom(name, *room, member.id(), command.key);
   if (!reserved.ok()) {  // lost a race for the name or the last room slot
     LogIfLimit(reserved);
     return SendError(member, reserved);
@@ -224,7 +257,7 @@ void Place::DoJoin(Connection& member, const Command& command) {
   }
   std::string nick = member.nick();
   if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
-        return context_.registry->JoinRoom(moving, name, command.since_id);
+        return context_.registry->JoinRoom(moving, name, command.since_id, command.key);
       })) {
     return;
   }
@@ -233,9 +266,13 @@ void Place::DoJoin(Connection& member, const Command& command) {
 
 bool Place::TryMove(Connection& member,
                     absl::FunctionRef<absl::Status(std::unique_ptr<Connection>&)> move) {
-  std::unique_ptr<Connection> moving = io_->Detach(member.id());
+  const ClientId id = member.id();
+  std::unique_ptr<Connection> moving = io_->Detach(id);
   absl::Status moved = move(moving);
-  if (moved.ok()) return true;
+  if (moved.ok()) {
+    OnMemberGone(id);
+    return true;
+  }
   Connection& back = io_->Add(std::move(moving));
   LogIfLimit(moved);
   SendError(back, moved);
@@ -261,6 +298,12 @@ void Place::DoCap(Connection& member, const Command& command) {
   }
   for (const std::string& name : command.caps) member.add_cap(*CapByName(name));
   io_->Send(member, replies::Ok(Command::Kind::kCap, "REQ", absl::StrJoin(command.caps, " ")));
+}
+
+void Place::OnModeration(Connection& member, const Command& command) {
+  SendError(member, ProtocolError(ErrorCode::kNotInRoom,
+                                  absl::StrCat("you are in the lobby; /", CommandWord(command.kind),
+                                               " works in a room")));
 }
 
 void Place::OnHistory(Connection& member, const Command& command) {
@@ -314,6 +357,7 @@ void Place::OnDeparture(Connection& member, const Departure& departure) {
                                ? ServerMetrics::Transport::kWebSocket
                                : ServerMetrics::Transport::kTcp);
   context_.registry->Disconnect(member.id());
+  OnMemberGone(member.id());
   if (!stopping_) AnnounceDeparture(member.nick());
   absl::string_view bye = ByeReason(departure.reason);
   if (!bye.empty()) member.Send(replies::Bye(bye), now());

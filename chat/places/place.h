@@ -21,6 +21,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/accounts/account_service.h"
+#include "chat/accounts/login_guard.h"
 #include "chat/history/history_store.h"
 #include "chat/loop/event_loop.h"
 #include "chat/metrics/metrics.h"
@@ -50,6 +52,11 @@ struct PlaceContext {
   HistoryStore* history = nullptr;
   size_t history_on_join = 0;      // lines replayed on join
   size_t history_reply_bytes = 0;  // at most this much history queued for a client at once
+  // Accounts (docs/PROTOCOL.md, "Accounts and moderation"); `accounts` is null when they are off.
+  AccountService* accounts = nullptr;
+  LoginGuard* login_guard = nullptr;
+  bool allow_plaintext_auth = false;
+  bool plaintext_auth_from_loopback = true;
 };
 
 class Place : public Destination,
@@ -61,6 +68,7 @@ class Place : public Destination,
   // Destination; safe from any thread.
   void Admit(std::unique_ptr<Connection> connection, Admission admission) override;
   void DeliverPrivate(ClientId to, std::string line) override;
+  void DeliverTask(ClientId to, ClientTask task) override;
   void Stop() override;
   // Safe from any thread: adopts a departed connection until its last output is sent.
   void AdoptDeparted(std::unique_ptr<Connection> connection);
@@ -101,6 +109,10 @@ class Place : public Destination,
   virtual void OnStart() {}
   // /history: the lobby has none.
   virtual void OnHistory(Connection& member, const Command& command);
+  // The moderation commands (/op ... /key): only in a room.
+  virtual void OnModeration(Connection& member, const Command& command);
+  // `id` is no longer a member here (it moved on or left the server).
+  virtual void OnMemberGone(ClientId id) {}
   // Until ReleaseArrivals(), arriving clients and private messages wait, in order (a room that is
   // still loading its history).
   void HoldArrivals() { holding_arrivals_ = true; }
@@ -122,11 +134,12 @@ class Place : public Destination,
 
   void ReceiveAdmission(std::unique_ptr<Connection> connection, const Admission& admission);
   void ReceivePrivate(ClientId to, const std::string& line);
+  void ReceiveTask(ClientId to, ClientTask task);
   // Applies the member's flood guard to one received line; false if the line is dropped.
   bool PassesFloodGuard(Connection& member);
   void Execute(Connection& member, const Command& command);
   void DoNick(Connection& member, const std::string& nick);
-  void DoCreate(Connection& member, const std::string& name);
+  void DoCreate(Connection& member, const Command& command);
   // Starts the reserved room's thread and moves `member` in; false (having answered) on failure.
   void OpenReservedRoom(Connection& member, const std::string& name, std::shared_ptr<Place> room);
   void DoJoin(Connection& member, const Command& command);
@@ -134,6 +147,28 @@ class Place : public Destination,
   void DoRooms(Connection& member);
   void DoWho(Connection& member, const std::string& name);
   void DoMsg(Connection& member, const Command& command);
+
+  // ---- Accounts (place_accounts.cc).
+  void ExecuteAccountCommand(Connection& member, const Command& command);
+  // OK when `member` may send a password now (accounts on, TLS or loopback, not throttled);
+  // else the error it gets.
+  absl::Status CheckPasswordAllowed(Connection& member) const;
+  // Holds `member`'s input and returns what the accounts thread calls with its answer: `answer`
+  // then runs on whichever place holds the member, and its input is taken again.
+  using AccountAnswer = std::function<void(Place& here, Connection& member, absl::Status status)>;
+  AccountService::Done AnswerTo(Connection& member, AccountAnswer answer);
+  void DoRegister(Connection& member, const Command& command);
+  void DoLogin(Connection& member, const Command& command);
+  void DoPassword(Connection& member, const Command& command);
+  void DoLogout(Connection& member);
+  void FinishRegister(Connection& member, const std::string& account, absl::Status status);
+  void FinishLogin(Connection& member, const std::string& nick, const std::string& account,
+                   absl::Status status);
+  void FinishPassword(Connection& member, absl::Status status);
+  // The account wrong-password bookkeeping and answer.
+  void LoginFailed(Connection& member, absl::string_view account);
+  // Someone logged in to `lost_nick`, which `member` held.
+  void LoseNick(Connection& member, const std::string& lost_nick);
   // Tells the operator when --max_rooms or --max_room_members turned a client away.
   void LogIfLimit(const absl::Status& status);
   void LogDeparture(const Connection& member, const Departure& departure);

@@ -31,7 +31,8 @@ absl::Status Registry::Connect(std::unique_ptr<Connection>& connection, Destinat
   }
   std::string nick = NextGuestNick();
   nicks_.emplace(nick, connection->id());
-  clients_.emplace(connection->id(), ClientEntry{nick, lobby, ""});
+  clients_.emplace(connection->id(),
+                   ClientEntry{nick, lobby, "", "", PeerAddress(connection->peer())});
   connection->set_nick(std::move(nick));
   lobby->Admit(std::move(connection), Admission{Admission::Kind::kConnected, ""});
   return absl::OkStatus();
@@ -55,7 +56,16 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
   if (taken != nicks_.end() && taken->second != id) {
     return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
   }
-  ClientEntry& entry = it->second;
+  if (accounts_.contains(key) && it->second.account != key) {
+    return ProtocolError(ErrorCode::kNickRegistered,
+                         absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
+  }
+  RenameLocked(id, it->second, std::string(nick));
+  return absl::OkStatus();
+}
+
+void Registry::RenameLocked(ClientId id, ClientEntry& entry, std::string nick) {
+  std::string key = NameKey(nick);
   std::string old_key = NameKey(entry.nick);
   nicks_.erase(old_key);
   nicks_.emplace(key, id);
@@ -64,11 +74,21 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
     members.erase(old_key);
     members.emplace(key, id);
   }
-  entry.nick = std::string(nick);
-  return absl::OkStatus();
+  entry.nick = std::move(nick);
 }
 
-absl::Status Registry::CanCreateLocked(const std::string& key, absl::string_view name) const {
+absl::Status Registry::AdmitLocked(const RoomSettings* settings, ClientId id,
+                                   absl::string_view key) const {
+  if (settings == nullptr) return absl::OkStatus();
+  auto client = clients_.find(id);
+  if (client == clients_.end()) return absl::NotFoundError("unknown client");
+  const ClientEntry& entry = client->second;
+  return AdmitToRoom(*settings, RoomVisitor{entry.account, NameKey(entry.nick), entry.address},
+                     key);
+}
+
+absl::Status Registry::CanCreateLocked(const std::string& key, absl::string_view name,
+                                       ClientId creator, absl::string_view given_key) const {
   if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
   if (auto it = rooms_.find(key); it != rooms_.end()) {
     return ProtocolError(ErrorCode::kRoomExists, absl::StrCat(it->second.name, " exists"));
@@ -78,18 +98,24 @@ absl::Status Registry::CanCreateLocked(const std::string& key, absl::string_view
                          absl::StrCat("the server holds its maximum of ", limits_.max_rooms,
                                       " rooms; cannot create ", name));
   }
-  return absl::OkStatus();
+  auto registered = registered_rooms_.find(key);
+  if (creator == 0 || registered == registered_rooms_.end()) return absl::OkStatus();
+  return AdmitLocked(registered->second.get(), creator, given_key);
 }
 
-absl::Status Registry::CheckCanCreate(absl::string_view name) const {
+absl::Status Registry::CheckCanCreate(absl::string_view name, ClientId creator,
+                                      absl::string_view key) const {
   absl::MutexLock lock(&mu_);
-  return CanCreateLocked(NameKey(name), name);
+  return CanCreateLocked(NameKey(name), name, creator, key);
 }
 
-absl::Status Registry::ReserveRoom(absl::string_view name, std::shared_ptr<Destination> room) {
+absl::Status Registry::ReserveRoom(absl::string_view name, std::shared_ptr<Destination> room,
+                                   ClientId creator, absl::string_view given_key) {
   std::string key = NameKey(name);
   absl::MutexLock lock(&mu_);
-  if (absl::Status can_create = CanCreateLocked(key, name); !can_create.ok()) return can_create;
+  if (absl::Status can_create = CanCreateLocked(key, name, creator, given_key); !can_create.ok()) {
+    return can_create;
+  }
   RoomEntry& entry = rooms_[key];
   entry.name = std::string(name);
   entry.room = std::move(room);
@@ -117,6 +143,9 @@ absl::Status Registry::EnterCreatedRoom(std::unique_ptr<Connection>& connection,
     return refused;
   }
   room->second.open = true;
+  if (auto registered = registered_rooms_.find(key); registered != registered_rooms_.end()) {
+    room->second.settings = registered->second;  // until the room publishes its own
+  }
   listing_.reset();
   EnterRoomLocked(connection, client->second, key, room->second,
                   Admission{Admission::Kind::kCreated, ""});
@@ -132,7 +161,7 @@ absl::StatusOr<Registry::RoomEntry*> Registry::FindOpenRoomLocked(absl::string_v
 }
 
 absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
-                                uint64_t since_id) {
+                                uint64_t since_id, absl::string_view given_key) {
   absl::MutexLock lock(&mu_);
   if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
   absl::StatusOr<RoomEntry*> room = FindOpenRoomLocked(name);
@@ -146,22 +175,27 @@ absl::Status Registry::JoinRoom(std::unique_ptr<Connection>& connection, absl::s
   std::string key = NameKey(name);
   // The caller answers a join of the client's own room itself; leaving it here could close it.
   if (client->second.room_key == key) return absl::FailedPreconditionError("already there");
+  if (absl::Status admitted = AdmitLocked((*room)->settings.get(), connection->id(), given_key);
+      !admitted.ok()) {
+    return admitted;
+  }
   EnterRoomLocked(connection, client->second, key, **room,
                   Admission{Admission::Kind::kJoined, "", since_id});
   return absl::OkStatus();
 }
 
-absl::Status Registry::ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby) {
+absl::Status Registry::ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby,
+                                     Admission admission) {
   absl::MutexLock lock(&mu_);
   if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
   auto client = clients_.find(connection->id());
   if (client == clients_.end()) return absl::NotFoundError("unknown client");
   ClientEntry& entry = client->second;
   if (entry.room_key.empty()) return ProtocolError(ErrorCode::kNotInRoom, "you are in the lobby");
-  std::string room_name = rooms_.at(entry.room_key).name;
+  admission.room = rooms_.at(entry.room_key).name;
   LeaveRoomLocked(entry);
   entry.place = lobby;
-  lobby->Admit(std::move(connection), Admission{Admission::Kind::kReturned, std::move(room_name)});
+  lobby->Admit(std::move(connection), std::move(admission));
   return absl::OkStatus();
 }
 
@@ -214,6 +248,27 @@ void Registry::ForwardPrivate(ClientId to, std::string line) {
   auto client = clients_.find(to);
   if (client == clients_.end()) return;  // Disconnected meanwhile: nobody left to tell.
   client->second.place->DeliverPrivate(to, std::move(line));
+}
+
+bool Registry::RunWhereClientIs(ClientId to, ClientTask task) {
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return false;
+  auto client = clients_.find(to);
+  if (client == clients_.end()) return false;
+  client->second.place->DeliverTask(to, std::move(task));
+  return true;
+}
+
+std::string Registry::NickOf(ClientId id) const {
+  absl::MutexLock lock(&mu_);
+  auto client = clients_.find(id);
+  return client == clients_.end() ? "" : client->second.nick;
+}
+
+ClientId Registry::IdOf(absl::string_view nick) const {
+  absl::MutexLock lock(&mu_);
+  auto it = nicks_.find(NameKey(nick));
+  return it == nicks_.end() ? 0 : it->second;
 }
 
 Registry::RoomListing Registry::ListRooms() const {

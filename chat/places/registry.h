@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,13 +28,21 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "chat/accounts/room_settings.h"
 #include "chat/net/connection.h"
 
 namespace roomchat {
+
+class Place;
+
+// Something that must happen on the thread that holds client `member` (the answer to its account
+// command, the rename forced by someone's login): run by whichever place holds it when it arrives.
+using ClientTask = std::function<void(Place& here, Connection& member)>;
 
 // How a client came to a place, which decides its first reply there.
 struct Admission {
@@ -42,10 +51,13 @@ struct Admission {
     kCreated,    // created the room: OK CREATE
     kJoined,     // joined the room: OK JOIN, and JOIN to the others
     kReturned,   // left `room` for the lobby: OK LEAVE
+    kKicked,     // removed from `room` by `by`: KICKED
   };
   Kind kind;
-  std::string room;  // kReturned: the display name of the room left
+  std::string room;  // kReturned, kKicked: the display name of the room left
   uint64_t since_id = 0;  // kJoined: the client asked for every line after this id (0: not asked)
+  std::string by;         // kKicked: the operator's nick
+  std::string reason;     // kKicked
 };
 
 // The lobby or a room, as the registry sees it.
@@ -56,6 +68,8 @@ class Destination {
   virtual void Admit(std::unique_ptr<Connection> connection, Admission admission) = 0;
   // Safe from any thread: queue `line` for client `to`, which the registry believes is here.
   virtual void DeliverPrivate(ClientId to, std::string line) = 0;
+  // Safe from any thread: run `task` on client `to`, which the registry believes is here.
+  virtual void DeliverTask(ClientId to, ClientTask task) = 0;
   // Safe from any thread: ask the place's thread to disconnect its clients and end.
   virtual void Stop() = 0;
 };
@@ -94,10 +108,14 @@ class Registry {
   void Disconnect(ClientId id);
   absl::Status Rename(ClientId id, absl::string_view nick);
 
-  // OK when a room called `name` could be created now (fails with room-exists or limit).
-  absl::Status CheckCanCreate(absl::string_view name) const;
-  // Holds `name` for `room`, whose thread is not started yet (room-exists, limit, shutting down).
-  absl::Status ReserveRoom(absl::string_view name, std::shared_ptr<Destination> room);
+  // OK when client `creator`, giving `key`, could create a room called `name` now (fails with
+  // room-exists, limit, or for a registered room banned or bad-key).
+  absl::Status CheckCanCreate(absl::string_view name, ClientId creator = 0,
+                              absl::string_view key = {}) const;
+  // Holds `name` for `room`, whose thread is not started yet (as CheckCanCreate, and shutting
+  // down).
+  absl::Status ReserveRoom(absl::string_view name, std::shared_ptr<Destination> room,
+                           ClientId creator = 0, absl::string_view key = {});
   // The reserved room's thread could not start: the name is free again.
   void CancelReservation(absl::string_view name);
   // Opens the reserved room `name` and moves its creator there, out of any room it was in. On
@@ -105,11 +123,14 @@ class Registry {
   // stays with the caller. Every move below takes a connection its place has already detached;
   // it becomes null on success.
   absl::Status EnterCreatedRoom(std::unique_ptr<Connection>& connection, absl::string_view name);
-  // Moves the client into the existing room `name` (no-such-room, room-full).
+  // Moves the client into the existing room `name` (no-such-room, room-full, and by the room's
+  // settings banned or bad-key).
   absl::Status JoinRoom(std::unique_ptr<Connection>& connection, absl::string_view name,
-                        uint64_t since_id = 0);
-  // Moves the client from its room back to `lobby` (not-in-room).
-  absl::Status ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby);
+                        uint64_t since_id = 0, absl::string_view key = {});
+  // Moves the client from its room back to `lobby` (not-in-room), admitted as `admission`
+  // (kReturned or kKicked; its room is filled in).
+  absl::Status ReturnToLobby(std::unique_ptr<Connection>& connection, Destination* lobby,
+                             Admission admission = {Admission::Kind::kReturned, ""});
   // Whether the client is in a room called `name` now (for /join of one's own room).
   bool IsIn(ClientId id, absl::string_view name) const;
 
@@ -117,6 +138,35 @@ class Registry {
   absl::Status SendPrivate(absl::string_view to_nick, std::string line);
   // For a place that was handed a private message for a client that has since moved on.
   void ForwardPrivate(ClientId to, std::string line);
+
+  // Runs `task` where client `to` is now (false if it is gone). From any thread.
+  bool RunWhereClientIs(ClientId to, ClientTask task);
+  // The client's nick and account key as the registry has them now (empty if it is gone).
+  std::string NickOf(ClientId id) const;
+  // The client called `nick`, or 0.
+  ClientId IdOf(absl::string_view nick) const;
+
+  // ---- Accounts (registry_accounts.cc). Account keys are NameKey()s of registered nicks.
+  void AddAccounts(const std::vector<std::string>& account_keys);
+  bool IsAccount(absl::string_view nick) const;
+  // The client, holding the nick of `account_key`, registered it and is logged in to it.
+  void Registered(ClientId id, const std::string& account_key);
+  // Logs the client in to `account_key` under `nick`, taking the nick from whoever holds it: that
+  // client is renamed to a guest nick, logged out, and sent `on_displaced` where it is. Returns
+  // the client's nick before (NotFound if it is gone).
+  absl::StatusOr<std::string> LogIn(ClientId id, absl::string_view nick,
+                                    const std::string& account_key,
+                                    std::function<ClientTask(std::string lost_nick)> on_displaced);
+  void LogOut(ClientId id);
+
+  // ---- Room settings (registry_accounts.cc).
+  // At start: the registered rooms kept in the store.
+  void AddRegisteredRooms(const std::vector<RoomSettings>& rooms);
+  // The kept settings of a registered room called `name`, or null.
+  std::shared_ptr<const RoomSettings> RegisteredRoom(absl::string_view name) const;
+  // From the room's thread, after each change: the settings /join checks from now on; kept while
+  // the room is closed if it is registered.
+  void PublishRoomSettings(std::shared_ptr<const RoomSettings> settings);
 
   // Costs one copy of the list after a change, nothing between changes.
   RoomListing ListRooms() const;
@@ -133,16 +183,26 @@ class Registry {
     std::string nick;
     Destination* place;    // where the client is, or is heading
     std::string room_key;  // empty in the lobby
+    std::string account;   // the account key it is logged in to; empty: a guest
+    std::string address;   // its peer's IP address
   };
   struct RoomEntry {
     std::string name;
     std::shared_ptr<Destination> room;
     bool open = false;                               // false while only reserved
     absl::btree_map<std::string, ClientId> members;  // by nick key: in the room or on the way
+    std::shared_ptr<const RoomSettings> settings;     // null: anyone may enter
   };
 
   absl::Status RefuseIfShuttingDown() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CanCreateLocked(const std::string& key, absl::string_view name) const
+  absl::Status CanCreateLocked(const std::string& key, absl::string_view name, ClientId creator,
+                               absl::string_view given_key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `settings` (maybe null) let client `id`, giving `key`, in.
+  absl::Status AdmitLocked(const RoomSettings* settings, ClientId id, absl::string_view key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Renames the client (its nick and its room's member map); the nick must be free.
+  void RenameLocked(ClientId id, ClientEntry& entry, std::string nick)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The open room called `name`, or no-such-room.
   absl::StatusOr<RoomEntry*> FindOpenRoomLocked(absl::string_view name)
@@ -166,6 +226,10 @@ class Registry {
   std::map<std::string, RoomEntry> rooms_ ABSL_GUARDED_BY(mu_);
   mutable RoomListing listing_ ABSL_GUARDED_BY(mu_);  // null after a change
   uint64_t next_guest_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_set<std::string> accounts_ ABSL_GUARDED_BY(mu_);  // account keys
+  // Registered rooms' settings, open or not, by room key.
+  absl::flat_hash_map<std::string, std::shared_ptr<const RoomSettings>> registered_rooms_
+      ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -29,6 +29,7 @@ class FakePlace : public Destination {
   void DeliverPrivate(ClientId to, std::string line) override {
     privates.push_back(std::to_string(to) + ":" + line);
   }
+  void DeliverTask(ClientId to, ClientTask task) override { tasks.push_back(to); }
   void Stop() override { ++stops; }
 
   // Gives back the connection `id`, as a place's MemberIo::Detach() would.
@@ -42,6 +43,7 @@ class FakePlace : public Destination {
   std::vector<std::unique_ptr<Connection>> admitted;
   std::vector<Admission> admissions;
   std::vector<std::string> privates;
+  std::vector<ClientId> tasks;
   int stops = 0;
 };
 
@@ -302,6 +304,86 @@ TEST_F(RegistryTest, WhoIsSortedAndFollowsRenames) {
   EXPECT_EQ(who->nicks, (std::vector<std::string>{"Amy", "zed"}));
   registry_.Disconnect(b);
   EXPECT_EQ(registry_.Who("lounge")->nicks, std::vector<std::string>{"zed"});
+}
+
+TEST_F(RegistryTest, ARegisteredNickIsItsAccountsOnly) {
+  ClientId alice = Connect();
+  ClientId other = Connect();
+  ASSERT_TRUE(registry_.Rename(alice, "alice").ok());
+  registry_.Registered(alice, "alice");
+  EXPECT_TRUE(registry_.IsAccount("ALICE"));
+  // Logged out, alice keeps the nick; no one else may take it while it is free either.
+  registry_.LogOut(alice);
+  ASSERT_TRUE(registry_.Rename(alice, "alice2").ok());
+  EXPECT_TRUE(HasErrorCode(registry_.Rename(other, "Alice"), ErrorCode::kNickRegistered));
+  EXPECT_TRUE(HasErrorCode(registry_.Rename(alice, "alice"), ErrorCode::kNickRegistered));
+}
+
+TEST_F(RegistryTest, LogInTakesTheNickFromItsHolderAndTellsItWhereItIs) {
+  ClientId holder = Connect();
+  ClientId owner = Connect();
+  ASSERT_TRUE(registry_.Rename(holder, "alice").ok());
+  registry_.AddAccounts({"alice"});
+  std::string lost;
+  absl::StatusOr<std::string> before =
+      registry_.LogIn(owner, "alice", "alice", [&](std::string lost_nick) -> ClientTask {
+        lost = lost_nick;
+        return [](Place&, Connection&) {};
+      });
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(*before, "guest2");
+  EXPECT_EQ(lost, "alice");
+  EXPECT_EQ(registry_.NickOf(owner), "alice");
+  EXPECT_EQ(registry_.IdOf("ALICE"), owner);
+  EXPECT_EQ(registry_.NickOf(holder), "guest3");
+  EXPECT_EQ(lobby_.tasks, std::vector<ClientId>{holder});
+}
+
+TEST_F(RegistryTest, APublishedKeyAndBanGuardTheRoomsDoor) {
+  ClientId op = Connect();
+  ClientId guest = Connect();
+  auto room = std::make_shared<FakePlace>();
+  ASSERT_TRUE(Create(op, lobby_, "Lounge", room).ok());
+  auto settings = std::make_shared<RoomSettings>();
+  settings->room_key = "lounge";
+  settings->name = "Lounge";
+  settings->key = "s3cret";
+  registry_.PublishRoomSettings(settings);
+  EXPECT_TRUE(HasErrorCode(Join(guest, lobby_, "lounge"), ErrorCode::kBadKey));
+  std::unique_ptr<Connection> moving = lobby_.Take(guest);
+  ASSERT_TRUE(registry_.JoinRoom(moving, "lounge", 0, "s3cret").ok());
+  ASSERT_TRUE(Leave(guest, *room).ok());
+  auto banned = std::make_shared<RoomSettings>(*settings);
+  banned->bans = {{RoomBan::Kind::kNick, "guest2", "guest1"}};
+  registry_.PublishRoomSettings(banned);
+  moving = lobby_.Take(guest);
+  EXPECT_TRUE(HasErrorCode(registry_.JoinRoom(moving, "lounge", 0, "s3cret"), ErrorCode::kBanned));
+  EXPECT_NE(moving, nullptr);
+}
+
+TEST_F(RegistryTest, ARegisteredRoomsSettingsOutliveItAndGuardItsCreation) {
+  ClientId alice = Connect();
+  ClientId bob = Connect();
+  RoomSettings kept;
+  kept.room_key = "lounge";
+  kept.name = "Lounge";
+  kept.owner = "alice";
+  kept.op_accounts = {"alice"};
+  kept.key = "s3cret";
+  registry_.AddRegisteredRooms({kept});
+  ASSERT_NE(registry_.RegisteredRoom("LOUNGE"), nullptr);
+  EXPECT_TRUE(HasErrorCode(registry_.CheckCanCreate("Lounge", bob, ""), ErrorCode::kBadKey));
+  EXPECT_TRUE(registry_.CheckCanCreate("Lounge", bob, "s3cret").ok());
+  // Its owner's account passes without a key.
+  registry_.AddAccounts({"alice"});
+  ASSERT_TRUE(registry_.Rename(alice, "alice").ok() == false);  // registered: needs a login
+  ASSERT_TRUE(registry_.LogIn(alice, "alice", "alice", nullptr).ok());
+  EXPECT_TRUE(registry_.CheckCanCreate("Lounge", alice, "").ok());
+  // A room that stops being registered is forgotten.
+  auto unowned = std::make_shared<RoomSettings>(kept);
+  unowned->owner.clear();
+  registry_.PublishRoomSettings(unowned);
+  EXPECT_EQ(registry_.RegisteredRoom("Lounge"), nullptr);
 }
 
 }  // namespace

@@ -27,16 +27,20 @@ void Room::Greet(Connection& member, const Admission& admission) {
   switch (admission.kind) {
     case Admission::Kind::kCreated:
       io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+      GreetCreator(member);
+      SendTopic(member);
       if (member.caps().Has(Cap::kReplay)) Replay(member);
       return;
     case Admission::Kind::kJoined:
       io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
+      SendTopic(member);
       Announce(member.id(), replies::Join(room_name(), member.nick()));
       if (admission.since_id != 0) return StartCatchUp(member, admission.since_id);
       if (member.caps().Has(Cap::kReplay)) Replay(member);
       return;
     case Admission::Kind::kConnected:
     case Admission::Kind::kReturned:
+    case Admission::Kind::kKicked:
       LOG(DFATAL) << "a lobby admission reached room " << room_name();
       return;
   }

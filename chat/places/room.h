@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "chat/accounts/room_settings.h"
 #include "absl/status/statusor.h"
 #include "chat/history/recent_lines.h"
 #include "chat/places/place.h"
@@ -53,6 +55,32 @@ class Room final : public Place {
   void AnnounceDeparture(absl::string_view nick) override;
   void OnStart() override;
   void OnHistory(Connection& member, const Command& command) override;
+  void OnModeration(Connection& member, const Command& command) override;
+  void OnMemberGone(ClientId id) override { op_clients_.erase(id); }
+
+  // ---- Operators and settings (room_moderation.cc).
+  void LoadSettings();
+  bool IsOp(const Connection& member) const;
+  bool IsOwner(const Connection& member) const;
+  // The creator of a room that has no owner yet is its operator (and owner, if logged in).
+  void GreetCreator(Connection& creator);
+  void AddOpAccount(const std::string& account);
+  // Hands the changed settings to the registry (for /join) and, for a registered room, the store.
+  void PublishSettings();
+  void SendTopic(Connection& member);
+  // The member called `nick` here, or null after answering `asker` no-such-nick.
+  Connection* MemberCalled(Connection& asker, const std::string& nick);
+  void DoOp(Connection& op, const std::string& nick, bool grant);
+  void DoKick(Connection& op, const std::string& nick, const std::string& reason);
+  void Kick(Connection& op, Connection& target, const std::string& reason);
+  void DoBan(Connection& op, const std::string& nick);
+  // The bans that keep out `nick` (the member `target` if it is here).
+  std::vector<RoomBan> BansFor(const Connection& op, const Connection* target,
+                               const std::string& nick) const;
+  void DoUnban(Connection& op, const std::string& who);
+  void DoBans(Connection& op);
+  void DoTopic(Connection& member, const std::string& text);
+  void DoKey(Connection& op, const std::string& key);
 
   // ---- History (room_history.cc).
   bool has_history() const { return context().history != nullptr; }
@@ -96,6 +124,8 @@ class Room final : public Place {
   RecentLines recent_;
   absl::flat_hash_map<ClientId, CatchUp> catching_up_;
   EventLoop::TimerId catch_up_timer_ = 0;
+  RoomSettings settings_;
+  absl::flat_hash_set<ClientId> op_clients_;  // operators by connection (guests), while here
 };
 
 }  // namespace roomchat

@@ -40,6 +40,7 @@ uint64_t Room::NextId(int64_t unix_us) {
 }
 
 void Room::OnStart() {
+  LoadSettings();
   if (!has_history()) return;
   HoldArrivals();
   size_t load = std::max(kLoadLines, context().history_on_join);

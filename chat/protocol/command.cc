@@ -25,10 +25,15 @@ enum class Shape {
   kName,          // exactly one name
   kOptionalName,  // zero or one name
   kNameAndText,   // a name, then free text
+  kNameAndOptionalText,  // a name, then optionally free text
   kAnyText,       // optional free text
   kJoin,          // a room name, then optionally since=ID
   kCap,           // nothing, or "req" and one or more names
   kHistory,       // optionally a count, then optionally before=ID
+  kCreate,        // a room name, then optionally a key
+  kPasswords,     // `secrets` passwords (the first after a nick for kLogin)
+  kKey,           // one key, or "-"
+  kWord,          // one word, not a name (/unban takes nicks and addresses)
 };
 
 struct Spec {
@@ -42,7 +47,7 @@ struct Spec {
 
 constexpr Spec kSpecs[] = {
     {"nick", "NICK", Kind::kNick, Shape::kName, "nick", "/nick NAME"},
-    {"create", "CREATE", Kind::kCreate, Shape::kName, "room", "/create ROOM"},
+    {"create", "CREATE", Kind::kCreate, Shape::kCreate, "room", "/create ROOM"},
     {"join", "JOIN", Kind::kJoin, Shape::kJoin, "room", "/join ROOM"},
     {"leave", "LEAVE", Kind::kLeave, Shape::kNothing, "", "/leave"},
     {"rooms", "ROOMS", Kind::kRooms, Shape::kNothing, "", "/rooms"},
@@ -54,6 +59,18 @@ constexpr Spec kSpecs[] = {
     {"quit", "", Kind::kQuit, Shape::kAnyText, "", "/quit"},
     {"cap", "CAP", Kind::kCap, Shape::kCap, "", "/cap [req NAME...]"},
     {"history", "HISTORY", Kind::kHistory, Shape::kHistory, "", "/history [N] [before=ID]"},
+    {"register", "REGISTER", Kind::kRegister, Shape::kPasswords, "", "/register PASSWORD"},
+    {"login", "LOGIN", Kind::kLogin, Shape::kPasswords, "nick", "/login NICK PASSWORD"},
+    {"password", "PASSWORD", Kind::kPassword, Shape::kPasswords, "", "/password OLD NEW"},
+    {"logout", "LOGOUT", Kind::kLogout, Shape::kNothing, "", "/logout"},
+    {"op", "OP", Kind::kOp, Shape::kName, "nick", "/op NICK"},
+    {"deop", "DEOP", Kind::kDeop, Shape::kName, "nick", "/deop NICK"},
+    {"kick", "KICK", Kind::kKick, Shape::kNameAndOptionalText, "nick", "/kick NICK [REASON]"},
+    {"ban", "BAN", Kind::kBan, Shape::kName, "nick", "/ban NICK"},
+    {"unban", "UNBAN", Kind::kUnban, Shape::kWord, "", "/unban NICK-OR-ADDRESS"},
+    {"bans", "BANS", Kind::kBans, Shape::kNothing, "", "/bans"},
+    {"topic", "TOPIC", Kind::kTopic, Shape::kAnyText, "", "/topic [TEXT]"},
+    {"key", "KEY", Kind::kKey, Shape::kKey, "", "/key SECRET|-"},
 };
 
 const Spec* FindSpec(Kind kind) {
@@ -105,32 +122,91 @@ absl::StatusOr<Command> ParseHistory(const Spec& spec, absl::string_view args, C
   return command;
 }
 
-absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args) {
-  Command command{spec.kind, "", ""};
-  switch (spec.shape) {
-    case Shape::kCap: return ParseCap(spec, args, std::move(command));
-    case Shape::kHistory: return ParseHistory(spec, args, std::move(command));
-    case Shape::kNothing:
-      if (!args.empty()) return BadArgs(spec);
-      return command;
-    case Shape::kAnyText:
-      command.text = std::string(absl::StripTrailingAsciiWhitespace(args));
-      return command;
-    case Shape::kName:
-    case Shape::kJoin:
-    case Shape::kOptionalName:
-    case Shape::kNameAndText: break;
+// A key: 1 to kMaxKeyBytes bytes (a word, so no spaces), not "-" and not "since=...", which
+// would read as something else.
+bool IsKey(absl::string_view word) {
+  return !word.empty() && word.size() <= kMaxKeyBytes && word != "-" &&
+         !absl::StartsWith(word, "since=");
+}
+
+bool IsPassword(absl::string_view word) {
+  return word.size() >= kMinPasswordBytes && word.size() <= kMaxPasswordBytes;
+}
+
+// After the room of /join: [KEY] [since=ID].
+absl::Status ParseJoinOptions(const Spec& spec, absl::string_view args, Command& command) {
+  absl::string_view word = TakeWord(&args);
+  if (!word.empty() && !ParseIdOption(word, "since", &command.since_id)) {
+    if (!IsKey(word)) return BadArgs(spec);
+    command.key = std::string(word);
+    word = TakeWord(&args);
+    if (!word.empty() && !ParseIdOption(word, "since", &command.since_id)) return BadArgs(spec);
   }
+  if (!args.empty()) return BadArgs(spec);
+  return absl::OkStatus();
+}
+
+// /register PASSWORD, /login NICK PASSWORD, /password OLD NEW. The usage never shows what was
+// typed, so no error echoes a password.
+absl::StatusOr<Command> ParsePasswords(const Spec& spec, absl::string_view args, Command command) {
+  if (spec.kind == Kind::kLogin) {
+    absl::string_view nick = TakeWord(&args);
+    if (nick.empty()) return BadArgs(spec);
+    if (absl::Status valid = ValidateName(spec.name_kind, nick); !valid.ok()) return valid;
+    command.name = std::string(nick);
+  }
+  command.password = std::string(TakeWord(&args));
+  if (spec.kind == Kind::kPassword) command.new_password = std::string(TakeWord(&args));
+  if (!args.empty() || !IsPassword(command.password) ||
+      (spec.kind == Kind::kPassword && !IsPassword(command.new_password))) {
+    return ProtocolError(ErrorCode::kBadArgs,
+                         absl::StrCat("usage: ", spec.usage, " (a password is ", kMinPasswordBytes,
+                                      "-", kMaxPasswordBytes, " bytes without spaces)"));
+  }
+  return command;
+}
+
+absl::StatusOr<Command> ParseOneWord(const Spec& spec, absl::string_view args, Command command) {
+  absl::string_view word = TakeWord(&args);
+  if (word.empty() || !args.empty()) return BadArgs(spec);
+  if (spec.shape == Shape::kKey) {
+    if (word != "-" && !IsKey(word)) {
+      return ProtocolError(ErrorCode::kBadArgs,
+                           absl::StrCat("usage: ", spec.usage, " (a key is 1-", kMaxKeyBytes,
+                                        " bytes without spaces, not starting with since=)"));
+    }
+    command.key = std::string(word);
+  } else {
+    command.text = std::string(word);
+  }
+  return command;
+}
+
+absl::StatusOr<Command> ParseText(const Spec& spec, absl::string_view args, Command command) {
+  command.text = std::string(absl::StripTrailingAsciiWhitespace(args));
+  if (spec.kind == Kind::kTopic && command.text.size() > kMaxTopicBytes) {
+    return ProtocolError(ErrorCode::kBadArgs,
+                         absl::StrCat("a topic is at most ", kMaxTopicBytes, " bytes"));
+  }
+  return command;
+}
+
+// The shapes that start with a name: the name, then what follows it.
+absl::StatusOr<Command> ParseNamed(const Spec& spec, absl::string_view args, Command command) {
   absl::string_view name = TakeWord(&args);
   if (name.empty() && spec.shape == Shape::kOptionalName) return command;
   if (name.empty()) return BadArgs(spec);
-  if (spec.shape == Shape::kNameAndText) {
-    if (args.empty()) return BadArgs(spec);
+  if (spec.shape == Shape::kNameAndText || spec.shape == Shape::kNameAndOptionalText) {
+    if (args.empty() && spec.shape == Shape::kNameAndText) return BadArgs(spec);
     command.text = std::string(args);
-  } else if (spec.shape == Shape::kJoin && !args.empty()) {
-    if (!ParseIdOption(TakeWord(&args), "since", &command.since_id) || !args.empty()) {
-      return BadArgs(spec);
+  } else if (spec.shape == Shape::kJoin) {
+    if (absl::Status options = ParseJoinOptions(spec, args, command); !options.ok()) {
+      return options;
     }
+  } else if (spec.shape == Shape::kCreate && !args.empty()) {
+    absl::string_view key = TakeWord(&args);
+    if (!IsKey(key) || !args.empty()) return BadArgs(spec);
+    command.key = std::string(key);
   } else if (!args.empty()) {
     return BadArgs(spec);
   }
@@ -138,6 +214,28 @@ absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args)
   if (!valid.ok()) return valid;
   command.name = std::string(name);
   return command;
+}
+
+absl::StatusOr<Command> ParseArguments(const Spec& spec, absl::string_view args) {
+  Command command{spec.kind, "", ""};
+  switch (spec.shape) {
+    case Shape::kCap: return ParseCap(spec, args, std::move(command));
+    case Shape::kHistory: return ParseHistory(spec, args, std::move(command));
+    case Shape::kPasswords: return ParsePasswords(spec, args, std::move(command));
+    case Shape::kKey:
+    case Shape::kWord: return ParseOneWord(spec, args, std::move(command));
+    case Shape::kAnyText: return ParseText(spec, args, std::move(command));
+    case Shape::kNothing:
+      if (!args.empty()) return BadArgs(spec);
+      return command;
+    case Shape::kName:
+    case Shape::kJoin:
+    case Shape::kCreate:
+    case Shape::kOptionalName:
+    case Shape::kNameAndText:
+    case Shape::kNameAndOptionalText: break;
+  }
+  return ParseNamed(spec, args, std::move(command));
 }
 
 }  // namespace

@@ -37,12 +37,30 @@ struct Command {
     // Negotiated additions (docs/PROTOCOL.md, "Capabilities and history"):
     kCap,      // caps: the names asked for after "req"; cap_request: "req" was given
     kHistory,  // count (0: the default), before_id (0: the newest)
+    // Accounts and moderation (docs/PROTOCOL.md, "Accounts and moderation"):
+    kRegister,  // password
+    kLogin,     // name: the account's nick; password
+    kPassword,  // password: the old one; new_password
+    kLogout,
+    kOp,     // name: the nick
+    kDeop,   // name: the nick
+    kKick,   // name: the nick; text: the reason, possibly empty
+    kBan,    // name: the nick
+    kUnban,  // text: a nick or an address
+    kBans,
+    kTopic,  // text: the new topic ("-" clears it); empty: show it
+    kKey,    // key: the new key, or "-" to remove it
   };
   Kind kind;
   std::string name;
   std::string text;
-  // /join ROOM since=ID: the last id the client saw (0: not given).
+  // /join ROOM [KEY] [since=ID]: the last id the client saw (0: not given).
   uint64_t since_id = 0;
+  // /join ROOM KEY, /create ROOM KEY, /key KEY.
+  std::string key;
+  // /register, /login, /password. Never logged or echoed.
+  std::string password;
+  std::string new_password;
   // /history [N] [before=ID].
   size_t count = 0;
   uint64_t before_id = 0;
@@ -50,6 +68,12 @@ struct Command {
   bool cap_request = false;
   std::vector<std::string> caps;
 };
+
+// Limits of the accounts and moderation commands' arguments (docs/PROTOCOL.md).
+inline constexpr size_t kMinPasswordBytes = 8;
+inline constexpr size_t kMaxPasswordBytes = 128;
+inline constexpr size_t kMaxKeyBytes = 64;
+inline constexpr size_t kMaxTopicBytes = 390;
 
 // The command in `line` (a complete, valid line from the framer), or a protocol error:
 // unknown-command, bad-args, or bad-name for a name that breaks the name rules.

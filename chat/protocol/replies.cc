@@ -106,5 +106,37 @@ std::string Ack(absl::string_view room, uint64_t id) {
   return absl::StrCat(words::kAck, " ", room, " ", id, "\n");
 }
 
+std::string Renamed(absl::string_view old_nick, absl::string_view new_nick,
+                    absl::string_view reason) {
+  return absl::StrCat(words::kRenamed, " ", old_nick, " ", new_nick, " ", reason, "\n");
+}
+
+std::string Op(absl::string_view room, absl::string_view nick, absl::string_view by) {
+  return absl::StrCat(words::kOp, " ", room, " ", nick, " ", by, "\n");
+}
+
+std::string Deop(absl::string_view room, absl::string_view nick, absl::string_view by) {
+  return absl::StrCat(words::kDeop, " ", room, " ", nick, " ", by, "\n");
+}
+
+std::string Kicked(absl::string_view room, absl::string_view by, absl::string_view reason) {
+  return absl::StrCat(words::kKicked, " ", room, " ", by, " ", reason, "\n");
+}
+
+std::string Kick(absl::string_view room, absl::string_view nick, absl::string_view by,
+                 absl::string_view reason) {
+  return absl::StrCat(words::kKick, " ", room, " ", nick, " ", by, " ", reason, "\n");
+}
+
+std::string Topic(absl::string_view room, absl::string_view by, absl::string_view text) {
+  if (text.empty()) return absl::StrCat(words::kTopic, " ", room, " ", by, "\n");
+  return absl::StrCat(words::kTopic, " ", room, " ", by, " ", text, "\n");
+}
+
+std::string Ban(absl::string_view room, absl::string_view kind, absl::string_view value,
+                absl::string_view by) {
+  return absl::StrCat(words::kBan, " ", room, " ", kind, " ", value, " ", by, "\n");
+}
+
 }  // namespace replies
 }  // namespace roomchat

@@ -41,6 +41,19 @@ std::string Rfc3339Millis(int64_t unix_ms);
 // "ACK <room> <id>": the sender's line `id` is stored.
 std::string Ack(absl::string_view room, uint64_t id);
 
+// ---- Accounts and moderation (docs/PROTOCOL.md, "Accounts and moderation").
+std::string Renamed(absl::string_view old_nick, absl::string_view new_nick,
+                    absl::string_view reason);
+std::string Op(absl::string_view room, absl::string_view nick, absl::string_view by);
+std::string Deop(absl::string_view room, absl::string_view nick, absl::string_view by);
+std::string Kicked(absl::string_view room, absl::string_view by, absl::string_view reason);
+std::string Kick(absl::string_view room, absl::string_view nick, absl::string_view by,
+                 absl::string_view reason);
+// "TOPIC <room> <by> <text>", or "TOPIC <room> <by>" when `text` is empty (cleared).
+std::string Topic(absl::string_view room, absl::string_view by, absl::string_view text);
+std::string Ban(absl::string_view room, absl::string_view kind, absl::string_view value,
+                absl::string_view by);
+
 }  // namespace replies
 }  // namespace roomchat
 

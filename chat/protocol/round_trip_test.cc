@@ -53,7 +53,11 @@ TEST(RoundTripTest, EveryCommandWithAnOkReply) {
   for (CommandKind kind : {CommandKind::kNick, CommandKind::kCreate, CommandKind::kJoin,
                            CommandKind::kLeave, CommandKind::kRooms, CommandKind::kWho,
                            CommandKind::kWhoami, CommandKind::kMsg, CommandKind::kHelp,
-                           CommandKind::kCap, CommandKind::kHistory}) {
+                           CommandKind::kCap, CommandKind::kHistory, CommandKind::kRegister,
+                           CommandKind::kLogin, CommandKind::kPassword, CommandKind::kLogout,
+                           CommandKind::kOp, CommandKind::kDeop, CommandKind::kKick,
+                           CommandKind::kBan, CommandKind::kUnban, CommandKind::kBans,
+                           CommandKind::kTopic, CommandKind::kKey}) {
     ASSERT_FALSE(OkWord(kind).empty()) << CommandWord(kind);
     ServerEvent event = ParseOne(replies::Ok(kind, "x"));
     EXPECT_EQ(event.kind, EventKind::kOk);
@@ -220,6 +224,81 @@ TEST(RoundTripTest, HistoryCommandsParseBack) {
                                 "/cap list", "/join Lounge since=12 more"}) {
     EXPECT_TRUE(HasErrorCode(ParseCommand(bad).status(), ErrorCode::kBadArgs)) << bad;
   }
+}
+
+TEST(RoundTripTest, ModerationLinesParseBack) {
+  ServerEvent renamed = ParseOne(replies::Renamed("alice", "guest9", "alice logged in elsewhere"));
+  EXPECT_EQ(renamed.kind, EventKind::kRenamed);
+  EXPECT_EQ(renamed.nick, "alice");
+  EXPECT_EQ(renamed.new_nick, "guest9");
+  EXPECT_EQ(renamed.text, "alice logged in elsewhere");
+  for (bool op : {true, false}) {
+    ServerEvent event = ParseOne(op ? replies::Op("Lounge", "bob", "alice")
+                                    : replies::Deop("Lounge", "bob", "alice"));
+    EXPECT_EQ(event.kind, op ? EventKind::kOp : EventKind::kDeop);
+    EXPECT_EQ(event.room, "Lounge");
+    EXPECT_EQ(event.nick, "bob");
+    EXPECT_EQ(event.by, "alice");
+  }
+  ServerEvent kicked = ParseOne(replies::Kicked("Lounge", "alice", "be nice"));
+  EXPECT_EQ(kicked.kind, EventKind::kKicked);
+  EXPECT_EQ(kicked.by, "alice");
+  EXPECT_EQ(kicked.text, "be nice");
+  ServerEvent kick = ParseOne(replies::Kick("Lounge", "bob", "alice", "be nice"));
+  EXPECT_EQ(kick.kind, EventKind::kKick);
+  EXPECT_EQ(kick.nick, "bob");
+  EXPECT_EQ(kick.by, "alice");
+  EXPECT_EQ(kick.text, "be nice");
+  ServerEvent topic = ParseOne(replies::Topic("Lounge", "alice", "welcome all"));
+  EXPECT_EQ(topic.kind, EventKind::kTopic);
+  EXPECT_EQ(topic.by, "alice");
+  EXPECT_EQ(topic.text, "welcome all");
+  ServerEvent cleared = ParseOne(replies::Topic("Lounge", "alice", ""));
+  EXPECT_EQ(cleared.kind, EventKind::kTopic);
+  EXPECT_EQ(cleared.by, "alice");
+  EXPECT_EQ(cleared.text, "");
+  ServerEvent ban = ParseOne(replies::Ban("Lounge", "address", "127.0.0.2", "alice"));
+  EXPECT_EQ(ban.kind, EventKind::kBan);
+  EXPECT_EQ(ban.code, "address");
+  EXPECT_EQ(ban.nick, "127.0.0.2");
+  EXPECT_EQ(ban.by, "alice");
+}
+
+TEST(RoundTripTest, AccountAndModerationCommandsParseBack) {
+  absl::StatusOr<Command> login = ParseCommand("/login alice hunter2hunter2");
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->name, "alice");
+  EXPECT_EQ(login->password, "hunter2hunter2");
+  absl::StatusOr<Command> password = ParseCommand("/password oldpassword newpassword");
+  ASSERT_TRUE(password.ok());
+  EXPECT_EQ(password->password, "oldpassword");
+  EXPECT_EQ(password->new_password, "newpassword");
+  absl::StatusOr<Command> join = ParseCommand("/join Lounge s3cret since=5");
+  ASSERT_TRUE(join.ok());
+  EXPECT_EQ(join->key, "s3cret");
+  EXPECT_EQ(join->since_id, 5u);
+  absl::StatusOr<Command> create = ParseCommand("/create Lounge s3cret");
+  ASSERT_TRUE(create.ok());
+  EXPECT_EQ(create->key, "s3cret");
+  absl::StatusOr<Command> kick = ParseCommand("/kick bob  stop  that");
+  ASSERT_TRUE(kick.ok());
+  EXPECT_EQ(kick->name, "bob");
+  EXPECT_EQ(kick->text, "stop  that");
+  EXPECT_EQ(ParseCommand("/kick bob")->text, "");
+  EXPECT_EQ(ParseCommand("/key -")->key, "-");
+  EXPECT_EQ(ParseCommand("/unban ::1")->text, "::1");
+  EXPECT_EQ(ParseCommand("/topic  hello world ")->text, "hello world");
+  for (absl::string_view bad :
+       {"/register short", "/register two words here", "/login alice", "/login alice short",
+        "/password onlyoneword", "/key since=5", "/key two words", "/join Lounge - ",
+        "/join Lounge k1 k2", "/create Lounge since=3", "/unban", "/bans now", "/logout me"}) {
+    EXPECT_TRUE(HasErrorCode(ParseCommand(bad).status(), ErrorCode::kBadArgs)) << bad;
+  }
+  // No error message repeats a password.
+  absl::Status short_password = ParseCommand("/login alice pw7char").status();
+  EXPECT_EQ(ErrLine(short_password).find("pw7char"), std::string::npos);
+  std::string long_topic = "/topic " + std::string(kMaxTopicBytes + 1, 'x');
+  EXPECT_TRUE(HasErrorCode(ParseCommand(long_topic).status(), ErrorCode::kBadArgs));
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ absl::Status SplitFields(absl::string_view tag, absl::string_view rest, size_t w
 struct Layout {
   size_t count;
   bool last_may_be_empty;
-  std::string ServerEvent::*into[3];
+  std::string ServerEvent::*into[4];
 };
 
 std::optional<Layout> LayoutOf(Kind kind) {
@@ -54,6 +54,12 @@ std::optional<Layout> LayoutOf(Kind kind) {
     case Kind::kJoin:
     case Kind::kLeave: return Layout{2, false, {&E::room, &E::nick}};
     case Kind::kNick: return Layout{2, false, {&E::nick, &E::new_nick}};
+    case Kind::kRenamed: return Layout{3, false, {&E::nick, &E::new_nick, &E::text}};
+    case Kind::kOp:
+    case Kind::kDeop: return Layout{3, false, {&E::room, &E::nick, &E::by}};
+    case Kind::kKicked: return Layout{3, false, {&E::room, &E::by, &E::text}};
+    case Kind::kKick: return Layout{4, false, {&E::room, &E::nick, &E::by, &E::text}};
+    case Kind::kBan: return Layout{4, false, {&E::room, &E::code, &E::nick, &E::by}};
     default: return std::nullopt;
   }
 }
@@ -88,6 +94,19 @@ absl::Status ParseFields(absl::string_view tag, absl::string_view rest, ServerEv
         }
       }
       return absl::OkStatus();
+    case Kind::kTopic: {  // "TOPIC room by [text]": no text when the topic was cleared
+      std::pair<absl::string_view, absl::string_view> room_rest =
+          absl::StrSplit(rest, absl::MaxSplits(' ', 1));
+      std::pair<absl::string_view, absl::string_view> by_text =
+          absl::StrSplit(room_rest.second, absl::MaxSplits(' ', 1));
+      if (room_rest.first.empty() || by_text.first.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(tag, " needs a room and a nick"));
+      }
+      event->room = std::string(room_rest.first);
+      event->by = std::string(by_text.first);
+      event->text = std::string(by_text.second);
+      return absl::OkStatus();
+    }
     case Kind::kAck:
       if (absl::Status split = SplitFields(tag, rest, 2, false, &f); !split.ok()) return split;
       event->room = f[0];
@@ -134,6 +153,9 @@ absl::StatusOr<ServerEvent> ParseServerLine(absl::string_view line) {
       {words::kLeave, Kind::kLeave},     {words::kNick, Kind::kNick}, {words::kRoom, Kind::kRoom},
       {words::kMember, Kind::kMember},   {words::kPong, Kind::kPong}, {words::kHelp, Kind::kHelp},
       {words::kBye, Kind::kBye},         {words::kAck, Kind::kAck},
+      {words::kRenamed, Kind::kRenamed}, {words::kOp, Kind::kOp},     {words::kDeop, Kind::kDeop},
+      {words::kKicked, Kind::kKicked},   {words::kKick, Kind::kKick}, {words::kTopic, Kind::kTopic},
+      {words::kBan, Kind::kBan},
   };
   size_t space = line.find(' ');
   absl::string_view tag = line.substr(0, space);

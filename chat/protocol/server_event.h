@@ -21,6 +21,11 @@ namespace roomchat {
 //   kRoom     room, count         kMember  nick             kPong    text (the token, maybe empty)
 //   kHelp     text                kBye     text (the reason)
 //   kAck      room, id
+//   kRenamed  nick (old), new_nick, text (why)
+//   kOp, kDeop  room, nick, by    kKicked  room, by, text (the reason)
+//   kKick     room, nick, by, text (the reason)
+//   kTopic    room, by, text (empty: cleared)
+//   kBan      room, code (the kind: account, nick or address), nick (the value), by
 // A line may start with tags (capability "tags"): "@id=<id>;time=<time>[;history] "; they set id,
 // time and history on any kind. Unknown tags are ignored.
 struct ServerEvent {
@@ -39,6 +44,13 @@ struct ServerEvent {
     kHelp,
     kBye,
     kAck,
+    kRenamed,
+    kOp,
+    kDeop,
+    kKicked,
+    kKick,
+    kTopic,
+    kBan,
   };
   Kind kind;
   std::string nick;
@@ -47,6 +59,7 @@ struct ServerEvent {
   std::string text;
   std::string code;
   std::string command;
+  std::string by;  // who did it (kOp, kDeop, kKicked, kKick, kTopic, kBan)
   std::vector<std::string> args;
   int count = 0;
   // From tags (or kAck's id); 0, empty and false when absent.

@@ -27,6 +27,14 @@ inline constexpr absl::string_view kHelp = "HELP";
 inline constexpr absl::string_view kBye = "BYE";
 // Negotiated (docs/PROTOCOL.md, "Capabilities and history").
 inline constexpr absl::string_view kAck = "ACK";
+// Accounts and moderation (docs/PROTOCOL.md, "Accounts and moderation").
+inline constexpr absl::string_view kRenamed = "RENAMED";
+inline constexpr absl::string_view kOp = "OP";
+inline constexpr absl::string_view kDeop = "DEOP";
+inline constexpr absl::string_view kKicked = "KICKED";
+inline constexpr absl::string_view kKick = "KICK";
+inline constexpr absl::string_view kTopic = "TOPIC";
+inline constexpr absl::string_view kBan = "BAN";
 // Tags before a line's word: "@id=<id>;time=<RFC 3339 UTC, ms>[;history] ".
 inline constexpr absl::string_view kTagId = "id";
 inline constexpr absl::string_view kTagTime = "time";

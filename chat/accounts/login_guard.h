@@ -1,0 +1,47 @@
+// LoginGuard: the slowdown of failed logins (docs/PROTOCOL.md, "Accounts"), per connection and per
+// source address, shared by every place: a failure on one connection counts against its address
+// wherever the next attempt comes from.
+//
+// Thread contract: every method is safe from any thread (one mutex, held for map updates only).
+#ifndef ROOMCHAT_CHAT_ACCOUNTS_LOGIN_GUARD_H_
+#define ROOMCHAT_CHAT_ACCOUNTS_LOGIN_GUARD_H_
+
+#include <chrono>
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "chat/accounts/login_throttle.h"
+
+namespace roomchat {
+
+// Whether `address` (an IP address as text, no port) is a loopback address.
+bool IsLoopbackAddress(absl::string_view address);
+
+class LoginGuard {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  LoginGuard(const LoginThrottleOptions& per_connection, const LoginThrottleOptions& per_address);
+
+  LoginGuard(const LoginGuard&) = delete;
+  LoginGuard& operator=(const LoginGuard&) = delete;
+
+  // Zero when client `connection` from `address` may try a password now; else how long it waits.
+  std::chrono::seconds WaitFor(uint64_t connection, absl::string_view address,
+                               Clock::time_point now) const;
+  void Failed(uint64_t connection, absl::string_view address, Clock::time_point now);
+  // Clears the connection's count (not its address's: one good password must not reset the
+  // limit for guesses at every other account from that address).
+  void Succeeded(uint64_t connection);
+
+ private:
+  mutable absl::Mutex mu_;
+  LoginThrottle connections_ ABSL_GUARDED_BY(mu_);
+  LoginThrottle addresses_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_ACCOUNTS_LOGIN_GUARD_H_

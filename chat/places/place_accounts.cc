@@ -1,0 +1,214 @@
+// Place's account commands: /register, /login, /password, /logout (docs/PROTOCOL.md, "Accounts").
+// The hashing is the accounts thread's; a place only checks, hands over, and applies the answer.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/places/place.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
+#include "chat/protocol/replies.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+absl::Status Unavailable() {
+  return ProtocolError(ErrorCode::kUnavailable, "accounts are not available now; try later");
+}
+
+bool IsGuestNick(absl::string_view nick) {
+  absl::string_view digits = nick;
+  if (digits.size() <= 5 || NameKey(digits.substr(0, 5)) != "guest") return false;
+  digits.remove_prefix(5);
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Place::ExecuteAccountCommand(Connection& member, const Command& command) {
+  switch (command.kind) {
+    case Command::Kind::kRegister: return DoRegister(member, command);
+    case Command::Kind::kLogin: return DoLogin(member, command);
+    case Command::Kind::kPassword: return DoPassword(member, command);
+    case Command::Kind::kLogout: return DoLogout(member);
+    default: return;
+  }
+}
+
+absl::Status Place::CheckPasswordAllowed(Connection& member) const {
+  if (context_.accounts == nullptr) return Unavailable();
+  const std::string address = PeerAddress(member.peer());
+  bool secure = member.encrypted() || context_.allow_plaintext_auth ||
+                (context_.plaintext_auth_from_loopback && IsLoopbackAddress(address));
+  if (!secure) {
+    return ProtocolError(ErrorCode::kInsecure,
+                         "passwords travel only over TLS; connect to the TLS port");
+  }
+  std::chrono::seconds wait = context_.login_guard->WaitFor(member.id(), address, Clock::now());
+  if (wait.count() > 0) {
+    return ProtocolError(ErrorCode::kAuthFailed,
+                         absl::StrCat("too many failed logins; try again in ", wait.count(), " s"));
+  }
+  return absl::OkStatus();
+}
+
+AccountService::Done Place::AnswerTo(Connection& member, AccountAnswer answer) {
+  member.set_input_on_hold(true);
+  Registry* registry = context_.registry;
+  const ClientId id = member.id();
+  return [registry, id, answer = std::move(answer)](absl::Status status) mutable {
+    registry->RunWhereClientIs(
+        id, [answer = std::move(answer), status](Place& here, Connection& held) {
+          answer(here, held, status);
+          here.io().Resume(held);
+        });
+  };
+}
+
+void Place::DoRegister(Connection& member, const Command& command) {
+  if (!member.account().empty()) {
+    return SendError(member, ProtocolError(ErrorCode::kBadArgs,
+                                           absl::StrCat("you are logged in to ", member.nick(),
+                                                        " already; /logout first")));
+  }
+  if (IsGuestNick(member.nick())) {
+    return SendError(member, ProtocolError(ErrorCode::kBadName,
+                                           "guest nicks cannot be registered; /nick NAME first"));
+  }
+  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
+    return SendError(member, allowed);
+  }
+  if (context_.registry->IsAccount(member.nick())) {
+    return SendError(member, ProtocolError(ErrorCode::kNickRegistered,
+                                           absl::StrCat(member.nick(), " is registered already")));
+  }
+  std::string account = NameKey(member.nick());
+  AccountService::Done done =
+      AnswerTo(member, [account](Place& here, Connection& held, absl::Status status) {
+        here.FinishRegister(held, account, std::move(status));
+      });
+  if (!context_.accounts->Register(account, member.nick(), command.password, std::move(done))) {
+    io_->Resume(member);
+    SendError(member, Unavailable());
+  }
+}
+
+void Place::FinishRegister(Connection& member, const std::string& account, absl::Status status) {
+  if (status.code() == absl::StatusCode::kAlreadyExists) {
+    return SendError(member, ProtocolError(ErrorCode::kNickRegistered,
+                                           absl::StrCat(member.nick(), " is registered already")));
+  }
+  if (!status.ok()) {
+    LOG(ERROR) << "cannot register account " << account << ": " << status;
+    return SendError(member, Unavailable());
+  }
+  context_.registry->Registered(member.id(), account);
+  member.set_account(account);
+  LOG(INFO) << "client " << member.id() << " registered account " << account;
+  io_->Send(member, replies::Ok(Command::Kind::kRegister, member.nick()));
+}
+
+void Place::DoLogin(Connection& member, const Command& command) {
+  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
+    return SendError(member, allowed);
+  }
+  std::string nick = command.name;
+  std::string account = NameKey(nick);
+  AccountService::Done done =
+      AnswerTo(member, [nick, account](Place& here, Connection& held, absl::Status status) {
+        here.FinishLogin(held, nick, account, std::move(status));
+      });
+  if (!context_.accounts->Verify(account, command.password, std::move(done))) {
+    io_->Resume(member);
+    SendError(member, Unavailable());
+  }
+}
+
+void Place::LoginFailed(Connection& member, absl::string_view account) {
+  const std::string address = PeerAddress(member.peer());
+  context_.login_guard->Failed(member.id(), address, Clock::now());
+  LOG(WARNING) << "failed login to account " << account << " by client " << member.id()
+               << " from " << address;
+  SendError(member, ProtocolError(ErrorCode::kAuthFailed, "wrong nick or password"));
+}
+
+void Place::FinishLogin(Connection& member, const std::string& nick, const std::string& account,
+                        absl::Status status) {
+  if (status.code() == absl::StatusCode::kUnauthenticated) return LoginFailed(member, account);
+  if (!status.ok()) {
+    LOG(ERROR) << "cannot check a login to account " << account << ": " << status;
+    return SendError(member, Unavailable());
+  }
+  Registry* registry = context_.registry;
+  absl::StatusOr<std::string> old_nick =
+      registry->LogIn(member.id(), nick, account, [](std::string lost_nick) -> ClientTask {
+        return [lost_nick = std::move(lost_nick)](Place& here, Connection& holder) {
+          here.LoseNick(holder, lost_nick);
+        };
+      });
+  if (!old_nick.ok()) return;  // it is leaving
+  context_.login_guard->Succeeded(member.id());
+  member.set_nick(nick);
+  member.set_account(account);
+  LOG(INFO) << "client " << member.id() << " logged in to account " << account;
+  io_->Send(member, replies::Ok(Command::Kind::kLogin, nick));
+  if (*old_nick != nick) Announce(member.id(), replies::Nick(*old_nick, nick));
+}
+
+void Place::LoseNick(Connection& member, const std::string& lost_nick) {
+  std::string now = context_.registry->NickOf(member.id());
+  if (now.empty()) return;
+  std::string before = member.nick();
+  member.set_nick(now);
+  member.set_account("");
+  io_->Send(member, replies::Renamed(lost_nick, now,
+                                     absl::StrCat("someone logged in to the account ", lost_nick)));
+  if (before != now) Announce(member.id(), replies::Nick(before, now));
+}
+
+void Place::DoPassword(Connection& member, const Command& command) {
+  if (member.account().empty()) {
+    return SendError(member, ProtocolError(ErrorCode::kAuthFailed, "you are not logged in"));
+  }
+  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
+    return SendError(member, allowed);
+  }
+  std::string account = member.account();
+  AccountService::Done done =
+      AnswerTo(member, [account](Place& here, Connection& held, absl::Status status) {
+        if (status.code() == absl::StatusCode::kUnauthenticated) {
+          return here.LoginFailed(held, account);
+        }
+        here.FinishPassword(held, std::move(status));
+      });
+  if (!context_.accounts->ChangePassword(account, command.password, command.new_password,
+                                         std::move(done))) {
+    io_->Resume(member);
+    SendError(member, Unavailable());
+  }
+}
+
+void Place::FinishPassword(Connection& member, absl::Status status) {
+  if (!status.ok()) {
+    LOG(ERROR) << "cannot change the password of account " << member.account() << ": " << status;
+    return SendError(member, Unavailable());
+  }
+  LOG(INFO) << "client " << member.id() << " changed the password of account "
+            << member.account();
+  io_->Send(member, replies::Ok(Command::Kind::kPassword));
+}
+
+void Place::DoLogout(Connection& member) {
+  if (member.account().empty()) {
+    return SendError(member, ProtocolError(ErrorCode::kAuthFailed, "you are not logged in"));
+  }
+  context_.registry->LogOut(member.id());
+  LOG(INFO) << "client " << member.id() << " logged out of account " << member.account();
+  member.set_account("");
+  io_->Send(member, replies::Ok(Command::Kind::kLogout, member.nick()));
+}
+
+}  // namespace roomchat
