@@ -55,6 +55,18 @@ void MeetIn(absl::string_view room, const std::vector<TestClient*>& members) {
   for (TestClient* member : members) Pending(*member);  // the JOIN events
 }
 
+// The next line that is not an event or a chat line of the client's room (others talk and come
+// and go there).
+std::string NextReply(TestClient& client) {
+  while (true) {
+    std::string line = client.Next();
+    if (!absl::StartsWith(line, "JOIN ") && !absl::StartsWith(line, "LEAVE ") &&
+        !absl::StartsWith(line, "NICK ") && !absl::StartsWith(line, "MSG ")) {
+      return line;
+    }
+  }
+}
+
 // Quits and waits for the server to close: by then the nick is free.
 void Quit(TestClient& client) {
   client.Send("/quit").IgnoreError();
@@ -210,7 +222,8 @@ TEST_F(AccountsTest, PlainLoopbackAuthIsRefusedWhenLoopbackIsNotTrusted) {
   ASSERT_NE(alice, nullptr);
   EXPECT_TRUE(IsErr(alice->Ask(absl::StrCat("/register ", kAlicePassword)), "insecure"));
   EXPECT_TRUE(IsErr(alice->Ask(absl::StrCat("/login alice ", kAlicePassword)), "insecure"));
-  EXPECT_TRUE(IsErr(alice->Ask("/password old-password new-password"), "insecure"));
+  EXPECT_TRUE(IsErr(alice->Ask("/password old-password new-password"), "insecure"))
+      << "not tried: not even whether the client is logged in";
   // Not tried: "alice" is no account, so another client may take the nick.
   Quit(*alice);
   auto bob = Login("bob");
@@ -266,9 +279,16 @@ constexpr absl::Duration kAttackFor = absl::Seconds(12);
 constexpr absl::Duration kAttackPace = absl::Milliseconds(100);
 constexpr int kMaxAttempts = 200;
 
-// Tried within 12 s: the free failures, then one try after each wait of 1, 2, 4 s (7 s in all;
-// the next waits 8 s more, past 12). One more for a try that lands as a wait ends.
-int MostTriedIn12s(int free_failures) { return free_failures + 1 + 3 + 1; }
+// Tried within `elapsed`: the free failures and the one that starts the waits, then one try after
+// each wait of 1, 2, 4 ... s that has ended by then (within 12 s: after 1, 3 and 7 s; the next
+// waits 8 s more). One more for a try that lands as a wait ends.
+int MostTriedIn(int free_failures, absl::Duration elapsed) {
+  int after_waits = 0;
+  for (int64_t waited = 1; waited <= absl::ToInt64Seconds(elapsed); waited = waited * 2 + 1) {
+    ++after_waits;
+  }
+  return free_failures + 1 + after_waits + 1;
+}
 
 TEST_F(AccountsTest, WrongPasswordsOnOneConnectionSlowDown) {
   StartServer();
@@ -287,7 +307,7 @@ TEST_F(AccountsTest, WrongPasswordsOnOneConnectionSlowDown) {
   attempts.elapsed = absl::Now() - start;
   Report("one_connection", attempts);
   EXPECT_GE(attempts.tried, 4) << "3 free, and a try again after the first wait";
-  EXPECT_LE(attempts.tried, MostTriedIn12s(3));
+  EXPECT_LE(attempts.tried, MostTriedIn(3, attempts.elapsed));
   EXPECT_GT(attempts.refused, 0);
 
   // The right password is refused without being tried while the connection must wait...
@@ -308,7 +328,8 @@ TEST_F(AccountsTest, WrongPasswordsFromOneAddressOnManyConnectionsSlowDown) {
   int connections = 0;
   absl::Time start = absl::Now();
   std::unique_ptr<TestClient> attacker;
-  for (int n = 0; n < kMaxAttempts && absl::Now() - start < kAttackFor; ++n) {
+  // At least 12 attempts, however slow hashing is on this machine: 10 are free.
+  for (int n = 0; n < kMaxAttempts && (absl::Now() - start < kAttackFor || n < 12); ++n) {
     if (attacker == nullptr) {
       attacker = Login("", from_attacker);
       ASSERT_NE(attacker, nullptr);
@@ -323,7 +344,7 @@ TEST_F(AccountsTest, WrongPasswordsFromOneAddressOnManyConnectionsSlowDown) {
   Report("one_address", attempts);
   std::cout << "over " << connections << " connections" << std::endl;
   EXPECT_GE(attempts.tried, 10);
-  EXPECT_LE(attempts.tried, MostTriedIn12s(10));
+  EXPECT_LE(attempts.tried, MostTriedIn(10, attempts.elapsed));
   EXPECT_GT(attempts.refused, 0);
 
   // Another address is not slowed by this one.
@@ -344,7 +365,7 @@ absl::Duration Percentile(std::vector<absl::Duration> samples, double p) {
 
 TEST_F(AccountsTest, LoginsDoNotStallARoomOrTheLobby) {
   constexpr int kLoginClients = 20;
-  constexpr int kRoundsEach = 4;
+  constexpr int kRoundsEach = 2;
   ServerOptions options;
   options.flood_lines_per_s = 0;  // the ping-pong goes as fast as it can
   StartServer(options);
@@ -368,7 +389,7 @@ TEST_F(AccountsTest, LoginsDoNotStallARoomOrTheLobby) {
   }
   absl::Duration one_login = Percentile(alone, 50);
 
-  // 20 clients log in, 4 times each, on fresh connections; half of them do it in the room.
+  // 20 clients log in, twice each, on fresh connections; half of them do it in the room.
   std::atomic<int> finished{0};
   std::vector<std::thread> loginers;
   for (int k = 0; k < kLoginClients; ++k) {
@@ -380,8 +401,8 @@ TEST_F(AccountsTest, LoginsDoNotStallARoomOrTheLobby) {
           std::string joined = client->Ask("/join Busy");
           EXPECT_TRUE(absl::StartsWith(joined, "OK JOIN Busy ")) << joined;
         }
-        EXPECT_EQ(client->Ask(absl::StrCat("/login user", k, " password-", k)),
-                  absl::StrCat("OK LOGIN user", k));
+        ASSERT_TRUE(client->Send(absl::StrCat("/login user", k, " password-", k)).ok());
+        EXPECT_EQ(NextReply(*client), absl::StrCat("OK LOGIN user", k));
       }
       ++finished;
     });
@@ -389,7 +410,9 @@ TEST_F(AccountsTest, LoginsDoNotStallARoomOrTheLobby) {
   // Meanwhile: a chat round trip through the room, and a /ping in the lobby.
   std::vector<absl::Duration> room_trips;
   std::vector<absl::Duration> lobby_trips;
-  for (int i = 0; finished.load() < kLoginClients && i < 100000; ++i) {
+  absl::Time start = absl::Now();
+  for (int i = 0; finished.load() < kLoginClients && absl::Now() - start < absl::Seconds(200);
+       ++i) {
     absl::Time sent = absl::Now();
     ASSERT_TRUE(ping->Send(absl::StrCat("ping ", i)).ok());
     ASSERT_TRUE(pong->ReadUntil(absl::StrCat("MSG Busy ping ping ", i)).ok());

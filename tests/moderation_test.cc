@@ -133,6 +133,7 @@ TEST_F(ModerationTest, TheCreatorIsOpAndEveryOpCommandRefusesOthers) {
   EXPECT_EQ(carol->Next(), "OP Lounge bob alice");
   ASSERT_EQ(bob->Ask("/leave"), "OK LEAVE Lounge");
   ASSERT_EQ(bob->Ask("/join Lounge"), "OK JOIN Lounge 3");
+  EXPECT_EQ(bob->Next(), "TOPIC Lounge bob set by bob");
   EXPECT_FALSE(IsOp(*bob));
   EXPECT_EQ(Pending(*alice), (Lines{"LEAVE Lounge bob", "JOIN Lounge bob"}));
   EXPECT_EQ(Pending(*carol), (Lines{"LEAVE Lounge bob", "JOIN Lounge bob"}));
@@ -398,7 +399,7 @@ TEST_F(ModerationTest, ARegisteredRoomKeepsItsSettingsWhenCreatedAgainAndAfterAR
     for (TestClient* client : {alice.get(), bob.get(), carol.get()}) Pending(*client);
     ASSERT_EQ(alice->Ask("/op carol"), "OK OP carol");
     ASSERT_EQ(alice->Ask("/ban bob"), "OK BAN bob");
-    ASSERT_EQ(bob->Next(), "KICKED Lounge alice banned");
+    ASSERT_EQ(Pending(*bob), (Lines{"OP Lounge carol alice", "KICKED Lounge alice banned"}));
     ASSERT_EQ(Pending(*carol), (Lines{"OP Lounge carol alice", "KICK Lounge bob alice banned"}));
     ASSERT_EQ(carol->Ask("/leave"), "OK LEAVE Lounge");
     ASSERT_EQ(alice->Next(), "LEAVE Lounge carol");
@@ -471,7 +472,9 @@ TEST(ModerationLogTest, NeitherKeysNorPasswordsAreLogged) {
   ASSERT_EQ(alice->Ask(absl::StrCat("/key ", kKey)), "OK KEY Lounge");
   EXPECT_TRUE(IsErr(bob->Ask("/join Lounge wrong-key-77"), "bad-key"));
   ASSERT_EQ(bob->Ask(absl::StrCat("/join Lounge ", kKey)), "OK JOIN Lounge 2");
+  ASSERT_EQ(alice->Next(), "JOIN Lounge bob");
   ASSERT_EQ(alice->Ask("/kick bob"), "OK KICK bob");
+  ASSERT_TRUE(absl::StartsWith(bob->Next(), "KICKED Lounge alice"));
   EXPECT_TRUE(IsErr(bob->Ask(absl::StrCat("/login alice ", kWrongPassword)), "auth-failed"));
   ASSERT_EQ(bob->Ask(absl::StrCat("/login alice ", kPassword)), "OK LOGIN alice");
   ASSERT_EQ(bob->Ask(absl::StrCat("/password ", kPassword, " new-", kPassword)), "OK PASSWORD");
