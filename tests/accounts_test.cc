@@ -137,6 +137,17 @@ TEST_F(AccountsTest, RegisteredNickBelongsToItsAccountAndALoginMovesItsHolder) {
   EXPECT_TRUE(IsErr(dave->Ask("/logout"), "auth-failed"));
 }
 
+// "/nick NAME where NAME is another account's nick gets ERR nick-registered": also while the
+// account's session holds it (it is taken too; the contract names the account's code).
+TEST_F(AccountsTest, AnAccountsNickIsRegisteredAlsoWhileItsSessionHoldsIt) {
+  StartServer();
+  auto alice = Registered("alice", kAlicePassword);
+  auto bob = Login("bob");
+  ASSERT_NE(bob, nullptr);
+  ASSERT_NE(alice, nullptr);
+  EXPECT_TRUE(IsErr(bob->Ask("/nick alice"), "nick-registered"));
+}
+
 TEST_F(AccountsTest, WrongPasswordFailsAndPasswordChangesIt) {
   StartServer();
   auto alice = Registered("alice", kAlicePassword);
