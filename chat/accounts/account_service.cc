@@ -40,26 +40,25 @@ absl::StatusOr<std::unique_ptr<AccountService>> AccountService::Open(
   if (!account_keys.ok()) return account_keys.status();
   absl::StatusOr<std::vector<RoomSettings>> rooms = (*db)->LoadRooms();
   if (!rooms.ok()) return rooms.status();
-  absl::StatusOr<std::string> unknown_account_hash = HashOfUnknownPassword();
-  if (!unknown_account_hash.ok()) return unknown_account_hash.status();
+  if (absl::Status ready = InitSodium(); !ready.ok()) return ready;
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("accounts");
   if (!loop.ok()) return loop.status();
   return std::unique_ptr<AccountService>(new AccountService(
-      options, *std::move(db), *std::move(loop), *std::move(account_keys), *std::move(rooms),
-      *std::move(unknown_account_hash)));
+      options, *std::move(db), *std::move(loop), *std::move(account_keys), *std::move(rooms)));
 }
 
 AccountService::AccountService(const AccountServiceOptions& options, std::unique_ptr<AccountDb> db,
                                std::unique_ptr<EventLoop> loop,
                                std::vector<std::string> account_keys,
-                               std::vector<RoomSettings> rooms, std::string unknown_account_hash)
+                               std::vector<RoomSettings> rooms)
     : options_(options), loop_(std::move(loop)), account_keys_(std::move(account_keys)),
-      rooms_(std::move(rooms)), unknown_account_hash_(std::move(unknown_account_hash)),
-      db_(std::move(db)) {}
+      rooms_(std::move(rooms)), db_(std::move(db)) {}
 
 AccountService::~AccountService() { Stop(); }
 
 absl::Status AccountService::Start() {
+  // The first task, ahead of every job: a server starts without waiting for a hash.
+  loop_->Post([this] { MakeUnknownAccountHash(); });
   try {
     thread_ = std::thread([this] {
       loop_->Run();
@@ -156,11 +155,17 @@ absl::Status AccountService::DoRegister(const std::string& account_key, const st
   return db_->CreateAccount(account_key, nick, *hash, absl::ToUnixMillis(absl::Now()));
 }
 
+void AccountService::MakeUnknownAccountHash() {
+  if (!unknown_account_hash_.ok()) unknown_account_hash_ = HashOfUnknownPassword();
+}
+
 absl::Status AccountService::CheckPassword(const std::string& account_key,
                                            const Secret& password) {
   absl::StatusOr<std::optional<std::string>> hash = db_->PasswordHash(account_key);
   if (!hash.ok()) return hash.status();
-  const std::string& stored = hash->has_value() ? **hash : unknown_account_hash_;
+  MakeUnknownAccountHash();  // in case jobs queued before Start() came first
+  if (!unknown_account_hash_.ok()) return unknown_account_hash_.status();
+  const std::string& stored = hash->has_value() ? **hash : *unknown_account_hash_;
   bool matches = VerifyPassword(stored, password.view());  // the same work either way
   if (!matches || !hash->has_value()) return WrongPassword();
   return absl::OkStatus();

@@ -59,8 +59,7 @@ class AccountService {
   // Told the outcome of a job, on the worker thread.
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
 
-  // Opens the database (creating data_dir), loads the account keys and registered rooms, and makes
-  // the hash that unknown nicks are verified against (one hash: up to a few tenths of a second).
+  // Opens the database (creating data_dir) and loads the account keys and registered rooms.
   static absl::StatusOr<std::unique_ptr<AccountService>> Open(
       const AccountServiceOptions& options);
   ~AccountService();  // Stop()
@@ -68,7 +67,8 @@ class AccountService {
   AccountService(const AccountService&) = delete;
   AccountService& operator=(const AccountService&) = delete;
 
-  // Starts the worker thread; jobs submitted before run once it has started.
+  // Starts the worker thread; its first task makes the hash unknown nicks are verified against.
+  // Jobs submitted before run once it has started.
   absl::Status Start();
   // Runs the jobs already accepted (their Done is called), writes the room settings waiting (one
   // try; a failure is logged), and ends the thread. Afterwards every job is refused and SaveRoom
@@ -103,7 +103,7 @@ class AccountService {
 
   AccountService(const AccountServiceOptions& options, std::unique_ptr<AccountDb> db,
                  std::unique_ptr<EventLoop> loop, std::vector<std::string> account_keys,
-                 std::vector<RoomSettings> rooms, std::string unknown_account_hash);
+                 std::vector<RoomSettings> rooms);
 
   // Counts `job` against max_pending and queues it for the worker; false when refused.
   bool Submit(Job job, Done done);
@@ -111,6 +111,7 @@ class AccountService {
   // ---- Worker thread only (or the caller of Stop() when the thread never started).
   absl::Status DoRegister(const std::string& account_key, const std::string& nick,
                           const Secret& password);
+  void MakeUnknownAccountHash();  // unless made already
   // OK or Unauthenticated, after exactly one verify whether or not the account exists.
   absl::Status CheckPassword(const std::string& account_key, const Secret& password);
   absl::Status DoChangePassword(const std::string& account_key, const Secret& old_password,
@@ -124,11 +125,12 @@ class AccountService {
   const std::unique_ptr<EventLoop> loop_;
   const std::vector<std::string> account_keys_;
   const std::vector<RoomSettings> rooms_;
-  // A hash of a random password that nobody knows: unknown nicks are verified against it.
-  const std::string unknown_account_hash_;
 
   // Owned by the worker thread.
   std::unique_ptr<AccountDb> db_;
+  // A hash of a random password that nobody knows: unknown nicks are verified against it. Made by
+  // the worker's first task, so that Open() does not wait for a hash.
+  absl::StatusOr<std::string> unknown_account_hash_ = absl::UnavailableError("not made yet");
   EventLoop::TimerId retry_timer_ = 0;
 
   absl::Mutex mu_;
