@@ -60,7 +60,7 @@ start_roomchat_ws() {
 
 # The same server; every client on the TLS port.
 start_roomchat_tls() {
-  "$bin/chat/chat_server" --port=17070 --http_port=17080 --tls_port=17443 \
+  "$bin/chat/chat_server" --port=17070 --http_port=17080 --tls_port=17443 --https_port=-1 \
     --tls_cert="$work/tls/cert.pem" --tls_key="$work/tls/key.pem" "${roomchat_bench_flags[@]}" \
     2>"$work/roomchat.log" &
   pids+=($!); server_pid=$!; port=17443; proto=line; extra=(--tls)

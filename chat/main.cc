@@ -51,10 +51,14 @@ DEFINE_double(flood_burst, kDefaults.flood_burst,
               "Lines one connection may send at once before the rate applies.");
 DEFINE_string(tls_cert, kDefaults.tls_cert,
               "PEM certificate chain; with --tls_key, serves the line protocol over TLS on "
-              "--tls_port (tools/make_cert.sh makes a self-signed one for local use).");
+              "--tls_port and, when the HTTP port is on, the web client and wss:// on "
+              "--https_port (tools/make_cert.sh makes a self-signed one for local use).");
 DEFINE_string(tls_key, kDefaults.tls_key, "PEM private key of --tls_cert.");
 DEFINE_int32(tls_port, kDefaults.tls_port,
              "TLS port for the line protocol (with --tls_cert/--tls_key); 0 picks, -1 is off.");
+DEFINE_int32(https_port, kDefaults.https_port,
+             "HTTPS port: the web client and wss:// (with --tls_cert/--tls_key and the HTTP port "
+             "on); 0 picks, -1 is off.");
 DEFINE_int32(tls_handshake_timeout_s, kDefaults.tls_handshake_timeout_s,
              "Seconds a TLS handshake may take before the connection is cut.");
 DEFINE_bool(history, kDefaults.history,
@@ -118,6 +122,7 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.tls_cert = FLAGS_tls_cert;
   options.tls_key = FLAGS_tls_key;
   options.tls_port = FLAGS_tls_port;
+  options.https_port = FLAGS_https_port;
   options.tls_handshake_timeout_s = FLAGS_tls_handshake_timeout_s;
   options.history = FLAGS_history;
   options.data_dir = FLAGS_data_dir;

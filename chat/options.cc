@@ -31,6 +31,10 @@ absl::Status ValidateTls(const ServerOptions& options) {
   if (options.tls_port < -1 || options.tls_port > 65535) {
     return Invalid(absl::StrCat("--tls_port must be -1 (off) or 0-65535, not ", options.tls_port));
   }
+  if (options.https_port < -1 || options.https_port > 65535) {
+    return Invalid(
+        absl::StrCat("--https_port must be -1 (off) or 0-65535, not ", options.https_port));
+  }
   if (options.tls_handshake_timeout_s < 1) {
     return Invalid("--tls_handshake_timeout_s must be at least 1");
   }
@@ -169,9 +173,14 @@ ConnectionLimits ConnectionLimitsOf(const ServerOptions& options) {
   return limits;
 }
 
-WebOptions WebOptionsOf(const ServerOptions& options) {
+bool HttpsOn(const ServerOptions& options) {
+  return !options.tls_cert.empty() && options.http_port >= 0 && options.https_port >= 0;
+}
+
+WebOptions WebOptionsOf(const ServerOptions& options, bool tls) {
   WebOptions web;
   web.web_root = options.web_root;
+  web.tls = tls;
   for (absl::string_view origin :
        absl::StrSplit(options.http_allowed_origins, ',', absl::SkipWhitespace())) {
     web.allowed_origins.emplace_back(absl::StripAsciiWhitespace(origin));

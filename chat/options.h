@@ -52,12 +52,14 @@ struct ServerOptions {
   double flood_lines_per_s = 200;
   double flood_burst = 400;
   int flood_disconnect_after = 1000;
-  // TLS (docs/SECURITY.md): with both PEM files, the line protocol over TLS on tls_port (0 picks
-  // a free port; -1 turns it off), handshakes cut after tls_handshake_timeout_s. The plain port
-  // stays as it is (--port=-1 is not allowed; keep it on loopback to require TLS from outside).
+  // TLS (docs/SECURITY.md): with both PEM files, the line protocol over TLS on tls_port and, when
+  // the HTTP port is on, the web client and wss:// on https_port (each: 0 picks a free port; -1
+  // turns it off), handshakes cut after tls_handshake_timeout_s. The plain ports stay as they are
+  // (--port=-1 is not allowed; keep it on loopback to require TLS from outside).
   std::string tls_cert;
   std::string tls_key;
   int tls_port = 7443;
+  int https_port = 8443;
   int tls_handshake_timeout_s = 10;
   // History (docs/HISTORY.md): chat lines kept in an embedded SQLite store under data_dir (relative
   // to the working directory), replayed on join, read back with /history and /join since=ID.
@@ -106,10 +108,14 @@ size_t HistoryReplyBytes(const ServerOptions& options);
 // The store's settings; history_sync must be valid (ValidateOptions).
 HistoryStoreOptions HistoryStoreOptionsOf(const ServerOptions& options);
 
+// Whether these options serve HTTPS: a certificate, the HTTP port on and https_port not -1.
+bool HttpsOn(const ServerOptions& options);
+
 ConnectionLimits ConnectionLimitsOf(const ServerOptions& options);
 // The failed-login slowdown per connection (`per_address` false) or per source address.
 LoginThrottleOptions LoginThrottleOptionsOf(const ServerOptions& options, bool per_address);
-WebOptions WebOptionsOf(const ServerOptions& options);
+// The HTTP port's web options; `tls` for the HTTPS port's.
+WebOptions WebOptionsOf(const ServerOptions& options, bool tls = false);
 RegistryLimits RegistryLimitsOf(const ServerOptions& options);
 
 }  // namespace roomchat

@@ -58,6 +58,24 @@ TEST(OptionsTest, NonsenseValuesAreNamed) {
   options = ServerOptions();
   options.flood_burst = 0;
   EXPECT_TRUE(absl::StrContains(ValidateOptions(options).message(), "--flood_burst"));
+  options = ServerOptions();
+  options.https_port = -2;
+  EXPECT_TRUE(absl::StrContains(ValidateOptions(options).message(), "--https_port"));
+}
+
+TEST(OptionsTest, HttpsNeedsACertificateAndTheHttpPort) {
+  ServerOptions options;
+  EXPECT_FALSE(HttpsOn(options));
+  options.tls_cert = "cert.pem";
+  options.tls_key = "key.pem";
+  EXPECT_TRUE(HttpsOn(options));
+  options.http_port = -1;
+  EXPECT_FALSE(HttpsOn(options));
+  options.http_port = 0;
+  options.https_port = -1;
+  EXPECT_FALSE(HttpsOn(options));
+  EXPECT_TRUE(WebOptionsOf(options, /*tls=*/true).tls);
+  EXPECT_FALSE(WebOptionsOf(options).tls);
 }
 
 }  // namespace

@@ -69,13 +69,15 @@ absl::Status Server::Start() {
                        ConnectionLimitsOf(options_), &next_client_id_, &metrics_);
   if (!acceptor.ok()) return acceptor.status();
   acceptor_ = *std::move(acceptor);
-  if (absl::Status http = CreateHttpServer(); !http.ok()) return http;
+  if (absl::Status tls = LoadTls(); !tls.ok()) return tls;
+  if (absl::Status http = CreateHttpServers(); !http.ok()) return http;
   if (absl::Status tls = CreateTlsAcceptor(); !tls.ok()) return tls;
 
   lobby_thread_ = std::thread([this] { lobby_->Run(); });
   acceptor_->Start();
   if (tls_acceptor_ != nullptr) tls_acceptor_->Start();
   if (http_ != nullptr) http_->Start();
+  if (https_ != nullptr) https_->Start();
   accepting_ = true;
   started_ = true;
   LOG(INFO) << "listening on " << options_.host << ":" << port_ << " (max_clients "
@@ -86,6 +88,10 @@ absl::Status Server::Start() {
   if (http_ != nullptr) LOG(INFO) << "serving HTTP on " << options_.host << ":" << http_port_;
   if (tls_acceptor_ != nullptr) {
     LOG(INFO) << "listening for TLS on " << options_.host << ":" << tls_port_ << " (certificate "
+              << options_.tls_cert << ")";
+  }
+  if (https_ != nullptr) {
+    LOG(INFO) << "serving HTTPS on " << options_.host << ":" << https_port_ << " (certificate "
               << options_.tls_cert << ")";
   }
   return absl::OkStatus();
@@ -128,12 +134,19 @@ absl::Status Server::OpenAccounts() {
   return absl::OkStatus();
 }
 
-absl::Status Server::CreateTlsAcceptor() {
-  if (options_.tls_cert.empty() || options_.tls_port < 0) return absl::OkStatus();
+absl::Status Server::LoadTls() {
+  if (options_.tls_cert.empty() || (options_.tls_port < 0 && !HttpsOn(options_))) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::unique_ptr<TlsContext>> tls =
       TlsContext::Load(options_.tls_cert, options_.tls_key);
   if (!tls.ok()) return tls.status();
   tls_ = *std::move(tls);
+  return absl::OkStatus();
+}
+
+absl::Status Server::CreateTlsAcceptor() {
+  if (tls_ == nullptr || options_.tls_port < 0) return absl::OkStatus();
   absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.tls_port, &tls_port_);
   if (!listen_fd.ok()) return listen_fd.status();
   absl::StatusOr<std::unique_ptr<Acceptor>> acceptor = Acceptor::Create(
@@ -152,18 +165,30 @@ absl::Status Server::ReloadTls() {
   return reloaded;
 }
 
-absl::Status Server::CreateHttpServer() {
+absl::Status Server::CreateHttpServers() {
   if (options_.http_port < 0) return absl::OkStatus();
-  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.http_port, &http_port_);
-  if (!listen_fd.ok()) return listen_fd.status();
-  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
-      *std::move(listen_fd),
-      HttpRoutes(WebOptionsOf(options_), &accepting_,
-                 [this] { return metrics_.Render(registry_.room_count()); }),
-      &registry_, lobby_.get(), ConnectionLimitsOf(options_), &next_client_id_, &metrics_);
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      CreateHttpServer(options_.http_port, &http_port_, nullptr);
   if (!http.ok()) return http.status();
   http_ = *std::move(http);
+  if (!HttpsOn(options_)) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<HttpServer>> https =
+      CreateHttpServer(options_.https_port, &https_port_, tls_.get());
+  if (!https.ok()) return https.status();
+  https_ = *std::move(https);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> Server::CreateHttpServer(int port, int* bound_port,
+                                                                     TlsContext* tls) {
+  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, port, bound_port);
+  if (!listen_fd.ok()) return listen_fd.status();
+  return HttpServer::Create(
+      *std::move(listen_fd),
+      HttpRoutes(WebOptionsOf(options_, /*tls=*/tls != nullptr), &accepting_,
+                 [this] { return metrics_.Render(registry_.room_count()); }),
+      &registry_, lobby_.get(), ConnectionLimitsOf(options_), &next_client_id_, &metrics_,
+      TlsAccepting{tls, std::chrono::seconds(options_.tls_handshake_timeout_s)});
 }
 
 absl::Status Server::StartRoom(std::shared_ptr<Place> room) {
@@ -181,7 +206,8 @@ void Server::Shutdown() {
   accepting_ = false;
   acceptor_.reset();  // Joins its thread and closes the listening socket.
   tls_acceptor_.reset();
-  http_.reset();      // Likewise; WebSocket clients already belong to their places.
+  http_.reset();  // Likewise; WebSocket clients already belong to their places.
+  https_.reset();
   std::vector<std::shared_ptr<Destination>> rooms = registry_.BeginShutdown();
   reaper_.Close();
   for (const std::shared_ptr<Destination>& room : rooms) room->Stop();

@@ -1,7 +1,7 @@
 // Server: owns every part of a running roomchat server and the order in which they stop.
 //
-//   acceptor thread --Connect--> Registry --Admit--> lobby thread <--moves--> room threads
-//   HTTP thread (web client, /ws) --Connect-->
+//   acceptor threads (line port, TLS port) --Connect--> Registry --Admit--> lobby thread
+//   HTTP threads (HTTP port, HTTPS port: web client, /ws) --Connect-->       <--moves--> rooms
 //
 // Start() binds the listening socket and starts the lobby and acceptor threads; rooms start their
 // own threads as they are created. Shutdown() stops accepting, then refuses moves and new room
@@ -56,6 +56,8 @@ class Server {
   absl::Status ReloadTls();
   // The TLS port listened on, or -1 when there is none; valid after Start().
   int tls_port() const { return tls_port_; }
+  // The HTTPS port listened on, or -1 when there is none; valid after Start().
+  int https_port() const { return https_port_; }
 
   // For tests: connected clients and open rooms, as the registry counts them.
   const Registry& registry() const { return registry_; }
@@ -77,9 +79,15 @@ class Server {
   absl::Status OpenHistory();
   // Opens the accounts store (and, with history off, takes the data directory's lock).
   absl::Status OpenAccounts();
-  // Binds the HTTP port and makes its server (not started yet); nothing when it is off.
-  absl::Status CreateHttpServer();
-  // Loads the certificate, binds the TLS port and makes its acceptor; nothing without TLS.
+  // Binds the HTTP port and, with TLS, the HTTPS port, and makes their servers (not started yet);
+  // nothing when the HTTP port is off.
+  absl::Status CreateHttpServers();
+  // One HTTP server on `port` (`*bound_port` says which), over TLS when `tls` is not null.
+  absl::StatusOr<std::unique_ptr<HttpServer>> CreateHttpServer(int port, int* bound_port,
+                                                               TlsContext* tls);
+  // Loads the certificate when a TLS port or the HTTPS port will use it.
+  absl::Status LoadTls();
+  // Binds the TLS port and makes its acceptor; nothing without TLS.
   absl::Status CreateTlsAcceptor();
 
   // Const after construction.
@@ -100,7 +108,9 @@ class Server {
   std::unique_ptr<Acceptor> tls_acceptor_;
   int tls_port_ = -1;
   std::unique_ptr<HttpServer> http_;
-  std::atomic<ClientId> next_client_id_{1};  // shared by the acceptor and the HTTP port
+  std::unique_ptr<HttpServer> https_;
+  int https_port_ = -1;
+  std::atomic<ClientId> next_client_id_{1};  // shared by the acceptors and the HTTP ports
   std::atomic<bool> accepting_{false};       // what /healthz reports
   ServerMetrics metrics_;
   std::thread lobby_thread_;

@@ -28,6 +28,7 @@ constexpr char kBenchPath[] = "bench/chat_bench";
 std::unique_ptr<Server> StartServer(ServerOptions options) {
   options.port = 0;
   options.http_port = 0;
+  options.https_port = 0;  // used only with a certificate
   options.data_dir = NewDataDir();
   auto server = std::make_unique<Server>(options);
   EXPECT_TRUE(server->Start().ok());

@@ -28,6 +28,7 @@ class ServerFixture : public ::testing::Test {
   void StartServer(ServerOptions options = {}) {
     options.port = 0;
     options.http_port = 0;
+    options.https_port = 0;
     if (options.data_dir == ServerOptions().data_dir) options.data_dir = NewDataDir();
     server_ = std::make_unique<Server>(options);
     absl::Status started = server_->Start();

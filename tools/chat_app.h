@@ -7,6 +7,12 @@
 // who only reads is not taken for an idle connection (the server's --idle_timeout_s); its PONG is
 // not shown. With history (the server's tags and replay), lines said before are shown dimmed with their
 // time, and "/history" typed again goes further back: the client adds "before=" the oldest id shown.
+// The OK TOPIC that answers a typed /topic is shown as what it did (set, cleared, or no topic);
+// the /topic commands are answered in order, so they wait in a queue.
+// Typed lines tell the Session the room keys typed (for a reconnect); nothing shown echoes a
+// password or a key, and HoldsSecret() says which typed lines the line editor must not keep in its
+// history. A password or key command typed after spaces, which the server would take for chat text
+// and say to the room, is not sent.
 //
 // Thread contract: not thread-safe; the client's one thread uses it.
 #ifndef ROOMCHAT_TOOLS_CHAT_APP_H_
@@ -14,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <deque>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,6 +30,11 @@
 #include "tools/render.h"
 
 namespace roomchat {
+
+// Whether a typed line carries a password or a room key: /register, /login and /password always
+// (even mistyped), /key SECRET, and /join or /create with a key. Such a line must not be kept where
+// it could come back (the line editor's up-arrow history).
+bool HoldsSecret(absl::string_view line);
 
 class ChatApp {
  public:
@@ -52,6 +64,10 @@ class ChatApp {
   void PrintLocalHelp();
   // Remembers the oldest line of history shown in the current room.
   void NoteHistory(const ServerEvent& event);
+  // Follows the typed /topic commands through their answers.
+  void NoteTopicAnswer(const ServerEvent& event);
+  // What to show for the OK TOPIC answering the oldest /topic typed and not yet answered.
+  std::string TopicDone(const ServerEvent& event);
   absl::Status Send(absl::string_view bytes);
 
   // Const after construction.
@@ -67,6 +83,11 @@ class ChatApp {
   std::string bye_reason_;
   std::string history_room_;   // the room key of history_oldest_
   uint64_t history_oldest_ = 0;
+  struct TypedTopic {
+    std::string text;    // "": asking for the topic; "-": clearing it
+    bool shown = false;  // asking: a TOPIC line answered
+  };
+  std::deque<TypedTopic> topics_typed_;  // the /topic commands not answered yet, oldest first
 };
 
 }  // namespace roomchat

@@ -217,11 +217,11 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
         int signal_fd) {
   std::unique_ptr<LineEditor> editor;
   ScriptInput input;
-  std::string nick = FLAGS_nick;
-  std::string room = FLAGS_room;
-  uint64_t since_id = 0;
+  // The session of the next connection: after a lost one, one that carries it on.
+  auto next = std::make_unique<client::Session>(FLAGS_nick, FLAGS_room,
+                                                client::SessionOptions{/*history=*/true});
   std::chrono::milliseconds backoff = kFirstBackoff;
-  client::Session* current = nullptr;  // the session the prompt shows
+  client::Session* current = next.get();  // the session the prompt shows
   LineConnectionOptions options;
   options.tls = FLAGS_tls;
   options.tls_options = {FLAGS_tls_ca, FLAGS_tls_insecure};
@@ -242,13 +242,15 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
                      .c_str(),
                  stderr);
     }
-    client::Session session(nick, room, {/*history=*/true, since_id});
+    std::unique_ptr<client::Session> owned = std::move(next);
+    client::Session& session = *owned;
     current = &session;
     Ending ending{};
     if (interactive) {
       if (editor == nullptr) {
         editor = std::make_unique<LineEditor>(
-            program, [&current] { return current->Prompt(); }, -1, [] { return true; }, [] {}, signal_fd);
+            program, [&current] { return current->Prompt(); }, -1, [] { return true; }, [] {},
+            signal_fd, [](absl::string_view line) { return !HoldsSecret(line); });
         PrintLine(RenderNote("Connected. /help lists the commands; Ctrl-D or /quit leaves.", false,
                              render));
       } else {
@@ -261,9 +263,16 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
     if (!ending.lost || !reconnect || (editor != nullptr && editor->interrupted())) {
       return ending.exit_code;
     }
-    if (!session.nick().empty()) nick = session.nick();
-    room = session.room();
-    since_id = session.last_id();
+    next = std::make_unique<client::Session>(session.ForReconnect());
+    current = next.get();
+    if (session.logged_in()) {
+      std::fputs((RenderNote(absl::StrCat("you were logged in as ", session.nick(),
+                                          "; after reconnecting, /login again"),
+                             false, render) +
+                  "\n")
+                     .c_str(),
+                 stderr);
+    }
     backoff = kFirstBackoff;
     if (!WaitToReconnect(backoff, signal_fd, render)) return ending.exit_code;
   }

@@ -13,8 +13,9 @@ namespace roomchat {
 
 LineEditor::LineEditor(const char* program, std::function<std::string()> prompt, int server_fd,
                        std::function<bool()> on_server_readable, std::function<void()> on_tick,
-                       int signal_fd)
+                       int signal_fd, std::function<bool(absl::string_view)> keep_in_history)
     : prompt_(std::move(prompt)),
+      keep_in_history_(std::move(keep_in_history)),
       signal_fd_(signal_fd),
       editor_(el_init(program, stdin, stdout, stderr)),
       history_(history_init()),
@@ -57,7 +58,7 @@ std::optional<std::string> LineEditor::ReadLine() {
   }
   std::string text(line, static_cast<size_t>(count));
   if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!text.empty()) {
+  if (!text.empty() && keep_in_history_(text)) {
     HistEvent event;
     history(history_, &event, H_ENTER, text.c_str());
   }

@@ -26,17 +26,18 @@ class LineEditor {
  public:
   // `prompt` is asked for the prompt at every redraw. `on_server_readable` returns false to end
   // reading (the connection is gone). `on_tick` runs about once a second while waiting for keys.
-  // `signal_fd` is a signalfd for SIGINT and SIGWINCH.
+  // `signal_fd` is a signalfd for SIGINT and SIGWINCH. A typed line goes into the history (Up/Down)
+  // only when `keep_in_history` says so (the client keeps out lines holding a password).
   LineEditor(const char* program, std::function<std::string()> prompt, int server_fd,
              std::function<bool()> on_server_readable, std::function<void()> on_tick,
-             int signal_fd);
+             int signal_fd, std::function<bool(absl::string_view)> keep_in_history);
   ~LineEditor();
 
   LineEditor(const LineEditor&) = delete;
   LineEditor& operator=(const LineEditor&) = delete;
 
-  // The next typed line (added to the history), or nullopt at Ctrl-D on an empty line, at Ctrl-C,
-  // or when `on_server_readable` returned false.
+  // The next typed line (added to the history if `keep_in_history`), or nullopt at Ctrl-D on an
+  // empty line, at Ctrl-C, or when `on_server_readable` returned false.
   std::optional<std::string> ReadLine();
   // Prints `text` on its own line above the prompt, keeping what is being typed.
   void PrintAbove(absl::string_view text);
@@ -53,6 +54,7 @@ class LineEditor {
 
   // Const after construction.
   const std::function<std::string()> prompt_;
+  const std::function<bool(absl::string_view)> keep_in_history_;
   const int signal_fd_;
   EditLine* const editor_;
   History* const history_;

@@ -16,7 +16,8 @@ struct RenderOptions {
 };
 
 // The text to print for `event`, without a newline; empty when there is nothing worth showing
-// (OK HELP, OK MSG: the typed message is echoed when sent).
+// (OK HELP, OK MSG: the typed message is echoed when sent; OK TOPIC: ChatApp says what the /topic
+// typed did). Nothing rendered shows a password or a room key: no server line carries one.
 std::string Render(const ServerEvent& event, const RenderOptions& options);
 
 // "HH:MM" of an RFC 3339 time (a line's time tag) in `zone`; "--:--" if it does not parse.

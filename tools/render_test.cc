@@ -71,5 +71,50 @@ TEST(RenderTest, HistoryIsDimmedWithItsTimeAndLiveTagsChangeNothing) {
   EXPECT_EQ(RenderLine("ACK lounge 8"), "");
 }
 
+TEST(RenderTest, ModerationLinesReadNaturally) {
+  EXPECT_EQ(RenderLine("OP Lounge bob alice"), "* alice made bob an operator of Lounge");
+  EXPECT_EQ(RenderLine("DEOP Lounge bob alice"), "* alice took operator away from bob in Lounge");
+  EXPECT_EQ(RenderLine("KICKED Lounge alice be nice"),
+            "* You were kicked from Lounge by alice: be nice; you are in the lobby");
+  EXPECT_EQ(RenderLine("KICK Lounge bob alice be nice"),
+            "* bob was kicked from Lounge by alice: be nice");
+  EXPECT_EQ(RenderLine("TOPIC Lounge alice all about tea"),
+            "* Topic of Lounge (set by alice): all about tea");
+  EXPECT_EQ(RenderLine("TOPIC Lounge alice"), "* alice cleared the topic of Lounge");
+  EXPECT_EQ(RenderLine("RENAMED alice guest7 someone logged in to the account alice"),
+            "* You lost the nick alice (someone logged in to the account alice); "
+            "you are guest7 now");
+}
+
+TEST(RenderTest, BansAreAListLikeRoomsAndMembers) {
+  EXPECT_EQ(RenderLine("BAN Lounge account mallory alice"), "  account mallory (banned by alice)");
+  EXPECT_EQ(RenderLine("BAN Lounge address 192.0.2.7 alice"),
+            "  address 192.0.2.7 (banned by alice)");
+  EXPECT_EQ(RenderLine("OK BANS Lounge 2"), "* 2 bans in Lounge");
+  EXPECT_EQ(RenderLine("OK BANS Lounge 1"), "* 1 ban in Lounge");
+}
+
+TEST(RenderTest, AccountAndModerationRepliesReadNaturally) {
+  EXPECT_EQ(RenderLine("OK REGISTER alice"), "* Registered alice; you are logged in to it");
+  EXPECT_EQ(RenderLine("OK LOGIN alice"), "* Logged in as alice");
+  EXPECT_EQ(RenderLine("OK PASSWORD"), "* Password changed");
+  EXPECT_EQ(RenderLine("OK LOGOUT alice"),
+            "* Logged out; you keep the nick alice as a guest until someone logs in to it");
+  EXPECT_EQ(RenderLine("OK OP bob"), "* You made bob an operator");
+  EXPECT_EQ(RenderLine("OK DEOP bob"), "* bob is no longer an operator");
+  EXPECT_EQ(RenderLine("OK KICK bob"), "* You kicked bob");
+  EXPECT_EQ(RenderLine("OK BAN bob"), "* You banned bob");
+  EXPECT_EQ(RenderLine("OK UNBAN bob 2"), "* Removed 2 bans on bob");
+  EXPECT_EQ(RenderLine("OK UNBAN 192.0.2.7 1"), "* Removed 1 ban on 192.0.2.7");
+  EXPECT_EQ(RenderLine("OK KEY Lounge"), "* Key set for Lounge");
+  EXPECT_EQ(RenderLine("OK KEY Lounge -"), "* Lounge needs no key any more");
+  EXPECT_EQ(RenderLine("OK TOPIC Lounge"), "") << "ChatApp says what the /topic typed did";
+}
+
+TEST(RenderTest, KickedAndRenamedStandOutInColor) {
+  EXPECT_TRUE(absl::StartsWith(RenderLine("KICKED Lounge alice spam", true), "\x1b[31m"));
+  EXPECT_TRUE(absl::StartsWith(RenderLine("RENAMED alice guest7 why", true), "\x1b[31m"));
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -34,6 +34,11 @@ void LoginGuard::Failed(uint64_t connection, absl::string_view address, Clock::t
   addresses_.Failed(address, now);
 }
 
+void LoginGuard::Registering(absl::string_view address, Clock::time_point now) {
+  absl::MutexLock lock(&mu_);
+  addresses_.Failed(address, now);
+}
+
 void LoginGuard::Succeeded(uint64_t connection) {
   absl::MutexLock lock(&mu_);
   connections_.Succeeded(ConnectionKey(connection));

@@ -32,6 +32,9 @@ class LoginGuard {
   std::chrono::seconds WaitFor(uint64_t connection, absl::string_view address,
                                Clock::time_point now) const;
   void Failed(uint64_t connection, absl::string_view address, Clock::time_point now);
+  // A /register from `address` counts against it like a failed login, so one address cannot make
+  // the server hash (and store) accounts faster than it could guess passwords.
+  void Registering(absl::string_view address, Clock::time_point now);
   // Clears the connection's count (not its address's: one good password must not reset the
   // limit for guesses at every other account from that address).
   void Succeeded(uint64_t connection);

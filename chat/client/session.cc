@@ -1,6 +1,7 @@
 #include "chat/client/session.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "chat/protocol/caps.h"
@@ -32,21 +33,80 @@ bool IsErr(const ServerEvent& event, ErrorCode code) {
 Session::Session(std::string wanted_nick, std::string wanted_room, SessionOptions options)
     : wanted_nick_(std::move(wanted_nick)),
       wanted_room_(std::move(wanted_room)),
-      options_(options),
-      last_id_(options.since_id) {}
+      options_(std::move(options)),
+      last_id_(options_.since_id),
+      typed_key_room_(NameKey(wanted_room_)),
+      typed_key_(options_.room_key) {}
+
+Session Session::ForReconnect() const {
+  if (!setup_done()) return Session(wanted_nick_, wanted_room_, options_);
+  SessionOptions options = options_;
+  options.since_id = room_.empty() ? 0 : last_id_;
+  options.room_key = room_.empty() ? "" : room_key_;
+  return Session(logged_in_ ? "" : nick_, room_, std::move(options));
+}
+
+void Session::OnTypedCommand(const Command& command) {
+  switch (command.kind) {
+    case CommandKind::kJoin:
+    case CommandKind::kCreate:
+      typed_key_room_ = NameKey(command.name);
+      typed_key_ = command.key;
+      return;
+    case CommandKind::kKey:
+      typed_key_room_ = NameKey(room_);
+      typed_key_ = command.key == "-" ? "" : command.key;
+      return;
+    default: return;
+  }
+}
 
 std::string Session::Prompt() const {
   return absl::StrCat(nick_, "@", room_.empty() ? "lobby" : room_, "> ");
 }
 
 Session::Reaction Session::OnEvent(const ServerEvent& event) {
-  if (event.kind == Kind::kWelcome) nick_ = event.nick;
-  if (IsOk(event, CommandKind::kNick) && !event.args.empty()) nick_ = event.args[0];
-  if ((IsOk(event, CommandKind::kCreate) || IsOk(event, CommandKind::kJoin)) && !event.args.empty())
-    room_ = event.args[0];
-  if (IsOk(event, CommandKind::kLeave)) room_.clear();
+  NoteAccount(event);
   NoteIds(event);
+  NoteRoom(event);
   return AdvanceSetup(event);
+}
+
+void Session::NoteAccount(const ServerEvent& event) {
+  if (event.kind == Kind::kWelcome) nick_ = event.nick;
+  bool named = IsOk(event, CommandKind::kNick) || IsOk(event, CommandKind::kLogin) ||
+               IsOk(event, CommandKind::kRegister);
+  if (named && !event.args.empty()) nick_ = event.args[0];
+  if (IsOk(event, CommandKind::kLogin) || IsOk(event, CommandKind::kRegister)) logged_in_ = true;
+  if (IsOk(event, CommandKind::kLogout)) logged_in_ = false;
+  if (event.kind == Kind::kRenamed) {  // someone logged in to our nick
+    nick_ = event.new_nick;
+    logged_in_ = false;
+  }
+}
+
+// Reads room_ before changing it: a /join of the room it is in keeps its key.
+void Session::NoteRoom(const ServerEvent& event) {
+  if ((IsOk(event, CommandKind::kCreate) || IsOk(event, CommandKind::kJoin)) &&
+      !event.args.empty()) {
+    std::string joined = NameKey(event.args[0]);
+    if (joined == typed_key_room_ && !typed_key_.empty()) {
+      room_key_ = typed_key_;
+    } else if (joined != NameKey(room_)) {
+      room_key_.clear();
+    }  // else: /join of the room it is in changes nothing
+    room_ = event.args[0];
+  }
+  if (IsOk(event, CommandKind::kKey) && !event.args.empty() &&
+      NameKey(event.args[0]) == NameKey(room_)) {
+    bool removed = event.args.size() > 1 && event.args[1] == "-";
+    room_key_ = removed || typed_key_room_ != NameKey(room_) ? "" : typed_key_;
+  }
+  if (IsOk(event, CommandKind::kLeave) || event.kind == Kind::kKicked) {
+    room_.clear();  // KICKED: back in the lobby, and a reconnect must not rejoin
+    room_key_.clear();
+    last_id_ = 0;
+  }
 }
 
 void Session::NoteIds(const ServerEvent& event) {
@@ -90,11 +150,17 @@ std::string Session::StartJoining() {
   }
   step_ = Step::kJoining;
   ++join_attempts_;
-  if (options_.since_id != 0) {
-    std::string since = absl::StrCat("since=", options_.since_id);
-    return FormatCommand(CommandKind::kJoin, {wanted_room_, since});
-  }
-  return FormatCommand(CommandKind::kJoin, {wanted_room_});
+  std::vector<absl::string_view> args = {wanted_room_};
+  if (!options_.room_key.empty()) args.push_back(options_.room_key);
+  std::string since = absl::StrCat("since=", options_.since_id);
+  if (options_.since_id != 0) args.push_back(since);
+  return FormatCommand(CommandKind::kJoin, args);
+}
+
+std::string Session::CreateCommand() const {
+  std::vector<absl::string_view> args = {wanted_room_};
+  if (!options_.room_key.empty()) args.push_back(options_.room_key);
+  return FormatCommand(CommandKind::kCreate, args);
 }
 
 Session::Reaction Session::AdvanceSetup(const ServerEvent& event) {
@@ -128,7 +194,7 @@ Session::Reaction Session::AdvanceSetup(const ServerEvent& event) {
       if (event.kind != Kind::kErr) return {};
       if (IsErr(event, ErrorCode::kNoSuchRoom)) {
         step_ = Step::kCreating;
-        return {FormatCommand(CommandKind::kCreate, {wanted_room_}), true};
+        return {CreateCommand(), true};
       }
       step_ = Step::kDone;
       return {};

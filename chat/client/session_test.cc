@@ -1,5 +1,7 @@
 #include "chat/client/session.h"
 
+#include "absl/strings/str_cat.h"
+#include "chat/protocol/command.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
@@ -135,6 +137,126 @@ TEST(SessionTest, RejoinsWithSinceAndTracksTheLastIdOfItsRoom) {
   EXPECT_EQ(session.last_id(), 60u);
   Feed(session, "OK JOIN Den 1");  // another room: its ids start over
   EXPECT_EQ(session.last_id(), 0u);
+}
+
+Command Typed(absl::string_view line) {
+  absl::StatusOr<Command> command = ParseCommand(line);
+  EXPECT_TRUE(command.ok()) << line;
+  return command.ok() ? *command : Command{Command::Kind::kChat};
+}
+
+// A session after setup, in `room` (with history, so ids are tracked).
+Session InRoom(absl::string_view room) {
+  Session session("", "", {/*history=*/true});
+  Feed(session, "WELCOME guest3 hi");
+  Feed(session, "ERR unknown-command no /cap");
+  Feed(session, absl::StrCat("OK JOIN ", room, " 2"));
+  EXPECT_TRUE(session.setup_done());
+  return session;
+}
+
+TEST(SessionTest, KickedIsBackInTheLobbyAndDoesNotRejoinOnReconnect) {
+  Session session = InRoom("Lounge");
+  Feed(session, "@id=60;time=2026-12-01T10:00:01.000Z MSG Lounge bob live");
+  Feed(session, "KICKED Lounge alice be nice");
+  EXPECT_EQ(session.room(), "");
+  EXPECT_EQ(session.Prompt(), "guest3@lobby> ");
+  EXPECT_EQ(session.last_id(), 0u);
+  Session after = session.ForReconnect();
+  Feed(after, "WELCOME guest9 hi");
+  Feed(after, "OK CAP tags");
+  EXPECT_EQ(Feed(after, "OK CAP REQ tags"), "/nick guest3\n");
+  EXPECT_EQ(Feed(after, "OK NICK guest3"), "") << "kicked: it must not rejoin Lounge";
+  EXPECT_TRUE(after.setup_done());
+}
+
+TEST(SessionTest, ReconnectRejoinsItsRoomWithSince) {
+  Session session = InRoom("Lounge");
+  Feed(session, "@id=60;time=2026-12-01T10:00:01.000Z MSG Lounge bob live");
+  Session again = session.ForReconnect();
+  Feed(again, "WELCOME guest9 hi");
+  Feed(again, "OK CAP tags");
+  EXPECT_EQ(Feed(again, "OK CAP REQ tags"), "/nick guest3\n");
+  EXPECT_EQ(Feed(again, "OK NICK guest3"), "/join Lounge since=60\n");
+}
+
+TEST(SessionTest, FollowsTheNickThroughLoginAndRenamed) {
+  Session session = InRoom("Lounge");
+  Feed(session, "OK LOGIN alice");
+  EXPECT_EQ(session.nick(), "alice");
+  EXPECT_TRUE(session.logged_in());
+  EXPECT_EQ(session.Prompt(), "alice@Lounge> ");
+  Feed(session, "RENAMED alice guest7 someone logged in to the account alice");
+  EXPECT_EQ(session.nick(), "guest7");
+  EXPECT_FALSE(session.logged_in());
+  Feed(session, "OK NICK carol");
+  Feed(session, "OK REGISTER carol");
+  EXPECT_TRUE(session.logged_in());
+  Feed(session, "OK LOGOUT carol");
+  EXPECT_FALSE(session.logged_in());
+  EXPECT_EQ(session.nick(), "carol");
+}
+
+TEST(SessionTest, ALoggedInSessionDoesNotAskForTheAccountsNickOnReconnect) {
+  Session session = InRoom("Lounge");
+  Feed(session, "OK LOGIN alice");
+  Session again = session.ForReconnect();
+  Feed(again, "WELCOME guest9 hi");
+  Feed(again, "OK CAP tags");
+  EXPECT_EQ(Feed(again, "OK CAP REQ tags"), "/join Lounge\n")
+      << "/nick alice would get ERR nick-registered; /login needs the password again";
+}
+
+TEST(SessionTest, RejoinsAKeyedRoomWithTheKeyTyped) {
+  Session session = InRoom("Den");
+  session.OnTypedCommand(Typed("/join lounge s3cret"));
+  Feed(session, "OK JOIN Lounge 2");
+  Feed(session, "@id=70;time=2026-12-01T10:00:01.000Z MSG Lounge bob live");
+  Session again = session.ForReconnect();
+  Feed(again, "WELCOME guest9 hi");
+  Feed(again, "OK CAP tags");
+  Feed(again, "OK CAP REQ tags");
+  EXPECT_EQ(Feed(again, "OK NICK guest3"), "/join Lounge s3cret since=70\n");
+  EXPECT_EQ(Feed(again, "ERR no-such-room gone"), "/create Lounge s3cret\n");
+  EXPECT_EQ(again.Prompt().find("s3cret"), std::string::npos);
+}
+
+TEST(SessionTest, TheRoomKeyFollowsKeyAndIsForgottenOnLeavingTheRoom) {
+  Session session = InRoom("Lounge");
+  session.OnTypedCommand(Typed("/key n3wkey"));
+  Feed(session, "OK KEY Lounge");
+  Session keyed = session.ForReconnect();
+  Feed(keyed, "WELCOME guest9 hi");
+  Feed(keyed, "OK CAP tags");
+  Feed(keyed, "OK CAP REQ tags");
+  EXPECT_EQ(Feed(keyed, "OK NICK guest3"), "/join Lounge n3wkey\n");
+  session.OnTypedCommand(Typed("/join lounge"));
+  Feed(session, "OK JOIN Lounge 2");  // the room it is in: changes nothing
+  session.OnTypedCommand(Typed("/key -"));
+  Feed(session, "OK KEY Lounge -");
+  Session unkeyed = session.ForReconnect();
+  Feed(unkeyed, "WELCOME guest9 hi");
+  Feed(unkeyed, "OK CAP tags");
+  Feed(unkeyed, "OK CAP REQ tags");
+  EXPECT_EQ(Feed(unkeyed, "OK NICK guest3"), "/join Lounge\n");
+}
+
+TEST(SessionTest, AKeyThatDidNotWorkIsNotKept) {
+  Session session = InRoom("Den");
+  session.OnTypedCommand(Typed("/join lounge wrong"));
+  Feed(session, "ERR bad-key Lounge needs a key");
+  session.OnTypedCommand(Typed("/join elsewhere"));
+  Feed(session, "OK JOIN Elsewhere 1");
+  session.OnTypedCommand(Typed("/join lounge wrong"));
+  Feed(session, "ERR bad-key Lounge needs a key");
+  Feed(session, "KICKED Elsewhere bob bye");
+  session.OnTypedCommand(Typed("/create Attic"));
+  Feed(session, "OK CREATE Attic");
+  Session again = session.ForReconnect();
+  Feed(again, "WELCOME guest9 hi");
+  Feed(again, "OK CAP tags");
+  Feed(again, "OK CAP REQ tags");
+  EXPECT_EQ(Feed(again, "OK NICK guest3"), "/join Attic\n");
 }
 
 }  // namespace

@@ -151,8 +151,8 @@ std::string ServerMetrics::Render(size_t rooms) const {
                                  "Client connections accepted, by transport.", T::Counter);
   MetricFamily open =
       Family("roomchat_connections_open", "Client connections open, by transport.", T::Gauge);
-  const char* transports[] = {"tcp", "websocket"};
-  for (size_t i = 0; i < 2; ++i) {
+  const char* transports[kTransportCount] = {"tcp", "tls", "websocket", "wss"};
+  for (size_t i = 0; i < kTransportCount; ++i) {
     accepted.metric.push_back(Value(static_cast<double>(Load(transports_[i].accepted)), T::Counter,
                                     {{"transport", transports[i]}}));
     open.metric.push_back(Value(static_cast<double>(transports_[i].open.load()), T::Gauge,

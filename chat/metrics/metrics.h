@@ -68,7 +68,14 @@ struct PlaceMetrics {
 
 class ServerMetrics {
  public:
-  enum class Transport { kTcp, kWebSocket };
+  // How a client connected: the line protocol or WebSocket, each plain or inside TLS (the
+  // labels "tcp", "tls", "websocket", "wss").
+  enum class Transport { kTcp, kTls, kWebSocket, kWebSocketTls };
+  static constexpr size_t kTransportCount = 4;
+  static Transport TransportOf(bool websocket, bool tls) {
+    if (websocket) return tls ? Transport::kWebSocketTls : Transport::kWebSocket;
+    return tls ? Transport::kTls : Transport::kTcp;
+  }
 
   ServerMetrics() = default;
   ServerMetrics(const ServerMetrics&) = delete;
@@ -91,7 +98,7 @@ class ServerMetrics {
     std::atomic<int64_t> open{0};
   };
 
-  std::array<TransportCounts, 2> transports_;
+  std::array<TransportCounts, kTransportCount> transports_;
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<PlaceMetrics>> live_ ABSL_GUARDED_BY(mu_);
   // The ended places' counts, kept in a PlaceMetrics of their own.

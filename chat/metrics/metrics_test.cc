@@ -25,6 +25,8 @@ TEST(ServerMetricsTest, SumsLivePlacesAndKeepsEndedOnesSoCountersNeverGoDown) {
   metrics.Accepted(ServerMetrics::Transport::kTcp);
   metrics.Accepted(ServerMetrics::Transport::kWebSocket);
   metrics.Closed(ServerMetrics::Transport::kTcp);
+  metrics.Accepted(ServerMetrics::TransportOf(/*websocket=*/true, /*tls=*/true));
+  metrics.Accepted(ServerMetrics::TransportOf(/*websocket=*/false, /*tls=*/true));
   std::string page = metrics.Render(1);
   EXPECT_TRUE(Has(page, "roomchat_lines_received_total 5")) << page;
   EXPECT_TRUE(Has(page, "roomchat_deliveries_total 30"));
@@ -34,6 +36,8 @@ TEST(ServerMetricsTest, SumsLivePlacesAndKeepsEndedOnesSoCountersNeverGoDown) {
   EXPECT_TRUE(Has(page, "roomchat_disconnections_total{reason=\"output_limit\"} 1"));
   EXPECT_TRUE(Has(page, "roomchat_connections_accepted_total{transport=\"websocket\"} 1"));
   EXPECT_TRUE(Has(page, "roomchat_connections_open{transport=\"tcp\"} 0"));
+  EXPECT_TRUE(Has(page, "roomchat_connections_open{transport=\"wss\"} 1"));
+  EXPECT_TRUE(Has(page, "roomchat_connections_accepted_total{transport=\"tls\"} 1"));
   EXPECT_TRUE(Has(page, "roomchat_fanout_seconds_bucket{le=\"4e-06\"} 1")) << page;
   EXPECT_TRUE(Has(page, "roomchat_fanout_seconds_bucket{le=\"+Inf\"} 1"));
   EXPECT_TRUE(Has(page, "# TYPE roomchat_event_loop_lag_seconds histogram"));

@@ -129,9 +129,8 @@ void Acceptor::Admit(std::unique_ptr<Transport> transport, std::string peer,
 
 void ConnectOrTurnAway(std::unique_ptr<Connection> connection, Registry* registry,
                        Destination* lobby, ServerMetrics* metrics, Clock::time_point now) {
-  ServerMetrics::Transport transport = connection->codec().kind() == Codec::Kind::kWebSocket
-                                           ? ServerMetrics::Transport::kWebSocket
-                                           : ServerMetrics::Transport::kTcp;
+  ServerMetrics::Transport transport = ServerMetrics::TransportOf(
+      connection->codec().kind() == Codec::Kind::kWebSocket, connection->tls());
   absl::Status connected = registry->Connect(connection, lobby);
   if (connected.ok()) return metrics->Accepted(transport);
   LOG_EVERY_N(WARNING, 100) << "limit hit: refused " << connection->peer() << ": " << connected

@@ -71,14 +71,14 @@ class Connection {
 
   ClientId id() const { return id_; }
   int fd() const { return transport_->fd(); }
+  // Whether the connection speaks TLS (the TLS or HTTPS port).
+  bool tls() const { return transport_->tls(); }
   const std::string& peer() const { return peer_; }
   const std::string& nick() const { return nick_; }
   void set_nick(std::string nick) { nick_ = std::move(nick); }
   // The account the client is logged in to (its key), or empty for a guest.
   const std::string& account() const { return account_; }
   void set_account(std::string account) { account_ = std::move(account); }
-  // Whether the connection is TLS (the TLS port, wss://).
-  bool encrypted() const { return transport_->encrypted(); }
   // What the client turned on with /cap req (nothing: protocol v1 exactly).
   CapSet caps() const { return caps_; }
   void add_cap(Cap cap) { caps_.Add(cap); }

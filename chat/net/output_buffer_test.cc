@@ -16,6 +16,7 @@ class FakeTransport : public Transport {
  public:
   explicit FakeTransport(size_t room) : room_(room) {}
   int fd() const override { return -1; }
+  bool tls() const override { return false; }
   absl::StatusOr<ReadResult> Read(char*, size_t) override {
     return ReadResult{ReadResult::Kind::kWouldBlock};
   }

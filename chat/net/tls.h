@@ -75,10 +75,10 @@ class TlsTransport final : public Transport {
   std::string Version() const;
 
   int fd() const override { return fd_.get(); }
+  bool tls() const override { return true; }
   absl::StatusOr<ReadResult> Read(char* buffer, size_t size) override;
   absl::StatusOr<size_t> Write(const char* data, size_t size) override;
   void ShutdownWrite() override;
-  bool encrypted() const override { return true; }
 
  private:
   // One SSL_read; kData with 0 bytes never happens.

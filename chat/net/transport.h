@@ -1,6 +1,7 @@
-// Transport: how a connection's bytes cross the wire, below the codec. Plain TCP today; TLS later
-// adds a transport and touches neither codecs, rooms nor the registry (Redis 7 draws the same seam
-// as one ConnectionType table per kind of connection).
+// Transport: how a connection's bytes cross the wire, below the codec: plain TCP here, TLS in
+// chat/net/tls.h. Any codec runs over either (the line protocol, WebSocket), and neither codecs,
+// rooms nor the registry know which (Redis 7 draws the same seam as one ConnectionType table per
+// kind of connection).
 //
 // Thread contract: not thread-safe; owned, like its Connection, by one thread at a time.
 #ifndef ROOMCHAT_CHAT_NET_TRANSPORT_H_
@@ -29,6 +30,8 @@ class Transport {
 
   // The descriptor an event loop watches.
   virtual int fd() const = 0;
+  // Whether the bytes cross the wire inside TLS (metrics, the log; passwords may cross it).
+  virtual bool tls() const = 0;
   // One read of at most `size` bytes into `buffer`. Aborted when the peer reset the connection;
   // another error for anything else.
   virtual absl::StatusOr<ReadResult> Read(char* buffer, size_t size) = 0;
@@ -37,8 +40,6 @@ class Transport {
   virtual absl::StatusOr<size_t> Write(const char* data, size_t size) = 0;
   // No more output: the peer reads EOF after what was written.
   virtual void ShutdownWrite() = 0;
-  // Whether the bytes are encrypted on the wire (TLS): passwords may cross it.
-  virtual bool encrypted() const { return false; }
 };
 
 // A connected, non-blocking TCP socket.
@@ -47,6 +48,7 @@ class TcpTransport final : public Transport {
   explicit TcpTransport(UniqueFd fd) : fd_(std::move(fd)) {}
 
   int fd() const override { return fd_.get(); }
+  bool tls() const override { return false; }
   absl::StatusOr<ReadResult> Read(char* buffer, size_t size) override;
   absl::StatusOr<size_t> Write(const char* data, size_t size) override;
   void ShutdownWrite() override;

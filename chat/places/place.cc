@@ -353,9 +353,8 @@ void Place::DoMsg(Connection& member, const Command& command) {
 void Place::OnDeparture(Connection& member, const Departure& departure) {
   static_assert(static_cast<size_t>(DepartureReason::kShutdown) + 1 == kDepartureReasonCount);
   PlaceMetrics::Add(metrics_->departures[static_cast<size_t>(departure.reason)]);
-  context_.metrics->Closed(member.codec().kind() == Codec::Kind::kWebSocket
-                               ? ServerMetrics::Transport::kWebSocket
-                               : ServerMetrics::Transport::kTcp);
+  context_.metrics->Closed(ServerMetrics::TransportOf(
+      member.codec().kind() == Codec::Kind::kWebSocket, member.tls()));
   context_.registry->Disconnect(member.id());
   OnMemberGone(member.id());
   if (!stopping_) AnnounceDeparture(member.nick());

@@ -41,7 +41,7 @@ void Place::ExecuteAccountCommand(Connection& member, const Command& command) {
 absl::Status Place::CheckPasswordAllowed(Connection& member) const {
   if (context_.accounts == nullptr) return Unavailable();
   const std::string address = PeerAddress(member.peer());
-  bool secure = member.encrypted() || context_.allow_plaintext_auth ||
+  bool secure = member.tls() || context_.allow_plaintext_auth ||
                 (context_.plaintext_auth_from_loopback && IsLoopbackAddress(address));
   if (!secure) {
     return ProtocolError(ErrorCode::kInsecure,
@@ -86,6 +86,7 @@ void Place::DoRegister(Connection& member, const Command& command) {
                                            absl::StrCat(member.nick(), " is registered already")));
   }
   std::string account = NameKey(member.nick());
+  context_.login_guard->Registering(PeerAddress(member.peer()), Clock::now());
   AccountService::Done done =
       AnswerTo(member, [account](Place& here, Connection& held, absl::Status status) {
         here.FinishRegister(held, account, std::move(status));

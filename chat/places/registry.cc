@@ -52,13 +52,13 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
   absl::MutexLock lock(&mu_);
   auto it = clients_.find(id);
   if (it == clients_.end()) return absl::NotFoundError("unknown client");
-  auto taken = nicks_.find(key);
-  if (taken != nicks_.end() && taken->second != id) {
-    return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
-  }
   if (accounts_.contains(key) && it->second.account != key) {
     return ProtocolError(ErrorCode::kNickRegistered,
                          absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
+  }
+  auto taken = nicks_.find(key);
+  if (taken != nicks_.end() && taken->second != id) {
+    return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
   }
   RenameLocked(id, it->second, std::string(nick));
   return absl::OkStatus();

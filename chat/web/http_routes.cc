@@ -146,8 +146,10 @@ bool HttpRoutes::OriginAllowed(const HttpRequest& request) const {
   if (origin.empty()) return true;
   if (options_.allowed_origins.empty()) {
     absl::string_view host = request.Header("host");
-    return !host.empty() &&
-           (origin == absl::StrCat("http://", host) || origin == absl::StrCat("https://", host));
+    if (host.empty()) return false;
+    // The plain port also takes https://<Host>: a TLS proxy in front of it (docs/WEB.md).
+    return origin == absl::StrCat("https://", host) ||
+           (!options_.tls && origin == absl::StrCat("http://", host));
   }
   for (const std::string& allowed : options_.allowed_origins) {
     if (origin == allowed) return true;

@@ -28,9 +28,12 @@ struct WebOptions {
   // Serve the web client from this folder instead of the embedded copy; empty: embedded.
   std::string web_root;
   // Origins allowed to open /ws, e.g. "https://chat.example.org"; empty: the server's own origin
-  // (the Host header, over http or https) and no other. A request without Origin is not a browser
+  // (the Host header, over http or https, or https only on the HTTPS port) and no other. A request without Origin is not a browser
   // acting for another site, and is allowed.
   std::vector<std::string> allowed_origins;
+  // These routes answer the HTTPS port: the server's own origin is then https://<Host> only (an
+  // http:// page is not served from a TLS port; anyone on the path could forge one).
+  bool tls = false;
 };
 
 struct RouteResult {

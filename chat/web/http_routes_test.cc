@@ -64,6 +64,18 @@ TEST_F(HttpRoutesTest, AnotherSitesOriginIs403AndOnlyListedOriginsPassWhenGiven)
   EXPECT_EQ(listed.Route(Get("/ws", Upgrade("http://chat.test:8080"))).status, 403);
 }
 
+TEST_F(HttpRoutesTest, OnTheHttpsPortTheOwnOriginIsHttpsOnly) {
+  WebOptions tls;
+  tls.tls = true;
+  HttpRoutes https(tls, &accepting_, [] { return ""; });
+  for (std::string origin : {"", "https://chat.test:8080"}) {
+    EXPECT_EQ(https.Route(Get("/ws", Upgrade(origin))).status, 101) << origin;
+  }
+  // A page over plain http could come from anyone on the path, not from this TLS port.
+  EXPECT_EQ(https.Route(Get("/ws", Upgrade("http://chat.test:8080"))).status, 403);
+  EXPECT_EQ(https.Route(Get("/ws", Upgrade("https://evil.example"))).status, 403);
+}
+
 TEST_F(HttpRoutesTest, MalformedHandshakesAre400And426) {
   auto no_key = Upgrade();
   no_key.erase("sec-websocket-key");

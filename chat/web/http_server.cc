@@ -17,13 +17,17 @@ namespace {
 
 constexpr uint64_t kListenKey = 1;
 constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// The TLS handshaker's keys start here; HTTP connections count up from 2 and never get there.
+constexpr uint64_t kFirstHandshakeKey = uint64_t{1} << 62;
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     UniqueFd listen_fd, HttpRoutes routes, Registry* registry, Destination* lobby,
-    const ConnectionLimits& limits, std::atomic<ClientId>* ids, ServerMetrics* metrics) {
-  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("http");
+    const ConnectionLimits& limits, std::atomic<ClientId>* ids, ServerMetrics* metrics,
+    TlsAccepting tls) {
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop =
+      EventLoop::Create(tls.context != nullptr ? "https" : "http");
   if (!loop.ok()) return loop.status();
   std::unique_ptr<HttpServer> server(new HttpServer(*std::move(loop), std::move(listen_fd),
                                                     std::move(routes), registry, lobby, limits, ids,
@@ -31,6 +35,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
   absl::Status watched =
       server->loop_->Watch(server->listen_fd_.get(), EPOLLIN, kListenKey, server.get());
   if (!watched.ok()) return watched;
+  if (tls.context != nullptr) {
+    HttpServer* raw = server.get();
+    server->handshaker_ = std::make_unique<TlsHandshaker>(
+        server->loop_.get(), tls.context, tls.handshake_timeout, kFirstHandshakeKey,
+        [raw](std::unique_ptr<TlsTransport> transport, std::string peer) {
+          raw->Add(std::move(transport), std::move(peer));
+        });
+  }
   return server;
 }
 
@@ -57,6 +69,7 @@ void HttpServer::Stop() {
   loop_->Quit();
   thread_.join();
   connections_.clear();  // closes every HTTP connection still open
+  handshaker_.reset();   // and every handshake still in progress
 }
 
 void HttpServer::OnIo(uint64_t key, uint32_t events) {
@@ -75,21 +88,34 @@ void HttpServer::AcceptAll() {
       }
       return;
     }
-    if (connections_.size() >= kMaxConnections) {
+    size_t handshaking = handshaker_ != nullptr ? handshaker_->pending() : 0;
+    if (connections_.size() + handshaking >= kMaxConnections) {
       LOG_EVERY_N(WARNING, 100) << "limit hit: " << kMaxConnections
                                 << " HTTP connections open; closing a new one";
       continue;
     }
     SetNoDelay(fd.get()).IgnoreError();
-    uint64_t key = next_key_++;
-    auto http = std::make_unique<HttpConnection>();
-    http->peer = PeerAddress(fd.get());
-    http->fd = std::move(fd);
-    if (!loop_->Watch(http->fd.get(), kConnectionEvents, key, this).ok()) continue;
-    HttpConnection& added = *http;
-    connections_.emplace(key, std::move(http));
-    RestartIdleTimer(key, added);
+    std::string peer = PeerAddress(fd.get());
+    if (handshaker_ != nullptr) {
+      handshaker_->Start(std::move(fd), std::move(peer));
+    } else {
+      Add(std::make_unique<TcpTransport>(std::move(fd)), std::move(peer));
+    }
   }
+}
+
+void HttpServer::Add(std::unique_ptr<Transport> transport, std::string peer) {
+  uint64_t key = next_key_++;
+  auto http = std::make_unique<HttpConnection>();
+  http->peer = std::move(peer);
+  http->transport = std::move(transport);
+  if (!loop_->Watch(http->transport->fd(), kConnectionEvents, key, this).ok()) return;
+  HttpConnection& added = *http;
+  connections_.emplace(key, std::move(http));
+  RestartIdleTimer(key, added);
+  // Over TLS the first request may have come with the handshake's last flight and wait, decrypted,
+  // inside OpenSSL, where epoll does not see it: serve at once.
+  if (added.transport->tls()) Serve(key);
 }
 
 void HttpServer::Serve(uint64_t key) {
@@ -102,15 +128,18 @@ void HttpServer::Serve(uint64_t key) {
   while (true) {
     if (!Answer(key, http) || !Write(key, http)) return;  // upgraded or closed
     if (!http.out.empty() || http.input_ended) return;    // EPOLLOUT (edge-triggered) resumes
-    ssize_t n = ::read(http.fd.get(), buffer, sizeof(buffer));
-    if (n > 0) {
-      http.parser.Append(absl::string_view(buffer, static_cast<size_t>(n)));
-      continue;
+    // A full buffer is read again; over TLS that also takes what OpenSSL holds decrypted.
+    absl::StatusOr<Transport::ReadResult> read = http.transport->Read(buffer, sizeof(buffer));
+    if (!read.ok()) return Close(key);
+    switch (read->kind) {
+      case Transport::ReadResult::Kind::kData:
+        http.parser.Append(absl::string_view(buffer, read->bytes));
+        continue;
+      case Transport::ReadResult::Kind::kWouldBlock: return;
+      case Transport::ReadResult::Kind::kEndOfInput:
+        http.input_ended = true;  // EOF: what was asked is still answered, then the door
+        continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
-    if (n < 0) return Close(key);
-    http.input_ended = true;  // EOF: what was asked is still answered, then the door
   }
 }
 
@@ -147,11 +176,14 @@ void HttpServer::Upgrade(uint64_t key, HttpConnection& http, std::string respons
     LOG(ERROR) << "cannot start a WebSocket for " << http.peer << ": " << codec.status();
     return Close(key);
   }
-  loop_->Unwatch(http.fd.get(), key);
+  loop_->Unwatch(http.transport->fd(), key);
   loop_->Cancel(http.idle);
-  auto connection = std::make_unique<Connection>(
-      ids_->fetch_add(1, std::memory_order_relaxed), http.peer,
-      std::make_unique<TcpTransport>(std::move(http.fd)), *std::move(codec), limits_, now);
+  auto connection =
+      std::make_unique<Connection>(ids_->fetch_add(1, std::memory_order_relaxed), http.peer,
+                                   std::move(http.transport), *std::move(codec), limits_, now);
+  // Frames may wait in the socket or, over TLS, decrypted inside OpenSSL (which epoll does not
+  // report): the lobby reads at once.
+  connection->loop_state().readable = true;
   // Responses to requests pipelined before the upgrade, then the 101, then any WebSocket frames.
   connection->SendEncoded(http.out + response, now);
   connection->AcceptInput(http.parser.TakeRest(), now);
@@ -161,18 +193,16 @@ void HttpServer::Upgrade(uint64_t key, HttpConnection& http, std::string respons
 
 bool HttpServer::Write(uint64_t key, HttpConnection& http) {
   while (!http.out.empty()) {
-    ssize_t n = ::send(http.fd.get(), http.out.data(), http.out.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      http.out.erase(0, static_cast<size_t>(n));
-      continue;
+    absl::StatusOr<size_t> n = http.transport->Write(http.out.data(), http.out.size());
+    if (!n.ok()) {
+      Close(key);
+      return false;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;  // EPOLLOUT (edge-triggered) says when to go on
-    Close(key);
-    return false;
+    if (*n == 0) return true;  // EPOLLOUT (edge-triggered) says when to go on
+    http.out.erase(0, *n);
   }
   if (!http.close_when_written) return true;
-  ::shutdown(http.fd.get(), SHUT_WR);
+  http.transport->ShutdownWrite();  // over TLS, close_notify first
   Close(key);
   return false;
 }
@@ -185,7 +215,7 @@ void HttpServer::RestartIdleTimer(uint64_t key, HttpConnection& http) {
 void HttpServer::Close(uint64_t key) {
   auto it = connections_.find(key);
   if (it == connections_.end()) return;
-  loop_->Unwatch(it->second->fd.get(), key);
+  loop_->Unwatch(it->second->transport->fd(), key);
   loop_->Cancel(it->second->idle);
   connections_.erase(it);
 }

@@ -6,10 +6,15 @@
 // is read no further while kMaxPendingOutput bytes of answers wait for it. Past kMaxConnections
 // open HTTP connections, a new one is closed at once.
 //
-// A GET /ws that upgrades becomes a roomchat client: the socket and the bytes that came after the
-// request go into a Connection (TCP transport, WebSocketCodec) whose output starts with the 101
-// response, and the registry admits it to the lobby like a TCP client; from then on it is not the
-// HTTP thread's.
+// A GET /ws that upgrades becomes a roomchat client: the transport and the bytes that came after
+// the request go into a Connection (WebSocketCodec) whose output starts with the 101 response, and
+// the registry admits it to the lobby like a TCP client; from then on it is not the HTTP thread's.
+//
+// With a TlsContext (the HTTPS port, a second HttpServer on its own thread) each accepted socket
+// first completes a TLS handshake on this thread (TlsHandshaker, as on the TLS line port; pending
+// handshakes count against kMaxConnections), then is served exactly as above over a TlsTransport,
+// which an upgrade hands on to the Connection (wss://): its SSL moves with it to the lobby and
+// rooms.
 //
 // Thread contract: Create(), Start() and Stop() are for the owner (the Server); everything else
 // runs on the HTTP thread.
@@ -29,7 +34,10 @@
 #include "chat/loop/event_loop.h"
 #include "chat/loop/socket.h"
 #include "chat/metrics/metrics.h"
+#include "chat/net/acceptor.h"
 #include "chat/net/connection.h"
+#include "chat/net/tls_handshaker.h"
+#include "chat/net/transport.h"
 #include "chat/places/registry.h"
 #include "chat/web/http_request.h"
 #include "chat/web/http_routes.h"
@@ -44,12 +52,13 @@ class HttpServer final : private EventLoop::IoHandler {
   static constexpr size_t kMaxPendingOutput = 256 * 1024;
 
   // `ids` hands out client ids shared with the TCP acceptor, `metrics` counts WebSocket clients;
-  // both outlive the server.
+  // both outlive the server. `tls.context`, when not null (the HTTPS port), outlives it too.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(UniqueFd listen_fd, HttpRoutes routes,
                                                             Registry* registry, Destination* lobby,
                                                             const ConnectionLimits& limits,
                                                             std::atomic<ClientId>* ids,
-                                                            ServerMetrics* metrics);
+                                                            ServerMetrics* metrics,
+                                                            TlsAccepting tls = TlsAccepting());
   ~HttpServer() override;
 
   HttpServer(const HttpServer&) = delete;
@@ -61,7 +70,7 @@ class HttpServer final : private EventLoop::IoHandler {
 
  private:
   struct HttpConnection {
-    UniqueFd fd;
+    std::unique_ptr<Transport> transport;  // TCP, or TLS once its handshake is done
     std::string peer;
     HttpRequestParser parser;
     std::string out;  // responses not yet written
@@ -77,6 +86,8 @@ class HttpServer final : private EventLoop::IoHandler {
   // EventLoop::IoHandler: the listening socket or an HTTP connection.
   void OnIo(uint64_t key, uint32_t events) override;
   void AcceptAll();
+  // Serves a connection ready for requests (accepted, or done with its TLS handshake).
+  void Add(std::unique_ptr<Transport> transport, std::string peer);
   void Serve(uint64_t key);
   // Answers the complete requests buffered while the responses pending stay under
   // kMaxPendingOutput; false once the connection is upgraded.
@@ -99,7 +110,8 @@ class HttpServer final : private EventLoop::IoHandler {
 
   // Owned by the HTTP thread.
   absl::flat_hash_map<uint64_t, std::unique_ptr<HttpConnection>> connections_;
-  uint64_t next_key_ = 2;  // 1 is the listening socket
+  uint64_t next_key_ = 2;  // 1 is the listening socket; the handshaker's keys are far above
+  std::unique_ptr<TlsHandshaker> handshaker_;  // the HTTPS port only
 
   // Owned by the owner's thread.
   std::thread thread_;

@@ -6,7 +6,6 @@ against the real chat_server binary. Certificates are made here with the openssl
 Each case has a deadline; nothing waits on a sleep being long enough.
 """
 import os
-import re
 import shutil
 import signal
 import socket
@@ -14,98 +13,20 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
+
+from tls_support import (DEADLINE, Lines, make_cert, old_protocol_context, read_until_closed,
+                         tls_client)
+import tls_support
 
 SERVER = None
 CLIENT = None
-DEADLINE = 20.0
 WORK = None
 
 
-def make_cert(directory, name):
-    """A self-signed certificate for `name` and 127.0.0.1, as tools/make_cert.sh makes them."""
-    os.makedirs(directory, exist_ok=True)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "2", "-keyout", os.path.join(directory, "key.pem"),
-         "-out", os.path.join(directory, "cert.pem"), "-subj", f"/CN={name}",
-         "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1",
-         "-addext", "basicConstraints=critical,CA:TRUE"],
-        check=True, capture_output=True)
-    return os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-
-
-class Server:
-    """chat_server with TLS; reads the ports from its log and keeps the log."""
-
-    def __init__(self, cert, key, *flags):
-        data = tempfile.mkdtemp(dir=WORK)
-        self.process = subprocess.Popen(
-            [SERVER, "--port=0", "--http_port=-1", "--tls_port=0", f"--tls_cert={cert}",
-             f"--tls_key={key}", f"--data_dir={data}", *flags],
-            stderr=subprocess.PIPE, text=True)
-        self.log = []
-        self.ports = {}
-        self.lock = threading.Condition()
-        threading.Thread(target=self._read_log, daemon=True).start()
-        self.wait_log(r"listening for TLS on 127\.0\.0\.1:\d+")
-
-    def _read_log(self):
-        for line in self.process.stderr:
-            with self.lock:
-                self.log.append(line)
-                for kind, pattern in (("tcp", r"listening on 127\.0\.0\.1:(\d+) \("),
-                                      ("tls", r"listening for TLS on 127\.0\.0\.1:(\d+)")):
-                    found = re.search(pattern, line)
-                    if found:
-                        self.ports[kind] = int(found.group(1))
-                self.lock.notify_all()
-
-    def wait_log(self, pattern):
-        with self.lock:
-            if not self.lock.wait_for(lambda: any(re.search(pattern, l) for l in self.log),
-                                      DEADLINE):
-                raise AssertionError(f"no log line matching {pattern!r}:\n{''.join(self.log)}")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(DEADLINE)
-        if code != 0:  # a sanitizer's report (a leak, a race) ends the server with another code
-            raise AssertionError(f"the server exited with {code}:\n{''.join(self.log[-40:])}")
-
-
-class Lines:
-    """Line reading over any socket-like object with recv()."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def send(self, line):
-        self.sock.sendall(line.encode() + b"\n")
-
-    def read(self):
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise AssertionError(f"closed; had {self.buffer!r}")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
-
-    def ask(self, line):
-        self.send(line)
-        return self.read()
-
-
-def tls_client(port, cafile, hostname="localhost", **context_options):
-    context = ssl.create_default_context(cafile=cafile)
-    for name, value in context_options.items():
-        setattr(context, name, value)
-    raw = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
-    return context.wrap_socket(raw, server_hostname=hostname)
+def Server(cert, key, *flags):
+    """chat_server with TLS on the line port only."""
+    return tls_support.Server(SERVER, WORK, cert, key, "--http_port=-1", "--tls_port=0", *flags)
 
 
 class TlsTest(unittest.TestCase):
@@ -153,11 +74,7 @@ class TlsTest(unittest.TestCase):
             self.assertTrue(receiver.read().endswith(line.split(" ", 2)[2]))
 
     def test_old_protocol_versions_are_refused(self):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(self.cert)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-        context.set_ciphers("DEFAULT@SECLEVEL=0")
+        context = old_protocol_context(self.cert)
         raw = socket.create_connection(("127.0.0.1", self.server.ports["tls"]), timeout=DEADLINE)
         with self.assertRaises(ssl.SSLError) as refused:
             context.wrap_socket(raw, server_hostname="localhost")
@@ -167,12 +84,7 @@ class TlsTest(unittest.TestCase):
     def test_plaintext_to_the_tls_port_is_refused_and_the_port_still_serves(self):
         plain = socket.create_connection(("127.0.0.1", self.server.ports["tls"]), timeout=DEADLINE)
         plain.sendall(b"/nick mallory\n")
-        received = b""
-        try:
-            while chunk := plain.recv(4096):  # an alert at most, then the end (or a reset)
-                received += chunk
-        except ConnectionResetError:
-            pass
+        received = read_until_closed(plain)  # an alert at most, then the end (or a reset)
         self.assertNotIn(b"WELCOME", received)
         self.server.wait_log(r"handshake with 127\.0\.0\.1:\d+ failed")
         after = Lines(tls_client(self.server.ports["tls"], self.cert))

@@ -3,4 +3,6 @@
 # built python3 first on PATH may carry another) and the openssl command.
 set -euo pipefail
 command -v openssl >/dev/null || { echo "tls_test: openssl is missing: run tools/setup.sh" >&2; exit 1; }
+# No __pycache__ in the source tree (the runfiles link back to it).
+export PYTHONDONTWRITEBYTECODE=1
 exec /usr/bin/python3 tests/tls/tls_test.py "$1" "$2"

@@ -9,202 +9,17 @@
 // tools/setup.sh installs both. Every wait has a deadline; nothing sleeps for a fixed time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fs.realpathSync(fileURLToPath(import.meta.url)));
-const repoRoot = path.resolve(here, '../..');
-const serverPath = process.env.SERVER || process.argv[2];
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const WAIT_MS = 15000;
-
-function fail(message) {
-  console.error(`browser_test: ${message}`);
-  process.exit(1);
-}
-
-if (!serverPath || !fs.existsSync(serverPath)) {
-  fail(`no server binary: pass its path as SERVER=... or the first argument (got ${serverPath})`);
-}
-if (!fs.existsSync(chromiumPath)) {
-  fail(`${chromiumPath} is missing: run tools/setup.sh (it installs Debian's chromium)`);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (error) {
-  fail(`playwright-core is not installed in tests/web/node_modules: run tools/setup.sh ` +
-       `(it runs npm ci --prefix tests/web)\n${error.message}`);
-}
+import {
+  launchBrowser, openPage, repoRoot, say, startServer, stopServer, TcpClient, waitFor, waitLog,
+  waitMembers, waitRoom, waitRoomCount,
+} from './browser_support.mjs';
 
 const screenshotDir = process.env.UPDATE_SCREENSHOTS === '1'
   ? path.join(repoRoot, 'docs/web')
   : (process.env.TEST_UNDECLARED_OUTPUTS_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'roomchat-shots-')));
-
-// ---- the server ----------------------------------------------------------------------------
-
-// Starts chat_server and reads both ports from its log. A restart on the same ports retries
-// while the old ports are still being released.
-async function startServer(tcpPort = 0, httpPort = 0) {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      return await startServerOnce(tcpPort, httpPort, deadline);
-    } catch (error) {
-      if (Date.now() > deadline || !error.retry) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));  // back off, then try the bind again
-    }
-  }
-}
-
-// One history store for the whole test, so that a restart keeps what was said.
-const dataDir = fs.mkdtempSync(path.join(process.env.TEST_TMPDIR || os.tmpdir(), 'roomchat-data-'));
-
-function startServerOnce(tcpPort, httpPort, deadline) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(serverPath, [`--port=${tcpPort}`, `--http_port=${httpPort}`,
-                                     `--data_dir=${dataDir}`, '--history_on_join=3'],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const ports = {};
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not log both ports in time:\n${log}`));
-    }, Math.max(0, deadline - Date.now()));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      if (process.env.VERBOSE) process.stderr.write(chunk);
-      const tcp = log.match(/listening on [^\s:]+:(\d+) \(/);
-      const web = log.match(/serving HTTP on [^\s:]+:(\d+)/);
-      if (tcp) ports.tcp = Number(tcp[1]);
-      if (web) ports.http = Number(web[1]);
-      if (ports.tcp && ports.http && !ports.done) {
-        ports.done = true;
-        clearTimeout(timer);
-        resolve({ child, tcpPort: ports.tcp, httpPort: ports.http, log: () => log });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (ports.done) return;
-      const error = new Error(`server exited (${code}) before listening:\n${log}`);
-      error.retry = /in use|EADDRINUSE|bind/i.test(log);
-      reject(error);
-    });
-  });
-}
-
-function stopServer(server) {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null) { resolve(); return; }
-    server.child.once('exit', resolve);
-    server.child.kill('SIGTERM');
-  });
-}
-
-// ---- a plain TCP client ----------------------------------------------------------------------
-
-class TcpClient {
-  static connect(port) {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(new TcpClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-  constructor(socket) {
-    this.socket = socket;
-    this.lines = [];      // {text, taken}
-    this.waiters = new Set();
-    let partial = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      partial += chunk;
-      const parts = partial.split('\n');
-      partial = parts.pop();
-      for (const text of parts) this.lines.push({ text, taken: false });
-      for (const waiter of this.waiters) waiter();
-    });
-    socket.on('error', () => {});
-  }
-  send(line) { this.socket.write(line + '\n'); }
-  // The first line not yet taken that matches; lines before it stay for later waits.
-  expect(pattern) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const line = this.lines.find((l) => !l.taken && pattern.test(l.text));
-        if (!line) return;
-        line.taken = true;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(line.text);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`TCP client: no line matching ${pattern} in time; got:\n` +
-                         this.lines.map((l) => '  ' + l.text).join('\n')));
-      }, WAIT_MS);
-      this.waiters.add(check);
-      check();
-    });
-  }
-  close() { this.socket.destroy(); }
-}
-
-// ---- pages -----------------------------------------------------------------------------------
-
-async function openPage(browser, url, viewport) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => { page.errors.push(error.message); });
-  page.errors = [];
-  await page.goto(url);
-  await waitFor(page, 'connected', () => document.body.dataset.connection === 'connected');
-  return page;
-}
-
-// Waits for a condition in the page; on timeout says what and shows the page's log.
-async function waitFor(page, what, predicate, arg) {
-  try {
-    await page.waitForFunction(predicate, arg, { timeout: WAIT_MS });
-  } catch (error) {
-    const log = await page.locator('#log').innerText().catch(() => '(no log)');
-    const status = await page.locator('#status').innerText().catch(() => '?');
-    throw new Error(`page: ${what} did not happen in time (status: ${status}); log:\n${log}`);
-  }
-}
-
-function waitLog(page, kind, text) {
-  return waitFor(page, `a ${kind} entry with "${text}"`, ([k, t]) =>
-    [...document.querySelectorAll(`#log .entry.${k}`)].some((e) => e.textContent.includes(t)),
-  [kind, text]);
-}
-
-function waitMembers(page, nicks) {
-  return waitFor(page, `members ${nicks}`, (want) =>
-    JSON.stringify([...document.querySelectorAll('#members li')].map((li) => li.dataset.nick)) ===
-      JSON.stringify(want), nicks);
-}
-
-function waitRoomCount(page, room, count) {
-  return waitFor(page, `room ${room} listed with ${count}`, ([r, c]) =>
-    [...document.querySelectorAll('#rooms li')].some((li) => li.dataset.room === r &&
-      li.dataset.count === String(c)), [room, count]);
-}
-
-function waitRoom(page, room) {
-  return waitFor(page, `being in ${room}`, (r) =>
-    document.getElementById('room-title').textContent === r, room);
-}
-
-async function say(page, line) {
-  await page.locator('#input').fill(line);
-  await page.locator('#input').press('Enter');
-}
 
 // ---- accessibility -----------------------------------------------------------------------------
 
@@ -236,7 +51,8 @@ async function checkAccessibility(page) {
     const selectors = ['h1', '#status', '#room-title', '#log .entry.msg .text', '#log .entry.note',
       '#log .entry.join', '#log time', '#log button.nick', '#log .entry.priv .text',
       '#log .entry.error .text', '#error', '#members button.nick', '#rooms button', '.count',
-      'button[type=submit]', '#input', 'summary'];
+      'button[type=submit]', '#input', 'summary', '#room-topic', '#log .entry.topic',
+      '#log .entry.op', '#log .entry.kick', '#log .entry.kicked .text'];
     const out = [];
     for (const selector of selectors) {
       for (const element of document.querySelectorAll(selector)) {
@@ -264,13 +80,7 @@ async function checkAccessibility(page) {
 
 test('web client: two pages and a TCP client in one room, then a server restart', async (t) => {
   let server = await startServer();
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // Playwright gives every launch a fresh temporary profile (its own --user-data-dir).
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   const tcp = await TcpClient.connect(server.tcpPort);
   t.after(async () => {
     tcp.close();
@@ -407,7 +217,7 @@ test('web client: two pages and a TCP client in one room, then a server restart'
     await waitFor(page, 'reconnecting', () => document.body.dataset.connection === 'reconnecting' &&
       /reconnecting/i.test(document.getElementById('status').textContent));
   }
-  server = await startServer(tcpPort, httpPort);
+  server = await startServer({ tcpPort, httpPort });
   // Said while the pages may still be away: each shows it once (live, or from since=).
   const tcp2 = await TcpClient.connect(server.tcpPort);
   t.after(() => tcp2.close());
@@ -440,4 +250,156 @@ test('web client: two pages and a TCP client in one room, then a server restart'
 
   assert.deepEqual([...a.errors, ...b.errors], [], 'errors in the page');
   console.log(`screenshots in ${screenshotDir}`);
+});
+
+// ---- accounts and moderation -------------------------------------------------------------------
+
+// Fails if the password or key shows anywhere in the page: its text, its inputs, its title.
+async function assertHidden(page, secrets) {
+  const shown = await page.evaluate(() => [document.body.innerText, document.title,
+    ...[...document.querySelectorAll('input')].map((input) => input.value)].join('\n'));
+  for (const secret of secrets) assert.ok(!shown.includes(secret), `"${secret}" shows in the page`);
+}
+
+test('web client: register, a topic, not-op, op/deop, kicked to the lobby, renamed, bans', async (t) => {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const op = await TcpClient.connect(server.tcpPort);
+  t.after(async () => {
+    op.close();
+    await browser.close();
+    await stopServer(server);
+  });
+  const url = `http://127.0.0.1:${server.httpPort}/`;
+  const desktop = { width: 1280, height: 800 };
+  const password = 'correct-horse-42';
+
+  // The page registers its nick over ws:// from loopback (allowed there); the password never
+  // shows and the /register line is not kept for Up.
+  const page = await openPage(browser, url, desktop);
+  await say(page, '/nick frank');
+  await waitLog(page, 'note', 'You are now frank');
+  await say(page, `/register ${password}`);
+  await waitLog(page, 'note', 'Registered frank; you are logged in to it');
+  await waitFor(page, 'status shows logged in', () =>
+    document.getElementById('status').textContent.includes('frank (logged in)'));
+  await page.locator('#input').press('ArrowUp');
+  assert.equal(await page.locator('#input').inputValue(), '/nick frank', 'the /register line is not recalled');
+  await page.locator('#input').fill('');
+  // With spaces before it the server would say it to the room: not sent.
+  await say(page, `  /login frank ${password}`);
+  await waitFor(page, 'not sent', () => document.getElementById('error').textContent.includes('Not sent'));
+  await assertHidden(page, [password]);
+
+  // The TCP client creates the room (its operator); the page joins; the operator sets the topic.
+  await op.expect(/^WELCOME guest\d+ /);
+  op.send('/nick oscar');
+  await op.expect(/^OK NICK oscar$/);
+  op.send('/create modroom');
+  await op.expect(/^OK CREATE modroom$/);
+  await say(page, '/join modroom');
+  await waitRoom(page, 'modroom');
+  await waitMembers(page, ['frank', 'oscar']);
+  op.send('/topic Be kind <b>here</b>');
+  await op.expect(/^OK TOPIC modroom$/);
+  await waitFor(page, 'the topic under the room name', () => {
+    const topic = document.getElementById('room-topic');
+    return !topic.hidden && topic.textContent === 'Topic: Be kind <b>here</b>';
+  });
+  await waitLog(page, 'topic', 'Topic of modroom (set by oscar): Be kind <b>here</b>');
+  assert.equal(await page.locator('#room-topic b').count(), 0, 'the topic became HTML');
+
+  // A second page joins after: it is shown the topic on joining.
+  const watcher = await openPage(browser, url, desktop);
+  await say(watcher, '/nick wendy');
+  await waitLog(watcher, 'note', 'You are now wendy');
+  await say(watcher, '/join modroom');
+  await waitRoom(watcher, 'modroom');
+  await waitLog(watcher, 'topic', 'Topic of modroom (set by oscar): Be kind');
+  await waitFor(watcher, 'the topic on join', () =>
+    document.getElementById('room-topic').textContent.includes('Be kind'));
+
+  // Not an operator: /kick is refused, by the input and in the log.
+  await say(page, '/kick oscar');
+  await waitFor(page, 'ERR not-op by the input', () =>
+    document.getElementById('error').textContent.includes('not-op'));
+  await waitLog(page, 'error', 'not-op');
+  // /topic with no text asks for it.
+  await say(page, '/topic');
+  await waitFor(page, 'the topic asked for', () =>
+    document.querySelectorAll('#log .entry.topic').length === 2);
+
+  // OP and DEOP notes (wendy, a guest: a logged-in member made operator would own the room).
+  op.send('/op wendy');
+  await op.expect(/^OK OP wendy$/);
+  await waitLog(watcher, 'op', 'oscar made you an operator of modroom');
+  await waitLog(page, 'op', 'oscar made wendy an operator of modroom');
+  op.send('/deop wendy');
+  await op.expect(/^OK DEOP wendy$/);
+  await waitLog(page, 'op', 'oscar took operator away from wendy in modroom');
+  await waitLog(watcher, 'op', 'oscar took operator away from you in modroom');
+  await checkAccessibility(watcher);
+
+  // Kicked: the page is in the lobby and says why; the other page gets a note.
+  op.send('/kick frank calm down');
+  await op.expect(/^OK KICK frank$/);
+  await waitLog(page, 'kicked', 'You were kicked from modroom by oscar: calm down; you are in the lobby');
+  await waitRoom(page, 'Lobby');
+  await waitFor(page, 'the lobby: no members, no topic', () =>
+    document.querySelectorAll('#members li').length === 0 &&
+    document.getElementById('room-topic').hidden &&
+    document.getElementById('members-empty').textContent === 'You are in the lobby.');
+  await waitLog(watcher, 'kick', 'frank was kicked from modroom by oscar: calm down');
+  await waitMembers(watcher, ['oscar', 'wendy']);
+  await checkAccessibility(watcher);
+  await checkAccessibility(page);
+  await assertHidden(page, [password]);
+
+  // A third page logs in to frank: the first page loses the nick (RENAMED) and says so.
+  const third = await openPage(browser, url, desktop);
+  await say(third, `/login frank ${password}`);
+  await waitLog(third, 'note', 'Logged in as frank');
+  await waitLog(page, 'renamed', 'You lost the nick frank (');
+  await waitFor(page, 'status shows the guest nick', () =>
+    /^Connected as guest\d+$/.test(document.getElementById('status').textContent));
+  // It makes a room with a key and bans wendy: the bans are listed; the key shows nowhere.
+  const key = 'door-key-7';
+  await say(third, `/create keyroom ${key}`);
+  await waitRoom(third, 'keyroom');
+  await say(third, '/ban wendy');
+  await waitLog(third, 'note', 'You banned wendy');
+  await say(third, '/bans');
+  await waitLog(third, 'note', '1 ban in keyroom');
+  await waitLog(third, 'list', 'nick wendy (banned by frank)');
+  await say(third, `/key ${key}`);
+  await waitLog(third, 'note', 'Key set for keyroom');
+  for (const expected of ['/bans', '/ban wendy', '/ban wendy']) {
+    await third.locator('#input').press('ArrowUp');
+    assert.equal(await third.locator('#input').inputValue(), expected, 'no line with a password or key is recalled');
+  }
+  await third.locator('#input').fill('');
+  await say(watcher, `/join keyroom ${key}`);
+  await waitFor(watcher, 'ERR banned', () => document.getElementById('error').textContent.includes('banned'));
+  await assertHidden(third, [password, key]);
+  await assertHidden(watcher, [key]);
+  assert.deepEqual([...page.errors, ...watcher.errors, ...third.errors], [], 'errors in the page');
+});
+
+test('web client: a password over plain ws:// where the server refuses it says to use https://', async (t) => {
+  const server = await startServer({ flags: ['--plaintext_auth_from_loopback=false'] });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await stopServer(server);
+  });
+  const page = await openPage(browser, `http://127.0.0.1:${server.httpPort}/`, { width: 1280, height: 800 });
+  await say(page, '/nick grace');
+  await waitLog(page, 'note', 'You are now grace');
+  await say(page, '/login grace not-sent-anywhere');
+  await waitFor(page, 'ERR insecure by the input, saying https://', () => {
+    const text = document.getElementById('error').textContent;
+    return text.includes('(insecure)') && text.includes('https://');
+  });
+  await assertHidden(page, ['not-sent-anywhere']);
+  assert.deepEqual(page.errors, [], 'errors in the page');
 });

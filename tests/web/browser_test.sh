@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Bazel entry point of the browser test: runs tests/web/browser_test.mjs with Node against the
-# chat_server binary passed as $1 (a runfiles path, from $(rootpath //chat:chat_server)).
+# Bazel entry point of the browser tests: runs tests/web/browser_test.mjs (or the script named by
+# $2, e.g. browser_https_test.mjs) with Node against the chat_server binary passed as $1 (a
+# runfiles path, from $(rootpath //chat:chat_server)).
 #
 # Where node_modules comes from: npm installs it in the source tree (tests/web/node_modules, by
 # tools/setup.sh) and Bazel does not copy it into runfiles (a glob over it would be thousands of
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 server=$(readlink -f "$1")
-script=$(readlink -f "${TEST_SRCDIR:?run it with bazel test}/${TEST_WORKSPACE}/tests/web/browser_test.mjs")
+script=$(readlink -f "${TEST_SRCDIR:?run it with bazel test}/${TEST_WORKSPACE}/tests/web/${2:-browser_test.mjs}")
 web_dir=$(dirname "$script")
 
 fail() { echo "browser_test: $*" >&2; exit 1; }

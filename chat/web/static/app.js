@@ -21,7 +21,7 @@ const ui = {
   roomForm: $('room-form'), roomInput: $('room-input'), rooms: $('rooms'),
   roomsEmpty: $('rooms-empty'), roomsSummary: $('rooms-summary'), members: $('members'),
   membersEmpty: $('members-empty'), membersSummary: $('members-summary'), roomTitle: $('room-title'),
-  earlier: $('earlier'),
+  earlier: $('earlier'), topic: $('room-topic'),
 };
 
 // What the user chose (kept across reconnects) and what the server says now.
@@ -156,7 +156,7 @@ function handleLine(taggedLine) {
     case 'PONG': return addNote(rest ? `pong ${rest}` : 'pong');
     case 'HELP': return addEntry('help', [rest]);
     case 'BYE': return onBye(rest);
-    default: return addNote(line);
+    default: if (!onModerationLine(tag, rest)) addNote(line);
   }
 }
 
@@ -177,6 +177,11 @@ function onWelcome(nick, text) {
   state.pollTimer = setInterval(refreshRooms, POLL_ROOMS_MS);
   refreshRooms();
   state.seenUpTo = state.lastId;
+  const account = moderationReset();
+  if (account) {  // its nick is the account's: /nick cannot take it back, only /login can
+    addEntry('error', [`You were logged in as ${account}; /login ${account} again to take it back.`]);
+    if (state.wantedNick.toLowerCase() === account.toLowerCase()) state.wantedNick = '';
+  }
   // First the capabilities (quietly: '/cap', then '/cap req' what is offered of tags and replay).
   state.restore = { step: 'cap', tries: 0 };
   state.socket.send('/cap');
@@ -200,7 +205,7 @@ function restoreRoom() {
   state.restore = { step: 'join', tries: 0 };
   const since = state.lastId && state.lastIdRoom.toLowerCase() === state.wantedRoom.toLowerCase()
     ? ` since=${state.lastId}` : '';
-  state.socket.send('/join ' + state.wantedRoom + since);
+  state.socket.send('/join ' + state.wantedRoom + rejoinKey() + since);
 }
 
 function onOk(fields) {
@@ -216,6 +221,7 @@ function onOk(fields) {
     case 'HISTORY': return finishEarlier(a, b);
     case 'CREATE': case 'JOIN':
       state.restore = null;
+      enteredRoom(a);
       if (a.toLowerCase() !== state.lastIdRoom.toLowerCase()) state.lastId = 0;
       state.oldestId = 0;
       state.room = state.wantedRoom = a;
@@ -225,7 +231,7 @@ function onOk(fields) {
       refreshRooms();
       return;
     case 'LEAVE':
-      state.room = state.wantedRoom = '';
+      leftRoom();
       addNote(`You left ${a} and are back in the lobby`);
       showRoom();
       refreshRooms();
@@ -234,14 +240,14 @@ function onOk(fields) {
     case 'WHO': return finishWho(a, b);
     case 'WHOAMI': return addNote(`You are ${a} ${b === '-' ? 'in the lobby' : 'in ' + b}`);
     case 'MSG': case 'HELP': return;
-    default: addNote(fields.join(' '));
+    default: if (!onModerationOk(word, a, b)) addNote(fields.join(' '));
   }
 }
 
 function onErr(code, text) {
   const restore = state.restore;
   if (restore && restore.step === 'cap') return restoreNick();  // an older server: no history
-  if (restore && restore.step === 'nick' && (code === 'nick-taken' || code === 'bad-name')) {
+  if (restore && restore.step === 'nick' && ['nick-taken', 'bad-name', 'nick-registered'].includes(code)) {
     addEntry('error', [`Could not take back the nick ${state.wantedNick} (${code}); you are ${state.nick}.`]);
     state.wantedNick = '';
     restoreRoom();
@@ -250,13 +256,13 @@ function onErr(code, text) {
   if (restore && restore.step === 'join' && code === 'no-such-room' && restore.tries < 3) {
     // The server restarted and the room is gone: make it again (someone else may beat us to it).
     restore.step = 'create';
-    state.socket.send('/create ' + state.wantedRoom);
+    state.socket.send('/create ' + state.wantedRoom + rejoinKey());
     return;
   }
   if (restore && restore.step === 'create' && code === 'room-exists' && restore.tries < 3) {
     restore.step = 'join';
     restore.tries += 1;
-    state.socket.send('/join ' + state.wantedRoom);
+    state.socket.send('/join ' + state.wantedRoom + rejoinKey());
     return;
   }
   if (restore) {
@@ -265,7 +271,7 @@ function onErr(code, text) {
     state.wantedRoom = '';
     return;
   }
-  showError(`${text} (${code})`);
+  showError(moderationError(code, text));
 }
 
 function onRoomEvent(kind, [room, nick]) {
@@ -351,6 +357,7 @@ function showRoom() {
   ui.roomTitle.textContent = state.room || 'Lobby';
   ui.earlier.hidden = !state.room;
   document.title = state.room ? `${state.room} · roomchat` : 'roomchat';
+  renderTopic();
   if (!state.room) {
     renderMembers([]);
     ui.membersEmpty.textContent = 'You are in the lobby.';
@@ -451,11 +458,19 @@ function contrast(a, b) {
 
 // Sends exactly what was typed, like the terminal client: '/...' is a command, '//...' is chat
 // that starts with '/' (the server drops one slash), anything else is chat for the room.
+// A line holding a password or a key is never kept for Up/Down, nor sent with spaces before it
+// (the server would say it to the room as chat).
 function submitLine(line) {
   if (line.trim() === '') return;
+  const secret = holdsSecret(line);
+  if (secret && !line.startsWith('/')) {
+    showError('Not sent: a command starts with / (no space before it).');
+    return;
+  }
   if (!send(line)) return;
   ui.error.textContent = '';
-  state.history.push(line);
+  if (commandWord(line)) noteTypedCommand(line);
+  if (!secret) state.history.push(line);
   state.historyIndex = state.history.length;
   state.draft = '';
   const word = commandWord(line);
