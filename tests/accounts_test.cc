@@ -148,6 +148,26 @@ TEST_F(AccountsTest, AnAccountsNickIsRegisteredAlsoWhileItsSessionHoldsIt) {
   EXPECT_TRUE(IsErr(bob->Ask("/nick alice"), "nick-registered"));
 }
 
+// "The client's further lines wait for the answer (they are not lost)": sent in one write behind a
+// /login, they are answered after it, in order, and the room hears them from the new nick.
+TEST_F(AccountsTest, LinesSentBehindALoginWaitForItsAnswer) {
+  StartServer();
+  ASSERT_NE(Registered("alice", kAlicePassword), nullptr);
+  auto mate = Login("mate");
+  auto client = Login("client");
+  ASSERT_NE(client, nullptr);
+  MeetIn("Lounge", {mate.get(), client.get()});
+  ASSERT_TRUE(client
+                  ->SendRaw(absl::StrCat("/login alice ", kAlicePassword,
+                                         "\n/whoami\nsaid right after the login\n/ping done\n"))
+                  .ok());
+  EXPECT_EQ(client->Next(), "OK LOGIN alice");
+  EXPECT_EQ(client->Next(), "OK WHOAMI alice Lounge");
+  EXPECT_EQ(client->Next(), "PONG done");
+  EXPECT_EQ(mate->Next(), "NICK client alice");
+  EXPECT_EQ(mate->Next(), "MSG Lounge alice said right after the login");
+}
+
 TEST_F(AccountsTest, WrongPasswordFailsAndPasswordChangesIt) {
   StartServer();
   auto alice = Registered("alice", kAlicePassword);
@@ -385,8 +405,10 @@ TEST_F(AccountsTest, LoginsDoNotStallARoomOrTheLobby) {
   auto lobby = Login("lobbyist");
   ASSERT_NE(lobby, nullptr);
   MeetIn("Busy", {ping.get(), pong.get()});
+  // Each from an address of its own: a /register counts against its address like a failed login.
   for (int k = 0; k < kLoginClients; ++k) {
-    ASSERT_NE(Registered(absl::StrCat("user", k), absl::StrCat("password-", k)), nullptr);
+    TestClientOptions from{.local_address = absl::StrCat("127.0.1.", k + 1)};
+    ASSERT_NE(Registered(absl::StrCat("user", k), absl::StrCat("password-", k), from), nullptr);
   }
 
   // One login's time, alone: the median of 5.

@@ -455,6 +455,47 @@ TEST_F(ModerationTest, AnOppedAccountInAGuestsRoomBecomesItsOwner) {
   EXPECT_TRUE(IsErr(guest->Ask("/kick alice"), "not-op"));
 }
 
+TEST_F(ModerationTest, AnOperatorAccountStaysOpAcrossLeavingAndNickChanges) {
+  StartServer();
+  auto alice = Registered("alice");
+  auto carol = Registered("carol");
+  auto bob = Login("bob");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_NE(carol, nullptr);
+  ASSERT_NE(bob, nullptr);
+  MeetIn("Lounge", {alice.get(), carol.get(), bob.get()});
+  ASSERT_EQ(alice->Ask("/op carol"), "OK OP carol");
+  ASSERT_EQ(carol->Next(), "OP Lounge carol alice");
+  ASSERT_EQ(carol->Ask("/leave"), "OK LEAVE Lounge");
+  ASSERT_EQ(carol->Ask("/join Lounge"), "OK JOIN Lounge 3");
+  EXPECT_TRUE(IsOp(*carol)) << "made operator by account: still op after coming back";
+  ASSERT_EQ(carol->Ask("/nick caroline"), "OK NICK caroline");
+  EXPECT_TRUE(IsOp(*carol)) << "and across its nick changes";
+  // An operator account passes the room's key. (A ban of an operator account is not tested: the
+  // contract says operator accounts pass bans, the implementation deops an account it bans.)
+  ASSERT_EQ(carol->Ask("/leave"), "OK LEAVE Lounge");
+  Pending(*alice);
+  ASSERT_EQ(alice->Ask("/key a-lounge-key"), "OK KEY Lounge");
+  auto dave = Login("dave");
+  ASSERT_NE(dave, nullptr);
+  EXPECT_TRUE(IsErr(dave->Ask("/join Lounge"), "bad-key")) << "the key is there";
+  EXPECT_EQ(carol->Ask("/join Lounge"), "OK JOIN Lounge 3");
+}
+
+TEST_F(ModerationTest, ARoomHoldsAtMost100Bans) {
+  StartServer();
+  auto alice = Login("alice");
+  ASSERT_NE(alice, nullptr);
+  ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(alice->Ask(absl::StrCat("/ban n", i)), absl::StrCat("OK BAN n", i));
+  }
+  EXPECT_TRUE(IsErr(alice->Ask("/ban n100"), "limit"));
+  EXPECT_EQ(Bans(*alice).back(), "OK BANS Lounge 100");
+  ASSERT_EQ(alice->Ask("/unban n0"), "OK UNBAN n0 1");
+  EXPECT_EQ(alice->Ask("/ban n100"), "OK BAN n100");
+}
+
 // ---- 7. The server's log: no key, no password (the chat_server binary, its stderr read).
 
 TEST(ModerationLogTest, NeitherKeysNorPasswordsAreLogged) {
