@@ -7,7 +7,6 @@
 #include <atomic>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
