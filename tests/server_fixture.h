@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "chat/server.h"
@@ -48,6 +49,15 @@ inline Lines Pending(TestClient& client) {
   EXPECT_TRUE(lines.ok()) << lines.status();
   return lines.ok() ? *lines
                     : Lines{absl::StrCat("<sync failed: ", lines.status().ToString(), ">")};
+}
+
+// For EXPECT_TRUE: `reply` is "ERR <code>" or "ERR <code> <text>".
+inline ::testing::AssertionResult IsErr(absl::string_view reply, absl::string_view code) {
+  std::string want = absl::StrCat("ERR ", code);
+  if (reply == want || absl::StartsWith(reply, absl::StrCat(want, " "))) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "expected " << want << ", got " << reply;
 }
 
 }  // namespace roomchat

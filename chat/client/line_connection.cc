@@ -14,6 +14,24 @@
 namespace roomchat {
 namespace {
 
+// Binds `fd` (of `family`) to the numeric address `address`, any port.
+absl::Status BindLocal(int fd, int family, const std::string& address) {
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+  addrinfo* local = nullptr;
+  int rc = ::getaddrinfo(address.c_str(), "0", &hints, &local);
+  if (rc != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("local address ", address, ": ", ::gai_strerror(rc)));
+  }
+  int bound = ::bind(fd, local->ai_addr, local->ai_addrlen);
+  ::freeaddrinfo(local);
+  if (bound != 0) return ErrnoStatus(absl::StrCat("bind ", address));
+  return absl::OkStatus();
+}
+
 // A socket connected to `ai`, with `options` applied before connecting; the error says why not.
 absl::StatusOr<UniqueFd> ConnectTo(const addrinfo& ai, const LineConnectionOptions& options) {
   UniqueFd fd(::socket(ai.ai_family, ai.ai_socktype | SOCK_CLOEXEC, ai.ai_protocol));
@@ -22,6 +40,12 @@ absl::StatusOr<UniqueFd> ConnectTo(const addrinfo& ai, const LineConnectionOptio
       ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes,
                    sizeof(options.receive_buffer_bytes)) != 0) {
     return ErrnoStatus("SO_RCVBUF");
+  }
+  if (!options.local_address.empty()) {
+    if (absl::Status bound = BindLocal(fd.get(), ai.ai_family, options.local_address);
+        !bound.ok()) {
+      return bound;
+    }
   }
   if (::connect(fd.get(), ai.ai_addr, ai.ai_addrlen) != 0) {
     return absl::UnavailableError(std::strerror(errno));

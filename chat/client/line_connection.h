@@ -30,6 +30,9 @@ struct LineConnectionOptions {
   // SO_RCVBUF set before connecting; 0 keeps the system's default. A small one makes a slow
   // reader.
   int receive_buffer_bytes = 0;
+  // A local address to bind before connecting (e.g. "127.0.0.2", another loopback address, so a
+  // test can be a client from a second address); empty lets the system pick.
+  std::string local_address;
   // TLS (a server's --tls_port): the certificate is checked against the system's CAs or
   // tls.ca_file, and against the host connected to, unless tls.insecure.
   bool tls = false;

@@ -1,5 +1,6 @@
 #include "chat/client/line_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,6 +86,26 @@ TEST(LineConnectionConnectTest, ConnectsByNameWithAReceiveBuffer) {
   socklen_t length = sizeof(size);
   ASSERT_EQ(::getsockopt((*connection)->fd(), SOL_SOCKET, SO_RCVBUF, &size, &length), 0);
   EXPECT_LT(size, 64 * 1024);
+}
+
+TEST(LineConnectionConnectTest, BindsTheLocalAddressItIsGiven) {
+  absl::StatusOr<UniqueFd> listener = ListenTcp("127.0.0.1", 0, 1);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  absl::StatusOr<int> port = LocalPort(listener->get());
+  ASSERT_TRUE(port.ok());
+  absl::StatusOr<std::unique_ptr<LineConnection>> connection =
+      LineConnection::Connect("127.0.0.1", *port, {.local_address = "127.0.0.2"});
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  pollfd pfd{listener->get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 10000), 1);
+  UniqueFd accepted(::accept(listener->get(), nullptr, nullptr));
+  ASSERT_TRUE(accepted.valid());
+  EXPECT_EQ(PeerAddress(accepted.get()).rfind("127.0.0.2:", 0), 0u) << PeerAddress(accepted.get());
+
+  absl::StatusOr<std::unique_ptr<LineConnection>> bad =
+      LineConnection::Connect("127.0.0.1", *port, {.local_address = "not-an-address"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("not-an-address"), std::string::npos) << bad.status();
 }
 
 TEST(LineConnectionConnectTest, SaysWhereAndWhyItCannotConnect) {

@@ -164,6 +164,46 @@ class HandshakeLimitTest(unittest.TestCase):
                 sock.close()
 
 
+class PasswordTest(unittest.TestCase):
+    """Passwords travel only over TLS or loopback; with loopback not trusted, only over TLS. No
+    password reaches the server's log."""
+
+    def test_register_and_login_need_tls_when_loopback_is_not_trusted(self):
+        cert, key = make_cert(os.path.join(WORK, "auth"), "localhost")
+        server = Server(cert, key, "--plaintext_auth_from_loopback=false")
+        passwords = ["tls-pass-31337", "tls-wrong-27182", "tls-newpass-16180", "plain-pass-14142"]
+        try:
+            plain = Lines(socket.create_connection(("127.0.0.1", server.ports["tcp"]),
+                                                   timeout=DEADLINE))
+            self.assertTrue(plain.read().startswith("WELCOME "))
+            self.assertEqual(plain.ask("/nick plainuser"), "OK NICK plainuser")
+            self.assertRegex(plain.ask(f"/register {passwords[3]}"), r"^ERR insecure( |$)")
+            self.assertRegex(plain.ask(f"/login tlsuser {passwords[0]}"), r"^ERR insecure( |$)")
+
+            alice = Lines(tls_client(server.ports["tls"], cert))
+            self.assertTrue(alice.read().startswith("WELCOME "))
+            self.assertEqual(alice.ask("/nick tlsuser"), "OK NICK tlsuser")
+            self.assertEqual(alice.ask(f"/register {passwords[0]}"), "OK REGISTER tlsuser")
+            self.assertEqual(alice.ask(f"/password {passwords[0]} {passwords[2]}"), "OK PASSWORD")
+
+            # The plain client may not log in to it, even with the right password...
+            self.assertRegex(plain.ask(f"/login tlsuser {passwords[2]}"), r"^ERR insecure( |$)")
+            # ...a TLS client may.
+            other = Lines(tls_client(server.ports["tls"], cert))
+            self.assertTrue(other.read().startswith("WELCOME "))
+            self.assertRegex(other.ask(f"/login tlsuser {passwords[1]}"), r"^ERR auth-failed( |$)")
+            self.assertEqual(other.ask(f"/login tlsuser {passwords[2]}"), "OK LOGIN tlsuser")
+            self.assertRegex(alice.read(), r"^RENAMED tlsuser guest\d+ ")
+            self.assertEqual(other.ask("/whoami"), "OK WHOAMI tlsuser -")
+        finally:
+            server.stop()
+        server.wait_log(r"shut down")  # the log read to its end
+        log = "".join(server.log)
+        self.assertIn("listening for TLS", log)
+        for password in passwords:
+            self.assertNotIn(password, log, f"{password} is in the server's log")
+
+
 class ReloadTest(unittest.TestCase):
     def test_sighup_reloads_the_certificate_for_new_connections_only(self):
         directory = os.path.join(WORK, "live")
