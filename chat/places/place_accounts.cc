@@ -189,6 +189,10 @@ void Place::LoseNick(Connection& member, const std::string& lost_nick) {
 }
 
 void Place::DoPassword(Connection& member, const Command& command) {
+  // Insecure first: a password over plain text is refused before anything is said about it.
+  if (absl::Status allowed = CheckPasswordAllowed(member); !allowed.ok()) {
+    return SendError(member, allowed);
+  }
   if (member.account().empty()) {
     return SendError(member, ProtocolError(ErrorCode::kAuthFailed, "you are not logged in"));
   }
