@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/data_dir.h"
@@ -497,6 +498,70 @@ TEST_F(ModerationTest, ARoomHoldsAtMost100Bans) {
 }
 
 // ---- 7. The server's log: no key, no password (the chat_server binary, its stderr read).
+
+// ---- What an attacker's review found.
+
+TEST_F(ModerationTest, AnAccountBanHoldsAfterALogoutOnThatConnection) {
+  StartServer();
+  auto owner = Registered("owner");
+  auto dave = Registered("dave", TestClientOptions{.local_address = "127.0.0.2"});
+  ASSERT_NO_FATAL_FAILURE(MeetIn("Den", {owner.get(), dave.get()}));
+  ASSERT_EQ(owner->Ask("/ban dave"), "OK BAN dave");
+  EXPECT_TRUE(absl::StartsWith(dave->Next(), "KICKED Den owner banned"));
+  ASSERT_EQ(dave->Ask("/logout"), "OK LOGOUT dave");
+  ASSERT_EQ(dave->Ask("/nick dave2"), "OK NICK dave2");
+  EXPECT_TRUE(IsErr(dave->Ask("/join Den"), "banned"));
+}
+
+TEST_F(ModerationTest, CreateWithAKeyKeysTheNewRoom) {
+  StartServer();
+  auto alice = Login("alice");
+  auto bob = Login("bob");
+  ASSERT_EQ(alice->Ask("/create Vault s3cret"), "OK CREATE Vault");
+  EXPECT_TRUE(IsErr(bob->Ask("/join Vault"), "bad-key"));
+  EXPECT_EQ(bob->Ask("/join Vault s3cret"), "OK JOIN Vault 2");
+}
+
+TEST_F(ModerationTest, AMemberKickedWhileItsHistoryIsReadIsNotLeftHeld) {
+  StartServer();
+  auto op = Login("op");
+  auto victim = Login("victim");
+  ASSERT_NO_FATAL_FAILURE(MeetIn("Den", {op.get(), victim.get()}));
+  // 160 KB of lines: more than a room keeps in memory (128 KiB), so /history 40 reads the store.
+  const std::string filler(4000, 'x');
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(op->Send(absl::StrCat(i, " ", filler)).ok());
+  Pending(*op);
+  ASSERT_TRUE(victim->ReadUntil(absl::StrCat("MSG Den op 39 ", filler)).ok());
+  server_->TEST_history()->TEST_SetCommitDelay(absl::Seconds(2));
+  ASSERT_TRUE(victim->Send("one more, so the read waits for a slow commit").ok());
+  ASSERT_TRUE(victim->Send("/history 40").ok());
+  ASSERT_TRUE(victim->Send("/ping after").ok());
+  ASSERT_EQ(op->Next(), "MSG Den victim one more, so the read waits for a slow commit");
+  ASSERT_EQ(op->Ask("/kick victim"), "OK KICK victim");
+  absl::StatusOr<Lines> before = victim->ReadUntil("PONG after");
+  ASSERT_TRUE(before.ok()) << before.status() << ": its input stayed held after the kick";
+  EXPECT_TRUE(std::any_of(before->begin(), before->end(), [](const std::string& line) {
+    return absl::StartsWith(line, "KICKED Den op");
+  })) << absl::StrJoin(*before, " | ");
+}
+
+TEST_F(ModerationTest, AnAddressHasAtMostTwoPasswordsCheckedAtOnce) {
+  StartServer();
+  std::vector<std::unique_ptr<TestClient>> guessers;
+  for (int i = 0; i < 4; ++i) {
+    guessers.push_back(Login("", TestClientOptions{.local_address = "127.0.0.3"}));
+    ASSERT_NE(guessers.back(), nullptr);
+  }
+  for (auto& guesser : guessers) ASSERT_TRUE(guesser->Send("/login nobody wrong-password").ok());
+  int busy = 0;
+  for (auto& guesser : guessers) {
+    std::string reply = guesser->Next();
+    EXPECT_TRUE(IsErr(reply, "auth-failed")) << reply;
+    if (absl::StrContains(reply, "being checked")) ++busy;
+  }
+  // Four at once, hashing taking tenths of a second: at least two wait their turn.
+  EXPECT_GE(busy, 2);
+}
 
 TEST(ModerationLogTest, NeitherKeysNorPasswordsAreLogged) {
   constexpr char kKey[] = "log-key-5150";

@@ -31,8 +31,9 @@ absl::Status Registry::Connect(std::unique_ptr<Connection>& connection, Destinat
   }
   std::string nick = NextGuestNick();
   nicks_.emplace(nick, connection->id());
-  clients_.emplace(connection->id(),
-                   ClientEntry{nick, lobby, "", "", PeerAddress(connection->peer())});
+  ClientEntry entry{nick, lobby};
+  entry.address = PeerAddress(connection->peer());
+  clients_.emplace(connection->id(), std::move(entry));
   connection->set_nick(std::move(nick));
   lobby->Admit(std::move(connection), Admission{Admission::Kind::kConnected, ""});
   return absl::OkStatus();
