@@ -9,6 +9,7 @@
 #   bench/compare.sh            # every scenario, 10 s each
 #   DURATION=3 bench/compare.sh # shorter, for a quick look
 #   SERVERS="roomchat-tls redis-tls" OUT=/tmp/tls bench/compare.sh   # some servers, elsewhere
+#   SCENARIOS="W1" SERVERS="roomchat roomchat-tls redis redis-tls" OUT=/tmp/w1 bench/compare.sh  # W1 only
 #
 # How each server is configured, so the comparison is of the servers and not of their limits:
 #   roomchat  -c opt; --flood_lines_per_s=0 (flood control off: W1 and W3 send far past 200 lines/s),
@@ -126,6 +127,7 @@ results=$out.jsonl
 for server in ${SERVERS:-roomchat roomchat-ws roomchat-tls redis redis-tls ngircd}; do
   for scenario in "${scenarios[@]}"; do
     name=${scenario%% *}
+    [[ -n ${SCENARIOS:-} && " $SCENARIOS " != *" $name "* ]] && continue
     # Over TLS: the fan-out (W1) and the big room (W3), as the TLS targets ask.
     [[ $server == *-tls && $name != W1 && $name != W3 ]] && continue
     read -r -a args <<<"${scenario#* }"

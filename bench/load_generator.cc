@@ -426,6 +426,8 @@ void LoadGenerator::Worker::Flush(Connection& connection) {
 // and hands out each line as a std::string.
 absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
   char chunk[kReadChunk];
+  // Over TLS one read returns one record, and what the stream has read ahead stays invisible to
+  // epoll: keep reading while it holds any (a short read does not mean the socket is drained).
   for (int reads = 0; reads < 4 || (connection.tls && connection.tls->has_pending()); ++reads) {
     ssize_t n = ReadSome(connection, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR) continue;
@@ -438,7 +440,10 @@ absl::Status LoadGenerator::Worker::ReadFrom(Connection& connection) {
     connection.in.append(chunk, static_cast<size_t>(n));
     size_t used = connection.protocol->Consume(connection.in, connection);
     connection.in.erase(0, used);
-    if (static_cast<size_t>(n) < sizeof(chunk)) break;
+    if (static_cast<size_t>(n) < sizeof(chunk) &&
+        !(connection.tls && connection.tls->has_pending())) {
+      break;
+    }
   }
   return absl::OkStatus();
 }

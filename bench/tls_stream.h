@@ -2,8 +2,9 @@
 // for the handshake and non-blocking after it. No certificate check: the bench measures, it does
 // not trust (it runs on loopback against a test certificate).
 //
-// Read() drains what OpenSSL has already decrypted as well as the socket, since a level-triggered
-// epoll cannot see the former.
+// The streams read ahead (one read(2) takes in as many records as the socket holds, up to 64 KiB),
+// so what OpenSSL has buffered, decrypted or not, is invisible to epoll: a reader calls Read()
+// again while has_pending() is true, and waits for epoll only once it is false.
 //
 // Thread contract: not thread-safe; one generator thread owns each stream.
 #ifndef ROOMCHAT_BENCH_TLS_STREAM_H_
@@ -33,7 +34,7 @@ class TlsStream {
   absl::StatusOr<size_t> Read(char* buffer, size_t size);
   // Non-blocking: bytes written (0 when the socket is full).
   absl::StatusOr<size_t> Write(const char* data, size_t size);
-  // Bytes decrypted and not yet read.
+  // Bytes OpenSSL holds and Read() has not returned yet (records read ahead, decrypted or not).
   bool has_pending() const;
 
  private:
