@@ -563,6 +563,19 @@ TEST_F(ModerationTest, AnAddressHasAtMostTwoPasswordsCheckedAtOnce) {
   EXPECT_GE(busy, 2);
 }
 
+TEST_F(ModerationTest, AnAccountOwnsAtMost20RegisteredRooms) {
+  StartServer();
+  auto owner = Registered("squatter");
+  for (int i = 0; i <= 20; ++i) {
+    ASSERT_EQ(owner->Ask(absl::StrCat("/create R", i, " key", i)), absl::StrCat("OK CREATE R", i));
+    ASSERT_EQ(owner->Ask("/leave"), absl::StrCat("OK LEAVE R", i));
+  }
+  auto guest = Login("guest-like");
+  // The first 20 are kept, keyed; the 21st was not.
+  EXPECT_TRUE(IsErr(guest->Ask("/create R19"), "bad-key"));
+  EXPECT_EQ(guest->Ask("/create R20"), "OK CREATE R20");
+}
+
 TEST(ModerationLogTest, NeitherKeysNorPasswordsAreLogged) {
   constexpr char kKey[] = "log-key-5150";
   constexpr char kPassword[] = "log-password-8086";

@@ -44,6 +44,9 @@ struct RoomSettings {
   // Limits that keep one room's settings small (a registered room's live in memory for good).
   static constexpr size_t kMaxBans = 100;
   static constexpr size_t kMaxOpAccounts = 50;
+  // Registered rooms one account may own: past it, a room it opens is not kept (an account could
+  // otherwise squat every name, keyed, for good).
+  static constexpr size_t kMaxOwnedPerAccount = 20;
 
   std::string room_key;  // NameKey of the room's name
   std::string name;      // the display name it was created with

@@ -164,6 +164,8 @@ class Registry {
   // ---- Room settings (registry_accounts.cc).
   // At start: the registered rooms kept in the store.
   void AddRegisteredRooms(const std::vector<RoomSettings>& rooms);
+  // How many registered rooms `account` owns.
+  size_t RoomsOwnedBy(absl::string_view account) const;
   // The kept settings of a registered room called `name`, or null.
   std::shared_ptr<const RoomSettings> RegisteredRoom(absl::string_view name) const;
   // From the room's thread, after each change: the settings /join checks from now on; kept while

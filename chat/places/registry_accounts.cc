@@ -64,6 +64,13 @@ void Registry::AddRegisteredRooms(const std::vector<RoomSettings>& rooms) {
   }
 }
 
+size_t Registry::RoomsOwnedBy(absl::string_view account) const {
+  absl::MutexLock lock(&mu_);
+  size_t owned = 0;
+  for (const auto& [key, settings] : registered_rooms_) owned += settings->owner == account;
+  return owned;
+}
+
 std::shared_ptr<const RoomSettings> Registry::RegisteredRoom(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   auto it = registered_rooms_.find(NameKey(name));

@@ -46,10 +46,15 @@ void Room::GreetCreator(Connection& creator, const std::string& key) {
 void Room::AddOpAccount(const std::string& account) {
   if (settings_.IsOpAccount(account)) return;
   settings_.op_accounts.push_back(account);
-  if (!settings_.registered()) {
-    settings_.owner = account;
-    LOG(INFO) << "room " << room_name() << " is owned by the account " << account;
+  if (settings_.registered()) return;
+  if (context().registry->RoomsOwnedBy(account) >= RoomSettings::kMaxOwnedPerAccount) {
+    LOG(WARNING) << "limit hit: the account " << account << " owns "
+                 << RoomSettings::kMaxOwnedPerAccount << " rooms; room " << room_name()
+                 << " is not kept";
+    return;
   }
+  settings_.owner = account;
+  LOG(INFO) << "room " << room_name() << " is owned by the account " << account;
 }
 
 void Room::PublishSettings() {
