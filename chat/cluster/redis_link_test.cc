@@ -1,0 +1,290 @@
+// RedisLink against a real redis-server the test starts on a loopback port (TestRedis). Every wait
+// has a deadline; every load loop is bounded in count.
+#include "chat/cluster/redis_link.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "chat/cluster/test_redis.h"
+#include "gtest/gtest.h"
+
+namespace roomchat {
+namespace {
+
+constexpr absl::Duration kDeadline = absl::Seconds(20);
+
+// What a link reported: its messages and state changes, for the test thread to wait on.
+class Reports {
+ public:
+  void Message(const std::string& channel, const std::string& payload) {
+    absl::MutexLock lock(&mu_);
+    messages_.push_back(absl::StrCat(channel, " ", payload));
+  }
+  void State(RedisLink::State state) {
+    absl::MutexLock lock(&mu_);
+    states_.push_back(state);
+  }
+  // Waits until `count` states of kind `state` were reported.
+  bool WaitForState(RedisLink::State state, int count = 1) {
+    absl::MutexLock lock(&mu_);
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      int n = 0;
+      for (RedisLink::State s : states_) n += s == state;
+      return n >= count;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&seen), kDeadline);
+  }
+  // Waits until `payload` on `channel` was received; returns the messages received so far.
+  std::vector<std::string> WaitForMessage(const std::string& channel, const std::string& payload) {
+    const std::string wanted = absl::StrCat(channel, " ", payload);
+    absl::MutexLock lock(&mu_);
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !messages_.empty() && messages_.back() == wanted;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&seen), kDeadline);
+    return messages_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> messages_ ABSL_GUARDED_BY(mu_);
+  std::vector<RedisLink::State> states_ ABSL_GUARDED_BY(mu_);
+};
+
+RedisLinkOptions Options(int port) {
+  RedisLinkOptions options;
+  options.port = port;
+  options.backoff_min = std::chrono::milliseconds(20);
+  options.backoff_max = std::chrono::milliseconds(200);
+  options.connect_timeout = std::chrono::milliseconds(1000);
+  options.command_timeout = std::chrono::milliseconds(3000);
+  return options;
+}
+
+std::unique_ptr<RedisLink> StartLink(int port, Reports& reports) {
+  absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
+      Options(port),
+      [&reports](const std::string& channel, const std::string& payload) {
+        reports.Message(channel, payload);
+      },
+      [&reports](RedisLink::State state) { reports.State(state); });
+  EXPECT_TRUE(link.ok()) << link.status();
+  EXPECT_TRUE((*link)->Start().ok());
+  return *std::move(link);
+}
+
+// One command's answer, waited for with a deadline (DeadlineExceeded: no answer at all).
+absl::StatusOr<RedisReply> Ask(RedisLink& link, std::vector<std::string> argv) {
+  struct Result {
+    absl::Notification done;
+    absl::StatusOr<RedisReply> reply;
+  };
+  auto result = std::make_shared<Result>();
+  link.Command(std::move(argv), [result](absl::StatusOr<RedisReply> reply) {
+    result->reply = std::move(reply);
+    result->done.Notify();
+  });
+  if (!result->done.WaitForNotificationWithTimeout(kDeadline)) {
+    return absl::DeadlineExceededError("no answer");
+  }
+  return result->reply;
+}
+
+// Publishes `payload` until a subscriber has it (PUBLISH answers how many received it).
+bool PublishUntilHeard(RedisLink& link, const std::string& channel, const std::string& payload) {
+  absl::Time end = absl::Now() + kDeadline;
+  while (absl::Now() < end) {
+    absl::StatusOr<RedisReply> reply = Ask(link, {"PUBLISH", channel, payload});
+    if (reply.ok() && reply->integer >= 1) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
+
+class RedisLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
+  TestRedis redis_;
+};
+
+TEST_F(RedisLinkTest, CommandsRoundTrip) {
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+
+  absl::StatusOr<RedisReply> set = Ask(*link, {"SET", "k", std::string("v\0 \r\n", 5)});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->type, RedisReply::Type::kStatus);
+  EXPECT_EQ(set->str, "OK");
+  absl::StatusOr<RedisReply> get = Ask(*link, {"GET", "k"});
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(get->type, RedisReply::Type::kString);
+  EXPECT_EQ(get->str, std::string("v\0 \r\n", 5));  // binary-safe
+  absl::StatusOr<RedisReply> missing = Ask(*link, {"GET", "nothing"});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->type, RedisReply::Type::kNil);
+  absl::StatusOr<RedisReply> wrong = Ask(*link, {"INCR", "k"});
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->type, RedisReply::Type::kError);
+  absl::StatusOr<RedisReply> list = Ask(*link, {"EVAL", "return {1, 'two'}", "0"});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->type, RedisReply::Type::kArray);
+  ASSERT_EQ(list->elements.size(), 2u);
+  EXPECT_EQ(list->elements[0].integer, 1);
+  EXPECT_EQ(list->elements[1].str, "two");
+}
+
+TEST_F(RedisLinkTest, ManyQueuedCommandsAreAnsweredInOrder) {
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+
+  constexpr int kCommands = 20000;
+  absl::Mutex mu;
+  std::vector<int64_t> answers;
+  int failures = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    link->Command({"INCR", "counter"}, [&](absl::StatusOr<RedisReply> reply) {
+      absl::MutexLock lock(&mu);
+      if (reply.ok()) {
+        answers.push_back(reply->integer);
+      } else {
+        ++failures;
+      }
+    });
+  }
+  absl::MutexLock lock(&mu);
+  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return answers.size() + failures == static_cast<size_t>(kCommands);
+  };
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), kDeadline));
+  ASSERT_EQ(failures, 0);
+  for (int i = 0; i < kCommands; ++i) ASSERT_EQ(answers[i], i + 1) << "at " << i;
+}
+
+TEST_F(RedisLinkTest, PubSubBetweenTwoLinksDeliversEveryMessageInOrder) {
+  Reports pub_reports, sub_reports;
+  std::unique_ptr<RedisLink> publisher = StartLink(redis_.port(), pub_reports);
+  std::unique_ptr<RedisLink> subscriber = StartLink(redis_.port(), sub_reports);
+  subscriber->Subscribe("room:lounge");
+  ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(PublishUntilHeard(*publisher, "room:lounge", "probe"));
+
+  constexpr int kMessages = 2000;
+  for (int i = 0; i < kMessages; ++i) {
+    publisher->Command({"PUBLISH", "room:lounge", absl::StrCat("line ", i)},
+                       [](absl::StatusOr<RedisReply>) {});
+  }
+  std::vector<std::string> got =
+      sub_reports.WaitForMessage("room:lounge", absl::StrCat("line ", kMessages - 1));
+  std::vector<std::string> lines;
+  for (const std::string& m : got) {
+    if (m != "room:lounge probe") lines.push_back(m);
+  }
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(lines[i], absl::StrCat("room:lounge line ", i));
+
+  // Unsubscribed: nobody hears the channel any more.
+  subscriber->Unsubscribe("room:lounge");
+  absl::Time end = absl::Now() + kDeadline;
+  int64_t receivers = 1;
+  while (receivers != 0 && absl::Now() < end) {
+    absl::StatusOr<RedisReply> reply = Ask(*publisher, {"PUBLISH", "room:lounge", "late"});
+    ASSERT_TRUE(reply.ok());
+    receivers = reply->integer;
+  }
+  EXPECT_EQ(receivers, 0);
+}
+
+TEST_F(RedisLinkTest, RedisGoneFailsFastThenReconnectsAndResubscribes) {
+  Reports pub_reports, sub_reports;
+  std::unique_ptr<RedisLink> publisher = StartLink(redis_.port(), pub_reports);
+  std::unique_ptr<RedisLink> subscriber = StartLink(redis_.port(), sub_reports);
+  subscriber->Subscribe("room:den");
+  ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(PublishUntilHeard(*publisher, "room:den", "before"));
+
+  // Commands in flight when Redis dies are each answered, one way or the other.
+  constexpr int kInFlight = 5000;
+  absl::Mutex mu;
+  int answered = 0;
+  for (int i = 0; i < kInFlight; ++i) {
+    publisher->Command({"INCR", "n"}, [&](absl::StatusOr<RedisReply>) {
+      absl::MutexLock lock(&mu);
+      ++answered;
+    });
+  }
+  redis_.Kill();
+  ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kLost));
+  ASSERT_TRUE(sub_reports.WaitForState(RedisLink::State::kLost));
+  {
+    absl::MutexLock lock(&mu);
+    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return answered == kInFlight; };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), kDeadline));
+  }
+
+  // While it is gone a command fails at once, Unavailable.
+  for (int i = 0; i < 20; ++i) {
+    absl::Time start = absl::Now();
+    absl::StatusOr<RedisReply> reply = Ask(*publisher, {"GET", "k"});
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+    EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  }
+  EXPECT_FALSE(publisher->TEST_up());
+
+  // Back on the same port: both links reconnect; the subscriber's channel is subscribed again
+  // before it reports kReconnected, so the first publication after it is heard.
+  ASSERT_TRUE(redis_.Restart().ok());
+  ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kReconnected));
+  ASSERT_TRUE(sub_reports.WaitForState(RedisLink::State::kReconnected));
+  absl::StatusOr<RedisReply> heard = Ask(*publisher, {"PUBLISH", "room:den", "after"});
+  ASSERT_TRUE(heard.ok()) << heard.status();
+  EXPECT_EQ(heard->integer, 1);
+  std::vector<std::string> got = sub_reports.WaitForMessage("room:den", "after");
+  EXPECT_EQ(got.back(), "room:den after");
+  EXPECT_EQ(publisher->TEST_connects(), 2u);
+
+  absl::StatusOr<RedisReply> set = Ask(*publisher, {"SET", "k", "again"});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->str, "OK");
+}
+
+TEST_F(RedisLinkTest, StartsWhileRedisIsDownAndConnectsWhenItComes) {
+  redis_.Kill();
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);
+  absl::StatusOr<RedisReply> early = Ask(*link, {"PING"});
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable) << early.status();
+  ASSERT_TRUE(redis_.Restart().ok());
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  absl::StatusOr<RedisReply> pong = Ask(*link, {"PING"});
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->str, "PONG");
+}
+
+TEST_F(RedisLinkTest, StopAnswersEveryCommand) {
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  absl::Mutex mu;
+  int answered = 0;
+  constexpr int kCommands = 2000;
+  for (int i = 0; i < kCommands; ++i) {
+    link->Command({"INCR", "n"}, [&](absl::StatusOr<RedisReply>) {
+      absl::MutexLock lock(&mu);
+      ++answered;
+    });
+  }
+  link->Stop();  // tasks posted before the stop run; what is in flight fails
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(answered, kCommands);
+}
+
+}  // namespace
+}  // namespace roomchat
