@@ -152,6 +152,7 @@ absl::Status RedisLink::OpenConn(Conn& conn) {
   conn.ctx = ac;
   conn.fd = ac->c.fd;
   conn.connected = false;
+  conn.ready = false;
   conn.events = 0;
   ac->data = &conn;
   ac->ev.data = &conn;
@@ -175,6 +176,9 @@ void RedisLink::OnConnected(Conn& conn, bool ok) {
     return LinkDown(why, &conn);  // hiredis frees the context when this returns
   }
   conn.connected = true;
+  // Ready once Redis answers, not when the kernel accepted the connection: a Redis that is stuck
+  // (or a proxy before a dead one) accepts and never answers; the connect timer catches that.
+  redisAsyncCommand(conn.ctx, PongCallback, nullptr, "PING");
   if (&conn == &sub_) {
     for (const std::string& channel : channels_) {
       SendSubscription("SUBSCRIBE", channel);
@@ -185,7 +189,7 @@ void RedisLink::OnConnected(Conn& conn, bool ok) {
 }
 
 void RedisLink::MaybeUp() {
-  if (phase_ != Phase::kConnecting || !cmd_.connected || !sub_.connected ||
+  if (phase_ != Phase::kConnecting || !cmd_.ready || !sub_.ready ||
       unconfirmed_subscribes_ > 0) {
     return;
   }
@@ -212,6 +216,7 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
   connect_timer_ = 0;
   for (Conn* conn : {&cmd_, &sub_}) {
     conn->connected = false;
+    conn->ready = false;
     if (conn != dying && conn->ctx != nullptr) redisAsyncFree(conn->ctx);  // calls Cleanup
   }
   std::deque<InFlight> failed;
@@ -234,9 +239,14 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
 }
 
 void RedisLink::CheckTimeouts() {
-  if (phase_ != Phase::kUp || in_flight_.empty()) return;
-  if (loop_->now() - in_flight_.front().sent > options_.command_timeout) {
-    LinkDown(absl::StrCat("no answer in ", options_.command_timeout.count(), " ms"), nullptr);
+  if (phase_ != Phase::kUp) return;
+  const Clock::time_point now = loop_->now();
+  if (!in_flight_.empty() && now - in_flight_.front().sent > options_.command_timeout) {
+    return LinkDown(absl::StrCat("no answer in ", options_.command_timeout.count(), " ms"),
+                    nullptr);
+  }
+  if (in_flight_.empty() && now - last_sent_ >= options_.ping_every) {
+    SendCommand({"PING"}, [](absl::StatusOr<RedisReply>) {});
   }
 }
 
@@ -262,7 +272,8 @@ void RedisLink::SendCommand(std::vector<std::string> argv, Done done) {
                                             lengths.data()) != REDIS_OK) {
     return std::move(done)(absl::InvalidArgumentError("redis command not sent"));
   }
-  in_flight_.push_back({std::move(done), loop_->now()});
+  last_sent_ = loop_->now();
+  in_flight_.push_back({std::move(done), last_sent_});
 }
 
 void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
@@ -297,17 +308,17 @@ void RedisLink::OnSubscriberReply(const void* raw) {
 
 // ---- hiredis's hooks: the adapter that puts a connection's socket in our EventLoop.
 
-void RedisLink::Conn::OnIo(uint64_t /*key*/, uint32_t ready) {
+void RedisLink::Conn::OnIo(uint64_t /*key*/, uint32_t happened) {
   redisAsyncContext* ac = ctx;
   if (ac == nullptr) return;
-  const bool error = (ready & (EPOLLERR | EPOLLHUP)) != 0;
+  const bool error = (happened & (EPOLLERR | EPOLLHUP)) != 0;
   // Until connected, hiredis completes (or fails) the connect on a write event.
   if (!connected) {
-    if ((ready & EPOLLOUT) || error) redisAsyncHandleWrite(ac);
+    if ((happened & EPOLLOUT) || error) redisAsyncHandleWrite(ac);
     return;
   }
-  if ((ready & EPOLLIN) || error) redisAsyncHandleRead(ac);
-  if (ctx == ac && (ready & EPOLLOUT)) redisAsyncHandleWrite(ac);
+  if ((happened & EPOLLIN) || error) redisAsyncHandleRead(ac);
+  if (ctx == ac && (happened & EPOLLOUT)) redisAsyncHandleWrite(ac);
 }
 
 void RedisLink::UpdateWatch(Conn& conn, uint32_t events) {
@@ -354,6 +365,7 @@ void RedisLink::Cleanup(void* privdata) {
   UpdateWatch(conn, 0);
   conn.ctx = nullptr;
   conn.connected = false;
+  conn.ready = false;
   conn.fd = -1;
 }
 
@@ -375,6 +387,13 @@ void RedisLink::ReplyCallback(redisAsyncContext* ac, void* reply, void* /*privda
 
 void RedisLink::SubscriberCallback(redisAsyncContext* ac, void* reply, void* /*privdata*/) {
   static_cast<Conn*>(ac->data)->link->OnSubscriberReply(reply);
+}
+
+void RedisLink::PongCallback(redisAsyncContext* ac, void* reply, void* /*privdata*/) {
+  if (reply == nullptr) return;  // the context is being freed
+  Conn& conn = *static_cast<Conn*>(ac->data);
+  conn.ready = true;
+  conn.link->MaybeUp();
 }
 
 }  // namespace roomchat

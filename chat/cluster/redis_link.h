@@ -8,7 +8,8 @@
 // the thread-safe methods below, which only post a task to the link's loop (a queue push and an
 // eventfd write), so a room thread never blocks on Redis.
 //
-// The two connections are one unit: the link is up when both are connected; when either is lost
+// The two connections are one unit: the link is up when both have connected and answered a PING
+// and every channel asked for is subscribed (Redis confirmed it); when either is lost
 // (or does not connect in time, or a command has waited longer than command_timeout) both are
 // closed, every command in flight fails with Unavailable, and the link reconnects after a backoff
 // that doubles from backoff_min to backoff_max. On reconnecting it subscribes again to every
@@ -64,6 +65,9 @@ struct RedisLinkOptions {
   // A command unanswered this long means the connection is dead (a peer gone without a reset):
   // the link is closed and reconnected.
   std::chrono::milliseconds command_timeout{5000};
+  // When no command has been sent for this long, the link sends a PING of its own, so a Redis that
+  // stopped answering is noticed (within command_timeout) even when the node is quiet.
+  std::chrono::milliseconds ping_every{1000};
   // Commands sent and not yet answered at most; past it a command fails with Unavailable.
   size_t max_in_flight = 100000;
 };
@@ -116,7 +120,8 @@ class RedisLink {
     int fd = -1;
     uint64_t key = 0;     // the loop key while watched, else 0
     uint32_t events = 0;  // EPOLLIN / EPOLLOUT that hiredis wants
-    bool connected = false;
+    bool connected = false;  // TCP connected (hiredis completed the connect)
+    bool ready = false;      // and answered our PING: Redis itself is there
     void OnIo(uint64_t key, uint32_t events) override;
   };
   // A command sent and not answered.
@@ -157,6 +162,7 @@ class RedisLink {
   static void DisconnectCallback(const redisAsyncContext* ac, int status);
   static void ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata);
   static void SubscriberCallback(redisAsyncContext* ac, void* reply, void* privdata);
+  static void PongCallback(redisAsyncContext* ac, void* reply, void* privdata);
 
   // Const after construction.
   const RedisLinkOptions options_;
@@ -179,6 +185,7 @@ class RedisLink {
   uint64_t next_key_ = 1;
   std::chrono::milliseconds backoff_{0};
   EventLoop::TimerId connect_timer_ = 0;
+  Clock::time_point last_sent_;  // the last command sent on the command connection
   std::deque<InFlight> in_flight_;  // on the command connection, oldest first
   absl::flat_hash_set<std::string> channels_;  // asked for, subscribed again on reconnect
 

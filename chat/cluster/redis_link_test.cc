@@ -57,19 +57,21 @@ class Reports {
   std::vector<RedisLink::State> states_ ABSL_GUARDED_BY(mu_);
 };
 
-RedisLinkOptions Options(int port) {
+RedisLinkOptions DefaultOptions(int port) {
   RedisLinkOptions options;
   options.port = port;
   options.backoff_min = std::chrono::milliseconds(20);
   options.backoff_max = std::chrono::milliseconds(200);
   options.connect_timeout = std::chrono::milliseconds(1000);
   options.command_timeout = std::chrono::milliseconds(3000);
+  options.ping_every = std::chrono::milliseconds(200);
   return options;
 }
 
-std::unique_ptr<RedisLink> StartLink(int port, Reports& reports) {
+std::unique_ptr<RedisLink> StartLink(int port, Reports& reports,
+                                     const RedisLinkOptions* options = nullptr) {
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
-      Options(port),
+      options != nullptr ? *options : DefaultOptions(port),
       [&reports](const std::string& channel, const std::string& payload) {
         reports.Message(channel, payload);
       },
@@ -263,6 +265,35 @@ TEST_F(RedisLinkTest, StartsWhileRedisIsDownAndConnectsWhenItComes) {
   EXPECT_EQ(early.status().code(), absl::StatusCode::kUnavailable) << early.status();
   ASSERT_TRUE(redis_.Restart().ok());
   ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  absl::StatusOr<RedisReply> pong = Ask(*link, {"PING"});
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->str, "PONG");
+}
+
+TEST_F(RedisLinkTest, HungRedisIsNoticedByTheIdlePingAndTheLinkRecovers) {
+  RedisLinkOptions options = DefaultOptions(redis_.port());
+  options.command_timeout = std::chrono::milliseconds(500);
+  options.connect_timeout = std::chrono::milliseconds(300);
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports, &options);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+
+  // Nothing sent by the node: the link's own PING goes unanswered and the link gives up on it.
+  redis_.Freeze();
+  absl::Time frozen = absl::Now();
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kLost));
+  EXPECT_LT(absl::Now() - frozen, absl::Seconds(5));
+  // Reconnecting to a hung Redis completes TCP (the kernel accepts) but never a PING: still down,
+  // and commands fail at once rather than wait.
+  absl::SleepFor(absl::Milliseconds(500));
+  absl::Time start = absl::Now();
+  absl::StatusOr<RedisReply> reply = Ask(*link, {"GET", "k"});
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_FALSE(link->TEST_up());
+
+  redis_.Thaw();
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kReconnected));
   absl::StatusOr<RedisReply> pong = Ask(*link, {"PING"});
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->str, "PONG");

@@ -80,6 +80,14 @@ absl::Status TestRedis::StartOn(int port, absl::Duration deadline) {
   return absl::OkStatus();
 }
 
+void TestRedis::Freeze() {
+  if (process_ != nullptr) process_->Signal(SIGSTOP);
+}
+
+void TestRedis::Thaw() {
+  if (process_ != nullptr) process_->Signal(SIGCONT);
+}
+
 void TestRedis::Kill() {
   if (process_ == nullptr) return;
   process_->Signal(SIGKILL);

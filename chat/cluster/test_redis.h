@@ -28,6 +28,10 @@ class TestRedis {
   absl::Status Start(absl::Duration deadline = absl::Seconds(20));
   // Kills it (SIGKILL) and waits for it to exit.
   void Kill();
+  // Freezes it (SIGSTOP): connections stay open and nothing is answered, as with a hung Redis or
+  // a peer gone without a reset. Thaw() continues it (SIGCONT).
+  void Freeze();
+  void Thaw();
   // Starts it again on the same port.
   absl::Status Restart(absl::Duration deadline = absl::Seconds(20));
   int port() const { return port_; }
