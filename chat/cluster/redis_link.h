@@ -18,7 +18,8 @@
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
 // Thread contract: Command(), Subscribe(), Unsubscribe() and the TEST_ accessors are safe from any
-// thread. Start() and Stop() are for the owner, once each. Every callback (a command's Done, the
+// thread. Start() and Stop() are for the owner, once each; a command queued after Stop() returned
+// is dropped with its Done uncalled. Every callback (a command's Done, the
 // message sink, the state sink) runs on the link thread and must not block: hand the result to
 // another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
 #ifndef ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_

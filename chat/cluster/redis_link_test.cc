@@ -40,14 +40,16 @@ class Reports {
     };
     return mu_.AwaitWithTimeout(absl::Condition(&seen), kDeadline);
   }
-  // Waits until `payload` on `channel` was received; returns the messages received so far.
-  std::vector<std::string> WaitForMessage(const std::string& channel, const std::string& payload) {
+  // Waits until `payload` on `channel` was the last message received; returns the messages
+  // received so far.
+  std::vector<std::string> WaitForMessage(const std::string& channel, const std::string& payload,
+                                          absl::Duration deadline = kDeadline) {
     const std::string wanted = absl::StrCat(channel, " ", payload);
     absl::MutexLock lock(&mu_);
     auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !messages_.empty() && messages_.back() == wanted;
     };
-    mu_.AwaitWithTimeout(absl::Condition(&seen), kDeadline);
+    mu_.AwaitWithTimeout(absl::Condition(&seen), deadline);
     return messages_;
   }
 
@@ -202,6 +204,40 @@ TEST_F(RedisLinkTest, PubSubBetweenTwoLinksDeliversEveryMessageInOrder) {
     receivers = reply->integer;
   }
   EXPECT_EQ(receivers, 0);
+}
+
+TEST_F(RedisLinkTest, SubscribeRightAfterUnsubscribeStaysSubscribed) {
+  Reports pub_reports, sub_reports;
+  std::unique_ptr<RedisLink> publisher = StartLink(redis_.port(), pub_reports);
+  std::unique_ptr<RedisLink> subscriber = StartLink(redis_.port(), sub_reports);
+  ASSERT_TRUE(sub_reports.WaitForState(RedisLink::State::kConnected));
+  subscriber->Subscribe("room:a");
+  ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(PublishUntilHeard(*publisher, "room:a", "one"));
+  // Each UNSUBSCRIBE's answer comes after the next SUBSCRIBE was sent: the channel must stay
+  // subscribed, and its messages must still reach the sink (hiredis counts pending SUBSCRIBEs,
+  // so the late answer does not drop the channel's callback).
+  for (int i = 0; i < 50; ++i) {
+    subscriber->Unsubscribe("room:a");
+    subscriber->Subscribe("room:a");
+  }
+  // A barrier: once a message on a channel subscribed after all that is received, every answer
+  // to the pairs above has been handled (one connection, answers in order).
+  subscriber->Subscribe("barrier");
+  bool through = false;
+  absl::Time end = absl::Now() + kDeadline;
+  for (int i = 0; !through && absl::Now() < end; ++i) {
+    const std::string payload = absl::StrCat("b", i);
+    ASSERT_TRUE(Ask(*publisher, {"PUBLISH", "barrier", payload}).ok());
+    through = sub_reports.WaitForMessage("barrier", payload, absl::Milliseconds(50)).back() ==
+              absl::StrCat("barrier ", payload);
+  }
+  ASSERT_TRUE(through);
+  absl::StatusOr<RedisReply> heard = Ask(*publisher, {"PUBLISH", "room:a", "three"});
+  ASSERT_TRUE(heard.ok());
+  EXPECT_EQ(heard->integer, 1);
+  std::vector<std::string> got = sub_reports.WaitForMessage("room:a", "three");
+  EXPECT_EQ(got.back(), "room:a three");
 }
 
 TEST_F(RedisLinkTest, RedisGoneFailsFastThenReconnectsAndResubscribes) {
