@@ -11,105 +11,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "chat/cluster/link_test_util.h"
 #include "chat/cluster/test_redis.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
 namespace {
 
-constexpr absl::Duration kDeadline = absl::Seconds(20);
-
-// What a link reported: its messages and state changes, for the test thread to wait on.
-class Reports {
- public:
-  void Message(const std::string& channel, const std::string& payload) {
-    absl::MutexLock lock(&mu_);
-    messages_.push_back(absl::StrCat(channel, " ", payload));
-  }
-  void State(RedisLink::State state) {
-    absl::MutexLock lock(&mu_);
-    states_.push_back(state);
-  }
-  // Waits until `count` states of kind `state` were reported.
-  bool WaitForState(RedisLink::State state, int count = 1) {
-    absl::MutexLock lock(&mu_);
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      int n = 0;
-      for (RedisLink::State s : states_) n += s == state;
-      return n >= count;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&seen), kDeadline);
-  }
-  // Waits until `payload` on `channel` was the last message received; returns the messages
-  // received so far.
-  std::vector<std::string> WaitForMessage(const std::string& channel, const std::string& payload,
-                                          absl::Duration deadline = kDeadline) {
-    const std::string wanted = absl::StrCat(channel, " ", payload);
-    absl::MutexLock lock(&mu_);
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !messages_.empty() && messages_.back() == wanted;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&seen), deadline);
-    return messages_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> messages_ ABSL_GUARDED_BY(mu_);
-  std::vector<RedisLink::State> states_ ABSL_GUARDED_BY(mu_);
-};
-
-RedisLinkOptions DefaultOptions(int port) {
-  RedisLinkOptions options;
-  options.port = port;
-  options.backoff_min = std::chrono::milliseconds(20);
-  options.backoff_max = std::chrono::milliseconds(200);
-  options.connect_timeout = std::chrono::milliseconds(1000);
-  options.command_timeout = std::chrono::milliseconds(3000);
-  options.ping_every = std::chrono::milliseconds(200);
-  return options;
-}
-
-std::unique_ptr<RedisLink> StartLink(int port, Reports& reports,
-                                     const RedisLinkOptions* options = nullptr) {
-  absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
-      options != nullptr ? *options : DefaultOptions(port),
-      [&reports](const std::string& channel, const std::string& payload) {
-        reports.Message(channel, payload);
-      },
-      [&reports](RedisLink::State state) { reports.State(state); });
-  EXPECT_TRUE(link.ok()) << link.status();
-  EXPECT_TRUE((*link)->Start().ok());
-  return *std::move(link);
-}
-
-// One command's answer, waited for with a deadline (DeadlineExceeded: no answer at all).
-absl::StatusOr<RedisReply> Ask(RedisLink& link, std::vector<std::string> argv) {
-  struct Result {
-    absl::Notification done;
-    absl::StatusOr<RedisReply> reply;
-  };
-  auto result = std::make_shared<Result>();
-  link.Command(std::move(argv), [result](absl::StatusOr<RedisReply> reply) {
-    result->reply = std::move(reply);
-    result->done.Notify();
-  });
-  if (!result->done.WaitForNotificationWithTimeout(kDeadline)) {
-    return absl::DeadlineExceededError("no answer");
-  }
-  return result->reply;
-}
-
-// Publishes `payload` until a subscriber has it (PUBLISH answers how many received it).
-bool PublishUntilHeard(RedisLink& link, const std::string& channel, const std::string& payload) {
-  absl::Time end = absl::Now() + kDeadline;
-  while (absl::Now() < end) {
-    absl::StatusOr<RedisReply> reply = Ask(link, {"PUBLISH", channel, payload});
-    if (reply.ok() && reply->integer >= 1) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return false;
-}
+using namespace testing_util;  // NOLINT: the test's own helpers
 
 class RedisLinkTest : public ::testing::Test {
  protected:
