@@ -7,28 +7,38 @@
 namespace roomchat {
 namespace cluster {
 
-// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
-// ARGV[1] channel, ARGV[2] max entries, ARGV[3] min stream id ('0': none), ARGV[4] origin,
-// ARGV[5] kind, ARGV[6] body. Lua 5.1 numbers are doubles: exact for ids below 2^53.
-const char kPostScript[] = R"lua(
-local t = redis.call('TIME')
-local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'last_id', 'seq')
-local id = math.max(tonumber(state[1] or '0') + 1, now_us)
-local seq = tonumber(state[2] or '0') + 1
--- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
-local ms = math.floor(id / 1000)
-local rem = id - ms * 1000
-if rem < 0 then ms = ms - 1; rem = rem + 1000 elseif rem >= 1000 then ms = ms + 1; rem = rem - 1000 end
-local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
-                            ARGV[4], ARGV[5], ARGV[6])
--- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], string.format('%d-%d', ms, rem), 'e', entry)
-redis.call('HSET', KEYS[1], 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
-if ARGV[3] ~= '0' then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[3]) end
-redis.call('PUBLISH', ARGV[1], entry)
-return {id, seq}
+// post(seq key, stream key, channel, max entries, min stream id ('0': none), origin, kind, body).
+// Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
+const char kPostFunction[] = R"lua(
+local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kind, body)
+  local t = redis.call('TIME')
+  local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local state = redis.call('HMGET', seq_key, 'last_id', 'seq')
+  local id = math.max(tonumber(state[1] or '0') + 1, now_us)
+  local seq = tonumber(state[2] or '0') + 1
+  -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
+  local ms = math.floor(id / 1000)
+  local rem = id - ms * 1000
+  if rem < 0 then ms = ms - 1; rem = rem + 1000 elseif rem >= 1000 then ms = ms + 1; rem = rem - 1000 end
+  local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
+                              origin, kind, body)
+  -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
+  redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem), 'e', entry)
+  redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
+  if min_id ~= '0' then redis.call('XTRIM', hist_key, 'MINID', '~', min_id) end
+  redis.call('PUBLISH', channel, entry)
+  return {id, seq}
+end
 )lua";
+
+// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
+// ARGV: channel, max entries, min stream id ('0': none), origin, kind, body.
+const std::string& PostScript() {
+  static const std::string* const script = new std::string(absl::StrCat(
+      kPostFunction,
+      "return post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"));
+  return *script;
+}
 
 std::string RoomChannel(absl::string_view room_key) { return absl::StrCat("rc:ch:room:", room_key); }
 std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
@@ -63,7 +73,7 @@ std::string FormatRoomEntry(const RoomEntry& entry) {
 std::vector<std::string> PostCommand(const PostRequest& request) {
   std::string min_id = request.min_time_ms > 0 ? absl::StrCat(request.min_time_ms, "-0") : "0";
   return {"EVAL",
-          kPostScript,
+          PostScript(),
           "2",
           SeqKey(request.room_key),
           HistoryKey(request.room_key),

@@ -58,8 +58,10 @@ struct PostRequest {
 // The argv of an EVAL of rc_post; its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);
 
-// The script's text (docs/CLUSTER.md has it annotated).
-extern const char kPostScript[];
+// The Lua function post(...) that rc_post and other scripts (the reaper's LEAVEs) share, and
+// rc_post's whole text (docs/CLUSTER.md has it annotated).
+extern const char kPostFunction[];
+const std::string& PostScript();
 
 }  // namespace cluster
 }  // namespace roomchat
