@@ -20,8 +20,8 @@
 // Thread contract: Command(), Subscribe(), Unsubscribe() and the TEST_ accessors are safe from any
 // thread. Start() and Stop() are for the owner, once each; a command queued after Stop() returned
 // is dropped with its Done uncalled. Every callback (a command's Done, the
-// message sink, the state sink) runs on the link thread and must not block: hand the result to
-// another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
+// message sink, the state sink) runs on the link thread and must not block (nor call Stop()): hand
+// the result to another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
 #ifndef ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 #define ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 
