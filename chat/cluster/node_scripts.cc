@@ -29,7 +29,7 @@ local alive = redis.call('GET', KEYS[2])
 if alive and (ARGV[4] == '' or alive == ARGV[4]) then return -1 end
 local known = redis.call('SREM', KEYS[1], ARGV[1]) == 1
 local members = redis.call('SMEMBERS', KEYS[4])
-if not known and #members == 0 and redis.call('SCARD', KEYS[3]) == 0 then return 0 end
+if not known and #members == 0 and redis.call('SCARD', KEYS[3]) == 0 then return -2 end
 for _, pair in ipairs(members) do
   local space = string.find(pair, ' ', 1, true)
   local room, nick = string.sub(pair, 1, space - 1), string.sub(pair, space + 1)

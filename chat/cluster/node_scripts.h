@@ -59,7 +59,8 @@ std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_v
 // EVAL argv of rc_reap: `reaper` (a node id, the LEAVE entries' origin) reaps `dead`. With
 // `takeover` (the caller's own new incarnation, `dead` being its own id after a restart) the node
 // is reaped while its key is missing or holds another incarnation. The reply is an integer: the
-// members removed, 0 if there was nothing to reap, -1 if the node is alive (not reaped).
+// members removed (0 or more), -1 if the node is alive (not reaped), -2 if there was nothing to
+// reap (another node did it).
 std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
                                      size_t max_entries, absl::string_view takeover = "");
 

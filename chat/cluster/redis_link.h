@@ -17,8 +17,8 @@
 // While the link is down a command fails at once with Unavailable: nothing waits for Redis to
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
-// Thread contract: Command(), Subscribe(), Unsubscribe() and the TEST_ accessors are safe from any
-// thread. Start() and Stop() are for the owner, once each; a command queued after Stop() returned
+// Thread contract: Command(), Subscribe(), Unsubscribe(), RunInLinkThread() and the TEST_
+// accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command queued after Stop() returned
 // is dropped with its Done uncalled. Every callback (a command's Done, the
 // message sink, the state sink) runs on the link thread and must not block (nor call Stop()): hand
 // the result to another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
@@ -99,6 +99,8 @@ class RedisLink {
   absl::Status Start();
   // Closes the connections (commands in flight fail with Unavailable) and ends the thread.
   void Stop();
+  // Link thread only: its loop, for timers of what is built on the link.
+  EventLoop& loop() { return *loop_; }
 
   // ---- Safe from any thread.
   // Sends `argv` (one command, binary-safe arguments) after every command queued before it.
@@ -107,6 +109,8 @@ class RedisLink {
   // reconnects. Subscribing is asynchronous: a PUBLISH's answer (receivers) says when it took.
   void Subscribe(std::string channel);
   void Unsubscribe(std::string channel);
+  // Runs `task` on the link thread (for what is built on the link: its timers, its state).
+  void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
   // Whether the link is up now (a hint: it may change right after).
   bool TEST_up() const { return up_.load(std::memory_order_acquire); }
   // How many times the link has connected (1 after the first connect).
