@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "chat/cluster/room_channel.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -28,8 +29,13 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
   }
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
   ClusterNode* raw = node.get();
+  RedisLinkOptions redis = options.redis;
+  for (const std::string* script :
+       {&cluster::PostScript(), &cluster::HeartbeatScript(), &cluster::ReapScript()}) {
+    redis.scripts.push_back(*script);
+  }
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
-      options.redis, /*on_message=*/nullptr,
+      redis, /*on_message=*/nullptr,
       [raw](RedisLink::State state) { raw->OnLinkState(state); });
   if (!link.ok()) return link.status();
   node->link_ = *std::move(link);

@@ -31,8 +31,7 @@ class ClusterNodeTest : public ::testing::Test {
     // A second link plays the places' part (registering a node's members and nicks) and listens
     // to the room's channel.
     helper_ = StartLink(redis_.port(), helper_reports_);
-    helper_->Subscribe(RoomChannel("lounge"));
-    ASSERT_TRUE(helper_reports_.WaitForState(RedisLink::State::kConnected));
+    ASSERT_TRUE(SubscribeAndWait(*helper_, RoomChannel("lounge")));
   }
 
   std::unique_ptr<ClusterNode> StartNode(const std::string& id) {

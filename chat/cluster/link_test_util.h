@@ -108,6 +108,13 @@ inline absl::StatusOr<RedisReply> Ask(RedisLink& link, std::vector<std::string> 
   return result->reply;
 }
 
+// Subscribes `link` to `channel` and waits until Redis confirmed it.
+inline bool SubscribeAndWait(RedisLink& link, const std::string& channel) {
+  auto done = std::make_shared<absl::Notification>();
+  link.Subscribe(channel, [done]() { done->Notify(); });
+  return done->WaitForNotificationWithTimeout(kDeadline);
+}
+
 // Publishes `payload` until a subscriber has it (PUBLISH answers how many received it).
 inline bool PublishUntilHeard(RedisLink& link, const std::string& channel, const std::string& payload) {
   absl::Time end = absl::Now() + kDeadline;

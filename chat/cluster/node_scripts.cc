@@ -1,6 +1,7 @@
 #include "chat/cluster/node_scripts.h"
 
 #include "absl/strings/str_cat.h"
+#include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
 
 namespace roomchat {
@@ -58,6 +59,16 @@ return #members
 
 }  // namespace
 
+const std::string& HeartbeatScript() {
+  static const std::string* const script = new std::string(kHeartbeatScript);
+  return *script;
+}
+
+const std::string& ReapScript() {
+  static const std::string* const script = new std::string(absl::StrCat(kPostFunction, kReapBody));
+  return *script;
+}
+
 std::string NodeKey(absl::string_view node) { return absl::StrCat("rc:node:", node); }
 std::string NodeNicksKey(absl::string_view node) { return absl::StrCat("rc:node:", node, ":nicks"); }
 std::string NodeMembersKey(absl::string_view node) {
@@ -75,8 +86,9 @@ NodeTimes TimesForTtl(std::chrono::milliseconds ttl) {
 
 std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
                                           const NodeTimes& times) {
-  return {"EVAL",
-          kHeartbeatScript,
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(HeartbeatScript()));
+  return {"EVALSHA",
+          *sha,
           "3",
           kNodesKey,
           NodeKey(node),
@@ -89,8 +101,9 @@ std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_v
 
 std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
                                      size_t max_entries, absl::string_view takeover) {
-  return {"EVAL",
-          absl::StrCat(kPostFunction, kReapBody),
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(ReapScript()));
+  return {"EVALSHA",
+          *sha,
           "4",
           kNodesKey,
           NodeKey(dead),

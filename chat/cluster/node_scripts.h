@@ -51,12 +51,16 @@ struct NodeTimes {
 };
 NodeTimes TimesForTtl(std::chrono::milliseconds ttl);
 
-// EVAL argv of rc_heartbeat for `node` (incarnation `incarnation`); the reply is an array of the
+// The scripts' texts, for RedisLinkOptions::scripts: the commands below are EVALSHAs of them.
+const std::string& HeartbeatScript();
+const std::string& ReapScript();
+
+// EVALSHA argv of rc_heartbeat for `node` (incarnation `incarnation`); the reply is an array of the
 // ids of registered nodes whose key is gone (dead), maybe empty.
 std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
                                           const NodeTimes& times);
 
-// EVAL argv of rc_reap: `reaper` (a node id, the LEAVE entries' origin) reaps `dead`. With
+// EVALSHA argv of rc_reap: `reaper` (a node id, the LEAVE entries' origin) reaps `dead`. With
 // `takeover` (the caller's own new incarnation, `dead` being its own id after a restart) the node
 // is reaped while its key is missing or holds another incarnation. The reply is an integer: the
 // members removed (0 or more), -1 if the node is alive (not reaped), -2 if there was nothing to

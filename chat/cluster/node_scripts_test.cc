@@ -25,7 +25,9 @@ class NodeScriptsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(redis_.Start().ok());
-    link_ = StartLink(redis_.port(), reports_);
+    RedisLinkOptions options = DefaultOptions(redis_.port());
+    options.scripts = {PostScript(), HeartbeatScript(), ReapScript()};
+    link_ = StartLink(redis_.port(), reports_, &options);
     ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
   }
 
@@ -108,8 +110,7 @@ TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
 
   Reports listener_reports;
   std::unique_ptr<RedisLink> listener = StartLink(redis_.port(), listener_reports);
-  listener->Subscribe(RoomChannel("lounge"));
-  ASSERT_TRUE(listener_reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(SubscribeAndWait(*listener, RoomChannel("lounge")));
 
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 2);
   std::vector<std::string> got = listener_reports.WaitForCount(1);

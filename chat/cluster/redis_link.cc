@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
@@ -47,6 +50,13 @@ bool StringAt(const redisReply& reply, size_t i) {
 }
 
 }  // namespace
+
+std::string RedisLink::ScriptSha(absl::string_view script) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
 
 absl::StatusOr<std::unique_ptr<RedisLink>> RedisLink::Create(const RedisLinkOptions& options,
                                                              MessageSink on_message,
@@ -105,8 +115,9 @@ void RedisLink::Command(std::vector<std::string> argv, Done done) {
   });
 }
 
-void RedisLink::Subscribe(std::string channel) {
-  loop_->Post([this, channel = std::move(channel)] {
+void RedisLink::Subscribe(std::string channel, Subscribed subscribed) {
+  loop_->Post([this, channel = std::move(channel), subscribed = std::move(subscribed)]() mutable {
+    if (subscribed) waiting_subscribed_[channel].push_back(std::move(subscribed));
     if (!channels_.insert(channel).second) return;
     if (!sub_.connected) return;  // subscribed when it connects
     SendSubscription("SUBSCRIBE", channel);
@@ -179,6 +190,7 @@ void RedisLink::OnConnected(Conn& conn, bool ok) {
   // Ready once Redis answers, not when the kernel accepted the connection: a Redis that is stuck
   // (or a proxy before a dead one) accepts and never answers; the connect timer catches that.
   redisAsyncCommand(conn.ctx, PongCallback, nullptr, "PING");
+  if (&conn == &cmd_) LoadScripts();  // before any command: they are pipelined in order
   if (&conn == &sub_) {
     for (const std::string& channel : channels_) {
       SendSubscription("SUBSCRIBE", channel);
@@ -282,12 +294,26 @@ void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
   redisAsyncCommandArgv(sub_.ctx, SubscriberCallback, nullptr, 2, args, lengths);
 }
 
+void RedisLink::LoadScripts() {
+  for (const std::string& script : options_.scripts) {
+    const char* args[] = {"SCRIPT", "LOAD", script.data()};
+    const size_t lengths[] = {6, 4, script.size()};
+    redisAsyncCommandArgv(cmd_.ctx, ScriptLoadCallback, nullptr, 3, args, lengths);
+  }
+}
+
 void RedisLink::OnReply(const void* raw) {
   // A null reply is hiredis freeing the context: LinkDown fails what is in flight.
   if (raw == nullptr || in_flight_.empty()) return;
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
-  std::move(command.done)(CopyReply(*static_cast<const redisReply*>(raw)));
+  RedisReply reply = CopyReply(*static_cast<const redisReply*>(raw));
+  if (reply.type == RedisReply::Type::kError && absl::StartsWith(reply.str, "NOSCRIPT")) {
+    LOG(WARNING) << "redis at " << address_
+                 << " lost its scripts (SCRIPT FLUSH?); loading them again";
+    LoadScripts();
+  }
+  std::move(command.done)(std::move(reply));
 }
 
 void RedisLink::OnSubscriberReply(const void* raw) {
@@ -300,9 +326,18 @@ void RedisLink::OnSubscriberReply(const void* raw) {
       on_message_(std::string(reply.element[1]->str, reply.element[1]->len),
                   std::string(reply.element[2]->str, reply.element[2]->len));
     }
-  } else if (kind == "subscribe" && unconfirmed_subscribes_ > 0) {
-    --unconfirmed_subscribes_;
-    MaybeUp();
+  } else if (kind == "subscribe") {
+    auto waiting = waiting_subscribed_.find(
+        absl::string_view(reply.element[1]->str, reply.element[1]->len));
+    if (waiting != waiting_subscribed_.end()) {
+      std::vector<Subscribed> callbacks = std::move(waiting->second);
+      waiting_subscribed_.erase(waiting);
+      for (Subscribed& callback : callbacks) std::move(callback)();
+    }
+    if (unconfirmed_subscribes_ > 0) {
+      --unconfirmed_subscribes_;
+      MaybeUp();
+    }
   }
 }
 
@@ -387,6 +422,16 @@ void RedisLink::ReplyCallback(redisAsyncContext* ac, void* reply, void* /*privda
 
 void RedisLink::SubscriberCallback(redisAsyncContext* ac, void* reply, void* /*privdata*/) {
   static_cast<Conn*>(ac->data)->link->OnSubscriberReply(reply);
+}
+
+void RedisLink::ScriptLoadCallback(redisAsyncContext* ac, void* reply, void* /*privdata*/) {
+  if (reply == nullptr) return;
+  const redisReply& loaded = *static_cast<const redisReply*>(reply);
+  if (loaded.type == REDIS_REPLY_ERROR) {
+    Conn& conn = *static_cast<Conn*>(ac->data);
+    LOG(ERROR) << "redis at " << conn.link->address_
+               << " refused a script: " << std::string(loaded.str, loaded.len);
+  }
 }
 
 void RedisLink::PongCallback(redisAsyncContext* ac, void* reply, void* /*privdata*/) {

@@ -35,10 +35,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "chat/loop/event_loop.h"
 
 struct redisAsyncContext;
@@ -71,6 +73,11 @@ struct RedisLinkOptions {
   std::chrono::milliseconds ping_every{1000};
   // Commands sent and not yet answered at most; past it a command fails with Unavailable.
   size_t max_in_flight = 100000;
+  // Lua scripts loaded (SCRIPT LOAD) on the command connection each time it connects, before any
+  // command, so an EVALSHA of ScriptSha(script) never meets NOSCRIPT (a Redis that restarted
+  // empty comes with a new connection). If a reply says NOSCRIPT anyway (an operator ran SCRIPT
+  // FLUSH), that command fails and the scripts are loaded again for the next ones.
+  std::vector<std::string> scripts;
 };
 
 class RedisLink {
@@ -85,6 +92,9 @@ class RedisLink {
   using Done = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
   using MessageSink = absl::AnyInvocable<void(const std::string& channel, const std::string& payload)>;
   using StateSink = absl::AnyInvocable<void(State state)>;
+
+  // The SHA1 (hex) that EVALSHA names `script` by.
+  static std::string ScriptSha(absl::string_view script);
 
   // The link, not yet started; fails only when its loop cannot be made.
   static absl::StatusOr<std::unique_ptr<RedisLink>> Create(const RedisLinkOptions& options,
@@ -106,8 +116,11 @@ class RedisLink {
   // Sends `argv` (one command, binary-safe arguments) after every command queued before it.
   void Command(std::vector<std::string> argv, Done done);
   // Messages on `channel` go to the message sink from now on until Unsubscribe(), across
-  // reconnects. Subscribing is asynchronous: a PUBLISH's answer (receivers) says when it took.
-  void Subscribe(std::string channel);
+  // reconnects. Subscribing is asynchronous: `subscribed`, if given, is called on the link thread
+  // once Redis has confirmed it (after a reconnect if the link is down now); messages published
+  // after that reach the sink.
+  using Subscribed = absl::AnyInvocable<void() &&>;
+  void Subscribe(std::string channel, Subscribed subscribed = nullptr);
   void Unsubscribe(std::string channel);
   // Runs `task` on the link thread (for what is built on the link: its timers, its state).
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
@@ -152,6 +165,7 @@ class RedisLink {
   void LinkDown(const std::string& why, Conn* dying);
   void SendCommand(std::vector<std::string> argv, Done done);
   void SendSubscription(const char* verb, const std::string& channel);
+  void LoadScripts();
   void OnReply(const void* reply);
   void OnSubscriberReply(const void* reply);
   void CheckTimeouts();
@@ -168,6 +182,7 @@ class RedisLink {
   static void ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata);
   static void SubscriberCallback(redisAsyncContext* ac, void* reply, void* privdata);
   static void PongCallback(redisAsyncContext* ac, void* reply, void* privdata);
+  static void ScriptLoadCallback(redisAsyncContext* ac, void* reply, void* privdata);
 
   // Const after construction.
   const RedisLinkOptions options_;
@@ -193,6 +208,8 @@ class RedisLink {
   Clock::time_point last_sent_;  // the last command sent on the command connection
   std::deque<InFlight> in_flight_;  // on the command connection, oldest first
   absl::flat_hash_set<std::string> channels_;  // asked for, subscribed again on reconnect
+  // Who waits for a channel's confirmation.
+  absl::flat_hash_map<std::string, std::vector<Subscribed>> waiting_subscribed_;
 
   std::thread thread_;
 };

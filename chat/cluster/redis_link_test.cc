@@ -85,9 +85,12 @@ TEST_F(RedisLinkTest, PubSubBetweenTwoLinksDeliversEveryMessageInOrder) {
   Reports pub_reports, sub_reports;
   std::unique_ptr<RedisLink> publisher = StartLink(redis_.port(), pub_reports);
   std::unique_ptr<RedisLink> subscriber = StartLink(redis_.port(), sub_reports);
-  subscriber->Subscribe("room:lounge");
+  ASSERT_TRUE(SubscribeAndWait(*subscriber, "room:lounge"));
   ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kConnected));
-  ASSERT_TRUE(PublishUntilHeard(*publisher, "room:lounge", "probe"));
+  // Confirmed: the very first publication reaches it.
+  absl::StatusOr<RedisReply> probe = Ask(*publisher, {"PUBLISH", "room:lounge", "probe"});
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_EQ(probe->integer, 1);
 
   constexpr int kMessages = 2000;
   for (int i = 0; i < kMessages; ++i) {
@@ -185,9 +188,14 @@ TEST_F(RedisLinkTest, RedisGoneFailsFastThenReconnectsAndResubscribes) {
   }
   EXPECT_FALSE(publisher->TEST_up());
 
+  // Asked for while down: confirmed after the reconnect.
+  absl::Notification late;
+  subscriber->Subscribe("room:late", [&late]() { late.Notify(); });
+
   // Back on the same port: both links reconnect; the subscriber's channel is subscribed again
   // before it reports kReconnected, so the first publication after it is heard.
   ASSERT_TRUE(redis_.Restart().ok());
+  ASSERT_TRUE(late.WaitForNotificationWithTimeout(kDeadline));
   ASSERT_TRUE(pub_reports.WaitForState(RedisLink::State::kReconnected));
   ASSERT_TRUE(sub_reports.WaitForState(RedisLink::State::kReconnected));
   absl::StatusOr<RedisReply> heard = Ask(*publisher, {"PUBLISH", "room:den", "after"});
@@ -196,6 +204,9 @@ TEST_F(RedisLinkTest, RedisGoneFailsFastThenReconnectsAndResubscribes) {
   std::vector<std::string> got = sub_reports.WaitForMessage("room:den", "after");
   EXPECT_EQ(got.back(), "room:den after");
   EXPECT_EQ(publisher->TEST_connects(), 2u);
+  absl::StatusOr<RedisReply> late_heard = Ask(*publisher, {"PUBLISH", "room:late", "x"});
+  ASSERT_TRUE(late_heard.ok());
+  EXPECT_EQ(late_heard->integer, 1);
 
   absl::StatusOr<RedisReply> set = Ask(*publisher, {"SET", "k", "again"});
   ASSERT_TRUE(set.ok()) << set.status();
@@ -242,6 +253,35 @@ TEST_F(RedisLinkTest, HungRedisIsNoticedByTheIdlePingAndTheLinkRecovers) {
   absl::StatusOr<RedisReply> pong = Ask(*link, {"PING"});
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->str, "PONG");
+}
+
+TEST_F(RedisLinkTest, ScriptsAreLoadedOnEveryConnectAndAfterAFlush) {
+  const std::string script = "return tonumber(ARGV[1]) + 1";
+  const std::string sha = RedisLink::ScriptSha(script);
+  RedisLinkOptions options = DefaultOptions(redis_.port());
+  options.scripts = {script};
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports, &options);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  absl::StatusOr<RedisReply> sum = Ask(*link, {"EVALSHA", sha, "0", "41"});
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  EXPECT_EQ(sum->integer, 42) << sum->str;
+
+  // Flushed by an operator: that command fails, the scripts are loaded again for the next.
+  ASSERT_TRUE(Ask(*link, {"SCRIPT", "FLUSH"}).ok());
+  absl::StatusOr<RedisReply> flushed = Ask(*link, {"EVALSHA", sha, "0", "1"});
+  ASSERT_TRUE(flushed.ok());
+  EXPECT_EQ(flushed->type, RedisReply::Type::kError);
+  absl::StatusOr<RedisReply> again = Ask(*link, {"EVALSHA", sha, "0", "1"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->integer, 2) << again->str;
+
+  // A Redis restarted empty: loaded again as the link reconnects, before any command.
+  ASSERT_TRUE(redis_.Restart().ok());
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kReconnected));
+  absl::StatusOr<RedisReply> restarted = Ask(*link, {"EVALSHA", sha, "0", "9"});
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ(restarted->integer, 10) << restarted->str;
 }
 
 TEST_F(RedisLinkTest, StopAnswersEveryCommand) {

@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "chat/cluster/redis_link.h"
 
 namespace roomchat {
 namespace cluster {
@@ -72,8 +73,9 @@ std::string FormatRoomEntry(const RoomEntry& entry) {
 
 std::vector<std::string> PostCommand(const PostRequest& request) {
   std::string min_id = request.min_time_ms > 0 ? absl::StrCat(request.min_time_ms, "-0") : "0";
-  return {"EVAL",
-          PostScript(),
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));
+  return {"EVALSHA",
+          *sha,
           "2",
           SeqKey(request.room_key),
           HistoryKey(request.room_key),

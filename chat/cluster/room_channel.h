@@ -55,7 +55,8 @@ struct PostRequest {
   int64_t min_time_ms = 0;      // and none older (MINID ~); 0: no age limit
 };
 
-// The argv of an EVAL of rc_post; its reply is an array {id, seq}.
+// The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);
+// its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);
 
 // The Lua function post(...) that rc_post and other scripts (the reaper's LEAVEs) share, and

@@ -56,6 +56,13 @@ class RoomChannelTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
 
+  // A link that posts: rc_post loaded.
+  std::unique_ptr<RedisLink> StartPoster(Reports& reports) {
+    RedisLinkOptions options = DefaultOptions(redis_.port());
+    options.scripts = {PostScript()};
+    return StartLink(redis_.port(), reports, &options);
+  }
+
   // Posts one entry and returns {id, seq}.
   std::pair<uint64_t, uint64_t> Post(RedisLink& link, const std::string& room,
                                      const std::string& body) {
@@ -75,10 +82,9 @@ class RoomChannelTest : public ::testing::Test {
 
 TEST_F(RoomChannelTest, PostSequencesStoresAndPublishesInOneOrder) {
   Reports node_reports, listener_reports;
-  std::unique_ptr<RedisLink> node = StartLink(redis_.port(), node_reports);
+  std::unique_ptr<RedisLink> node = StartPoster(node_reports);
   std::unique_ptr<RedisLink> listener = StartLink(redis_.port(), listener_reports);
-  listener->Subscribe(RoomChannel("lounge"));
-  ASSERT_TRUE(listener_reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(SubscribeAndWait(*listener, RoomChannel("lounge")));
   ASSERT_TRUE(node_reports.WaitForState(RedisLink::State::kConnected));
 
   constexpr int kLines = 200;
@@ -89,7 +95,7 @@ TEST_F(RoomChannelTest, PostSequencesStoresAndPublishesInOneOrder) {
     if (i > 0) EXPECT_GT(posted[i].first, posted[i - 1].first);
   }
 
-  // The listener subscribed before the first post (it was up, so confirmed): it has every entry.
+  // The listener's subscription was confirmed before the first post: it has every entry.
   std::vector<std::string> got = listener_reports.WaitForCount(kLines);
   ASSERT_EQ(got.size(), static_cast<size_t>(kLines));
   const std::string prefix = absl::StrCat(RoomChannel("lounge"), " ");
@@ -114,7 +120,7 @@ TEST_F(RoomChannelTest, PostSequencesStoresAndPublishesInOneOrder) {
 
 TEST_F(RoomChannelTest, IdsNear2To53AreExactAndStreamIdsSplitThem) {
   Reports reports;
-  std::unique_ptr<RedisLink> node = StartLink(redis_.port(), reports);
+  std::unique_ptr<RedisLink> node = StartPoster(reports);
   ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
   // Where id / 1000 no longer has room for the remainder in a double's mantissa.
   const uint64_t last = 9007199254739998ull;  // 2^53 - 1 - 993
@@ -135,8 +141,8 @@ TEST_F(RoomChannelTest, IdsNear2To53AreExactAndStreamIdsSplitThem) {
 
 TEST_F(RoomChannelTest, TwoNodesPostingAtOnceNeverShareAnIdAndKeepTheirOwnOrder) {
   Reports a_reports, b_reports;
-  std::unique_ptr<RedisLink> a = StartLink(redis_.port(), a_reports);
-  std::unique_ptr<RedisLink> b = StartLink(redis_.port(), b_reports);
+  std::unique_ptr<RedisLink> a = StartPoster(a_reports);
+  std::unique_ptr<RedisLink> b = StartPoster(b_reports);
   ASSERT_TRUE(a_reports.WaitForState(RedisLink::State::kConnected));
   ASSERT_TRUE(b_reports.WaitForState(RedisLink::State::kConnected));
 
