@@ -35,8 +35,7 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
     redis.scripts.push_back(*script);
   }
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
-      redis, /*on_message=*/nullptr,
-      [raw](RedisLink::State state) { raw->OnLinkState(state); });
+      redis, /*on_message=*/nullptr, [raw](RedisLink::State state) { raw->OnLinkState(state); });
   if (!link.ok()) return link.status();
   node->link_ = *std::move(link);
   return node;
@@ -51,9 +50,7 @@ ClusterNode::~ClusterNode() { Stop(); }
 
 absl::Status ClusterNode::Start() {
   if (absl::Status started = link_->Start(); !started.ok()) return started;
-  link_->RunInLinkThread([this] {
-    link_->loop().RunEvery(times_.every, [this] { Heartbeat(); });
-  });
+  link_->RunInLinkThread([this] { link_->loop().RunEvery(times_.every, [this] { Heartbeat(); }); });
   LOG(INFO) << "cluster node " << options_.node_id << " (incarnation " << incarnation_
             << ") starting; node TTL " << options_.node_ttl.count() << " ms";
   return absl::OkStatus();
@@ -109,20 +106,19 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
 
 void ClusterNode::Reap(const std::string& dead) {
   reaping_.insert(dead);
-  link_->Command(
-      cluster::ReapCommand(options_.node_id, dead, options_.max_stream_entries),
-      [this, dead](absl::StatusOr<RedisReply> reply) {
-        reaping_.erase(dead);
-        if (!reply.ok()) return;  // asked again by a later heartbeat
-        if (reply->type == RedisReply::Type::kError) {
-          LOG(ERROR) << "cluster: reaping node " << dead << " failed: " << reply->str;
-        } else if (reply->integer >= 0) {
-          reaped_.fetch_add(1, std::memory_order_acq_rel);
-          LOG(WARNING) << "cluster: node " << dead << " stopped beating; reaped by "
-                       << options_.node_id << ": " << reply->integer
-                       << " room members removed, its nicks freed";
-        }
-      });
+  link_->Command(cluster::ReapCommand(options_.node_id, dead, options_.max_stream_entries),
+                 [this, dead](absl::StatusOr<RedisReply> reply) {
+                   reaping_.erase(dead);
+                   if (!reply.ok()) return;  // asked again by a later heartbeat
+                   if (reply->type == RedisReply::Type::kError) {
+                     LOG(ERROR) << "cluster: reaping node " << dead << " failed: " << reply->str;
+                   } else if (reply->integer >= 0) {
+                     reaped_.fetch_add(1, std::memory_order_acq_rel);
+                     LOG(WARNING) << "cluster: node " << dead << " stopped beating; reaped by "
+                                  << options_.node_id << ": " << reply->integer
+                                  << " room members removed, its nicks freed";
+                   }
+                 });
 }
 
 }  // namespace roomchat

@@ -36,7 +36,7 @@ namespace roomchat {
 
 struct ClusterNodeOptions {
   RedisLinkOptions redis;
-  std::string node_id;  // unique in the cluster; no spaces
+  std::string node_id;                        // unique in the cluster; no spaces
   std::chrono::milliseconds node_ttl{15000};  // --cluster_node_ttl_s
   size_t max_stream_entries = 10000;          // for the LEAVE entries the reaper posts
 };

@@ -78,7 +78,8 @@ class ClusterNodeTest : public ::testing::Test {
   RoomEntry WaitForLeave() {
     std::vector<std::string> got = helper_reports_.WaitForCount(1);
     if (got.empty()) return {};
-    absl::StatusOr<RoomEntry> entry = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+    absl::StatusOr<RoomEntry> entry =
+        ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
     EXPECT_TRUE(entry.ok()) << entry.status();
     return entry.ok() ? *entry : RoomEntry{};
   }

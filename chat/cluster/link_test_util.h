@@ -79,7 +79,7 @@ inline RedisLinkOptions DefaultOptions(int port) {
 }
 
 inline std::unique_ptr<RedisLink> StartLink(int port, Reports& reports,
-                                     const RedisLinkOptions* options = nullptr) {
+                                            const RedisLinkOptions* options = nullptr) {
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
       options != nullptr ? *options : DefaultOptions(port),
       [&reports](const std::string& channel, const std::string& payload) {
@@ -116,7 +116,8 @@ inline bool SubscribeAndWait(RedisLink& link, const std::string& channel) {
 }
 
 // Publishes `payload` until a subscriber has it (PUBLISH answers how many received it).
-inline bool PublishUntilHeard(RedisLink& link, const std::string& channel, const std::string& payload) {
+inline bool PublishUntilHeard(RedisLink& link, const std::string& channel,
+                              const std::string& payload) {
   absl::Time end = absl::Now() + kDeadline;
   while (absl::Now() < end) {
     absl::StatusOr<RedisReply> reply = Ask(link, {"PUBLISH", channel, payload});

@@ -70,7 +70,9 @@ const std::string& ReapScript() {
 }
 
 std::string NodeKey(absl::string_view node) { return absl::StrCat("rc:node:", node); }
-std::string NodeNicksKey(absl::string_view node) { return absl::StrCat("rc:node:", node, ":nicks"); }
+std::string NodeNicksKey(absl::string_view node) {
+  return absl::StrCat("rc:node:", node, ":nicks");
+}
 std::string NodeMembersKey(absl::string_view node) {
   return absl::StrCat("rc:node:", node, ":members");
 }
@@ -80,9 +82,7 @@ std::string RoomMembersKey(absl::string_view room_key) {
   return absl::StrCat("rc:room:", room_key, ":members");
 }
 
-NodeTimes TimesForTtl(std::chrono::milliseconds ttl) {
-  return {ttl / 5, ttl * 3 / 5, ttl};
-}
+NodeTimes TimesForTtl(std::chrono::milliseconds ttl) { return {ttl / 5, ttl * 3 / 5, ttl}; }
 
 std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
                                           const NodeTimes& times) {

@@ -32,11 +32,11 @@
 namespace roomchat {
 namespace cluster {
 
-std::string NodeKey(absl::string_view node);         // rc:node:<node>
-std::string NodeNicksKey(absl::string_view node);    // rc:node:<node>:nicks
-std::string NodeMembersKey(absl::string_view node);  // rc:node:<node>:members
-std::string NickKey(absl::string_view nick_key);     // rc:nick:<nick>
-std::string RoomKey(absl::string_view room_key);     // rc:room:<room>
+std::string NodeKey(absl::string_view node);             // rc:node:<node>
+std::string NodeNicksKey(absl::string_view node);        // rc:node:<node>:nicks
+std::string NodeMembersKey(absl::string_view node);      // rc:node:<node>:members
+std::string NickKey(absl::string_view nick_key);         // rc:nick:<nick>
+std::string RoomKey(absl::string_view room_key);         // rc:room:<room>
 std::string RoomMembersKey(absl::string_view room_key);  // rc:room:<room>:members
 inline constexpr char kNodesKey[] = "rc:nodes";
 inline constexpr char kRoomsKey[] = "rc:rooms";

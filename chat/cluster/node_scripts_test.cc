@@ -115,19 +115,18 @@ TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 2);
   std::vector<std::string> got = listener_reports.WaitForCount(1);
   ASSERT_EQ(got.size(), 1u);
-  absl::StatusOr<RoomEntry> leave =
-      ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+  absl::StatusOr<RoomEntry> leave = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
   ASSERT_TRUE(leave.ok()) << leave.status();
   EXPECT_EQ(leave->kind, "LEAVE");
   EXPECT_EQ(leave->body, "Alice");
   EXPECT_EQ(leave->origin, "b");
   EXPECT_EQ(leave->seq, 1u);
 
-  EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);    // freed
-  EXPECT_EQ(Integer({"EXISTS", NickKey("bob")}), 1);      // another node's
+  EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);  // freed
+  EXPECT_EQ(Integer({"EXISTS", NickKey("bob")}), 1);    // another node's
   EXPECT_EQ(Integer({"HEXISTS", RoomMembersKey("lounge"), "alice"}), 0);
   EXPECT_EQ(Integer({"HEXISTS", RoomMembersKey("lounge"), "bob"}), 1);
-  EXPECT_EQ(Integer({"EXISTS", RoomKey("den")}), 0);      // emptied: closed
+  EXPECT_EQ(Integer({"EXISTS", RoomKey("den")}), 0);  // emptied: closed
   absl::StatusOr<RedisReply> rooms = Ask(*link_, {"ZRANGE", kRoomsKey, "0", "-1"});
   ASSERT_TRUE(rooms.ok());
   ASSERT_EQ(rooms->elements.size(), 1u);
@@ -147,8 +146,8 @@ TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
   AddNick("a", "alice", "Alice");
   Do({"SET", NodeKey("a"), "old-inc", "PX", "60000"});
   Do({"SADD", kNodesKey, "a"});
-  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -1);             // alive to others
-  EXPECT_EQ(Integer(ReapCommand("a", "a", 1000, "new-inc")), 1);    // the new "a" takes over
+  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -1);            // alive to others
+  EXPECT_EQ(Integer(ReapCommand("a", "a", 1000, "new-inc")), 1);  // the new "a" takes over
   EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);
   EXPECT_EQ(Integer({"EXISTS", RoomKey("lounge")}), 0);
 }

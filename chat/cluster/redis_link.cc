@@ -90,8 +90,8 @@ absl::Status RedisLink::Start() {
       loop_->Run();
     });
   } catch (const std::system_error& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot start the redis link thread: ",
-                                                     e.what()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot start the redis link thread: ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -182,8 +182,8 @@ absl::Status RedisLink::OpenConn(Conn& conn) {
 void RedisLink::OnConnected(Conn& conn, bool ok) {
   if (phase_ != Phase::kConnecting) return;
   if (!ok) {
-    std::string why = absl::StrCat(conn.role, " connection: ",
-                                   conn.ctx != nullptr ? conn.ctx->errstr : "failed");
+    std::string why =
+        absl::StrCat(conn.role, " connection: ", conn.ctx != nullptr ? conn.ctx->errstr : "failed");
     return LinkDown(why, &conn);  // hiredis frees the context when this returns
   }
   conn.connected = true;
@@ -201,8 +201,7 @@ void RedisLink::OnConnected(Conn& conn, bool ok) {
 }
 
 void RedisLink::MaybeUp() {
-  if (phase_ != Phase::kConnecting || !cmd_.ready || !sub_.ready ||
-      unconfirmed_subscribes_ > 0) {
+  if (phase_ != Phase::kConnecting || !cmd_.ready || !sub_.ready || unconfirmed_subscribes_ > 0) {
     return;
   }
   phase_ = Phase::kUp;
@@ -239,8 +238,7 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
     LOG(WARNING) << "redis link to " << address_ << " lost: " << why << "; reconnecting";
     if (on_state_) on_state_(State::kLost);
   }
-  backoff_ = std::min(options_.backoff_max,
-                      std::max(options_.backoff_min, backoff_ * 2));
+  backoff_ = std::min(options_.backoff_max, std::max(options_.backoff_min, backoff_ * 2));
   ++failures_;
   // Every failure of the first few, then one in each 2^k: the log tells without flooding.
   if (!was_up && (failures_ <= 3 || (failures_ & (failures_ - 1)) == 0)) {
@@ -279,9 +277,9 @@ void RedisLink::SendCommand(std::vector<std::string> argv, Done done) {
     args.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  if (argv.empty() || redisAsyncCommandArgv(cmd_.ctx, ReplyCallback, nullptr,
-                                            static_cast<int>(argv.size()), args.data(),
-                                            lengths.data()) != REDIS_OK) {
+  if (argv.empty() ||
+      redisAsyncCommandArgv(cmd_.ctx, ReplyCallback, nullptr, static_cast<int>(argv.size()),
+                            args.data(), lengths.data()) != REDIS_OK) {
     return std::move(done)(absl::InvalidArgumentError("redis command not sent"));
   }
   last_sent_ = loop_->now();
@@ -327,8 +325,8 @@ void RedisLink::OnSubscriberReply(const void* raw) {
                   std::string(reply.element[2]->str, reply.element[2]->len));
     }
   } else if (kind == "subscribe") {
-    auto waiting = waiting_subscribed_.find(
-        absl::string_view(reply.element[1]->str, reply.element[1]->len));
+    auto waiting =
+        waiting_subscribed_.find(absl::string_view(reply.element[1]->str, reply.element[1]->len));
     if (waiting != waiting_subscribed_.end()) {
       std::vector<Subscribed> callbacks = std::move(waiting->second);
       waiting_subscribed_.erase(waiting);

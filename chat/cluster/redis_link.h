@@ -18,10 +18,10 @@
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
 // Thread contract: Command(), Subscribe(), Unsubscribe(), RunInLinkThread() and the TEST_
-// accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command queued after Stop() returned
-// is dropped with its Done uncalled. Every callback (a command's Done, the
-// message sink, the state sink) runs on the link thread and must not block (nor call Stop()): hand
-// the result to another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
+// accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command
+// queued after Stop() returned is dropped with its Done uncalled. Every callback (a command's Done,
+// the message sink, the state sink) runs on the link thread and must not block (nor call Stop()):
+// hand the result to another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
 #ifndef ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 #define ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 
@@ -51,8 +51,8 @@ namespace roomchat {
 struct RedisReply {
   enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
   Type type = Type::kNil;
-  std::string str;       // kString, kStatus, kError
-  int64_t integer = 0;   // kInteger
+  std::string str;                   // kString, kStatus, kError
+  int64_t integer = 0;               // kInteger
   std::vector<RedisReply> elements;  // kArray
 };
 
@@ -90,7 +90,8 @@ class RedisLink {
   // A command's answer: the reply (a Redis error reply is a reply of Type::kError), or Unavailable
   // when the link is down, was lost before the reply, is overloaded or is stopping.
   using Done = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
-  using MessageSink = absl::AnyInvocable<void(const std::string& channel, const std::string& payload)>;
+  using MessageSink =
+      absl::AnyInvocable<void(const std::string& channel, const std::string& payload)>;
   using StateSink = absl::AnyInvocable<void(State state)>;
 
   // The SHA1 (hex) that EVALSHA names `script` by.
@@ -136,8 +137,8 @@ class RedisLink {
     const char* role = "";
     redisAsyncContext* ctx = nullptr;  // null while closed
     int fd = -1;
-    uint64_t key = 0;     // the loop key while watched, else 0
-    uint32_t events = 0;  // EPOLLIN / EPOLLOUT that hiredis wants
+    uint64_t key = 0;        // the loop key while watched, else 0
+    uint32_t events = 0;     // EPOLLIN / EPOLLOUT that hiredis wants
     bool connected = false;  // TCP connected (hiredis completed the connect)
     bool ready = false;      // and answered our PING: Redis itself is there
     void OnIo(uint64_t key, uint32_t events) override;
@@ -199,14 +200,14 @@ class RedisLink {
   Conn sub_;
   Phase phase_ = Phase::kDown;
   bool stopping_ = false;
-  bool was_up_ = false;  // has been up once: the next up is kReconnected
-  uint64_t failures_ = 0;  // connect attempts failed in a row (the log reports some)
+  bool was_up_ = false;                // has been up once: the next up is kReconnected
+  uint64_t failures_ = 0;              // connect attempts failed in a row (the log reports some)
   size_t unconfirmed_subscribes_ = 0;  // SUBSCRIBEs sent while connecting, not yet confirmed
   uint64_t next_key_ = 1;
   std::chrono::milliseconds backoff_{0};
   EventLoop::TimerId connect_timer_ = 0;
-  Clock::time_point last_sent_;  // the last command sent on the command connection
-  std::deque<InFlight> in_flight_;  // on the command connection, oldest first
+  Clock::time_point last_sent_;                // the last command sent on the command connection
+  std::deque<InFlight> in_flight_;             // on the command connection, oldest first
   absl::flat_hash_set<std::string> channels_;  // asked for, subscribed again on reconnect
   // Who waits for a channel's confirmation.
   absl::flat_hash_map<std::string, std::vector<Subscribed>> waiting_subscribed_;

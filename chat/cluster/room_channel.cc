@@ -20,11 +20,16 @@ local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kin
   -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
   local ms = math.floor(id / 1000)
   local rem = id - ms * 1000
-  if rem < 0 then ms = ms - 1; rem = rem + 1000 elseif rem >= 1000 then ms = ms + 1; rem = rem - 1000 end
+  if rem < 0 then
+    ms = ms - 1; rem = rem + 1000
+  elseif rem >= 1000 then
+    ms = ms + 1; rem = rem - 1000
+  end
   local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
                               origin, kind, body)
   -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
-  redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem), 'e', entry)
+  redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
+             'e', entry)
   redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
   if min_id ~= '0' then redis.call('XTRIM', hist_key, 'MINID', '~', min_id) end
   redis.call('PUBLISH', channel, entry)
@@ -41,7 +46,9 @@ const std::string& PostScript() {
   return *script;
 }
 
-std::string RoomChannel(absl::string_view room_key) { return absl::StrCat("rc:ch:room:", room_key); }
+std::string RoomChannel(absl::string_view room_key) {
+  return absl::StrCat("rc:ch:room:", room_key);
+}
 std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
 std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:hist:", room_key); }
 

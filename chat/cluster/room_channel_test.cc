@@ -22,8 +22,8 @@ namespace {
 using namespace testing_util;  // NOLINT: the test's own helpers
 
 TEST(RoomEntryTest, FormatAndParseRoundTrip) {
-  RoomEntry entry{7, 1764629244123456, 1764629244123, "node-a:7070", "MSG",
-                  "alice hello  there, שלום"};
+  RoomEntry entry{7,     1764629244123456,          1764629244123, "node-a:7070",
+                  "MSG", "alice hello  there, שלום"};
   absl::StatusOr<RoomEntry> parsed = ParseRoomEntry(FormatRoomEntry(entry));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->seq, 7u);
@@ -39,10 +39,10 @@ TEST(RoomEntryTest, FormatAndParseRoundTrip) {
 }
 
 TEST(RoomEntryTest, RefusesWhatItDoesNotKnow) {
-  EXPECT_FALSE(ParseRoomEntry("2 1 2 3 n MSG a b").ok());   // another version
-  EXPECT_FALSE(ParseRoomEntry("1 1 2 3 n").ok());           // too few fields
-  EXPECT_FALSE(ParseRoomEntry("1 x 2 3 n MSG a b").ok());   // not a number
-  EXPECT_FALSE(ParseRoomEntry("1 1 2 3  MSG a b").ok());    // empty origin
+  EXPECT_FALSE(ParseRoomEntry("2 1 2 3 n MSG a b").ok());  // another version
+  EXPECT_FALSE(ParseRoomEntry("1 1 2 3 n").ok());          // too few fields
+  EXPECT_FALSE(ParseRoomEntry("1 x 2 3 n MSG a b").ok());  // not a number
+  EXPECT_FALSE(ParseRoomEntry("1 1 2 3  MSG a b").ok());   // empty origin
   EXPECT_FALSE(ParseRoomEntry("").ok());
 }
 
