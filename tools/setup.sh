@@ -6,7 +6,7 @@
 # What it does, each step only when needed:
 #   1. apt-get installs Bazel (Debian's bazel-bootstrap 4.2.3), the Bazel rule sets Debian ships
 #      (skylib, platforms), the binary libraries (gflags, glog, GoogleTest, Benchmark, libedit,
-#      SQLite), and tmux for the terminal client's interactive test.
+#      SQLite, hiredis), Redis, and tmux for the terminal client's interactive test.
 #   2. Fetches Debian's *source* package of Abseil (20220623.1) and unpacks it into
 #      third_party/abseil-cpp (git-ignored), which WORKSPACE names as @com_google_absl. Abseil is built
 #      from source with our own flags so ThreadSanitizer sees inside absl::Mutex; the prebuilt
@@ -39,6 +39,8 @@ packages=(
   libsqlite3-dev  # the embedded history store
   sqlite3         # the CLI, so operators and a test can read the documented schema
   libsodium-dev   # Argon2id password hashes for accounts (crypto_pwhash_str)
+  libhiredis-dev  # hiredis 0.14's async API: the cluster's Redis link, on our own EventLoop
+  redis-server    # the cluster's backbone; the Redis link's tests start their own on loopback
   chromium nodejs  # the browser test of the web client (npm: see below)
 )
 

@@ -1,0 +1,124 @@
+#include "chat/cluster/cluster_node.h"
+
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "chat/cluster/room_channel.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+std::string NewIncarnation() {
+  absl::BitGen bits;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(bits));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
+    const ClusterNodeOptions& options) {
+  if (options.node_id.empty() || absl::StrContains(options.node_id, ' ')) {
+    return absl::InvalidArgumentError("a node id is one word: no spaces, not empty");
+  }
+  if (options.node_ttl < std::chrono::milliseconds(100)) {
+    return absl::InvalidArgumentError("the node TTL is at least 100 ms");
+  }
+  std::unique_ptr<ClusterNode> node(new ClusterNode(options));
+  ClusterNode* raw = node.get();
+  RedisLinkOptions redis = options.redis;
+  for (const std::string* script :
+       {&cluster::PostScript(), &cluster::HeartbeatScript(), &cluster::ReapScript()}) {
+    redis.scripts.push_back(*script);
+  }
+  absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
+      redis, /*on_message=*/nullptr, [raw](RedisLink::State state) { raw->OnLinkState(state); });
+  if (!link.ok()) return link.status();
+  node->link_ = *std::move(link);
+  return node;
+}
+
+ClusterNode::ClusterNode(const ClusterNodeOptions& options)
+    : options_(options),
+      incarnation_(NewIncarnation()),
+      times_(cluster::TimesForTtl(options.node_ttl)) {}
+
+ClusterNode::~ClusterNode() { Stop(); }
+
+absl::Status ClusterNode::Start() {
+  if (absl::Status started = link_->Start(); !started.ok()) return started;
+  link_->RunInLinkThread([this] { link_->loop().RunEvery(times_.every, [this] { Heartbeat(); }); });
+  LOG(INFO) << "cluster node " << options_.node_id << " (incarnation " << incarnation_
+            << ") starting; node TTL " << options_.node_ttl.count() << " ms";
+  return absl::OkStatus();
+}
+
+void ClusterNode::Stop() {
+  if (link_ != nullptr) link_->Stop();
+}
+
+void ClusterNode::OnLinkState(RedisLink::State state) {
+  if (state == RedisLink::State::kLost) return;  // the link logs it; heartbeats wait for it
+  if (!taken_over_) return TakeOver();
+  Heartbeat();
+}
+
+void ClusterNode::TakeOver() {
+  link_->Command(cluster::ReapCommand(options_.node_id, options_.node_id,
+                                      options_.max_stream_entries, incarnation_),
+                 [this](absl::StatusOr<RedisReply> reply) {
+                   if (!reply.ok()) return;  // the link is down again: retried when it is up
+                   if (reply->type == RedisReply::Type::kError) {
+                     LOG(ERROR) << "cluster: taking over node " << options_.node_id
+                                << " failed: " << reply->str;
+                   } else if (reply->integer >= 0) {
+                     LOG(WARNING) << "cluster: node " << options_.node_id
+                                  << " restarted: freed what its previous process held ("
+                                  << reply->integer << " room members)";
+                   }
+                   taken_over_ = true;
+                   Heartbeat();
+                 });
+}
+
+void ClusterNode::Heartbeat() {
+  if (!taken_over_ || heartbeat_in_flight_ || !link_->TEST_up()) return;
+  heartbeat_in_flight_ = true;
+  link_->Command(cluster::HeartbeatCommand(options_.node_id, incarnation_, times_),
+                 [this](absl::StatusOr<RedisReply> reply) { OnHeartbeat(std::move(reply)); });
+}
+
+void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
+  heartbeat_in_flight_ = false;
+  if (!reply.ok()) return;  // lost: the next heartbeat after the link is back
+  if (reply->type != RedisReply::Type::kArray) {
+    LOG(ERROR) << "cluster: heartbeat of node " << options_.node_id << " failed: " << reply->str;
+    return;
+  }
+  heartbeats_.fetch_add(1, std::memory_order_acq_rel);
+  for (const RedisReply& dead : reply->elements) {
+    if (dead.str != options_.node_id && !reaping_.contains(dead.str)) Reap(dead.str);
+  }
+}
+
+void ClusterNode::Reap(const std::string& dead) {
+  reaping_.insert(dead);
+  link_->Command(cluster::ReapCommand(options_.node_id, dead, options_.max_stream_entries),
+                 [this, dead](absl::StatusOr<RedisReply> reply) {
+                   reaping_.erase(dead);
+                   if (!reply.ok()) return;  // asked again by a later heartbeat
+                   if (reply->type == RedisReply::Type::kError) {
+                     LOG(ERROR) << "cluster: reaping node " << dead << " failed: " << reply->str;
+                   } else if (reply->integer >= 0) {
+                     reaped_.fetch_add(1, std::memory_order_acq_rel);
+                     LOG(WARNING) << "cluster: node " << dead << " stopped beating; reaped by "
+                                  << options_.node_id << ": " << reply->integer
+                                  << " room members removed, its nicks freed";
+                   }
+                 });
+}
+
+}  // namespace roomchat

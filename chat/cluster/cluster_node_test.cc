@@ -1,0 +1,150 @@
+// ClusterNode against a real redis-server: nodes beat, a node that stops (as after kill -9) is
+// reaped by a survivor within its TTL (its members' LEAVEs reach the room channel, its nicks are
+// freed), and a node restarted under the same id frees its previous process's state at once.
+#include "chat/cluster/cluster_node.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chat/cluster/link_test_util.h"
+#include "chat/cluster/node_scripts.h"
+#include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
+#include "chat/cluster/test_redis.h"
+#include "gtest/gtest.h"
+
+namespace roomchat {
+namespace {
+
+using namespace testing_util;  // NOLINT: the test's own helpers
+using namespace cluster;       // NOLINT: key names
+
+constexpr std::chrono::milliseconds kTtl{1000};
+
+class ClusterNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    // A second link plays the places' part (registering a node's members and nicks) and listens
+    // to the room's channel.
+    helper_ = StartLink(redis_.port(), helper_reports_);
+    ASSERT_TRUE(SubscribeAndWait(*helper_, RoomChannel("lounge")));
+  }
+
+  std::unique_ptr<ClusterNode> StartNode(const std::string& id) {
+    ClusterNodeOptions options;
+    options.redis = DefaultOptions(redis_.port());
+    options.node_id = id;
+    options.node_ttl = kTtl;
+    absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(options);
+    EXPECT_TRUE(node.ok()) << node.status();
+    EXPECT_TRUE((*node)->Start().ok());
+    return *std::move(node);
+  }
+
+  static bool WaitForHeartbeats(const ClusterNode& node, uint64_t count) {
+    absl::Time end = absl::Now() + kDeadline;
+    while (node.TEST_heartbeats() < count && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return node.TEST_heartbeats() >= count;
+  }
+
+  void Do(std::vector<std::string> argv) {
+    absl::StatusOr<RedisReply> reply = Ask(*helper_, argv);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_NE(reply->type, RedisReply::Type::kError) << reply->str;
+  }
+
+  // What the places of node `node` will register for client `nick` in the lounge.
+  void Register(const std::string& node, const std::string& nick, const std::string& shown) {
+    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " -")});
+    Do({"SADD", NodeNicksKey(node), nick});
+    Do({"HSET", RoomKey("lounge"), "name", "Lounge"});
+    Do({"ZADD", kRoomsKey, "0", "lounge"});
+    Do({"HSET", RoomMembersKey("lounge"), nick, absl::StrCat(node, " ", shown)});
+    Do({"SADD", NodeMembersKey(node), absl::StrCat("lounge ", nick)});
+  }
+
+  bool Exists(const std::string& key) {
+    absl::StatusOr<RedisReply> reply = Ask(*helper_, {"EXISTS", key});
+    return reply.ok() && reply->integer == 1;
+  }
+
+  // The first LEAVE on the lounge's channel, or an empty body if none came in time.
+  RoomEntry WaitForLeave() {
+    std::vector<std::string> got = helper_reports_.WaitForCount(1);
+    if (got.empty()) return {};
+    absl::StatusOr<RoomEntry> entry =
+        ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+    EXPECT_TRUE(entry.ok()) << entry.status();
+    return entry.ok() ? *entry : RoomEntry{};
+  }
+
+  TestRedis redis_;
+  Reports helper_reports_;
+  std::unique_ptr<RedisLink> helper_;
+};
+
+TEST_F(ClusterNodeTest, RefusesABadNodeId) {
+  ClusterNodeOptions options;
+  options.node_id = "two words";
+  EXPECT_FALSE(ClusterNode::Create(options).ok());
+  options.node_id = "";
+  EXPECT_FALSE(ClusterNode::Create(options).ok());
+}
+
+TEST_F(ClusterNodeTest, AStoppedNodeIsReapedBySurvivorWithinItsTtl) {
+  std::unique_ptr<ClusterNode> a = StartNode("a");
+  std::unique_ptr<ClusterNode> b = StartNode("b");
+  ASSERT_TRUE(WaitForHeartbeats(*a, 1));
+  ASSERT_TRUE(WaitForHeartbeats(*b, 1));
+  Register("a", "alice", "Alice");
+  Register("b", "bob", "Bob");
+  // a's heartbeats keep alice's nick key alive past its own TTL.
+  Do({"PEXPIRE", NickKey("alice"), absl::StrCat(kTtl.count())});
+  ASSERT_TRUE(WaitForHeartbeats(*a, a->TEST_heartbeats() + 6));  // > the TTL of beating
+  EXPECT_TRUE(Exists(NickKey("alice")));
+  EXPECT_EQ(b->TEST_reaped(), 0u);
+
+  a->Stop();  // no goodbye: as kill -9 leaves it
+  absl::Time stopped = absl::Now();
+  RoomEntry leave = WaitForLeave();
+  absl::Duration took = absl::Now() - stopped;
+  EXPECT_EQ(leave.kind, "LEAVE");
+  EXPECT_EQ(leave.body, "Alice");
+  EXPECT_EQ(leave.origin, "b");
+  // Within the TTL (node key 3/5 + one beat 1/5 of it), with a margin for a loaded machine.
+  EXPECT_LT(took, absl::Milliseconds(kTtl.count()) + absl::Milliseconds(500));
+  EXPECT_FALSE(Exists(NickKey("alice")));
+  EXPECT_TRUE(Exists(NickKey("bob")));
+  absl::Time end = absl::Now() + kDeadline;
+  while (b->TEST_reaped() == 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(b->TEST_reaped(), 1u);
+}
+
+TEST_F(ClusterNodeTest, ARestartedNodeFreesItsPreviousProcessAtOnce) {
+  std::unique_ptr<ClusterNode> first = StartNode("a");
+  ASSERT_TRUE(WaitForHeartbeats(*first, 1));
+  Register("a", "alice", "Alice");
+  first->Stop();  // killed; its key lives on for 3/5 of the TTL
+
+  absl::Time restarted = absl::Now();
+  std::unique_ptr<ClusterNode> second = StartNode("a");
+  EXPECT_NE(second->incarnation(), first->incarnation());
+  RoomEntry leave = WaitForLeave();
+  EXPECT_EQ(leave.kind, "LEAVE");
+  EXPECT_EQ(leave.body, "Alice");
+  EXPECT_EQ(leave.origin, "a");
+  // Well before the old key would have expired.
+  EXPECT_LT(absl::Now() - restarted, absl::Milliseconds(kTtl.count() * 3 / 5));
+  EXPECT_FALSE(Exists(NickKey("alice")));
+  ASSERT_TRUE(WaitForHeartbeats(*second, 1));
+  EXPECT_TRUE(Exists(NodeKey("a")));
+}
+
+}  // namespace
+}  // namespace roomchat

@@ -1,0 +1,119 @@
+#include "chat/cluster/node_scripts.h"
+
+#include "absl/strings/str_cat.h"
+#include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
+
+namespace roomchat {
+namespace cluster {
+namespace {
+
+// KEYS[1] rc:nodes, KEYS[2] rc:node:<node>, KEYS[3] rc:node:<node>:nicks
+// ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms, ARGV[4] nick key ms
+constexpr char kHeartbeatScript[] = R"lua(
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[1])
+for _, nick in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  redis.call('PEXPIRE', 'rc:nick:' .. nick, ARGV[4])
+end
+local dead = {}
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', 'rc:node:' .. node) == 0 then table.insert(dead, node) end
+end
+return dead
+)lua";
+
+// KEYS[1] rc:nodes, KEYS[2] rc:node:<dead>, KEYS[3] its nicks, KEYS[4] its members
+// ARGV[1] dead node, ARGV[2] reaper, ARGV[3] max stream entries, ARGV[4] takeover incarnation
+constexpr char kReapBody[] = R"lua(
+local alive = redis.call('GET', KEYS[2])
+if alive and (ARGV[4] == '' or alive == ARGV[4]) then return -1 end
+local known = redis.call('SREM', KEYS[1], ARGV[1]) == 1
+local members = redis.call('SMEMBERS', KEYS[4])
+if not known and #members == 0 and redis.call('SCARD', KEYS[3]) == 0 then return -2 end
+for _, pair in ipairs(members) do
+  local space = string.find(pair, ' ', 1, true)
+  local room, nick = string.sub(pair, 1, space - 1), string.sub(pair, space + 1)
+  local members_key = 'rc:room:' .. room .. ':members'
+  local held = redis.call('HGET', members_key, nick)
+  if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then
+    redis.call('HDEL', members_key, nick)
+    post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, ARGV[3], '0', ARGV[2],
+         'LEAVE', string.sub(held, #ARGV[1] + 2))
+    if redis.call('HLEN', members_key) == 0 then
+      redis.call('DEL', 'rc:room:' .. room)
+      redis.call('ZREM', 'rc:rooms', room)
+    end
+  end
+end
+for _, nick in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local held = redis.call('GET', 'rc:nick:' .. nick)
+  if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then
+    redis.call('DEL', 'rc:nick:' .. nick)
+  end
+end
+redis.call('DEL', KEYS[3], KEYS[4])
+redis.call('PUBLISH', 'rc:ch:cluster', 'reaped ' .. ARGV[1])
+return #members
+)lua";
+
+}  // namespace
+
+const std::string& HeartbeatScript() {
+  static const std::string* const script = new std::string(kHeartbeatScript);
+  return *script;
+}
+
+const std::string& ReapScript() {
+  static const std::string* const script = new std::string(absl::StrCat(kPostFunction, kReapBody));
+  return *script;
+}
+
+std::string NodeKey(absl::string_view node) { return absl::StrCat("rc:node:", node); }
+std::string NodeNicksKey(absl::string_view node) {
+  return absl::StrCat("rc:node:", node, ":nicks");
+}
+std::string NodeMembersKey(absl::string_view node) {
+  return absl::StrCat("rc:node:", node, ":members");
+}
+std::string NickKey(absl::string_view nick_key) { return absl::StrCat("rc:nick:", nick_key); }
+std::string RoomKey(absl::string_view room_key) { return absl::StrCat("rc:room:", room_key); }
+std::string RoomMembersKey(absl::string_view room_key) {
+  return absl::StrCat("rc:room:", room_key, ":members");
+}
+
+NodeTimes TimesForTtl(std::chrono::milliseconds ttl) { return {ttl / 5, ttl * 3 / 5, ttl}; }
+
+std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
+                                          const NodeTimes& times) {
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(HeartbeatScript()));
+  return {"EVALSHA",
+          *sha,
+          "3",
+          kNodesKey,
+          NodeKey(node),
+          NodeNicksKey(node),
+          std::string(node),
+          std::string(incarnation),
+          absl::StrCat(times.node_key.count()),
+          absl::StrCat(times.nick_key.count())};
+}
+
+std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
+                                     size_t max_entries, absl::string_view takeover) {
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(ReapScript()));
+  return {"EVALSHA",
+          *sha,
+          "4",
+          kNodesKey,
+          NodeKey(dead),
+          NodeNicksKey(dead),
+          NodeMembersKey(dead),
+          std::string(dead),
+          std::string(reaper),
+          absl::StrCat(max_entries),
+          std::string(takeover)};
+}
+
+}  // namespace cluster
+}  // namespace roomchat

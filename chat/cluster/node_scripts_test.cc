@@ -1,0 +1,173 @@
+// rc_heartbeat and rc_reap against a real redis-server: a node that stops beating is reported dead
+// within its key's life, and reaping it frees its nicks, removes its members with a LEAVE entry on
+// each room's channel, closes the rooms that emptied, and leaves everything else alone.
+#include "chat/cluster/node_scripts.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chat/cluster/link_test_util.h"
+#include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
+#include "chat/cluster/test_redis.h"
+#include "gtest/gtest.h"
+
+namespace roomchat {
+namespace cluster {
+namespace {
+
+using namespace testing_util;  // NOLINT: the test's own helpers
+
+class NodeScriptsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    RedisLinkOptions options = DefaultOptions(redis_.port());
+    options.scripts = {PostScript(), HeartbeatScript(), ReapScript()};
+    link_ = StartLink(redis_.port(), reports_, &options);
+    ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
+  }
+
+  void Do(std::vector<std::string> argv) {
+    absl::StatusOr<RedisReply> reply = Ask(*link_, argv);
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_NE(reply->type, RedisReply::Type::kError) << argv[0] << ": " << reply->str;
+  }
+
+  // What Redis holds for node `node`'s client `nick` (display `shown`) in room `room`.
+  void AddMember(const std::string& node, const std::string& room, const std::string& nick,
+                 const std::string& shown) {
+    Do({"HSET", RoomKey(room), "name", room});
+    Do({"ZADD", kRoomsKey, "0", room});
+    Do({"HSET", RoomMembersKey(room), nick, absl::StrCat(node, " ", shown)});
+    Do({"SADD", NodeMembersKey(node), absl::StrCat(room, " ", nick)});
+  }
+  void AddNick(const std::string& node, const std::string& nick, const std::string& shown) {
+    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " -")});
+    Do({"SADD", NodeNicksKey(node), nick});
+  }
+
+  std::vector<std::string> Heartbeat(const std::string& node, std::chrono::milliseconds ttl) {
+    absl::StatusOr<RedisReply> reply = Ask(*link_, HeartbeatCommand(node, "inc", TimesForTtl(ttl)));
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    std::vector<std::string> dead;
+    if (!reply.ok()) return dead;
+    EXPECT_EQ(reply->type, RedisReply::Type::kArray) << reply->str;
+    for (const RedisReply& node_id : reply->elements) dead.push_back(node_id.str);
+    return dead;
+  }
+
+  int64_t Integer(std::vector<std::string> argv) {
+    absl::StatusOr<RedisReply> reply = Ask(*link_, argv);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->type, RedisReply::Type::kInteger) << reply->str;
+    return reply.ok() ? reply->integer : -100;
+  }
+
+  TestRedis redis_;
+  Reports reports_;
+  std::unique_ptr<RedisLink> link_;
+};
+
+TEST(NodeTimesTest, TimesFitInTheTtl) {
+  NodeTimes times = TimesForTtl(std::chrono::seconds(15));
+  EXPECT_EQ(times.every, std::chrono::seconds(3));
+  EXPECT_EQ(times.node_key, std::chrono::seconds(9));
+  EXPECT_EQ(times.nick_key, std::chrono::seconds(15));
+  EXPECT_LE(times.node_key + times.every, std::chrono::seconds(15));
+}
+
+TEST_F(NodeScriptsTest, ANodeThatStopsBeatingIsReportedDeadWithinItsTtl) {
+  const auto short_ttl = std::chrono::milliseconds(500);
+  const auto long_ttl = std::chrono::seconds(60);
+  EXPECT_TRUE(Heartbeat("a", short_ttl).empty());
+  EXPECT_TRUE(Heartbeat("b", long_ttl).empty());
+  // "a" stops; "b" goes on beating (bounded by count and time) until it reports "a".
+  absl::Time stopped = absl::Now();
+  std::vector<std::string> dead;
+  for (int i = 0; i < 400 && dead.empty(); ++i) {
+    dead = Heartbeat("b", long_ttl);
+    if (dead.empty()) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(dead, std::vector<std::string>{"a"});
+  absl::Duration took = absl::Now() - stopped;
+  // The node key lives 3/5 of the TTL: 300 ms; Redis expires it on access, so not much later.
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(3));
+}
+
+TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
+  AddMember("a", "lounge", "alice", "Alice");
+  AddMember("b", "lounge", "bob", "Bob");
+  AddMember("a", "den", "alice", "Alice");
+  AddNick("a", "alice", "Alice");
+  AddNick("b", "bob", "Bob");
+  Heartbeat("b", std::chrono::seconds(60));
+  Do({"SADD", kNodesKey, "a"});  // registered once, its key long gone
+
+  Reports listener_reports;
+  std::unique_ptr<RedisLink> listener = StartLink(redis_.port(), listener_reports);
+  ASSERT_TRUE(SubscribeAndWait(*listener, RoomChannel("lounge")));
+
+  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 2);
+  std::vector<std::string> got = listener_reports.WaitForCount(1);
+  ASSERT_EQ(got.size(), 1u);
+  absl::StatusOr<RoomEntry> leave = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+  ASSERT_TRUE(leave.ok()) << leave.status();
+  EXPECT_EQ(leave->kind, "LEAVE");
+  EXPECT_EQ(leave->body, "Alice");
+  EXPECT_EQ(leave->origin, "b");
+  EXPECT_EQ(leave->seq, 1u);
+
+  EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);  // freed
+  EXPECT_EQ(Integer({"EXISTS", NickKey("bob")}), 1);    // another node's
+  EXPECT_EQ(Integer({"HEXISTS", RoomMembersKey("lounge"), "alice"}), 0);
+  EXPECT_EQ(Integer({"HEXISTS", RoomMembersKey("lounge"), "bob"}), 1);
+  EXPECT_EQ(Integer({"EXISTS", RoomKey("den")}), 0);  // emptied: closed
+  absl::StatusOr<RedisReply> rooms = Ask(*link_, {"ZRANGE", kRoomsKey, "0", "-1"});
+  ASSERT_TRUE(rooms.ok());
+  ASSERT_EQ(rooms->elements.size(), 1u);
+  EXPECT_EQ(rooms->elements[0].str, "lounge");
+  EXPECT_EQ(Integer({"SISMEMBER", kNodesKey, "a"}), 0);
+  EXPECT_EQ(Integer({"SISMEMBER", kNodesKey, "b"}), 1);
+  EXPECT_EQ(Integer({"EXISTS", NodeMembersKey("a"), NodeNicksKey("a")}), 0);
+  EXPECT_TRUE(Heartbeat("b", std::chrono::seconds(60)).empty());
+
+  // Twice: nothing left to do. A live node: not reaped.
+  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -2);
+  EXPECT_EQ(Integer(ReapCommand("a", "b", 1000)), -1);
+}
+
+TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
+  AddMember("a", "lounge", "alice", "Alice");
+  AddNick("a", "alice", "Alice");
+  Do({"SET", NodeKey("a"), "old-inc", "PX", "60000"});
+  Do({"SADD", kNodesKey, "a"});
+  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -1);            // alive to others
+  EXPECT_EQ(Integer(ReapCommand("a", "a", 1000, "new-inc")), 1);  // the new "a" takes over
+  EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);
+  EXPECT_EQ(Integer({"EXISTS", RoomKey("lounge")}), 0);
+}
+
+TEST_F(NodeScriptsTest, NickKeysExpireByThemselvesWhenNobodyReaps) {
+  AddNick("a", "alice", "Alice");
+  EXPECT_TRUE(Heartbeat("a", std::chrono::milliseconds(300)).empty());
+  absl::StatusOr<RedisReply> ttl = Ask(*link_, {"PTTL", NickKey("alice")});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 300);
+  int64_t exists = 1;
+  absl::Time end = absl::Now() + kDeadline;
+  while (exists == 1 && absl::Now() < end) {
+    exists = Integer({"EXISTS", NickKey("alice")});
+    if (exists == 1) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(exists, 0);
+}
+
+}  // namespace
+}  // namespace cluster
+}  // namespace roomchat

@@ -1,0 +1,98 @@
+#include "chat/cluster/room_channel.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chat/cluster/redis_link.h"
+
+namespace roomchat {
+namespace cluster {
+
+// post(seq key, stream key, channel, max entries, min stream id ('0': none), origin, kind, body).
+// Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
+const char kPostFunction[] = R"lua(
+local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kind, body)
+  local t = redis.call('TIME')
+  local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local state = redis.call('HMGET', seq_key, 'last_id', 'seq')
+  local id = math.max(tonumber(state[1] or '0') + 1, now_us)
+  local seq = tonumber(state[2] or '0') + 1
+  -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
+  local ms = math.floor(id / 1000)
+  local rem = id - ms * 1000
+  if rem < 0 then
+    ms = ms - 1; rem = rem + 1000
+  elseif rem >= 1000 then
+    ms = ms + 1; rem = rem - 1000
+  end
+  local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
+                              origin, kind, body)
+  -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
+  redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
+             'e', entry)
+  redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
+  if min_id ~= '0' then redis.call('XTRIM', hist_key, 'MINID', '~', min_id) end
+  redis.call('PUBLISH', channel, entry)
+  return {id, seq}
+end
+)lua";
+
+// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
+// ARGV: channel, max entries, min stream id ('0': none), origin, kind, body.
+const std::string& PostScript() {
+  static const std::string* const script = new std::string(absl::StrCat(
+      kPostFunction,
+      "return post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"));
+  return *script;
+}
+
+std::string RoomChannel(absl::string_view room_key) {
+  return absl::StrCat("rc:ch:room:", room_key);
+}
+std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
+std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:hist:", room_key); }
+
+std::string StreamId(uint64_t id) { return absl::StrCat(id / 1000, "-", id % 1000); }
+
+absl::StatusOr<RoomEntry> ParseRoomEntry(absl::string_view payload) {
+  // version, seq, id, time, origin, kind, body (the body may be empty and hold spaces).
+  std::vector<absl::string_view> parts = absl::StrSplit(payload, absl::MaxSplits(' ', 6));
+  if (parts.size() < 6) return absl::InvalidArgumentError("room entry: too few fields");
+  if (parts[0] != "1") return absl::InvalidArgumentError("room entry: unknown version");
+  RoomEntry entry;
+  if (!absl::SimpleAtoi(parts[1], &entry.seq) || !absl::SimpleAtoi(parts[2], &entry.id) ||
+      !absl::SimpleAtoi(parts[3], &entry.time_ms)) {
+    return absl::InvalidArgumentError("room entry: bad number");
+  }
+  if (parts[4].empty() || parts[5].empty()) {
+    return absl::InvalidArgumentError("room entry: empty origin or kind");
+  }
+  entry.origin = std::string(parts[4]);
+  entry.kind = std::string(parts[5]);
+  if (parts.size() == 7) entry.body = std::string(parts[6]);
+  return entry;
+}
+
+std::string FormatRoomEntry(const RoomEntry& entry) {
+  return absl::StrCat("1 ", entry.seq, " ", entry.id, " ", entry.time_ms, " ", entry.origin, " ",
+                      entry.kind, " ", entry.body);
+}
+
+std::vector<std::string> PostCommand(const PostRequest& request) {
+  std::string min_id = request.min_time_ms > 0 ? absl::StrCat(request.min_time_ms, "-0") : "0";
+  static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));
+  return {"EVALSHA",
+          *sha,
+          "2",
+          SeqKey(request.room_key),
+          HistoryKey(request.room_key),
+          RoomChannel(request.room_key),
+          absl::StrCat(request.max_entries),
+          std::move(min_id),
+          request.origin,
+          request.kind,
+          request.body};
+}
+
+}  // namespace cluster
+}  // namespace roomchat

@@ -1,0 +1,70 @@
+// A room's names in Redis, its entries, and the script that sequences them (docs/CLUSTER.md,
+// "Names in Redis", "A room entry", "rc_post").
+//
+// Every line and event of a clustered room becomes an entry: Redis's rc_post script gives it the
+// room's next id (the single-node rule, max(last_id + 1, now in µs), on Redis's clock) and seq
+// (1, 2, 3, ... without holes), appends it to the room's stream and publishes it on the room's
+// channel, in one atomic step, so every node delivers a room's entries in one order.
+//
+// Thread contract: pure functions and constants; safe from any thread.
+#ifndef ROOMCHAT_CHAT_CLUSTER_ROOM_CHANNEL_H_
+#define ROOMCHAT_CHAT_CLUSTER_ROOM_CHANNEL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace roomchat {
+namespace cluster {
+
+// Keys and channels of the room whose NameKey() is `room_key`.
+std::string RoomChannel(absl::string_view room_key);  // rc:ch:room:<room>
+std::string SeqKey(absl::string_view room_key);       // rc:seq:<room>: last_id, seq; kept forever
+std::string HistoryKey(absl::string_view room_key);   // rc:hist:<room>: the stream
+
+// One entry as published and stored: "1 <seq> <id> <time_ms> <origin> <kind> <body>", where the
+// body is the kind's fields (for MSG: "<nick> <text>"), free text to the end.
+struct RoomEntry {
+  uint64_t seq = 0;
+  uint64_t id = 0;
+  int64_t time_ms = 0;
+  std::string origin;  // the node that posted it
+  std::string kind;    // MSG, JOIN, LEAVE, NICK, TOPIC, ...
+  std::string body;
+};
+
+// Fails (InvalidArgument) on another format version or a malformed entry.
+absl::StatusOr<RoomEntry> ParseRoomEntry(absl::string_view payload);
+std::string FormatRoomEntry(const RoomEntry& entry);
+
+// The stream id an entry id is stored under: "<id div 1000>-<id mod 1000>" (strictly increasing
+// with the id; its millisecond part is the entry's time, for trimming by age).
+std::string StreamId(uint64_t id);
+
+// What to post: `origin` and `kind` are single words; `body` may hold spaces.
+struct PostRequest {
+  std::string room_key;
+  std::string origin;
+  std::string kind;
+  std::string body;
+  size_t max_entries = 10000;  // the stream keeps about this many (MAXLEN ~)
+  int64_t min_time_ms = 0;     // and none older (MINID ~); 0: no age limit
+};
+
+// The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);
+// its reply is an array {id, seq}.
+std::vector<std::string> PostCommand(const PostRequest& request);
+
+// The Lua function post(...) that rc_post and other scripts (the reaper's LEAVEs) share, and
+// rc_post's whole text (docs/CLUSTER.md has it annotated).
+extern const char kPostFunction[];
+const std::string& PostScript();
+
+}  // namespace cluster
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_CLUSTER_ROOM_CHANNEL_H_
