@@ -10,6 +10,8 @@
 #   DURATION=3 bench/compare.sh # shorter, for a quick look
 #   SERVERS="roomchat-tls redis-tls" OUT=/tmp/tls bench/compare.sh   # some servers, elsewhere
 #   SCENARIOS="W1" SERVERS="roomchat roomchat-tls redis redis-tls" OUT=/tmp/w1 bench/compare.sh  # W1 only
+#   ROOMCHAT_FLAGS="--history=false" bench/compare.sh   # roomchat without its store, like for like
+#                                 # with Redis, which runs without persistence here
 #
 # How each server is configured, so the comparison is of the servers and not of their limits:
 #   roomchat  -c opt; --flood_lines_per_s=0 (flood control off: W1 and W3 send far past 200 lines/s),
@@ -44,6 +46,9 @@ ensure_packages compare redis-server ngircd gnuplot-nox jq
 bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR" && exit 1
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 ulimit -n "$(ulimit -Hn)"
+# Extra flags for every roomchat row (split on spaces).
+read -r -a roomchat_extra_flags <<<"${ROOMCHAT_FLAGS:-}"
+roomchat_bench_flags+=("${roomchat_extra_flags[@]}")
 
 start_roomchat() {
   "$bin/chat/chat_server" --port=17070 --http_port=17080 "${roomchat_bench_flags[@]}" \
