@@ -77,7 +77,7 @@ absl::StatusOr<std::unique_ptr<AccountDb>> AccountDb::Open(const std::string& di
   }
   // From here the AccountDb owns the connection: every failure below closes it.
   std::unique_ptr<AccountDb> accounts(new AccountDb(std::move(path), db));
-  if (opened != SQLITE_OK) return accounts->SqliteError("open");
+  if (opened != SQLITE_OK) return accounts->sql_.Error("open");
   if (absl::Status status = accounts->Configure(); !status.ok()) return status;
   if (absl::Status status = accounts->CreateSchema(); !status.ok()) return status;
   if (absl::Status status = accounts->PrepareStatements(); !status.ok()) return status;
@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<AccountDb>> AccountDb::Open(const std::string& di
 }
 
 AccountDb::AccountDb(std::string path, sqlite3* db)
-    : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
+    : path_(std::move(path)), db_(db), sql_(db, "account db", path_),
+      statements_(std::make_unique<Statements>()) {}
 
 AccountDb::~AccountDb() {
   statements_.reset();
@@ -94,82 +95,45 @@ AccountDb::~AccountDb() {
   }
 }
 
-absl::Status AccountDb::SqliteError(absl::string_view what) const {
-  int code = sqlite3_extended_errcode(db_);
-  return absl::Status(SqliteStatusCode(code),
-                      absl::StrCat("account db ", path_, ": ", what, ": ", sqlite3_errmsg(db_),
-                                   " (SQLite code ", code, ")"));
-}
-
-absl::Status AccountDb::Exec(const char* sql, absl::string_view what) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(what);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::optional<std::string>> AccountDb::QueryOne(const char* sql,
-                                                               absl::string_view what) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr) != SQLITE_OK) return SqliteError(what);
-  SqliteStatement statement(raw);
-  SqliteStatementUse use(raw);
-  int step = use.Step();
-  if (step == SQLITE_DONE) return std::optional<std::string>();
-  if (step != SQLITE_ROW) return SqliteError(what);
-  return std::optional<std::string>(use.Text(0));
-}
-
-absl::Status AccountDb::Run(sqlite3_stmt* statement, absl::string_view what) {
-  SqliteStatementUse use(statement);
-  if (use.Step() != SQLITE_DONE) return SqliteError(what);
-  return absl::OkStatus();
-}
-
-void AccountDb::Rollback() {
-  if (sqlite3_get_autocommit(db_)) return;
-  if (absl::Status rolled_back = Exec("ROLLBACK", "rollback"); !rolled_back.ok()) {
-    LOG(ERROR) << rolled_back;
-  }
-}
-
 absl::Status AccountDb::Configure() {
   if (sqlite3_busy_timeout(db_, HistoryDb::kBusyTimeoutMs) != SQLITE_OK) {
-    return SqliteError("busy_timeout");
+    return sql_.Error("busy_timeout");
   }
   // On a file that is not a database this is where SQLite first reads it and fails.
   absl::StatusOr<std::optional<std::string>> mode =
-      QueryOne("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
+      sql_.QueryOne("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") {
     return absl::FailedPreconditionError(absl::StrCat("account db ", path_,
                                                       ": cannot use WAL journal mode (it is ",
                                                       mode->value_or("unknown"), ")"));
   }
-  return Exec("PRAGMA synchronous=FULL", "set synchronous");
+  return sql_.Exec("PRAGMA synchronous=FULL", "set synchronous");
 }
 
 absl::Status AccountDb::CreateSchema() {
-  if (absl::Status begun = Exec("BEGIN IMMEDIATE", "begin schema"); !begun.ok()) return begun;
+  if (absl::Status begun = sql_.Exec("BEGIN IMMEDIATE", "begin schema"); !begun.ok()) return begun;
   absl::Status status = CheckSchemaVersion();
-  if (status.ok()) status = Exec(kSchema, "create schema");
+  if (status.ok()) status = sql_.Exec(kSchema, "create schema");
   if (status.ok()) {
     std::string record = absl::StrCat("INSERT OR IGNORE INTO meta(key, value) VALUES('",
                                       kVersionKey, "', '", kSchemaVersion, "')");
-    status = Exec(record.c_str(), "record schema version");
+    status = sql_.Exec(record.c_str(), "record schema version");
   }
-  if (status.ok()) status = Exec("COMMIT", "commit schema");
-  if (!status.ok()) Rollback();
+  if (status.ok()) status = sql_.Exec("COMMIT", "commit schema");
+  if (!status.ok()) sql_.Rollback();
   return status;
 }
 
 // Within the schema transaction: refuses account tables that a newer roomchat has written.
 absl::Status AccountDb::CheckSchemaVersion() {
   absl::StatusOr<std::optional<std::string>> has_meta =
-      QueryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", "read schema");
+      sql_.QueryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", "read schema");
   if (!has_meta.ok()) return has_meta.status();
   if (!has_meta->has_value()) return absl::OkStatus();  // a new file
   std::string query = absl::StrCat("SELECT value FROM meta WHERE key = '", kVersionKey, "'");
   absl::StatusOr<std::optional<std::string>> version =
-      QueryOne(query.c_str(), "read schema version");
+      sql_.QueryOne(query.c_str(), "read schema version");
   if (!version.ok()) return version.status();
   if (!version->has_value()) return absl::OkStatus();  // no account tables yet
   int number = 0;
@@ -216,7 +180,7 @@ absl::Status AccountDb::PrepareStatements() {
   for (const auto& [statement, sql] : table) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
-      return SqliteError(absl::StrCat("prepare \"", sql, "\""));
+      return sql_.Error(absl::StrCat("prepare \"", sql, "\""));
     }
     statement->reset(raw);
   }
@@ -231,7 +195,7 @@ absl::Status AccountDb::CreateAccount(absl::string_view account_key, absl::strin
   }
   SqliteStatementUse use(statements_->insert_account.get());
   use.Bind(1, account_key).Bind(2, nick).Bind(3, password_hash).Bind(4, created_ms);
-  if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("create account ", account_key));
+  if (use.Step() != SQLITE_DONE) return sql_.Error(absl::StrCat("create account ", account_key));
   return absl::OkStatus();
 }
 
@@ -240,7 +204,7 @@ absl::StatusOr<std::optional<std::string>> AccountDb::PasswordHash(absl::string_
   use.Bind(1, account_key);
   int step = use.Step();
   if (step == SQLITE_DONE) return std::optional<std::string>();
-  if (step != SQLITE_ROW) return SqliteError(absl::StrCat("read account ", account_key));
+  if (step != SQLITE_ROW) return sql_.Error(absl::StrCat("read account ", account_key));
   return std::optional<std::string>(use.Text(0));
 }
 
@@ -253,7 +217,7 @@ absl::Status AccountDb::SetPasswordHash(absl::string_view account_key,
   SqliteStatementUse use(statements_->set_hash.get());
   use.Bind(1, account_key).Bind(2, password_hash);
   if (use.Step() != SQLITE_DONE) {
-    return SqliteError(absl::StrCat("set password of ", account_key));
+    return sql_.Error(absl::StrCat("set password of ", account_key));
   }
   if (sqlite3_changes(db_) == 0) {
     return absl::NotFoundError(
@@ -267,7 +231,7 @@ absl::StatusOr<std::vector<std::string>> AccountDb::AccountKeys() {
   SqliteStatementUse use(statements_->account_keys.get());
   int step;
   while ((step = use.Step()) == SQLITE_ROW) keys.push_back(use.Text(0));
-  if (step != SQLITE_DONE) return SqliteError("list accounts");
+  if (step != SQLITE_DONE) return sql_.Error("list accounts");
   return keys;
 }
 
@@ -297,12 +261,12 @@ absl::Status CheckRoom(const std::string& path, const RoomSettings& settings) {
 
 absl::Status AccountDb::SaveRoom(const RoomSettings& settings) {
   if (absl::Status valid = CheckRoom(path_, settings); !valid.ok()) return valid;
-  if (absl::Status begun = Run(statements_->begin.get(), "begin save room"); !begun.ok()) {
+  if (absl::Status begun = sql_.Run(statements_->begin.get(), "begin save room"); !begun.ok()) {
     return begun;
   }
   absl::Status status = WriteRoom(settings);
-  if (status.ok()) status = Run(statements_->commit.get(), "commit save room");
-  if (!status.ok()) Rollback();
+  if (status.ok()) status = sql_.Run(statements_->commit.get(), "commit save room");
+  if (!status.ok()) sql_.Rollback();
   return status;
 }
 
@@ -312,27 +276,27 @@ absl::Status AccountDb::WriteRoom(const RoomSettings& settings) {
                                statements_->delete_bans.get()}) {
     SqliteStatementUse use(remove);
     use.Bind(1, settings.room_key);
-    if (use.Step() != SQLITE_DONE) return SqliteError(what);
+    if (use.Step() != SQLITE_DONE) return sql_.Error(what);
   }
   if (!settings.registered()) return absl::OkStatus();
   {
     SqliteStatementUse use(statements_->insert_room.get());
     use.Bind(1, settings.room_key).Bind(2, settings.name).Bind(3, settings.owner);
     use.Bind(4, settings.topic).Bind(5, settings.topic_by).Bind(6, settings.key);
-    if (use.Step() != SQLITE_DONE) return SqliteError(what);
+    if (use.Step() != SQLITE_DONE) return sql_.Error(what);
   }
   for (size_t i = 0; i < settings.op_accounts.size(); ++i) {
     SqliteStatementUse use(statements_->insert_op.get());
     use.Bind(1, settings.room_key).Bind(2, settings.op_accounts[i]);
     use.Bind(3, static_cast<int64_t>(i));
-    if (use.Step() != SQLITE_DONE) return SqliteError(what);
+    if (use.Step() != SQLITE_DONE) return sql_.Error(what);
   }
   for (size_t i = 0; i < settings.bans.size(); ++i) {
     const RoomBan& ban = settings.bans[i];
     SqliteStatementUse use(statements_->insert_ban.get());
     use.Bind(1, settings.room_key).Bind(2, RoomBanKindName(ban.kind)).Bind(3, ban.value);
     use.Bind(4, ban.by).Bind(5, static_cast<int64_t>(i));
-    if (use.Step() != SQLITE_DONE) return SqliteError(what);
+    if (use.Step() != SQLITE_DONE) return sql_.Error(what);
   }
   return absl::OkStatus();
 }
@@ -353,7 +317,7 @@ absl::StatusOr<std::vector<RoomSettings>> AccountDb::LoadRooms() {
       room.topic_by = use.Text(4);
       room.key = use.Text(5);
     }
-    if (step != SQLITE_DONE) return SqliteError("load rooms");
+    if (step != SQLITE_DONE) return sql_.Error("load rooms");
   }
   if (absl::Status read = ReadOps(rooms); !read.ok()) return read;
   if (absl::Status read = ReadBans(rooms); !read.ok()) return read;
@@ -381,7 +345,7 @@ absl::Status AccountDb::ReadOps(std::vector<RoomSettings>& rooms) {
       room->op_accounts.push_back(use.Text(1));
     }
   }
-  if (step != SQLITE_DONE) return SqliteError("load room operators");
+  if (step != SQLITE_DONE) return sql_.Error("load room operators");
   return absl::OkStatus();
 }
 
@@ -401,7 +365,7 @@ absl::Status AccountDb::ReadBans(std::vector<RoomSettings>& rooms) {
     ban.by = use.Text(3);
     room->bans.push_back(std::move(ban));
   }
-  if (step != SQLITE_DONE) return SqliteError("load room bans");
+  if (step != SQLITE_DONE) return sql_.Error("load room bans");
   return absl::OkStatus();
 }
 

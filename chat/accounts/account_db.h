@@ -26,9 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "chat/accounts/room_settings.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "chat/history/sqlite_statement.h"
 
 namespace roomchat {
 
@@ -71,19 +69,10 @@ class AccountDb {
 
   AccountDb(std::string path, sqlite3* db);
 
-  // A Status that names the file, `what` was being done, and SQLite's last error; its code
-  // follows SQLite's (SqliteStatusCode).
-  absl::Status SqliteError(absl::string_view what) const;
-  absl::Status Exec(const char* sql, absl::string_view what);
-  absl::StatusOr<std::optional<std::string>> QueryOne(const char* sql, absl::string_view what);
   absl::Status Configure();
   absl::Status CreateSchema();
   absl::Status CheckSchemaVersion();
   absl::Status PrepareStatements();
-  // Steps a statement that returns no row.
-  absl::Status Run(sqlite3_stmt* statement, absl::string_view what);
-  // Ends a failed transaction, unless SQLite has already rolled it back.
-  void Rollback();
 
   absl::Status WriteRoom(const RoomSettings& settings);
   absl::Status ReadOps(std::vector<RoomSettings>& rooms);
@@ -92,6 +81,8 @@ class AccountDb {
   // Const after construction.
   const std::string path_;
   sqlite3* const db_;
+  // Errors that name this database and its file; one-shot SQL; Run and Rollback.
+  const SqliteCalls sql_;
 
   std::unique_ptr<Statements> statements_;
 };

@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& di
   }
   // From here the HistoryDb owns the connection: every failure below closes it.
   std::unique_ptr<HistoryDb> history(new HistoryDb(std::move(path), db, *lock));
-  if (opened != SQLITE_OK) return history->SqliteError("open");
+  if (opened != SQLITE_OK) return history->sql_.Error("open");
   if (absl::Status status = history->Configure(sync); !status.ok()) return status;
   if (absl::Status status = history->CreateSchema(); !status.ok()) return status;
   if (absl::Status status = history->PrepareStatements(); !status.ok()) return status;
@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<HistoryDb>> HistoryDb::Open(const std::string& di
 }
 
 HistoryDb::HistoryDb(std::string path, sqlite3* db, int lock_fd)
-    : path_(std::move(path)), db_(db), lock_fd_(lock_fd),
+    : path_(std::move(path)), db_(db), sql_(db, "history db", path_), lock_fd_(lock_fd),
       statements_(std::make_unique<Statements>()) {}
 
 HistoryDb::~HistoryDb() {
@@ -117,70 +117,33 @@ HistoryDb::~HistoryDb() {
   ::close(lock_fd_);  // releases the directory for the next server
 }
 
-absl::Status HistoryDb::SqliteError(absl::string_view what) const {
-  int code = sqlite3_extended_errcode(db_);
-  return absl::Status(SqliteStatusCode(code),
-                      absl::StrCat("history db ", path_, ": ", what, ": ", sqlite3_errmsg(db_),
-                                   " (SQLite code ", code, ")"));
-}
-
-absl::Status HistoryDb::Exec(const char* sql, absl::string_view what) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(what);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::optional<std::string>> HistoryDb::QueryOne(const char* sql,
-                                                               absl::string_view what) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr) != SQLITE_OK) return SqliteError(what);
-  SqliteStatement statement(raw);
-  SqliteStatementUse use(raw);
-  int step = use.Step();
-  if (step == SQLITE_DONE) return std::optional<std::string>();
-  if (step != SQLITE_ROW) return SqliteError(what);
-  return std::optional<std::string>(use.Text(0));
-}
-
-absl::Status HistoryDb::Run(sqlite3_stmt* statement, absl::string_view what) {
-  SqliteStatementUse use(statement);
-  if (use.Step() != SQLITE_DONE) return SqliteError(what);
-  return absl::OkStatus();
-}
-
-void HistoryDb::Rollback() {
-  if (sqlite3_get_autocommit(db_)) return;
-  if (absl::Status rolled_back = Exec("ROLLBACK", "rollback"); !rolled_back.ok()) {
-    LOG(ERROR) << rolled_back;
-  }
-}
-
 absl::Status HistoryDb::Configure(HistorySync sync) {
-  if (sqlite3_busy_timeout(db_, kBusyTimeoutMs) != SQLITE_OK) return SqliteError("busy_timeout");
+  if (sqlite3_busy_timeout(db_, kBusyTimeoutMs) != SQLITE_OK) return sql_.Error("busy_timeout");
   // journal_mode answers with the mode in force, which stays the old one where WAL is impossible
   // (e.g. a file system without shared memory). On a file that is not a database this is where
   // SQLite first reads it and fails.
   absl::StatusOr<std::optional<std::string>> mode =
-      QueryOne("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
+      sql_.QueryOne("PRAGMA journal_mode=WAL", "set journal_mode=WAL");
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") {
     return absl::FailedPreconditionError(absl::StrCat("history db ", path_,
                                                       ": cannot use WAL journal mode (it is ",
                                                       mode->value_or("unknown"), ")"));
   }
-  return Exec(SyncPragma(sync), "set synchronous");
+  return sql_.Exec(SyncPragma(sync), "set synchronous");
 }
 
 absl::Status HistoryDb::CreateSchema() {
-  if (absl::Status begun = Exec("BEGIN IMMEDIATE", "begin schema"); !begun.ok()) return begun;
+  if (absl::Status begun = sql_.Exec("BEGIN IMMEDIATE", "begin schema"); !begun.ok()) return begun;
   absl::Status status = CheckSchemaVersion();
-  if (status.ok()) status = Exec(kSchema, "create schema");
+  if (status.ok()) status = sql_.Exec(kSchema, "create schema");
   if (status.ok()) {
     std::string record = absl::StrCat(
         "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '", kSchemaVersion, "')");
-    status = Exec(record.c_str(), "record schema version");
+    status = sql_.Exec(record.c_str(), "record schema version");
   }
-  if (status.ok()) status = Exec("COMMIT", "commit schema");
-  if (!status.ok()) Rollback();
+  if (status.ok()) status = sql_.Exec("COMMIT", "commit schema");
+  if (!status.ok()) sql_.Rollback();
   return status;
 }
 
@@ -188,11 +151,11 @@ absl::Status HistoryDb::CreateSchema() {
 // the CREATEs: refuses a file that a newer roomchat has written.
 absl::Status HistoryDb::CheckSchemaVersion() {
   absl::StatusOr<std::optional<std::string>> has_meta =
-      QueryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", "read schema");
+      sql_.QueryOne("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'", "read schema");
   if (!has_meta.ok()) return has_meta.status();
   if (!has_meta->has_value()) return absl::OkStatus();  // a new file
   absl::StatusOr<std::optional<std::string>> version =
-      QueryOne("SELECT value FROM meta WHERE key = 'schema_version'", "read schema version");
+      sql_.QueryOne("SELECT value FROM meta WHERE key = 'schema_version'", "read schema version");
   if (!version.ok()) return version.status();
   if (!version->has_value()) return absl::OkStatus();
   int number = 0;
@@ -251,7 +214,7 @@ absl::Status HistoryDb::PrepareStatements() {
   for (const auto& [statement, sql] : table) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
-      return SqliteError(absl::StrCat("prepare \"", sql, "\""));
+      return sql_.Error(absl::StrCat("prepare \"", sql, "\""));
     }
     statement->reset(raw);
   }
@@ -271,12 +234,12 @@ absl::Status HistoryDb::Append(absl::Span<const StoredLine> lines) {
     }
   }
   if (lines.empty()) return absl::OkStatus();
-  if (absl::Status begun = Run(statements_->begin.get(), "begin append"); !begun.ok()) {
+  if (absl::Status begun = sql_.Run(statements_->begin.get(), "begin append"); !begun.ok()) {
     return begun;
   }
   absl::Status status = WriteLines(lines);
-  if (status.ok()) status = Run(statements_->commit.get(), "commit append");
-  if (!status.ok()) Rollback();
+  if (status.ok()) status = sql_.Run(statements_->commit.get(), "commit append");
+  if (!status.ok()) sql_.Rollback();
   return status;
 }
 
@@ -290,7 +253,7 @@ absl::Status HistoryDb::WriteLines(absl::Span<const StoredLine> lines) {
         .Bind(4, line.nick)
         .Bind(5, line.text);
     if (use.Step() != SQLITE_DONE) {
-      return SqliteError(absl::StrCat("append line ", line.id, " of room ", line.room_key));
+      return sql_.Error(absl::StrCat("append line ", line.id, " of room ", line.room_key));
     }
     const StoredLine*& top = highest[line.room_key];
     if (top == nullptr || line.id > top->id) top = &line;
@@ -298,7 +261,7 @@ absl::Status HistoryDb::WriteLines(absl::Span<const StoredLine> lines) {
   for (const auto& [room_key, line] : highest) {
     SqliteStatementUse use(statements_->raise_room.get());
     use.Bind(1, room_key).Bind(2, line->room).Bind(3, static_cast<int64_t>(line->id));
-    if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("update room ", room_key));
+    if (use.Step() != SQLITE_DONE) return sql_.Error(absl::StrCat("update room ", room_key));
   }
   return absl::OkStatus();
 }
@@ -308,7 +271,7 @@ absl::StatusOr<HistoryDb::RoomRow> HistoryDb::FindRoom(absl::string_view room_ke
   use.Bind(1, room_key);
   int step = use.Step();
   if (step == SQLITE_DONE) return RoomRow();
-  if (step != SQLITE_ROW) return SqliteError(absl::StrCat("find room ", room_key));
+  if (step != SQLITE_ROW) return sql_.Error(absl::StrCat("find room ", room_key));
   return RoomRow{use.Text(0), static_cast<uint64_t>(use.Int64(1)),
                  static_cast<uint64_t>(use.Int64(2))};
 }
@@ -330,7 +293,7 @@ absl::StatusOr<std::vector<StoredLine>> HistoryDb::ReadPage(sqlite3_stmt* statem
     line.nick = use.Text(2);
     line.text = use.Text(3);
   }
-  if (step != SQLITE_DONE) return SqliteError(absl::StrCat("read lines of room ", room_key));
+  if (step != SQLITE_DONE) return sql_.Error(absl::StrCat("read lines of room ", room_key));
   return lines;
 }
 
@@ -393,12 +356,12 @@ absl::StatusOr<size_t> HistoryDb::DeleteAndNote(SqliteStatementUse& use, absl::s
       int64_t& id = highest[use.Text(0)];
       id = std::max(id, use.Int64(1));
     }
-    if (step != SQLITE_DONE) return SqliteError(what);
+    if (step != SQLITE_DONE) return sql_.Error(what);
   }
   for (const auto& [room_key, id] : highest) {
     SqliteStatementUse use(statements_->raise_trimmed.get());
     use.Bind(1, room_key).Bind(2, id);
-    if (use.Step() != SQLITE_DONE) return SqliteError(absl::StrCat("note trim of ", room_key));
+    if (use.Step() != SQLITE_DONE) return sql_.Error(absl::StrCat("note trim of ", room_key));
   }
   return deleted;
 }
@@ -406,7 +369,7 @@ absl::StatusOr<size_t> HistoryDb::DeleteAndNote(SqliteStatementUse& use, absl::s
 absl::StatusOr<uint64_t> HistoryDb::FirstId(absl::string_view room_key) {
   SqliteStatementUse use(statements_->first_id.get());
   use.Bind(1, room_key);
-  if (use.Step() != SQLITE_ROW) return SqliteError(absl::StrCat("first id of room ", room_key));
+  if (use.Step() != SQLITE_ROW) return sql_.Error(absl::StrCat("first id of room ", room_key));
   // min() of no row is NULL, which reads as 0.
   return static_cast<uint64_t>(use.Int64(0));
 }
@@ -414,15 +377,15 @@ absl::StatusOr<uint64_t> HistoryDb::FirstId(absl::string_view room_key) {
 absl::StatusOr<size_t> HistoryDb::Trim(size_t max_lines_per_room, int64_t min_time_ms,
                                        size_t max_deleted, const std::vector<std::string>* rooms) {
   if (max_deleted == 0) return 0;
-  if (absl::Status begun = Run(statements_->begin.get(), "begin trim"); !begun.ok()) return begun;
+  if (absl::Status begun = sql_.Run(statements_->begin.get(), "begin trim"); !begun.ok()) return begun;
   absl::StatusOr<size_t> deleted =
       TrimInTransaction(max_lines_per_room, min_time_ms, max_deleted, rooms);
   if (deleted.ok()) {
-    if (absl::Status committed = Run(statements_->commit.get(), "commit trim"); !committed.ok()) {
+    if (absl::Status committed = sql_.Run(statements_->commit.get(), "commit trim"); !committed.ok()) {
       deleted = committed;
     }
   }
-  if (!deleted.ok()) Rollback();
+  if (!deleted.ok()) sql_.Rollback();
   return deleted;
 }
 
@@ -446,7 +409,7 @@ absl::StatusOr<size_t> HistoryDb::TrimInTransaction(size_t max_lines_per_room, i
     while ((step = use.Step()) == SQLITE_ROW) {
       room_keys.push_back(use.Text(0));
     }
-    if (step != SQLITE_DONE) return SqliteError("list rooms");
+    if (step != SQLITE_DONE) return sql_.Error("list rooms");
   }
   // Always from the first room: one already down to its cap deletes nothing, so repeated calls
   // reach the later rooms.
@@ -465,7 +428,7 @@ absl::StatusOr<size_t> HistoryDb::TrimRoom(const std::string& room_key, size_t m
     // Ids are distinct integers: a room whose ids span at most the cap holds at most the cap.
     SqliteStatementUse use(statements_->id_span.get());
     use.Bind(1, room_key);
-    if (use.Step() != SQLITE_ROW) return SqliteError(absl::StrCat("span of room ", room_key));
+    if (use.Step() != SQLITE_ROW) return sql_.Error(absl::StrCat("span of room ", room_key));
     if (use.IsNull(0)) return 0;  // no line
     uint64_t span = static_cast<uint64_t>(use.Int64(1) - use.Int64(0)) + 1;
     if (span <= max_lines_per_room) return 0;
@@ -476,7 +439,7 @@ absl::StatusOr<size_t> HistoryDb::TrimRoom(const std::string& room_key, size_t m
     use.Bind(1, room_key).Bind(2, ClampToInt64(max_lines_per_room));
     int step = use.Step();
     if (step == SQLITE_DONE) return 0;  // no more lines than the cap
-    if (step != SQLITE_ROW) return SqliteError(absl::StrCat("trim room ", room_key));
+    if (step != SQLITE_ROW) return sql_.Error(absl::StrCat("trim room ", room_key));
     cutoff = use.Int64(0);
   }
   SqliteStatementUse use(statements_->trim_room.get());

@@ -28,13 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
-
-namespace roomchat {
-class SqliteStatementUse;
-}
+#include "chat/history/sqlite_statement.h"
 
 namespace roomchat {
 
@@ -129,20 +123,10 @@ class HistoryDb {
 
   HistoryDb(std::string path, sqlite3* db, int lock_fd);
 
-  // A Status that names the file, `what` was being done, and SQLite's last error on the
-  // connection; its code follows SQLite's (busy or I/O: Unavailable, corrupt: DataLoss, ...).
-  absl::Status SqliteError(absl::string_view what) const;
-  absl::Status Exec(const char* sql, absl::string_view what);
-  // The first column of the first row of `sql` as text; nullopt when there is no row.
-  absl::StatusOr<std::optional<std::string>> QueryOne(const char* sql, absl::string_view what);
   absl::Status Configure(HistorySync sync);
   absl::Status CreateSchema();
   absl::Status CheckSchemaVersion();
   absl::Status PrepareStatements();
-  // Steps a statement that returns no row.
-  absl::Status Run(sqlite3_stmt* statement, absl::string_view what);
-  // Ends a failed transaction, unless SQLite has already rolled it back.
-  void Rollback();
 
   absl::Status WriteLines(absl::Span<const StoredLine> lines);
   // The room's row; last_id 0 when the room was never stored.
@@ -164,6 +148,8 @@ class HistoryDb {
   // Const after construction.
   const std::string path_;
   sqlite3* const db_;
+  // Errors that name this database and its file; one-shot SQL; Run and Rollback.
+  const SqliteCalls sql_;
   const int lock_fd_;  // flock on the directory's roomchat.lock while this is open
 
   std::unique_ptr<Statements> statements_;

@@ -1,5 +1,8 @@
 #include "chat/history/sqlite_statement.h"
 
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
 namespace roomchat {
 
 SqliteStatementUse::~SqliteStatementUse() {
@@ -52,6 +55,46 @@ absl::StatusCode SqliteStatusCode(int extended_code) {
                  ? absl::StatusCode::kAlreadyExists
                  : absl::StatusCode::kInvalidArgument;
     default: return absl::StatusCode::kInternal;
+  }
+}
+
+SqliteCalls::SqliteCalls(sqlite3* db, absl::string_view label, absl::string_view path)
+    : db_(db), where_(absl::StrCat(label, " ", path)) {}
+
+absl::Status SqliteCalls::Error(absl::string_view what) const {
+  int code = sqlite3_extended_errcode(db_);
+  return absl::Status(SqliteStatusCode(code), absl::StrCat(where_, ": ", what, ": ",
+                                                           sqlite3_errmsg(db_), " (SQLite code ",
+                                                           code, ")"));
+}
+
+absl::Status SqliteCalls::Exec(const char* sql, absl::string_view what) const {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(what);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteCalls::QueryOne(const char* sql,
+                                                                 absl::string_view what) const {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr) != SQLITE_OK) return Error(what);
+  SqliteStatement statement(raw);
+  SqliteStatementUse use(raw);
+  int step = use.Step();
+  if (step == SQLITE_DONE) return std::optional<std::string>();
+  if (step != SQLITE_ROW) return Error(what);
+  return std::optional<std::string>(use.Text(0));
+}
+
+absl::Status SqliteCalls::Run(sqlite3_stmt* statement, absl::string_view what) const {
+  SqliteStatementUse use(statement);
+  if (use.Step() != SQLITE_DONE) return Error(what);
+  return absl::OkStatus();
+}
+
+void SqliteCalls::Rollback() const {
+  if (sqlite3_get_autocommit(db_)) return;
+  if (absl::Status rolled_back = Exec("ROLLBACK", "rollback"); !rolled_back.ok()) {
+    LOG(ERROR) << rolled_back;
   }
 }
 

@@ -11,9 +11,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace roomchat {
@@ -58,6 +60,33 @@ class SqliteStatementUse {
 // constraint: AlreadyExists; other constraints, too big: InvalidArgument; read-only, permission:
 // PermissionDenied; anything else Internal.
 absl::StatusCode SqliteStatusCode(int extended_code);
+
+// The calls a database class makes on its connection besides its prepared statements: errors
+// that name the database and its file, one-shot SQL, a statement that returns no row, and the end
+// of a failed transaction. HistoryDb and AccountDb each hold one.
+//
+// Thread contract: that of its connection.
+class SqliteCalls {
+ public:
+  // `label` names the database in errors, e.g. "history db".
+  SqliteCalls(sqlite3* db, absl::string_view label, absl::string_view path);
+
+  // A Status that names the database, its file, `what` was being done, and SQLite's last error on
+  // the connection; its code follows SQLite's (SqliteStatusCode).
+  absl::Status Error(absl::string_view what) const;
+  absl::Status Exec(const char* sql, absl::string_view what) const;
+  // The first column of the first row of `sql` as text; nullopt when there is no row.
+  absl::StatusOr<std::optional<std::string>> QueryOne(const char* sql,
+                                                      absl::string_view what) const;
+  // Steps a statement that returns no row.
+  absl::Status Run(sqlite3_stmt* statement, absl::string_view what) const;
+  // Ends a failed transaction, unless SQLite has already rolled it back.
+  void Rollback() const;
+
+ private:
+  sqlite3* const db_;
+  const std::string where_;  // "<label> <path>"
+};
 
 }  // namespace roomchat
 
