@@ -34,12 +34,7 @@ Server::Server(const ServerOptions& options)
 
 Server::~Server() { Shutdown(); }
 
-absl::Status Server::Start() {
-  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.port, &port_);
-  if (!listen_fd.ok()) return listen_fd.status();
-
-  if (absl::Status history = OpenHistory(); !history.ok()) return history;
-  if (absl::Status accounts = OpenAccounts(); !accounts.ok()) return accounts;
+PlaceContext Server::MakePlaceContext() {
   PlaceContext context;
   context.accounts = accounts_.get();
   context.login_guard = login_guard_.get();
@@ -58,6 +53,16 @@ absl::Status Server::Start() {
     return std::shared_ptr<Place>(*std::move(room));
   };
   context.start_room = [this](std::shared_ptr<Place> room) { return StartRoom(std::move(room)); };
+  return context;
+}
+
+absl::Status Server::Start() {
+  absl::StatusOr<UniqueFd> listen_fd = Listen(options_.host, options_.port, &port_);
+  if (!listen_fd.ok()) return listen_fd.status();
+
+  if (absl::Status history = OpenHistory(); !history.ok()) return history;
+  if (absl::Status accounts = OpenAccounts(); !accounts.ok()) return accounts;
+  PlaceContext context = MakePlaceContext();
   absl::StatusOr<std::unique_ptr<Lobby>> lobby = Lobby::Create(context);
   if (!lobby.ok()) return lobby.status();
   lobby_ = *std::move(lobby);

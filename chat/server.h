@@ -75,6 +75,8 @@ class Server {
 
  private:
   absl::Status StartRoom(std::shared_ptr<Place> room);
+  // What the lobby and the rooms share (the lobby itself is filled in once it exists).
+  PlaceContext MakePlaceContext();
   // Opens the history store and starts its thread; nothing when history is off.
   absl::Status OpenHistory();
   // Opens the accounts store (and, with history off, takes the data directory's lock).

@@ -12,6 +12,10 @@
 namespace roomchat {
 namespace {
 
+absl::Status NickRegistered(absl::string_view nick) {
+  return ProtocolError(ErrorCode::kNickRegistered, absl::StrCat(nick, " is registered already"));
+}
+
 absl::Status Unavailable() {
   return ProtocolError(ErrorCode::kUnavailable, "accounts are not available now; try later");
 }
@@ -90,8 +94,7 @@ void Place::DoRegister(Connection& member, const Command& command) {
                                            "guest nicks cannot be registered; /nick NAME first"));
   }
   if (context_.registry->IsAccount(member.nick())) {
-    return SendError(member, ProtocolError(ErrorCode::kNickRegistered,
-                                           absl::StrCat(member.nick(), " is registered already")));
+    return SendError(member, NickRegistered(member.nick()));
   }
   if (absl::Status begun = BeginPasswordJob(member); !begun.ok()) {
     return SendError(member, begun);
@@ -116,8 +119,7 @@ void Place::DoRegister(Connection& member, const Command& command) {
 
 void Place::FinishRegister(Connection& member, const std::string& account, absl::Status status) {
   if (status.code() == absl::StatusCode::kAlreadyExists) {
-    return SendError(member, ProtocolError(ErrorCode::kNickRegistered,
-                                           absl::StrCat(member.nick(), " is registered already")));
+    return SendError(member, NickRegistered(member.nick()));
   }
   if (!status.ok()) {
     LOG(ERROR) << "cannot register account " << account << ": " << status;
