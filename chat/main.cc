@@ -98,6 +98,14 @@ DEFINE_int32(login_max_delay_s, kDefaults.login_max_delay_s,
              "The longest wait between failed logins.");
 DEFINE_int32(flood_disconnect_after, kDefaults.flood_disconnect_after,
              "Lines dropped in one flood before the client gets 'BYE flood' and is closed.");
+DEFINE_string(cluster_redis, kDefaults.cluster_redis,
+              "HOST:PORT of the Redis that joins this node to a cluster of roomchat nodes "
+              "(docs/CLUSTER.md); empty: run alone.");
+DEFINE_string(node_id, kDefaults.node_id,
+              "This node's name in the cluster, unique, one word; empty: HOST:PORT of --port.");
+DEFINE_int32(cluster_node_ttl_s, kDefaults.cluster_node_ttl_s,
+             "A node that stops beating (killed, cut off from Redis) is reaped within this many "
+             "seconds: its members leave their rooms, its nicks are freed.");
 
 namespace {
 
@@ -143,6 +151,9 @@ roomchat::ServerOptions OptionsFromFlags() {
   options.login_free_failures_per_address = FLAGS_login_free_failures_per_address;
   options.login_first_delay_s = FLAGS_login_first_delay_s;
   options.login_max_delay_s = FLAGS_login_max_delay_s;
+  options.cluster_redis = FLAGS_cluster_redis;
+  options.node_id = FLAGS_node_id;
+  options.cluster_node_ttl_s = FLAGS_cluster_node_ttl_s;
   return options;
 }
 

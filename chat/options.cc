@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "chat/protocol/names.h"
@@ -82,7 +83,35 @@ absl::Status ValidateLimits(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateCluster(const ServerOptions& options) {
+  if (options.node_id.find(' ') != std::string::npos) {
+    return Invalid("--node_id must be one word (no spaces)");
+  }
+  if (options.cluster_node_ttl_s < 1) return Invalid("--cluster_node_ttl_s must be at least 1");
+  if (options.cluster_redis.empty()) return absl::OkStatus();
+  return ParseHostPort(options.cluster_redis).status();
+}
+
 }  // namespace
+
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 || port > 65535) {
+    return Invalid(absl::StrCat("'", address, "' is not HOST:PORT (e.g. 127.0.0.1:6379)"));
+  }
+  return std::make_pair(std::string(address.substr(0, colon)), port);
+}
+
+ServerOptions EffectiveOptions(const ServerOptions& options) {
+  ServerOptions effective = options;
+  if (!options.cluster_redis.empty()) {
+    effective.history = false;
+    effective.accounts = false;
+  }
+  return effective;
+}
 
 absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.host.empty()) return Invalid("--host must not be empty");
@@ -109,6 +138,7 @@ absl::Status ValidateOptions(const ServerOptions& options) {
     return Invalid("--flood_disconnect_after must be 0 or more");
   }
   if (absl::Status tls = ValidateTls(options); !tls.ok()) return tls;
+  if (absl::Status cluster = ValidateCluster(options); !cluster.ok()) return cluster;
   return ValidateHistory(options);
 }
 

@@ -8,8 +8,11 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "chat/accounts/login_throttle.h"
 #include "chat/history/history_store.h"
 #include "chat/net/connection.h"
@@ -88,7 +91,16 @@ struct ServerOptions {
   size_t login_free_failures_per_address = 10;
   int login_first_delay_s = 1;
   int login_max_delay_s = 60;
+  // The cluster (docs/CLUSTER.md): HOST:PORT of the Redis shared by the nodes; empty: alone.
+  std::string cluster_redis;
+  // This node's name in the cluster (unique, no spaces); empty: HOST:PORT of the line port.
+  std::string node_id;
+  // A node that stops beating is reaped (its members leave, its nicks are freed) within this.
+  int cluster_node_ttl_s = 15;
 };
+
+// "HOST:PORT" split (InvalidArgument if it is not that).
+absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view address);
 
 // OK, or InvalidArgument naming the first nonsense value.
 absl::Status ValidateOptions(const ServerOptions& options);
@@ -117,6 +129,9 @@ LoginThrottleOptions LoginThrottleOptionsOf(const ServerOptions& options, bool p
 // The HTTP port's web options; `tls` for the HTTPS port's.
 WebOptions WebOptionsOf(const ServerOptions& options, bool tls = false);
 RegistryLimits RegistryLimitsOf(const ServerOptions& options);
+// What a node runs with: in a cluster, history and accounts are off (docs/CLUSTER.md, "Status":
+// not cluster-wide yet); alone, `options` as given.
+ServerOptions EffectiveOptions(const ServerOptions& options);
 
 }  // namespace roomchat
 

@@ -27,7 +27,7 @@ absl::StatusOr<UniqueFd> Listen(const std::string& host, int port, int* bound_po
 }  // namespace
 
 Server::Server(const ServerOptions& options)
-    : options_(options),
+    : options_(EffectiveOptions(options)),
       registry_(RegistryLimitsOf(options)),
       // A room thread that has ended asks the lobby thread to join it.
       reaper_([this] { lobby_->RunInLoop([this] { reaper_.JoinFinished(); }); }) {}
@@ -38,6 +38,7 @@ PlaceContext Server::MakePlaceContext() {
   PlaceContext context;
   context.accounts = accounts_.get();
   context.login_guard = login_guard_.get();
+  context.cluster = cluster_.get();
   context.allow_plaintext_auth = options_.allow_plaintext_auth;
   context.plaintext_auth_from_loopback = options_.plaintext_auth_from_loopback;
   context.registry = &registry_;
@@ -62,6 +63,7 @@ absl::Status Server::Start() {
 
   if (absl::Status history = OpenHistory(); !history.ok()) return history;
   if (absl::Status accounts = OpenAccounts(); !accounts.ok()) return accounts;
+  if (absl::Status cluster = JoinCluster(); !cluster.ok()) return cluster;
   PlaceContext context = MakePlaceContext();
   absl::StatusOr<std::unique_ptr<Lobby>> lobby = Lobby::Create(context);
   if (!lobby.ok()) return lobby.status();
@@ -115,6 +117,32 @@ absl::Status Server::OpenHistory() {
             << ", " << options_.history_max_lines << " lines per room, "
             << options_.history_max_days << " days)";
   return absl::OkStatus();
+}
+
+absl::Status Server::JoinCluster() {
+  if (options_.cluster_redis.empty()) return absl::OkStatus();
+  absl::StatusOr<std::pair<std::string, int>> redis = ParseHostPort(options_.cluster_redis);
+  if (!redis.ok()) return redis.status();
+  ClusterNodeOptions cluster;
+  cluster.redis.host = redis->first;
+  cluster.redis.port = redis->second;
+  cluster.node_id =
+      options_.node_id.empty() ? absl::StrCat(options_.host, ":", port_) : options_.node_id;
+  cluster.node_ttl = std::chrono::seconds(options_.cluster_node_ttl_s);
+  cluster.max_stream_entries = options_.history_max_lines;
+  cluster.max_rooms = options_.max_rooms;
+  cluster.max_room_members = options_.max_room_members;
+  absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(cluster);
+  if (!node.ok()) return node.status();
+  cluster_ = *std::move(node);
+  cluster_->SetNodeMessageSink([this](const std::string& to_key, const std::string& line) {
+    registry_.SendPrivate(to_key, line).IgnoreError();  // gone meanwhile: as on one node
+  });
+  registry_.SetGuestNumbers([this] { return cluster_->NextGuestNumber(); });
+  LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
+            << " (node TTL " << options_.cluster_node_ttl_s
+            << " s); history and accounts are off on clustered nodes for now";
+  return cluster_->Start();
 }
 
 absl::Status Server::OpenAccounts() {
@@ -221,6 +249,7 @@ void Server::Shutdown() {
   lobby_thread_.join();
   if (history_ != nullptr) history_->Stop();  // commits what the rooms handed it
   if (accounts_ != nullptr) accounts_->Stop();  // stores the rooms' last settings
+  if (cluster_ != nullptr) cluster_->Stop();  // after the places told Redis their clients left
   LOG(INFO) << "shut down";
 }
 

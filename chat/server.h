@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "chat/accounts/account_service.h"
 #include "chat/accounts/login_guard.h"
+#include "chat/cluster/cluster_node.h"
 #include "chat/loop/socket.h"
 #include "chat/loop/thread_reaper.h"
 #include "chat/metrics/metrics.h"
@@ -63,6 +64,8 @@ class Server {
   const Registry& registry() const { return registry_; }
   // For tests: the acceptor, while running (null after Shutdown()).
   const Acceptor* TEST_acceptor() const { return acceptor_.get(); }
+  // For tests: the cluster node (null when alone).
+  ClusterNode* TEST_cluster() const { return cluster_.get(); }
   // For tests: the history store (null when history is off).
   HistoryStore* TEST_history() const { return history_.get(); }
   // For tests: the lobby, while running.
@@ -101,6 +104,7 @@ class Server {
   UniqueFd data_dir_lock_;                  // held here when history is off and accounts on
   std::unique_ptr<AccountService> accounts_;  // null when accounts are off
   std::unique_ptr<LoginGuard> login_guard_;
+  std::unique_ptr<ClusterNode> cluster_;  // null when this node runs alone
   ThreadReaper reaper_;
   std::unique_ptr<Lobby> lobby_;
   PlaceContext room_context_;

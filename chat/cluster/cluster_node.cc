@@ -30,12 +30,13 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
   ClusterNode* raw = node.get();
   RedisLinkOptions redis = options.redis;
-  for (const std::string* script :
-       {&cluster::PostScript(), &cluster::HeartbeatScript(), &cluster::ReapScript()}) {
-    redis.scripts.push_back(*script);
-  }
+  redis.scripts = cluster::AllScripts();
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
-      redis, /*on_message=*/nullptr, [raw](RedisLink::State state) { raw->OnLinkState(state); });
+      redis,
+      [raw](const std::string& channel, const std::string& payload) {
+        raw->OnMessage(channel, payload);
+      },
+      [raw](RedisLink::State state) { raw->OnLinkState(state); });
   if (!link.ok()) return link.status();
   node->link_ = *std::move(link);
   return node;
@@ -49,6 +50,7 @@ ClusterNode::ClusterNode(const ClusterNodeOptions& options)
 ClusterNode::~ClusterNode() { Stop(); }
 
 absl::Status ClusterNode::Start() {
+  link_->Subscribe(cluster::NodeChannel(options_.node_id));
   if (absl::Status started = link_->Start(); !started.ok()) return started;
   link_->RunInLinkThread([this] { link_->loop().RunEvery(times_.every, [this] { Heartbeat(); }); });
   LOG(INFO) << "cluster node " << options_.node_id << " (incarnation " << incarnation_
@@ -62,6 +64,8 @@ void ClusterNode::Stop() {
 
 void ClusterNode::OnLinkState(RedisLink::State state) {
   if (state == RedisLink::State::kLost) return;  // the link logs it; heartbeats wait for it
+  TakeGuestBlock();
+  if (state == RedisLink::State::kReconnected) ResyncParts();
   if (!taken_over_) return TakeOver();
   Heartbeat();
 }

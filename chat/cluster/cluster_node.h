@@ -10,12 +10,20 @@
 //     room channels), emptied rooms close, their nicks are freed. So a node killed with kill -9
 //     is reaped within the TTL (3/5 + 1/5 of it), by whichever survivor notices first.
 //
-// What this step does not do yet: register nicks and members (the places' cluster commands),
-// deliver room entries, re-register after an outage, or leave gracefully on Stop() (a stopped
+// For the places (cluster_node_rooms.cc) it runs the scripts that make nicks and rooms
+// cluster-wide (chat/cluster/scripts.h) and routes what arrives: a room channel's entries go to
+// the room part attached for that room (subscribed while a part is open here or a /create or
+// /join of it is on its way), the node channel's private messages to the node message sink.
+// Answers are called on the link thread: a caller hands them on to its own thread
+// (Registry::RunWhereClientIs, Place::RunInLoop), never blocking.
+//
+// What this step does not do yet: re-register what the node holds after an outage (the parts
+// are told to accept the next entry whatever its seq), or leave gracefully on Stop() (a stopped
 // node is reaped like a dead one, within the TTL).
 //
-// Thread contract: Start() and Stop() are for the owner, once each; link() and the TEST_
-// accessors are safe from any thread; everything else runs on the link thread.
+// Thread contract: Start(), Stop() and SetNodeMessageSink() are for the owner (the last before
+// Start()); link(), node_id(), the place API below (Nick ... DetachRoom, NextGuestNumber) and the
+// TEST_ accessors are safe from any thread; everything else runs on the link thread.
 #ifndef ROOMCHAT_CHAT_CLUSTER_CLUSTER_NODE_H_
 #define ROOMCHAT_CHAT_CLUSTER_CLUSTER_NODE_H_
 
@@ -26,11 +34,19 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
+#include "chat/cluster/scripts.h"
 
 namespace roomchat {
 
@@ -38,7 +54,19 @@ struct ClusterNodeOptions {
   RedisLinkOptions redis;
   std::string node_id;                        // unique in the cluster; no spaces
   std::chrono::milliseconds node_ttl{15000};  // --cluster_node_ttl_s
-  size_t max_stream_entries = 10000;          // for the LEAVE entries the reaper posts
+  size_t max_stream_entries = 10000;          // a room's stream keeps about this many entries
+  size_t max_rooms = 0;                       // --max_rooms, cluster-wide (0: no limit)
+  size_t max_room_members = 0;                // --max_room_members, cluster-wide (0: no limit)
+};
+
+// A room part: where a room channel's entries go on this node (implemented by Room).
+class RoomFeed {
+ public:
+  virtual ~RoomFeed() = default;
+  // Link thread: hand `entry`, in the order Redis published it, to the part's own thread.
+  virtual void OnEntry(cluster::RoomEntry entry) = 0;
+  // Link thread: the link is back after an outage; the room's seq may have started again.
+  virtual void OnResync() = 0;
 };
 
 class ClusterNode {
@@ -56,6 +84,39 @@ class ClusterNode {
 
   RedisLink& link() { return *link_; }
   const std::string& incarnation() const { return incarnation_; }
+  const std::string& node_id() const { return options_.node_id; }
+
+  // Owner, before Start(): where "msg <to> <line>" from another node's /msg goes (link thread).
+  using NodeMessageSink = std::function<void(const std::string& to_key, const std::string& line)>;
+  void SetNodeMessageSink(NodeMessageSink sink) { node_message_sink_ = std::move(sink); }
+
+  // ---- For the places; safe from any thread. Each answer runs on the link thread.
+  template <typename T>
+  using Answer = std::function<void(T)>;
+  // A guest number no other node hands out (from blocks taken in Redis; a random one, logged,
+  // while no block has come).
+  uint64_t NextGuestNumber();
+  void Nick(const cluster::NickChange& change, Answer<absl::Status> done);
+  // /create and /join: the room's channel is subscribed (and confirmed) before the script runs,
+  // so every entry after the answer's seq reaches this node. The caller must then call
+  // EndRoomMove(room_key) once it has attached a part (or given up).
+  void CreateRoom(const cluster::RoomMove& move, Answer<absl::StatusOr<cluster::Entered>> done);
+  void JoinRoom(const cluster::RoomMove& move, Answer<absl::StatusOr<cluster::Entered>> done);
+  void EndRoomMove(const std::string& room_key);
+  // The member left its room here (room_key empty: it was in the lobby); with `release_nick` it
+  // left the server and its nick is freed. `done` may be null.
+  void Leave(const std::string& room_key, const std::string& nick_key, bool release_nick,
+             Answer<absl::Status> done);
+  void ListRooms(Answer<absl::StatusOr<std::vector<cluster::ClusterRoom>>> done);
+  void Who(const std::string& room_key, Answer<absl::StatusOr<cluster::ClusterWho>> done);
+  void SendPrivate(const std::string& to_key, const std::string& line,
+                   Answer<absl::StatusOr<cluster::MsgRoute>> done);
+  // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel.
+  void Post(const std::string& room_key, const std::string& kind, std::string body,
+            Answer<absl::Status> done);
+  // A part of `room_key` opened here: entries go to it until DetachRoom(room_key, feed).
+  void AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed);
+  void DetachRoom(const std::string& room_key, const RoomFeed* feed);
   // Heartbeats answered, and nodes this node reaped (with at least one thing freed).
   uint64_t TEST_heartbeats() const { return heartbeats_.load(std::memory_order_acquire); }
   uint64_t TEST_reaped() const { return reaped_.load(std::memory_order_acquire); }
@@ -70,6 +131,24 @@ class ClusterNode {
   void OnHeartbeat(absl::StatusOr<RedisReply> reply);
   void Reap(const std::string& dead);
 
+  // ---- Link thread only (cluster_node_rooms.cc).
+  // A room channel's state here: subscribed while a part is attached or a move is on its way.
+  struct Feed {
+    std::weak_ptr<RoomFeed> part;
+    const RoomFeed* part_raw = nullptr;
+    size_t moves = 0;           // /create or /join on their way (EndRoomMove not yet called)
+    bool subscribed = false;    // Redis confirmed it
+    bool subscribing = false;
+    std::vector<std::function<void()>> on_subscribed;
+    std::vector<cluster::RoomEntry> early;  // entries that came before a part attached
+  };
+  void OnMessage(const std::string& channel, const std::string& payload);
+  void OnRoomEntry(const std::string& room_key, const std::string& payload);
+  // Runs `send` once the room's channel is subscribed.
+  void WhenSubscribed(const std::string& room_key, std::function<void()> send);
+  void MaybeUnsubscribe(const std::string& room_key);
+  void ResyncParts();
+  void TakeGuestBlock();
   // Const after construction.
   const ClusterNodeOptions options_;
   const std::string incarnation_;
@@ -79,7 +158,16 @@ class ClusterNode {
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
 
+  NodeMessageSink node_message_sink_;  // set before Start()
+
+  absl::Mutex guest_mu_;
+  uint64_t guest_next_ ABSL_GUARDED_BY(guest_mu_) = 0;  // the next number of the block
+  uint64_t guest_end_ ABSL_GUARDED_BY(guest_mu_) = 0;   // one past the block's last
+  bool guest_asking_ ABSL_GUARDED_BY(guest_mu_) = false;
+
   // Owned by the link thread.
+  absl::flat_hash_map<std::string, Feed> feeds_;  // by room key
+  uint64_t bad_entries_ = 0;
   bool taken_over_ = false;
   bool heartbeat_in_flight_ = false;
   absl::flat_hash_set<std::string> reaping_;

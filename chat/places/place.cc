@@ -94,6 +94,7 @@ void Place::Run() {
   loop_->Run();
   // Arrivals that raced with the stop are in by now; they leave with everyone else.
   io_->Shutdown(DepartureReason::kShutdown);
+  OnEnd();
   context_.metrics->RetirePlace(metrics_);
   if (is_room()) LOG(INFO) << "room " << room_name_ << " closed";
 }
@@ -101,6 +102,7 @@ void Place::Run() {
 void Place::ReceiveAdmission(std::unique_ptr<Connection> connection, const Admission& admission) {
   Connection& arrived = io_->Add(std::move(connection));
   if (stopping_) return io_->Depart(arrived, {DepartureReason::kShutdown, ""});
+  if (in_cluster() && admission.kind == Admission::Kind::kConnected) ClaimGuestNick(arrived);
   Greet(arrived, admission);
 }
 
@@ -202,6 +204,7 @@ void Place::Execute(Connection& member, const Command& command) {
 }
 
 void Place::DoNick(Connection& member, const std::string& nick) {
+  if (in_cluster()) return ClusterNick(member, nick);
   absl::Status renamed = context_.registry->Rename(member.id(), nick);
   if (!renamed.ok()) return SendError(member, renamed);
   std::string old_nick = member.nick();
@@ -211,6 +214,7 @@ void Place::DoNick(Connection& member, const std::string& nick) {
 }
 
 void Place::DoCreate(Connection& member, const Command& command) {
+  if (in_cluster()) return ClusterCreate(member, command);
   const std::string& name = command.name;
   // Checked first so that a doomed /create costs no loop; the reservation checks again.
   absl::Status can_create = context_.registry->CheckCanCreate(name, member.id(), command.key);
@@ -256,6 +260,7 @@ void Place::DoJoin(Connection& member, const Command& command) {
     return io_->Send(member,
                      replies::Ok(Command::Kind::kJoin, room_name_, absl::StrCat(io_->size())));
   }
+  if (in_cluster()) return ClusterJoin(member, command);
   std::string nick = member.nick();
   if (!TryMove(member, [&](std::unique_ptr<Connection>& moving) {
         return context_.registry->JoinRoom(moving, name, command.since_id, command.key);
@@ -321,6 +326,7 @@ void Place::LogIfLimit(const absl::Status& status) {
 }
 
 void Place::DoRooms(Connection& member) {
+  if (in_cluster()) return ClusterRooms(member);
   Registry::RoomListing rooms = context_.registry->ListRooms();
   if (rooms != listed_) {
     listed_reply_.clear();
@@ -336,6 +342,7 @@ void Place::DoWho(Connection& member, const std::string& name) {
     return SendError(member, ProtocolError(ErrorCode::kNotInRoom,
                                            "you are in the lobby; name a room: /who ROOM"));
   }
+  if (in_cluster()) return ClusterWho(member, NameKey(name.empty() ? room_name_ : name));
   absl::StatusOr<RoomMembers> members = context_.registry->Who(name.empty() ? room_name_ : name);
   if (!members.ok()) return SendError(member, members.status());
   std::string out;
@@ -345,6 +352,9 @@ void Place::DoWho(Connection& member, const std::string& name) {
 }
 
 void Place::DoMsg(Connection& member, const Command& command) {
+  if (in_cluster() && context_.registry->IdOf(command.name) == 0) {
+    return ClusterMsg(member, command);
+  }
   absl::Status sent =
       context_.registry->SendPrivate(command.name, replies::Priv(member.nick(), command.text));
   if (!sent.ok()) return SendError(member, sent);
@@ -358,7 +368,11 @@ void Place::OnDeparture(Connection& member, const Departure& departure) {
       member.codec().kind() == Codec::Kind::kWebSocket, member.tls()));
   context_.registry->Disconnect(member.id());
   OnMemberGone(member.id());
-  if (!stopping_) AnnounceDeparture(member.nick());
+  if (in_cluster()) {
+    ClusterLeave(member.nick(), /*release_nick=*/true);
+  } else if (!stopping_) {
+    AnnounceDeparture(member.nick());
+  }
   absl::string_view bye = ByeReason(departure.reason);
   if (!bye.empty()) member.Send(replies::Bye(bye), now());
   LogDeparture(member, departure);

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "chat/accounts/account_service.h"
 #include "chat/accounts/login_guard.h"
+#include "chat/cluster/cluster_node.h"
 #include "chat/history/history_store.h"
 #include "chat/loop/event_loop.h"
 #include "chat/metrics/metrics.h"
@@ -57,6 +58,8 @@ struct PlaceContext {
   LoginGuard* login_guard = nullptr;
   bool allow_plaintext_auth = false;
   bool plaintext_auth_from_loopback = true;
+  // The cluster (docs/CLUSTER.md); null when this node runs alone.
+  ClusterNode* cluster = nullptr;
 };
 
 class Place : public Destination,
@@ -105,8 +108,9 @@ class Place : public Destination,
   static constexpr ClientId kNobody = 0;
   virtual void Announce(ClientId except, absl::string_view line) = 0;
 
-  // Called on the place's thread before its loop runs.
+  // Called on the place's thread before its loop runs, and after it has ended.
   virtual void OnStart() {}
+  virtual void OnEnd() {}
   // /history: the lobby has none.
   virtual void OnHistory(Connection& member, const Command& command);
   // The moderation commands (/op ... /key): only in a room.
@@ -117,6 +121,11 @@ class Place : public Destination,
   // still loading its history).
   void HoldArrivals() { holding_arrivals_ = true; }
   void ReleaseArrivals();
+
+  bool in_cluster() const { return context_.cluster != nullptr; }
+  // Tells Redis that `nick` left this place (and the server, with `release_nick`); if Redis cannot
+  // be told, this place's members get the LEAVE at once.
+  void ClusterLeave(const std::string& nick, bool release_nick);
 
   // Sends the status's ERR line to `member`.
   void SendError(Connection& member, const absl::Status& status);
@@ -178,6 +187,25 @@ class Place : public Destination,
   // Tells the operator when --max_rooms or --max_room_members turned a client away.
   void LogIfLimit(const absl::Status& status);
   void LogDeparture(const Connection& member, const Departure& departure);
+
+  // ---- The cluster's versions of the commands that need Redis (place_cluster.cc): each holds
+  // the member's input, hands the job to the link thread, and applies the answer wherever the
+  // member is by then.
+  template <typename T>
+  using ClusterAnswer = std::function<void(Place& here, Connection& member, T result)>;
+  template <typename T>
+  std::function<void(T)> HoldFor(Connection& member, ClusterAnswer<T> answer,
+                                 std::function<void()> if_gone = nullptr);
+  void ClaimGuestNick(Connection& member);
+  void ClusterNick(Connection& member, const std::string& nick);
+  void ClusterCreate(Connection& member, const Command& command);
+  void ClusterJoin(Connection& member, const Command& command);
+  // Moves `member` into this node's part of the room Redis admitted it to (opening the part).
+  void EnterClusterRoom(Connection& member, const std::string& room_key,
+                        absl::StatusOr<cluster::Entered> entered, Admission admission);
+  void ClusterRooms(Connection& member);
+  void ClusterWho(Connection& member, const std::string& room_key);
+  void ClusterMsg(Connection& member, const Command& command);
 
   // Const after construction.
   const PlaceContext context_;

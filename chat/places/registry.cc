@@ -17,7 +17,8 @@ absl::Status Registry::RefuseIfShuttingDown() const {
 
 std::string Registry::NextGuestNick() {
   while (true) {
-    std::string nick = absl::StrCat("guest", next_guest_++);
+    std::string nick =
+        absl::StrCat("guest", guest_numbers_ ? guest_numbers_() : next_guest_++);
     if (!nicks_.contains(nick)) return nick;
   }
 }

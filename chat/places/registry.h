@@ -59,6 +59,10 @@ struct Admission {
   std::string by;         // kKicked: the operator's nick
   std::string reason;     // kKicked
   std::string key;        // kCreated: the key the room was created with (/create ROOM KEY)
+  // In a cluster (docs/CLUSTER.md): the room's seq when Redis answered the move (the member gets
+  // the entries after it), and the room's members on every node then.
+  uint64_t cluster_seq = 0;
+  uint64_t cluster_members = 0;
 };
 
 // The lobby or a room, as the registry sees it.
@@ -172,6 +176,19 @@ class Registry {
   // the room is closed if it is registered.
   void PublishRoomSettings(std::shared_ptr<const RoomSettings> settings);
 
+  // ---- Cluster (registry_cluster.cc, docs/CLUSTER.md): Redis decides names and limits; the
+  // registry keeps what is on this node (its clients' nicks, its room parts).
+  // Before any client connects: where guest numbers come from (unique in the cluster).
+  void SetGuestNumbers(std::function<uint64_t()> next);
+  // Whether a part of the room `name` is open here.
+  bool HasRoomPart(absl::string_view name) const;
+  // Moves the client into this node's part of the room `name` (Redis has admitted it), opening
+  // `fresh` (its thread started) as that part if there is none; `*used` says whether it was.
+  // Unavailable if there is no part and no `fresh`.
+  absl::Status EnterRoomPart(std::unique_ptr<Connection>& connection, absl::string_view name,
+                             Admission admission, std::shared_ptr<Destination> fresh,
+                             bool* used);
+
   // Costs one copy of the list after a change, nothing between changes.
   RoomListing ListRooms() const;
   absl::StatusOr<RoomMembers> Who(absl::string_view room) const;
@@ -231,6 +248,7 @@ class Registry {
   std::map<std::string, RoomEntry> rooms_ ABSL_GUARDED_BY(mu_);
   mutable RoomListing listing_ ABSL_GUARDED_BY(mu_);  // null after a change
   uint64_t next_guest_ ABSL_GUARDED_BY(mu_) = 1;
+  std::function<uint64_t()> guest_numbers_ ABSL_GUARDED_BY(mu_);  // in a cluster
   absl::flat_hash_set<std::string> accounts_ ABSL_GUARDED_BY(mu_);  // account keys
   // Registered rooms' settings, open or not, by room key.
   absl::flat_hash_map<std::string, std::shared_ptr<const RoomSettings>> registered_rooms_

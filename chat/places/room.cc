@@ -15,6 +15,9 @@ namespace roomchat {
 absl::StatusOr<std::shared_ptr<Room>> Room::Create(const PlaceContext& context, std::string name) {
   std::shared_ptr<Room> room(new Room(context, std::move(name)));
   if (absl::Status init = room->Init(); !init.ok()) return init;
+  if (context.cluster != nullptr) {
+    context.cluster->AttachRoom(room->room_key_, std::weak_ptr<RoomFeed>(room));
+  }
   return room;
 }
 
@@ -24,6 +27,7 @@ Room::Room(const PlaceContext& context, std::string name)
       recent_(context.history_on_join, context.history_reply_bytes) {}
 
 void Room::Greet(Connection& member, const Admission& admission) {
+  if (in_cluster()) return GreetInCluster(member, admission);
   switch (admission.kind) {
     case Admission::Kind::kCreated:
       io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
@@ -47,6 +51,7 @@ void Room::Greet(Connection& member, const Admission& admission) {
 }
 
 void Room::OnChat(Connection& member, absl::string_view text) {
+  if (in_cluster()) return PostChat(member, text);
   const int64_t unix_us = absl::ToUnixMicros(absl::Now());
   const uint64_t id = NextId(unix_us);
   const int64_t time_ms = unix_us / 1000;
@@ -68,12 +73,14 @@ void Room::OnLeave(Connection& member) {
       })) {
     return;
   }
+  if (in_cluster()) return ClusterLeave(nick, /*release_nick=*/false);
   AnnounceDeparture(nick);
 }
 
 void Room::Announce(ClientId except, absl::string_view line) { io().SendToAll(except, line); }
 
 void Room::AnnounceDeparture(absl::string_view nick) {
+  if (in_cluster()) return;  // the LEAVE entry comes back through the room's channel
   Announce(kNobody, replies::Leave(room_name(), nick));
 }
 

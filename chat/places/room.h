@@ -19,6 +19,7 @@
 #define ROOMCHAT_CHAT_PLACES_ROOM_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@
 
 namespace roomchat {
 
-class Room final : public Place {
+class Room final : public Place, public RoomFeed {
  public:
   // A room called `name`, not yet running: call Run() on its own thread.
   static absl::StatusOr<std::shared_ptr<Room>> Create(const PlaceContext& context,
@@ -60,6 +61,23 @@ class Room final : public Place {
     op_clients_.erase(id);
     history_reads_.erase(id);
   }
+
+  // ---- In a cluster (room_cluster.cc, docs/CLUSTER.md): every line and event is an entry that
+  // Redis sequences; the part delivers a room's entries in seq order as they come back, to its
+  // members here. A joiner enters once the part has delivered its JOIN's seq (until then it and
+  // later arrivals wait), and is sent what the part delivered after that seq.
+  // RoomFeed; link thread.
+  void OnEntry(cluster::RoomEntry entry) override;
+  void OnResync() override;
+  void OnEnd() override;
+  void PostChat(Connection& member, absl::string_view text);
+  // The line could not reach Redis: the members here get it with a local id.
+  void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
+  void DeliverEntry(const cluster::RoomEntry& entry);
+  // Sends `entry` to every member but `except` (or only to `only`, when given).
+  void SendEntry(const cluster::RoomEntry& entry, Connection* only);
+  void GreetInCluster(Connection& member, const Admission& admission);
+  void AdmitWaitingJoiners(bool timed_out);
 
   // ---- Operators and settings (room_moderation.cc).
   void LoadSettings();
@@ -131,6 +149,19 @@ class Room final : public Place {
   RoomSettings settings_;
   absl::flat_hash_set<ClientId> op_clients_;  // operators by connection (guests), while here
   absl::flat_hash_set<ClientId> history_reads_;  // members whose input waits for a store read
+  // In a cluster: the last seq delivered (0: none yet, take the first that comes), whether the
+  // next entry is taken whatever its seq (after an outage), the entries last delivered, the
+  // joiners waiting for their JOIN's seq and its timer.
+  uint64_t cluster_seq_ = 0;
+  bool cluster_resync_ = false;
+  std::deque<cluster::RoomEntry> cluster_recent_;
+  struct WaitingJoiner {
+    std::unique_ptr<Connection> connection;
+    Admission admission;
+  };
+  std::vector<WaitingJoiner> waiting_joiners_;
+  EventLoop::TimerId waiting_timer_ = 0;
+  bool cluster_local_logged_ = false;
 };
 
 }  // namespace roomchat

@@ -81,6 +81,11 @@ Connection* Room::MemberCalled(Connection& asker, const std::string& nick) {
 }
 
 void Room::OnModeration(Connection& member, const Command& command) {
+  if (in_cluster()) {  // docs/CLUSTER.md, "Status": room settings are not cluster-wide yet
+    return SendError(member, ProtocolError(ErrorCode::kUnavailable,
+                                           "moderation is not available across cluster nodes "
+                                           "yet"));
+  }
   if (command.kind == Command::Kind::kTopic && command.text.empty()) {
     SendTopic(member);
     return io().Send(member, replies::Ok(Command::Kind::kTopic, room_name()));

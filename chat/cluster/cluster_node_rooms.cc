@@ -1,0 +1,244 @@
+// ClusterNode's API for the places: the scripts that make nicks and rooms cluster-wide, and the
+// routing of what arrives on the room and node channels (docs/CLUSTER.md).
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "chat/cluster/cluster_node.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+constexpr uint64_t kGuestBlock = 1000;
+constexpr char kRoomChannelPrefix[] = "rc:ch:room:";
+// Entries kept for a part that is about to attach (they came between the subscription and the
+// part); past it the oldest go (a part joining that late replays nothing it could not have).
+constexpr size_t kMaxEarlyEntries = 1024;
+
+}  // namespace
+
+uint64_t ClusterNode::NextGuestNumber() {
+  bool ask = false;
+  uint64_t number = 0;
+  {
+    absl::MutexLock lock(&guest_mu_);
+    if (guest_next_ < guest_end_) {
+      number = guest_next_++;
+      // Half the block gone: ask for the next one now, so a connect never waits for it.
+      ask = !guest_asking_ && guest_end_ - guest_next_ < kGuestBlock / 2;
+    }
+  }
+  if (ask) link_->RunInLinkThread([this] { TakeGuestBlock(); });
+  if (number != 0) return number;
+  // No block yet (Redis unreachable since the start): a random number far above the blocks.
+  absl::BitGen bits;
+  number = absl::Uniform<uint64_t>(bits, 1000000000, 9999999999);
+  LOG_EVERY_N(WARNING, 100) << "cluster: no guest number block from Redis yet; guest" << number
+                            << " is random";
+  return number;
+}
+
+void ClusterNode::TakeGuestBlock() {
+  {
+    absl::MutexLock lock(&guest_mu_);
+    if (guest_asking_ || guest_end_ - guest_next_ >= kGuestBlock / 2) return;
+    guest_asking_ = true;
+  }
+  link_->Command(cluster::GuestBlockCommand(kGuestBlock),
+                 [this](absl::StatusOr<RedisReply> reply) {
+                   absl::StatusOr<uint64_t> last = cluster::ParseIntegerReply(reply);
+                   absl::MutexLock lock(&guest_mu_);
+                   guest_asking_ = false;
+                   if (!last.ok()) return;  // asked again when the link is back
+                   guest_next_ = *last - kGuestBlock + 1;
+                   guest_end_ = *last + 1;
+                 });
+}
+
+void ClusterNode::Nick(const cluster::NickChange& change, Answer<absl::Status> done) {
+  link_->Command(cluster::NickCommand({options_.node_id, incarnation_}, change, times_.nick_key,
+                                      options_.max_stream_entries),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseStatusReply(reply));
+                 });
+}
+
+void ClusterNode::CreateRoom(const cluster::RoomMove& move,
+                             Answer<absl::StatusOr<cluster::Entered>> done) {
+  link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
+    feeds_[move.room_key].moves++;
+    WhenSubscribed(move.room_key, [this, move, done = std::move(done)]() mutable {
+      link_->Command(cluster::CreateCommand({options_.node_id, incarnation_}, move,
+                                            options_.max_rooms, options_.max_stream_entries),
+                     [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                       done(cluster::ParseEnteredReply(reply));
+                     });
+    });
+  });
+}
+
+void ClusterNode::JoinRoom(const cluster::RoomMove& move,
+                           Answer<absl::StatusOr<cluster::Entered>> done) {
+  link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
+    feeds_[move.room_key].moves++;
+    WhenSubscribed(move.room_key, [this, move, done = std::move(done)]() mutable {
+      link_->Command(cluster::JoinCommand({options_.node_id, incarnation_}, move,
+                                          options_.max_room_members, options_.max_stream_entries),
+                     [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                       done(cluster::ParseEnteredReply(reply));
+                     });
+    });
+  });
+}
+
+void ClusterNode::EndRoomMove(const std::string& room_key) {
+  link_->RunInLinkThread([this, room_key] {
+    auto feed = feeds_.find(room_key);
+    if (feed == feeds_.end() || feed->second.moves == 0) return;
+    feed->second.moves--;
+    MaybeUnsubscribe(room_key);
+  });
+}
+
+void ClusterNode::WhenSubscribed(const std::string& room_key, std::function<void()> send) {
+  Feed& feed = feeds_[room_key];
+  if (feed.subscribed) return send();
+  feed.on_subscribed.push_back(std::move(send));
+  if (feed.subscribing) return;
+  feed.subscribing = true;
+  link_->Subscribe(cluster::RoomChannel(room_key), [this, room_key]() {
+    auto it = feeds_.find(room_key);
+    if (it == feeds_.end()) return;
+    it->second.subscribed = true;
+    it->second.subscribing = false;
+    std::vector<std::function<void()>> waiting;
+    waiting.swap(it->second.on_subscribed);
+    for (std::function<void()>& send : waiting) send();
+  });
+}
+
+void ClusterNode::MaybeUnsubscribe(const std::string& room_key) {
+  auto it = feeds_.find(room_key);
+  if (it == feeds_.end()) return;
+  const Feed& feed = it->second;
+  if (feed.moves > 0 || feed.part_raw != nullptr || !feed.on_subscribed.empty()) return;
+  link_->Unsubscribe(cluster::RoomChannel(room_key));
+  feeds_.erase(it);
+}
+
+void ClusterNode::Leave(const std::string& room_key, const std::string& nick_key,
+                        bool release_nick, Answer<absl::Status> done) {
+  link_->Command(cluster::LeaveCommand({options_.node_id, incarnation_}, room_key, nick_key,
+                                       release_nick, options_.max_stream_entries),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   absl::Status status = cluster::ParseStatusReply(reply);
+                   if (done) done(std::move(status));
+                 });
+}
+
+void ClusterNode::ListRooms(Answer<absl::StatusOr<std::vector<cluster::ClusterRoom>>> done) {
+  link_->Command(cluster::RoomsCommand(),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseRoomsReply(reply));
+                 });
+}
+
+void ClusterNode::Who(const std::string& room_key,
+                      Answer<absl::StatusOr<cluster::ClusterWho>> done) {
+  link_->Command(cluster::WhoCommand(room_key),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseWhoReply(reply));
+                 });
+}
+
+void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line,
+                              Answer<absl::StatusOr<cluster::MsgRoute>> done) {
+  link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseMsgReply(reply));
+                 });
+}
+
+void ClusterNode::Post(const std::string& room_key, const std::string& kind, std::string body,
+                       Answer<absl::Status> done) {
+  cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
+                               options_.max_stream_entries};
+  link_->Command(cluster::PostCommand(request),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   if (!reply.ok()) return done(reply.status());
+                   if (reply->type == RedisReply::Type::kError) {
+                     return done(absl::InternalError(reply->str));
+                   }
+                   done(absl::OkStatus());
+                 });
+}
+
+void ClusterNode::AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed) {
+  link_->RunInLinkThread([this, room_key, feed = std::move(feed)]() mutable {
+    std::shared_ptr<RoomFeed> part = feed.lock();
+    if (part == nullptr) return;
+    Feed& state = feeds_[room_key];
+    state.part = std::move(feed);
+    state.part_raw = part.get();
+    std::vector<cluster::RoomEntry> early;
+    early.swap(state.early);
+    for (cluster::RoomEntry& entry : early) part->OnEntry(std::move(entry));
+    // A part opened while no move was on its way (the outage path) still needs its channel.
+    if (!state.subscribed && !state.subscribing) WhenSubscribed(room_key, [] {});
+  });
+}
+
+void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) {
+  link_->RunInLinkThread([this, room_key, feed] {
+    auto it = feeds_.find(room_key);
+    if (it == feeds_.end() || it->second.part_raw != feed) return;  // a newer part took over
+    it->second.part.reset();
+    it->second.part_raw = nullptr;
+    MaybeUnsubscribe(room_key);
+  });
+}
+
+void ClusterNode::OnMessage(const std::string& channel, const std::string& payload) {
+  absl::string_view room_key = channel;
+  if (absl::ConsumePrefix(&room_key, kRoomChannelPrefix)) {
+    return OnRoomEntry(std::string(room_key), payload);
+  }
+  absl::string_view message = payload;
+  if (channel == cluster::NodeChannel(options_.node_id) && absl::ConsumePrefix(&message, "msg ")) {
+    size_t space = message.find(' ');
+    if (space != absl::string_view::npos && node_message_sink_) {
+      node_message_sink_(std::string(message.substr(0, space)),
+                         std::string(message.substr(space + 1)));
+    }
+  }
+}
+
+void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& payload) {
+  absl::StatusOr<cluster::RoomEntry> entry = cluster::ParseRoomEntry(payload);
+  if (!entry.ok()) {
+    if (bad_entries_++ == 0) {
+      LOG(ERROR) << "cluster: an entry on room " << room_key << "'s channel cannot be read ("
+                 << entry.status().message() << "); such entries are skipped";
+    }
+    return;
+  }
+  auto it = feeds_.find(room_key);
+  if (it == feeds_.end()) return;  // unsubscribed meanwhile
+  if (std::shared_ptr<RoomFeed> part = it->second.part.lock()) {
+    return part->OnEntry(*std::move(entry));
+  }
+  std::vector<cluster::RoomEntry>& early = it->second.early;
+  if (early.size() >= kMaxEarlyEntries) early.erase(early.begin());
+  early.push_back(*std::move(entry));
+}
+
+void ClusterNode::ResyncParts() {
+  for (auto& [room_key, feed] : feeds_) {
+    if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnResync();
+  }
+}
+
+}  // namespace roomchat

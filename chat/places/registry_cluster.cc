@@ -1,0 +1,44 @@
+// Registry's cluster part (docs/CLUSTER.md): Redis decided the name and the limits; this node
+// only places the client in its part of the room.
+#include <utility>
+
+#include "chat/places/registry.h"
+#include "chat/protocol/names.h"
+
+namespace roomchat {
+
+void Registry::SetGuestNumbers(std::function<uint64_t()> next) {
+  absl::MutexLock lock(&mu_);
+  guest_numbers_ = std::move(next);
+}
+
+bool Registry::HasRoomPart(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  return rooms_.contains(NameKey(name));
+}
+
+absl::Status Registry::EnterRoomPart(std::unique_ptr<Connection>& connection,
+                                     absl::string_view name, Admission admission,
+                                     std::shared_ptr<Destination> fresh, bool* used) {
+  *used = false;
+  std::string key = NameKey(name);
+  absl::MutexLock lock(&mu_);
+  if (absl::Status refused = RefuseIfShuttingDown(); !refused.ok()) return refused;
+  auto client = clients_.find(connection->id());
+  if (client == clients_.end()) return absl::NotFoundError("unknown client");
+  if (client->second.room_key == key) return absl::FailedPreconditionError("already there");
+  auto room = rooms_.find(key);
+  if (room == rooms_.end()) {
+    if (fresh == nullptr) return absl::UnavailableError("the room's part here has just closed");
+    RoomEntry& entry = rooms_[key];
+    entry.name = std::string(name);
+    entry.room = std::move(fresh);
+    entry.open = true;
+    *used = true;
+    room = rooms_.find(key);
+  }
+  EnterRoomLocked(connection, client->second, key, room->second, std::move(admission));
+  return absl::OkStatus();
+}
+
+}  // namespace roomchat

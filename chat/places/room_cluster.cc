@@ -1,0 +1,186 @@
+// A room part in a cluster (docs/CLUSTER.md, "Chat lines"): lines go to Redis, which sequences
+// them and publishes them on the room's channel; every part, this one included, delivers the
+// room's entries in seq order as they come back.
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "chat/places/room.h"
+#include "chat/protocol/caps.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/replies.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+// Entries a part keeps for joiners whose answer came after the part had delivered past their
+// JOIN (the answer and the channel are two connections, so either may come first).
+constexpr size_t kRecentEntries = 256;
+// A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
+constexpr std::chrono::seconds kJoinerWait{5};
+
+// A MSG entry's body: "<sender client id> <nick> <text>".
+struct ChatBody {
+  ClientId sender = 0;
+  absl::string_view nick;
+  absl::string_view text;
+};
+
+bool ParseChatBody(absl::string_view body, ChatBody* chat) {
+  std::vector<absl::string_view> parts = absl::StrSplit(body, absl::MaxSplits(' ', 2));
+  return parts.size() == 3 && absl::SimpleAtoi(parts[0], &chat->sender) &&
+         (chat->nick = parts[1], chat->text = parts[2], true);
+}
+
+}  // namespace
+
+void Room::OnEntry(cluster::RoomEntry entry) {
+  RunInLoop([this, entry = std::move(entry)] { DeliverEntry(entry); });
+}
+
+void Room::OnResync() {
+  RunInLoop([this] { cluster_resync_ = true; });
+}
+
+void Room::OnEnd() {
+  if (in_cluster()) context().cluster->DetachRoom(room_key_, this);
+  waiting_joiners_.clear();
+}
+
+void Room::PostChat(Connection& member, absl::string_view text) {
+  std::weak_ptr<Place> weak = weak_from_this();
+  const ClientId sender = member.id();
+  context().cluster->Post(
+      room_key_, "MSG", absl::StrCat(sender, " ", member.nick(), " ", text),
+      [weak, sender, nick = member.nick(), text = std::string(text)](absl::Status status) {
+        if (status.ok()) return;
+        std::shared_ptr<Place> place = weak.lock();
+        if (place == nullptr) return;
+        Room* room = static_cast<Room*>(place.get());
+        room->RunInLoop([room, sender, nick, text] { room->DeliverLocally(sender, nick, text); });
+      });
+}
+
+void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::string& text) {
+  if (!cluster_local_logged_) {
+    cluster_local_logged_ = true;
+    LOG(WARNING) << "cluster: room " << room_name()
+                 << " cannot reach Redis; its lines reach this node's members only";
+  }
+  const int64_t unix_us = absl::ToUnixMicros(absl::Now());
+  const uint64_t id = NextId(unix_us);
+  std::string line = replies::Msg(room_name(), nick, text);
+  io().SendChatToAll(sender, line, [&] {
+    return absl::StrCat(replies::Tags(id, unix_us / 1000, /*history=*/false), line);
+  });
+}
+
+void Room::DeliverEntry(const cluster::RoomEntry& entry) {
+  if (cluster_resync_) {
+    cluster_resync_ = false;
+    cluster_local_logged_ = false;
+    if (entry.seq <= cluster_seq_) {
+      LOG(WARNING) << "cluster: room " << room_name() << "'s entries start again at seq "
+                   << entry.seq << " (Redis lost its data?)";
+    }
+    cluster_seq_ = entry.seq - 1;
+  }
+  if (cluster_seq_ != 0 && entry.seq <= cluster_seq_) return;  // delivered already
+  if (cluster_seq_ != 0 && entry.seq > cluster_seq_ + 1) {
+    LOG(WARNING) << "cluster: room " << room_name() << " missed entries " << cluster_seq_ + 1
+                 << " to " << entry.seq - 1 << " (the link to Redis was down)";
+  }
+  cluster_seq_ = entry.seq;
+  last_id_ = std::max(last_id_, entry.id);
+  SendEntry(entry, nullptr);
+  cluster_recent_.push_back(entry);
+  if (cluster_recent_.size() > kRecentEntries) cluster_recent_.pop_front();
+  if (!waiting_joiners_.empty()) AdmitWaitingJoiners(/*timed_out=*/false);
+}
+
+void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
+  const bool ours = entry.origin == context().cluster->node_id();
+  auto send = [&](ClientId except, const std::string& line) {
+    if (only != nullptr) return io().Send(*only, line);
+    io().SendToAll(except, line);
+  };
+  if (entry.kind == "MSG") {
+    ChatBody chat;
+    if (!ParseChatBody(entry.body, &chat)) return;
+    std::string line = replies::Msg(room_name(), chat.nick, chat.text);
+    auto tagged = [&] {
+      return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
+    };
+    if (only != nullptr) return io().Send(*only, only->caps().Has(Cap::kTags) ? tagged() : line);
+    return io().SendChatToAll(ours ? chat.sender : kNobody, line, tagged);
+  }
+  if (entry.kind == "JOIN") return send(kNobody, replies::Join(room_name(), entry.body));
+  if (entry.kind == "LEAVE") return send(kNobody, replies::Leave(room_name(), entry.body));
+  if (entry.kind == "NICK") {
+    std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
+    // The member who renamed itself had its OK NICK instead (by either name, whichever the
+    // registry has now: its answer and this entry come on two connections).
+    ClientId renamed = 0;
+    if (ours) {
+      renamed = context().registry->IdOf(names.second);
+      if (renamed == 0) renamed = context().registry->IdOf(names.first);
+    }
+    return send(renamed, replies::Nick(names.first, names.second));
+  }
+}
+
+void Room::GreetInCluster(Connection& member, const Admission& admission) {
+  if (admission.kind == Admission::Kind::kCreated) {
+    // A new room: nothing at or before its seq now concerns anyone here.
+    cluster_seq_ = std::max(cluster_seq_, admission.cluster_seq);
+    io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+    return;
+  }
+  if (cluster_seq_ < admission.cluster_seq) {
+    // Its JOIN has not come back yet: it waits outside the room, and so does whatever arrives
+    // after it (private messages to it included), in order.
+    if (waiting_joiners_.empty()) {
+      HoldArrivals();
+      waiting_timer_ = loop().RunAfter(kJoinerWait, [this] {
+        waiting_timer_ = 0;
+        AdmitWaitingJoiners(/*timed_out=*/true);
+      });
+    }
+    waiting_joiners_.push_back({io().Detach(member.id()), admission});
+    return;
+  }
+  io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(),
+                                absl::StrCat(admission.cluster_members)));
+  for (const cluster::RoomEntry& entry : cluster_recent_) {
+    if (entry.seq > admission.cluster_seq) SendEntry(entry, &member);
+  }
+}
+
+void Room::AdmitWaitingJoiners(bool timed_out) {
+  std::vector<WaitingJoiner> waiting;
+  waiting.swap(waiting_joiners_);
+  for (WaitingJoiner& joiner : waiting) {
+    if (!timed_out && joiner.admission.cluster_seq > cluster_seq_) {
+      waiting_joiners_.push_back(std::move(joiner));
+      continue;
+    }
+    if (timed_out) {
+      LOG(WARNING) << "cluster: room " << room_name() << " admits client "
+                   << joiner.connection->id() << " without its JOIN entry (seq "
+                   << joiner.admission.cluster_seq << " not delivered)";
+      joiner.admission.cluster_seq = cluster_seq_;
+    }
+    Connection& member = io().Add(std::move(joiner.connection));
+    GreetInCluster(member, joiner.admission);
+  }
+  if (!waiting_joiners_.empty()) return;
+  if (waiting_timer_ != 0) loop().Cancel(waiting_timer_);
+  waiting_timer_ = 0;
+  ReleaseArrivals();
+}
+
+}  // namespace roomchat
