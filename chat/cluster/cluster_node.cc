@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "chat/cluster/room_channel.h"
+#include "chat/cluster/scripts.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -30,10 +30,7 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
   ClusterNode* raw = node.get();
   RedisLinkOptions redis = options.redis;
-  for (const std::string* script :
-       {&cluster::PostScript(), &cluster::HeartbeatScript(), &cluster::ReapScript()}) {
-    redis.scripts.push_back(*script);
-  }
+  redis.scripts = cluster::AllScripts();
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
       redis, /*on_message=*/nullptr, [raw](RedisLink::State state) { raw->OnLinkState(state); });
   if (!link.ok()) return link.status();
