@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "chat/cluster/room_channel.h"
+#include "chat/cluster/scripts.h"
 #include "glog/logging.h"
 
 namespace roomchat {

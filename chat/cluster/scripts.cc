@@ -1,0 +1,401 @@
+#include "chat/cluster/scripts.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "chat/cluster/node_scripts.h"
+#include "chat/cluster/room_channel.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
+
+namespace roomchat {
+namespace cluster {
+namespace {
+
+// Functions the room scripts share, after rc_post's post(). A value "<node> ..." is node's when it
+// starts with "<node> "; a nick key's value is node's and incarnation's with "<node> <inc> ".
+constexpr char kSharedFunctions[] = R"lua(
+local function held_by(value, prefix)
+  return value and string.sub(value, 1, #prefix) == prefix
+end
+local function room_post(room, max_entries, node, kind, body)
+  return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '0',
+              node, kind, body)
+end
+local function add_member(node, room, nick_key, nick)
+  redis.call('HSET', 'rc:room:' .. room .. ':members', nick_key, node .. ' ' .. nick)
+  redis.call('SADD', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
+end
+-- Removes node's member nick_key from room (LEAVE posted; the room closed if it emptied; its seq
+-- and stream kept). 1 if it was node's member, else 0.
+local function leave(node, room, nick_key, max_entries)
+  local members_key = 'rc:room:' .. room .. ':members'
+  local held = redis.call('HGET', members_key, nick_key)
+  if not held_by(held, node .. ' ') then return 0 end
+  redis.call('HDEL', members_key, nick_key)
+  redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
+  room_post(room, max_entries, node, 'LEAVE', string.sub(held, #node + 2))
+  if redis.call('HLEN', members_key) == 0 then
+    redis.call('DEL', 'rc:room:' .. room, members_key)
+    redis.call('ZREM', 'rc:rooms', room)
+  end
+  return 1
+end
+)lua";
+
+// KEYS[1] rc:nick:<new>, KEYS[2] rc:node:<node>:nicks, KEYS[3] rc:node:<node>:members
+// ARGV: node, incarnation, old key ('': a first claim), new key, old nick, new nick, room key
+// ('': none), nick TTL ms, max stream entries. Checks come before any write: Redis keeps the
+// writes of a script that answers an error.
+constexpr char kNickBody[] = R"lua(
+local node, old_key, new_key, old_nick, new_nick, room =
+    ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local mine = node .. ' ' .. ARGV[2] .. ' '
+local held = redis.call('GET', KEYS[1])
+if held and not held_by(held, mine) then
+  return redis.error_reply('nick-taken ' .. new_nick .. ' is taken')
+end
+local account = held and string.match(held, '^%S+ %S+ %S+ (%S+)$') or '-'
+redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account, 'PX', ARGV[8])
+redis.call('SADD', KEYS[2], new_key)
+if old_key ~= '' and old_key ~= new_key then
+  local old_nick_key = 'rc:nick:' .. old_key
+  if held_by(redis.call('GET', old_nick_key), mine) then redis.call('DEL', old_nick_key) end
+  redis.call('SREM', KEYS[2], old_key)
+end
+if room ~= '' and old_key ~= '' then
+  local members_key = 'rc:room:' .. room .. ':members'
+  if held_by(redis.call('HGET', members_key, old_key), node .. ' ') then
+    redis.call('HDEL', members_key, old_key)
+    redis.call('SREM', KEYS[3], room .. ' ' .. old_key)
+    add_member(node, room, new_key, new_nick)
+    room_post(room, ARGV[9], node, 'NICK', old_nick .. ' ' .. new_nick)
+  end
+end
+return redis.status_reply('OK')
+)lua";
+
+// KEYS[1] rc:rooms, KEYS[2] rc:room:<room>, KEYS[3] rc:room:<room>:members, KEYS[4] rc:seq:<room>,
+// KEYS[5] rc:node:<node>:members
+// ARGV: node, room key, room name, nick key, nick, old room key ('': none), max rooms (0: no
+// limit), max stream entries
+constexpr char kCreateBody[] = R"lua(
+local node, room, name = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return redis.error_reply('room-exists ' .. (redis.call('HGET', KEYS[2], 'name') or name) ..
+                           ' exists')
+end
+local max_rooms = tonumber(ARGV[7])
+if max_rooms > 0 and redis.call('ZCARD', KEYS[1]) >= max_rooms then
+  return redis.error_reply(string.format(
+      'limit the cluster holds its maximum of %d rooms; cannot create %s', max_rooms, name))
+end
+if ARGV[6] ~= '' and ARGV[6] ~= room then leave(node, ARGV[6], ARGV[4], ARGV[8]) end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[2], 'name', name, 'created_ms',
+           string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+add_member(node, room, ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[1], 0, room)
+return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0')}
+)lua";
+
+// KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members, KEYS[3] rc:node:<node>:members
+// ARGV: node, room key, nick key, nick, old room key ('': none), max members (0: no limit), max
+// stream entries
+constexpr char kJoinBody[] = R"lua(
+local node, room, nick_key, nick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local name = redis.call('HGET', KEYS[1], 'name')
+if not name then return redis.error_reply('no-such-room no room called ' .. room) end
+local max_members = tonumber(ARGV[6])
+if max_members > 0 and redis.call('HEXISTS', KEYS[2], nick_key) == 0 and
+    redis.call('HLEN', KEYS[2]) >= max_members then
+  return redis.error_reply(string.format('room-full %s holds its maximum of %d members', name,
+                                         max_members))
+end
+if ARGV[5] ~= '' and ARGV[5] ~= room then leave(node, ARGV[5], nick_key, ARGV[7]) end
+add_member(node, room, nick_key, nick)
+local posted = room_post(room, ARGV[7], node, 'JOIN', nick)
+return {name, redis.call('HLEN', KEYS[2]), posted[2]}
+)lua";
+
+// KEYS[1] rc:nick:<nick>, KEYS[2] rc:node:<node>:nicks
+// ARGV: node, incarnation, room key ('': none), nick key, release ('1' or '0'), max stream entries
+constexpr char kLeaveBody[] = R"lua(
+local left = 0
+if ARGV[3] ~= '' then left = leave(ARGV[1], ARGV[3], ARGV[4], ARGV[6]) end
+if ARGV[5] == '1' then
+  if held_by(redis.call('GET', KEYS[1]), ARGV[1] .. ' ' .. ARGV[2] .. ' ') then
+    redis.call('DEL', KEYS[1])
+  end
+  redis.call('SREM', KEYS[2], ARGV[4])
+end
+return left
+)lua";
+
+// KEYS[1] rc:rooms. A flat array: name, member count, name, member count, ...
+constexpr char kRoomsScript[] = R"lua(
+local out = {}
+for _, room in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local name = redis.call('HGET', 'rc:room:' .. room, 'name')
+  if name then
+    table.insert(out, name)
+    table.insert(out, redis.call('HLEN', 'rc:room:' .. room .. ':members'))
+  end
+end
+return out
+)lua";
+
+// KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members; ARGV[1] room key
+constexpr char kWhoScript[] = R"lua(
+local name = redis.call('HGET', KEYS[1], 'name')
+if not name then return redis.error_reply('no-such-room no room called ' .. ARGV[1]) end
+local out = {name}
+for _, held in ipairs(redis.call('HVALS', KEYS[2])) do
+  local space = string.find(held, ' ', 1, true)
+  if space then table.insert(out, string.sub(held, space + 1)) end
+end
+return out
+)lua";
+
+// KEYS[1] rc:nick:<to>; ARGV: node, to key, line
+constexpr char kMsgScript[] = R"lua(
+local held = redis.call('GET', KEYS[1])
+local owner = held and string.match(held, '^(%S+) ')
+if not owner then return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2]) end
+if owner == ARGV[1] then return 'local' end
+redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. ARGV[2] .. ' ' .. ARGV[3])
+return 'sent'
+)lua";
+
+// A script's text and the SHA1 that EVALSHA names it by.
+struct Script {
+  std::string text;
+  std::string sha;
+};
+
+Script* NewScript(std::string text) {
+  std::string sha = RedisLink::ScriptSha(text);
+  return new Script{std::move(text), std::move(sha)};
+}
+
+// A room script: post() and the shared functions, then its body.
+Script* NewRoomScript(const char* body) {
+  return NewScript(absl::StrCat(kPostFunction, kSharedFunctions, body));
+}
+
+const Script& NickScript() {
+  static const Script* const script = NewRoomScript(kNickBody);
+  return *script;
+}
+const Script& CreateScript() {
+  static const Script* const script = NewRoomScript(kCreateBody);
+  return *script;
+}
+const Script& JoinScript() {
+  static const Script* const script = NewRoomScript(kJoinBody);
+  return *script;
+}
+const Script& LeaveScript() {
+  static const Script* const script = NewRoomScript(kLeaveBody);
+  return *script;
+}
+const Script& RoomsScript() {
+  static const Script* const script = NewScript(kRoomsScript);
+  return *script;
+}
+const Script& WhoScript() {
+  static const Script* const script = NewScript(kWhoScript);
+  return *script;
+}
+const Script& MsgScript() {
+  static const Script* const script = NewScript(kMsgScript);
+  return *script;
+}
+
+// EVALSHA <sha> <number of keys> keys... args...
+std::vector<std::string> Evalsha(const Script& script, std::vector<std::string> keys,
+                                 std::vector<std::string> args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(script.sha);
+  argv.push_back(absl::StrCat(keys.size()));
+  for (std::string& key : keys) argv.push_back(std::move(key));
+  for (std::string& arg : args) argv.push_back(std::move(arg));
+  return argv;
+}
+
+// The ErrorCode whose wire name is `name`, if any.
+bool ErrorCodeNamed(absl::string_view name, ErrorCode* code) {
+  for (ErrorCode candidate : kAllErrorCodes) {
+    if (ErrorCodeName(candidate) == name) {
+      *code = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+// OK for a reply that is not an error; else what the caller should see: the script's
+// ProtocolError, an internal error for any other error reply, or ERR unavailable for a link down.
+absl::Status ReplyStatus(const absl::StatusOr<RedisReply>& reply) {
+  if (!reply.ok()) {
+    return ProtocolError(ErrorCode::kUnavailable, "the cluster is unavailable; try again");
+  }
+  if (reply->type != RedisReply::Type::kError) return absl::OkStatus();
+  absl::string_view text = reply->str;
+  size_t space = text.find(' ');
+  ErrorCode code;
+  if (space != absl::string_view::npos && ErrorCodeNamed(text.substr(0, space), &code)) {
+    return ProtocolError(code, text.substr(space + 1));
+  }
+  if (ErrorCodeNamed(text, &code)) return ProtocolError(code, "");
+  return absl::InternalError(absl::StrCat("cluster script: ", text));
+}
+
+absl::Status Malformed(absl::string_view what) {
+  return absl::InternalError(absl::StrCat("cluster script: malformed reply to ", what));
+}
+
+// A reply element that is a non-negative integer.
+bool AsCount(const RedisReply& element, uint64_t* count) {
+  if (element.type != RedisReply::Type::kInteger || element.integer < 0) return false;
+  *count = static_cast<uint64_t>(element.integer);
+  return true;
+}
+
+bool IsText(const RedisReply& element) {
+  return element.type == RedisReply::Type::kString || element.type == RedisReply::Type::kStatus;
+}
+
+}  // namespace
+
+std::vector<std::string> AllScripts() {
+  std::vector<std::string> scripts = {PostScript(), HeartbeatScript(), ReapScript()};
+  for (const Script* script : {&NickScript(), &CreateScript(), &JoinScript(), &LeaveScript(),
+                               &RoomsScript(), &WhoScript(), &MsgScript()}) {
+    scripts.push_back(script->text);
+  }
+  return scripts;
+}
+
+std::string NodeChannel(absl::string_view node) { return absl::StrCat("rc:ch:node:", node); }
+
+std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
+                                     std::chrono::milliseconds nick_ttl, size_t max_entries) {
+  std::string new_key = NameKey(change.new_nick);
+  return Evalsha(NickScript(),
+                 {NickKey(new_key), NodeNicksKey(self.node), NodeMembersKey(self.node)},
+                 {self.node, self.incarnation, NameKey(change.old_nick), new_key,
+                  change.old_nick, change.new_nick, change.room_key,
+                  absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries)});
+}
+
+std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove& move,
+                                       size_t max_rooms, size_t max_entries) {
+  return Evalsha(CreateScript(),
+                 {kRoomsKey, RoomKey(move.room_key), RoomMembersKey(move.room_key),
+                  SeqKey(move.room_key), NodeMembersKey(self.node)},
+                 {self.node, move.room_key, move.room_name, move.nick_key, move.nick,
+                  move.old_room_key, absl::StrCat(max_rooms), absl::StrCat(max_entries)});
+}
+
+std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& move,
+                                     size_t max_room_members, size_t max_entries) {
+  return Evalsha(JoinScript(),
+                 {RoomKey(move.room_key), RoomMembersKey(move.room_key),
+                  NodeMembersKey(self.node)},
+                 {self.node, move.room_key, move.nick_key, move.nick, move.old_room_key,
+                  absl::StrCat(max_room_members), absl::StrCat(max_entries)});
+}
+
+std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::string& room_key,
+                                      const std::string& nick_key, bool release_nick,
+                                      size_t max_entries) {
+  return Evalsha(LeaveScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
+                 {self.node, self.incarnation, room_key, nick_key, release_nick ? "1" : "0",
+                  absl::StrCat(max_entries)});
+}
+
+std::vector<std::string> RoomsCommand() { return Evalsha(RoomsScript(), {kRoomsKey}, {}); }
+
+std::vector<std::string> WhoCommand(const std::string& room_key) {
+  return Evalsha(WhoScript(), {RoomKey(room_key), RoomMembersKey(room_key)}, {room_key});
+}
+
+std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,
+                                    const std::string& line) {
+  return Evalsha(MsgScript(), {NickKey(to_key)}, {self.node, to_key, line});
+}
+
+std::vector<std::string> GuestBlockCommand(uint64_t block) {
+  return {"INCRBY", "rc:guest", absl::StrCat(block)};
+}
+
+absl::Status ParseStatusReply(const absl::StatusOr<RedisReply>& reply) {
+  return ReplyStatus(reply);
+}
+
+absl::StatusOr<Entered> ParseEnteredReply(const absl::StatusOr<RedisReply>& reply) {
+  if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
+  const std::vector<RedisReply>& parts = reply->elements;
+  Entered entered;
+  if (reply->type != RedisReply::Type::kArray || parts.size() != 3 || !IsText(parts[0]) ||
+      !AsCount(parts[1], &entered.members) || !AsCount(parts[2], &entered.seq)) {
+    return Malformed("a room entered");
+  }
+  entered.room_name = parts[0].str;
+  return entered;
+}
+
+absl::StatusOr<std::vector<ClusterRoom>> ParseRoomsReply(const absl::StatusOr<RedisReply>& reply) {
+  if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
+  const std::vector<RedisReply>& parts = reply->elements;
+  if (reply->type != RedisReply::Type::kArray || parts.size() % 2 != 0) {
+    return Malformed("rc_rooms");
+  }
+  std::vector<ClusterRoom> rooms(parts.size() / 2);
+  for (size_t i = 0; i < rooms.size(); ++i) {
+    if (!IsText(parts[2 * i]) || !AsCount(parts[2 * i + 1], &rooms[i].members)) {
+      return Malformed("rc_rooms");
+    }
+    rooms[i].name = parts[2 * i].str;
+  }
+  return rooms;
+}
+
+absl::StatusOr<ClusterWho> ParseWhoReply(const absl::StatusOr<RedisReply>& reply) {
+  if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
+  const std::vector<RedisReply>& parts = reply->elements;
+  if (reply->type != RedisReply::Type::kArray || parts.empty()) return Malformed("rc_who");
+  ClusterWho who;
+  who.room_name = parts[0].str;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!IsText(parts[i])) return Malformed("rc_who");
+    if (i > 0) who.nicks.push_back(parts[i].str);
+  }
+  // Case-insensitively, as the single-node server lists them; keys are unique in a room.
+  std::sort(who.nicks.begin(), who.nicks.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(NameKey(a), a) < std::make_pair(NameKey(b), b);
+  });
+  return who;
+}
+
+absl::StatusOr<MsgRoute> ParseMsgReply(const absl::StatusOr<RedisReply>& reply) {
+  if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
+  if (IsText(*reply) && reply->str == "local") return MsgRoute::kLocal;
+  if (IsText(*reply) && reply->str == "sent") return MsgRoute::kSent;
+  return Malformed("rc_msg");
+}
+
+absl::StatusOr<uint64_t> ParseIntegerReply(const absl::StatusOr<RedisReply>& reply) {
+  if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
+  uint64_t value = 0;
+  if (!AsCount(*reply, &value)) return Malformed("a counter");
+  return value;
+}
+
+}  // namespace cluster
+}  // namespace roomchat
