@@ -82,6 +82,9 @@ class Server {
   PlaceContext MakePlaceContext();
   // Opens the history store and starts its thread; nothing when history is off.
   absl::Status OpenHistory();
+  // Joins the cluster when --cluster_redis is given (the link thread starts; Redis may come
+  // later); nothing otherwise.
+  absl::Status JoinCluster();
   // Opens the accounts store (and, with history off, takes the data directory's lock).
   absl::Status OpenAccounts();
   // Binds the HTTP port and, with TLS, the HTTPS port, and makes their servers (not started yet);

@@ -14,7 +14,7 @@ void Registry::SetGuestNumbers(std::function<uint64_t()> next) {
 
 bool Registry::HasRoomPart(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
-  return rooms_.contains(NameKey(name));
+  return rooms_.count(NameKey(name)) != 0;
 }
 
 absl::Status Registry::EnterRoomPart(std::unique_ptr<Connection>& connection,

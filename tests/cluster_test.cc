@@ -1,0 +1,272 @@
+// End-to-end tests of a cluster (docs/CLUSTER.md): two or three in-process nodes sharing a real
+// redis-server of the test's own, clients spread over them, each rule of "What a user sees".
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "chat/cluster/test_redis.h"
+#include "chat/server.h"
+#include "gtest/gtest.h"
+#include "tests/server_fixture.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+namespace {
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
+  void TearDown() override { nodes_.clear(); }
+
+  // Starts `count` nodes (node ids n0, n1, ...) with `options`.
+  void StartNodes(int count, ServerOptions options = {}) {
+    for (int i = 0; i < count; ++i) {
+      ServerOptions node = options;
+      node.port = 0;
+      node.http_port = -1;
+      node.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
+      node.node_id = absl::StrCat("n", i);
+      nodes_.push_back(std::make_unique<Server>(node));
+      absl::Status started = nodes_.back()->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
+    // Each node is up once it has answered a heartbeat, so guest numbers come from Redis.
+    for (auto& node : nodes_) WaitForHeartbeat(*node);
+  }
+
+  void WaitForHeartbeat(const Server& node) {
+    absl::Time deadline = absl::Now() + kLineDeadline;
+    while (node.TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_GT(node.TEST_cluster()->TEST_heartbeats(), 0u);
+  }
+
+  std::unique_ptr<TestClient> On(int node, absl::string_view nick = "") {
+    return Login(nodes_[node]->port(), nick);
+  }
+
+  // Asks `command` until the answer starts with `want` (a state another node changes
+  // asynchronously, such as a nick freed by a quit there); returns the last answer.
+  std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want) {
+    absl::Time deadline = absl::Now() + kLineDeadline;
+    std::string answer;
+    do {
+      answer = client.Ask(command);
+      if (absl::StartsWith(answer, want)) return answer;
+      absl::SleepFor(absl::Milliseconds(20));
+    } while (absl::Now() < deadline);
+    return answer;
+  }
+
+  TestRedis redis_;
+  std::vector<std::unique_ptr<Server>> nodes_;
+};
+
+TEST_F(ClusterTest, NicksAreUniqueAcrossNodes) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_TRUE(IsErr(bob->Ask("/nick Alice"), "nick-taken"));
+  EXPECT_EQ(bob->Ask("/nick bob2"), "OK NICK bob2");
+  EXPECT_TRUE(IsErr(alice->Ask("/nick BOB2"), "nick-taken"));
+  EXPECT_EQ(alice->Ask("/nick bob"), "OK NICK bob") << "freed by bob's rename on the other node";
+  alice->Close();
+  EXPECT_EQ(AskUntil(*bob, "/nick bob", "OK NICK"), "OK NICK bob") << "freed by the quit";
+}
+
+TEST_F(ClusterTest, GuestNicksDoNotCollideAcrossNodes) {
+  StartNodes(2);
+  std::map<std::string, int> seen;
+  std::string guest_on_1;
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<std::unique_ptr<TestClient>> client =
+        TestClient::Connect(nodes_[i % 2]->port());
+    ASSERT_TRUE(client.ok());
+    std::string welcome = (*client)->Next();
+    ASSERT_TRUE(absl::StartsWith(welcome, "WELCOME guest")) << welcome;
+    std::vector<std::string> words = absl::StrSplit(welcome, ' ');
+    seen[words[1]]++;
+    if (i % 2 == 1) guest_on_1 = words[1];
+    clients.push_back(*std::move(client));
+  }
+  EXPECT_EQ(seen.size(), 20u);
+  // A guest's nick is claimed in the cluster: nobody on another node can take it.
+  auto carol = On(0, "carol");
+  ASSERT_TRUE(carol);
+  EXPECT_TRUE(IsErr(carol->Ask(absl::StrCat("/nick ", guest_on_1)), "nick-taken"));
+}
+
+TEST_F(ClusterTest, RoomsWhoAndCreateSeeEveryNode) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
+  EXPECT_TRUE(IsErr(bob->Ask("/create lounge"), "room-exists"));
+  EXPECT_EQ(bob->Ask("/join LOUNGE"), "OK JOIN Lounge 2");
+  EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
+  EXPECT_EQ(bob->Ask("/create Den"), "OK CREATE Den");
+  EXPECT_EQ(alice->Next(), "LEAVE Lounge bob");
+  for (TestClient* client : {alice.get(), bob.get()}) {
+    ASSERT_TRUE(client->Send("/rooms").ok());
+    absl::StatusOr<Lines> rooms = client->ReadUntil("OK ROOMS 2");
+    ASSERT_TRUE(rooms.ok()) << rooms.status();
+    EXPECT_EQ(*rooms, (Lines{"ROOM Den 1", "ROOM Lounge 1"}));
+  }
+  EXPECT_EQ(alice->Ask("/join den"), "OK JOIN Den 2");
+  EXPECT_EQ(bob->Next(), "JOIN Den alice");
+  ASSERT_TRUE(bob->Send("/who").ok());
+  absl::StatusOr<Lines> who = bob->ReadUntil("OK WHO Den 2");
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(*who, (Lines{"MEMBER alice", "MEMBER bob"}));
+  EXPECT_TRUE(IsErr(alice->Ask("/who Lounge"), "no-such-room")) << "closed with its last member";
+  EXPECT_TRUE(IsErr(alice->Ask("/join nowhere"), "no-such-room"));
+}
+
+TEST_F(ClusterTest, LinesAndEventsReachEveryMemberOnEveryNode) {
+  StartNodes(3);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  auto carol = On(2, "carol");
+  auto dave = On(0, "dave");
+  ASSERT_TRUE(alice && bob && carol && dave);
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(carol->Ask("/join r"), "OK JOIN r 3");
+  EXPECT_EQ(dave->Ask("/join r"), "OK JOIN r 4");
+  EXPECT_EQ(Pending(*alice), (Lines{"JOIN r bob", "JOIN r carol", "JOIN r dave"}));
+  EXPECT_EQ(Pending(*bob), (Lines{"JOIN r carol", "JOIN r dave"}));
+  EXPECT_EQ(Pending(*carol), (Lines{"JOIN r dave"}));
+
+  ASSERT_TRUE(bob->Send("hello from one").ok());
+  for (TestClient* reader : {alice.get(), carol.get(), dave.get()}) {
+    EXPECT_EQ(reader->Next(), "MSG r bob hello from one");
+  }
+  EXPECT_EQ(Pending(*bob), Lines{}) << "a sender does not get its own line back";
+
+  EXPECT_EQ(carol->Ask("/nick Caroline"), "OK NICK Caroline");
+  for (TestClient* reader : {alice.get(), bob.get(), dave.get()}) {
+    EXPECT_EQ(reader->Next(), "NICK carol Caroline");
+  }
+  EXPECT_EQ(dave->Ask("/leave"), "OK LEAVE r");
+  for (TestClient* reader : {alice.get(), bob.get(), carol.get()}) {
+    EXPECT_EQ(reader->Next(), "LEAVE r dave");
+  }
+  alice->Close();
+  for (TestClient* reader : {bob.get(), carol.get()}) EXPECT_EQ(reader->Next(), "LEAVE r alice");
+  EXPECT_EQ(Pending(*dave), Lines{}) << "nothing of r after leaving it";
+}
+
+TEST_F(ClusterTest, TagsCarryTheClusterIdOfALine) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(bob->Ask("/cap req tags"), "OK CAP REQ tags");
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(Pending(*alice), Lines{"JOIN r bob"});
+  uint64_t last_id = 0;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(alice->Send(absl::StrCat("line ", i)).ok());
+    std::string line = bob->Next();
+    ASSERT_TRUE(absl::StartsWith(line, "@id=")) << line;
+    uint64_t id = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(line.substr(4, line.find(';') - 4), &id)) << line;
+    EXPECT_GT(id, last_id) << line;
+    last_id = id;
+    EXPECT_TRUE(absl::EndsWith(line, absl::StrCat(" MSG r alice line ", i))) << line;
+  }
+}
+
+TEST_F(ClusterTest, PrivateMessagesReachANickOnAnyNode) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->Ask("/msg BOB psst, over there"), "OK MSG BOB");
+  EXPECT_EQ(bob->Next(), "PRIV alice psst, over there");
+  EXPECT_EQ(bob->Ask("/msg alice back"), "OK MSG alice");
+  EXPECT_EQ(alice->Next(), "PRIV bob back");
+  EXPECT_TRUE(IsErr(alice->Ask("/msg nobody hi"), "no-such-nick"));
+}
+
+TEST_F(ClusterTest, LimitsCountTheWholeCluster) {
+  ServerOptions options;
+  options.max_rooms = 2;
+  options.max_room_members = 2;
+  StartNodes(2, options);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  auto carol = On(1, "carol");
+  ASSERT_TRUE(alice && bob && carol);
+  EXPECT_EQ(alice->Ask("/create one"), "OK CREATE one");
+  EXPECT_EQ(bob->Ask("/join one"), "OK JOIN one 2");
+  EXPECT_TRUE(IsErr(carol->Ask("/join one"), "room-full"));
+  EXPECT_EQ(carol->Ask("/create two"), "OK CREATE two");
+  auto dave = On(0, "dave");
+  ASSERT_TRUE(dave);
+  EXPECT_TRUE(IsErr(dave->Ask("/create three"), "limit"));
+}
+
+TEST_F(ClusterTest, ModerationSaysItIsNotClusteredYet) {
+  StartNodes(1);
+  auto alice = On(0, "alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_TRUE(IsErr(alice->Ask("/topic hello"), "unavailable"));
+  EXPECT_TRUE(IsErr(alice->Ask("/register secretpassword"), "unavailable"));
+}
+
+// Every member, on every node, sees each sender's lines in order, none missing, while senders on
+// different nodes talk at once and others join and leave.
+TEST_F(ClusterTest, ConcurrentSendersOnDifferentNodesKeepOrderAndLoseNothing) {
+  StartNodes(3);
+  constexpr int kLines = 300;
+  std::vector<std::unique_ptr<TestClient>> members;
+  for (int i = 0; i < 6; ++i) {
+    members.push_back(On(i % 3, absl::StrCat("m", i)));
+    ASSERT_TRUE(members.back());
+  }
+  EXPECT_EQ(members[0]->Ask("/create busy"), "OK CREATE busy");
+  for (int i = 1; i < 6; ++i) {
+    EXPECT_EQ(members[i]->Ask("/join busy"), absl::StrCat("OK JOIN busy ", i + 1));
+  }
+  for (auto& member : members) Pending(*member);
+  // m0 (node 0) and m1 (node 1) send; m4 (node 1) leaves and comes back meanwhile.
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_TRUE(members[0]->Send(absl::StrCat("a ", i)).ok());
+    ASSERT_TRUE(members[1]->Send(absl::StrCat("b ", i)).ok());
+  }
+  ASSERT_TRUE(members[4]->Send("/leave").ok());
+  ASSERT_TRUE(members[4]->Send("/join busy").ok());
+  for (int reader : {2, 3, 5}) {
+    std::map<std::string, int> next = {{"m0", 0}, {"m1", 0}};
+    int seen = 0;
+    while (seen < 2 * kLines) {
+      std::string line = members[reader]->Next();
+      if (!absl::StartsWith(line, "MSG busy ")) {
+        ASSERT_TRUE(absl::StrContains(line, " m4")) << line;
+        continue;
+      }
+      std::vector<std::string> words = absl::StrSplit(line, ' ');
+      ASSERT_EQ(words.size(), 5u) << line;
+      int number = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(words[4], &number)) << line;
+      ASSERT_EQ(number, next[words[2]]++) << "reader m" << reader << ": " << line;
+      ++seen;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roomchat
