@@ -139,6 +139,18 @@ absl::Status Server::JoinCluster() {
     registry_.SendPrivate(to_key, line).IgnoreError();  // gone meanwhile: as on one node
   });
   registry_.SetGuestNumbers([this] { return cluster_->NextGuestNumber(); });
+  cluster_->SetHoldings(
+      [this] {
+        std::vector<cluster::Registration> held;
+        for (Registry::Placement& client : registry_.Placements()) {
+          held.push_back({client.id, std::move(client.nick), std::move(client.room_key),
+                          std::move(client.room_name), ""});
+        }
+        return held;
+      },
+      [this](uint64_t client, const std::string& nick) {
+        registry_.RunWhereClientIs(client, Place::ClusterNickLost(nick));
+      });
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
             << " (node TTL " << options_.cluster_node_ttl_s
             << " s); history and accounts are off on clustered nodes for now";

@@ -66,8 +66,9 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
   if (state == RedisLink::State::kLost) return;  // the link logs it; heartbeats wait for it
   TakeGuestBlock();
   if (state == RedisLink::State::kReconnected) ResyncParts();
-  if (!taken_over_) return TakeOver();
+  if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left
   Heartbeat();
+  RegisterHoldings();
 }
 
 void ClusterNode::TakeOver() {

@@ -17,9 +17,14 @@
 // Answers are called on the link thread: a caller hands them on to its own thread
 // (Registry::RunWhereClientIs, Place::RunInLoop), never blocking.
 //
-// What this step does not do yet: re-register what the node holds after an outage (the parts
-// are told to accept the next entry whatever its seq), or leave gracefully on Stop() (a stopped
-// node is reaped like a dead one, within the TTL).
+// Each time the link comes up (the first time, and after an outage) the node registers again
+// what it holds (its clients' nicks and room memberships, from the holdings source), after
+// forgetting what Redis holds for it beyond that; a nick someone else took meanwhile goes to the
+// conflict sink (the client is renamed). Room parts are told to accept the next entry whatever
+// its seq (Redis may have restarted empty).
+//
+// What this step does not do yet: leave gracefully on Stop() (a stopped node is reaped like a
+// dead one, within the TTL, unless its places told Redis their clients left first).
 //
 // Thread contract: Start(), Stop() and SetNodeMessageSink() are for the owner (the last before
 // Start()); link(), node_id(), the place API below (Nick ... DetachRoom, NextGuestNumber) and the
@@ -89,6 +94,14 @@ class ClusterNode {
   // Owner, before Start(): where "msg <to> <line>" from another node's /msg goes (link thread).
   using NodeMessageSink = std::function<void(const std::string& to_key, const std::string& line)>;
   void SetNodeMessageSink(NodeMessageSink sink) { node_message_sink_ = std::move(sink); }
+  // Owner, before Start(): what this node holds (called on the link thread, each time the link
+  // comes up), and where a client whose nick someone else took during an outage goes.
+  using Holdings = std::function<std::vector<cluster::Registration>()>;
+  using NickConflict = std::function<void(uint64_t client, const std::string& nick)>;
+  void SetHoldings(Holdings holdings, NickConflict conflict) {
+    holdings_ = std::move(holdings);
+    nick_conflict_ = std::move(conflict);
+  }
 
   // ---- For the places; safe from any thread. Each answer runs on the link thread.
   template <typename T>
@@ -97,6 +110,8 @@ class ClusterNode {
   // while no block has come).
   uint64_t NextGuestNumber();
   void Nick(const cluster::NickChange& change, Answer<absl::Status> done);
+  // Claims the client's nick and membership again (after a conflict renamed it).
+  void Register(const cluster::Registration& client);
   // /create and /join: the room's channel is subscribed (and confirmed) before the script runs,
   // so every entry after the answer's seq reaches this node. The caller must then call
   // EndRoomMove(room_key) once it has attached a part (or given up).
@@ -148,6 +163,9 @@ class ClusterNode {
   void WhenSubscribed(const std::string& room_key, std::function<void()> send);
   void MaybeUnsubscribe(const std::string& room_key);
   void ResyncParts();
+  // Prunes and registers again everything the holdings source says this node holds.
+  void RegisterHoldings();
+  void SendRegistration(const cluster::Registration& client);
   void TakeGuestBlock();
   // Const after construction.
   const ClusterNodeOptions options_;
@@ -158,7 +176,9 @@ class ClusterNode {
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
 
-  NodeMessageSink node_message_sink_;  // set before Start()
+  NodeMessageSink node_message_sink_;  // set before Start(), like the two below
+  Holdings holdings_;
+  NickConflict nick_conflict_;
 
   absl::Mutex guest_mu_;
   uint64_t guest_next_ ABSL_GUARDED_BY(guest_mu_) = 0;  // the next number of the block

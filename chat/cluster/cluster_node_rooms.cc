@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "chat/cluster/cluster_node.h"
+#include "chat/protocol/protocol_error.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -239,6 +240,53 @@ void ClusterNode::ResyncParts() {
   for (auto& [room_key, feed] : feeds_) {
     if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnResync();
   }
+}
+
+}  // namespace roomchat
+
+namespace roomchat {
+
+void ClusterNode::Register(const cluster::Registration& client) {
+  link_->RunInLinkThread([this, client] { SendRegistration(client); });
+}
+
+void ClusterNode::RegisterHoldings() {
+  if (!holdings_) return;
+  std::vector<cluster::Registration> held = holdings_();
+  link_->Command(cluster::PruneCommand({options_.node_id, incarnation_}, held,
+                                       options_.max_stream_entries),
+                 [](absl::StatusOr<RedisReply> reply) {
+                   absl::Status status = cluster::ParseStatusReply(reply);
+                   if (!status.ok()) {
+                     LOG(ERROR) << "cluster: forgetting what this node no longer holds failed: "
+                                << status;
+                   } else if (reply->integer > 0) {
+                     LOG(WARNING) << "cluster: " << reply->integer
+                                  << " room members that left during the outage were removed";
+                   }
+                 });
+  for (const cluster::Registration& client : held) SendRegistration(client);
+  if (!held.empty()) {
+    LOG(INFO) << "cluster: registering again the " << held.size() << " clients of node "
+              << options_.node_id;
+  }
+}
+
+void ClusterNode::SendRegistration(const cluster::Registration& client) {
+  link_->Command(
+      cluster::RegisterCommand({options_.node_id, incarnation_}, client, times_.nick_key,
+                               options_.max_stream_entries),
+      [this, client](absl::StatusOr<RedisReply> reply) {
+        absl::Status status = cluster::ParseStatusReply(reply);
+        if (status.ok() || !reply.ok()) return;  // link down: registered when it is back
+        if (!HasErrorCode(status, ErrorCode::kNickTaken)) {
+          LOG(ERROR) << "cluster: registering client " << client.client << " failed: " << status;
+          return;
+        }
+        LOG(WARNING) << "cluster: client " << client.client << " lost its nick " << client.nick
+                     << " to another node while this one was cut off: " << status.message();
+        if (nick_conflict_) nick_conflict_(client.client, client.nick);
+      });
 }
 
 }  // namespace roomchat

@@ -121,6 +121,24 @@ enum class MsgRoute { kLocal, kSent };
 absl::StatusOr<MsgRoute> ParseMsgReply(const absl::StatusOr<RedisReply>& reply);
 std::string NodeChannel(absl::string_view node);  // rc:ch:node:<node>
 
+// ---- After an outage (docs/CLUSTER.md, "Redis unavailable"): what this node holds, client by
+// client. rc_prune forgets what Redis holds for the node beyond `kept` (LEAVEs posted, nicks
+// freed); rc_register claims each client's nick again (nick-taken if someone else took it
+// meanwhile) and puts it back in its room, re-creating the room if Redis lost it and posting JOIN
+// if Redis had no such member. `replaces`: the member's nick before a conflict renamed it (its
+// entry in the room is removed, with a LEAVE). Parse both with ParseStatusReply.
+struct Registration {
+  uint64_t client = 0;     // the client's id on this node
+  std::string nick;        // as given
+  std::string room_key;    // empty: in the lobby
+  std::string room_name;   // as shown
+  std::string replaces;    // see above; usually empty
+};
+std::vector<std::string> PruneCommand(const NodeIdentity& self,
+                                      const std::vector<Registration>& kept, size_t max_entries);
+std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
+                                         std::chrono::milliseconds nick_ttl, size_t max_entries);
+
 // ---- Guest numbers: INCRBY rc:guest <block>; the reply is the last number of the block (the
 // block is reply - block + 1 .. reply).
 std::vector<std::string> GuestBlockCommand(uint64_t block);

@@ -81,6 +81,10 @@ class Place : public Destination,
   // Safe from any thread: runs `task` on this place's thread.
   void RunInLoop(EventLoop::Task task) { loop_->RunInLoop(std::move(task)); }
 
+  // In a cluster: the task (for Registry::RunWhereClientIs) that renames a client whose nick
+  // `lost_nick` another node's client took while this node was cut off from Redis.
+  static ClientTask ClusterNickLost(std::string lost_nick);
+
   // For tests, safe from any thread: commands handled so far.
   uint64_t TEST_commands() const { return commands_.load(std::memory_order_relaxed); }
 
@@ -206,6 +210,7 @@ class Place : public Destination,
   void ClusterRooms(Connection& member);
   void ClusterWho(Connection& member, const std::string& room_key);
   void ClusterMsg(Connection& member, const Command& command);
+  void LoseClusterNick(Connection& member, const std::string& lost_nick);
 
   // Const after construction.
   const PlaceContext context_;

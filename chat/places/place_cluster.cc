@@ -166,6 +166,24 @@ void Place::ClusterMsg(Connection& member, const Command& command) {
       }));
 }
 
+ClientTask Place::ClusterNickLost(std::string lost_nick) {
+  return [lost_nick](Place& here, Connection& member) { here.LoseClusterNick(member, lost_nick); };
+}
+
+void Place::LoseClusterNick(Connection& member, const std::string& lost_nick) {
+  if (NameKey(member.nick()) != NameKey(lost_nick)) return;  // renamed itself meanwhile
+  std::string guest = absl::StrCat("guest", context_.cluster->NextGuestNumber());
+  if (!context_.registry->Rename(member.id(), guest).ok()) return;
+  member.set_nick(guest);
+  io_->Send(member, replies::Renamed(lost_nick, guest,
+                                     "another client took the nick while this server was cut "
+                                     "off from the cluster"));
+  // Its room hears of it through Redis: LEAVE of the old nick, JOIN of the new.
+  context_.cluster->Register(cluster::Registration{member.id(), guest,
+                                                   is_room() ? NameKey(room_name_) : "",
+                                                   room_name_, lost_nick});
+}
+
 void Place::ClusterLeave(const std::string& nick, bool release_nick) {
   ClusterNode::Answer<absl::Status> if_failed;
   if (is_room() && !stopping_) {

@@ -180,6 +180,14 @@ class Registry {
   // registry keeps what is on this node (its clients' nicks, its room parts).
   // Before any client connects: where guest numbers come from (unique in the cluster).
   void SetGuestNumbers(std::function<uint64_t()> next);
+  // Every client here: its nick and where it is (room key and name; empty in the lobby).
+  struct Placement {
+    ClientId id;
+    std::string nick;
+    std::string room_key;
+    std::string room_name;
+  };
+  std::vector<Placement> Placements() const;
   // Whether a part of the room `name` is open here.
   bool HasRoomPart(absl::string_view name) const;
   // Moves the client into this node's part of the room `name` (Redis has admitted it), opening

@@ -12,6 +12,20 @@ void Registry::SetGuestNumbers(std::function<uint64_t()> next) {
   guest_numbers_ = std::move(next);
 }
 
+std::vector<Registry::Placement> Registry::Placements() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Placement> placements;
+  placements.reserve(clients_.size());
+  for (const auto& [id, client] : clients_) {
+    Placement placement{id, client.nick, client.room_key, ""};
+    if (auto room = rooms_.find(client.room_key); room != rooms_.end()) {
+      placement.room_name = room->second.name;
+    }
+    placements.push_back(std::move(placement));
+  }
+  return placements;
+}
+
 bool Registry::HasRoomPart(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   return rooms_.count(NameKey(name)) != 0;

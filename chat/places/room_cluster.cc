@@ -118,7 +118,11 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     if (only != nullptr) return io().Send(*only, only->caps().Has(Cap::kTags) ? tagged() : line);
     return io().SendChatToAll(ours ? chat.sender : kNobody, line, tagged);
   }
-  if (entry.kind == "JOIN") return send(kNobody, replies::Join(room_name(), entry.body));
+  if (entry.kind == "JOIN") {
+    // A member here registered again after an outage is not told of its own JOIN.
+    ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
+    return send(joined, replies::Join(room_name(), entry.body));
+  }
   if (entry.kind == "LEAVE") return send(kNobody, replies::Leave(room_name(), entry.body));
   if (entry.kind == "NICK") {
     std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
