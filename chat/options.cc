@@ -106,10 +106,7 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view addr
 
 ServerOptions EffectiveOptions(const ServerOptions& options) {
   ServerOptions effective = options;
-  if (!options.cluster_redis.empty()) {
-    effective.history = false;
-    effective.accounts = false;
-  }
+  if (!options.cluster_redis.empty()) effective.accounts = false;
   return effective;
 }
 

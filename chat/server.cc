@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "chat/history/data_dir.h"
 #include "chat/loop/socket.h"
 #include "chat/places/room.h"
@@ -42,7 +43,8 @@ PlaceContext Server::MakePlaceContext() {
   context.allow_plaintext_auth = options_.allow_plaintext_auth;
   context.plaintext_auth_from_loopback = options_.plaintext_auth_from_loopback;
   context.registry = &registry_;
-  context.history = history_.get();
+  context.history = history_ != nullptr ? static_cast<HistoryService*>(history_.get())
+                                         : cluster_history_.get();
   context.history_on_join = options_.history_on_join;
   context.history_reply_bytes = HistoryReplyBytes(options_);
   context.metrics = &metrics_;
@@ -105,7 +107,8 @@ absl::Status Server::Start() {
 }
 
 absl::Status Server::OpenHistory() {
-  if (!options_.history) return absl::OkStatus();
+  // A cluster's history is in Redis (JoinCluster()).
+  if (!options_.history || !options_.cluster_redis.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(
       HistoryStoreOptionsOf(options_), [this](uint64_t client, const StoredLine& line) {
         registry_.ForwardPrivate(client, replies::Ack(line.room, line.id));
@@ -129,12 +132,18 @@ absl::Status Server::JoinCluster() {
   cluster.node_id =
       options_.node_id.empty() ? absl::StrCat(options_.host, ":", port_) : options_.node_id;
   cluster.node_ttl = std::chrono::seconds(options_.cluster_node_ttl_s);
-  cluster.max_stream_entries = options_.history_max_lines;
+  // Without history a room's stream is only the recent entries' buffer.
+  constexpr size_t kEntriesWithoutHistory = 1000;
+  cluster.max_stream_entries =
+      options_.history ? options_.history_max_lines : kEntriesWithoutHistory;
+  cluster.max_stream_days = options_.history ? options_.history_max_days : 0;
+  if (options_.history) cluster.redis.scripts = ClusterHistory::Scripts();
   cluster.max_rooms = options_.max_rooms;
   cluster.max_room_members = options_.max_room_members;
   absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(cluster);
   if (!node.ok()) return node.status();
   cluster_ = *std::move(node);
+  if (options_.history) cluster_history_ = std::make_unique<ClusterHistory>(&cluster_->link());
   cluster_->SetNodeMessageSink([this](const std::string& to_key, const std::string& line) {
     registry_.SendPrivate(to_key, line).IgnoreError();  // gone meanwhile: as on one node
   });
@@ -153,8 +162,17 @@ absl::Status Server::JoinCluster() {
       });
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
             << " (node TTL " << options_.cluster_node_ttl_s
-            << " s); history and accounts are off on clustered nodes for now";
-  return cluster_->Start();
+            << " s); history " << (options_.history ? "in Redis" : "off")
+            << "; accounts are off on clustered nodes for now";
+  if (absl::Status started = cluster_->Start(); !started.ok()) return started;
+  // Clients that came before the node is in the cluster would be refused its commands.
+  constexpr absl::Duration kJoinWait = absl::Seconds(5);
+  if (!cluster_->WaitUntilJoined(kJoinWait)) {
+    LOG(WARNING) << "cluster: Redis at " << options_.cluster_redis << " has not answered in "
+                 << absl::FormatDuration(kJoinWait)
+                 << "; serving now, cluster-wide commands refused until it does";
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Server::OpenAccounts() {

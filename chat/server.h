@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "chat/accounts/account_service.h"
 #include "chat/accounts/login_guard.h"
+#include "chat/cluster/cluster_history.h"
 #include "chat/cluster/cluster_node.h"
 #include "chat/loop/socket.h"
 #include "chat/loop/thread_reaper.h"
@@ -108,6 +109,7 @@ class Server {
   std::unique_ptr<AccountService> accounts_;  // null when accounts are off
   std::unique_ptr<LoginGuard> login_guard_;
   std::unique_ptr<ClusterNode> cluster_;  // null when this node runs alone
+  std::unique_ptr<ClusterHistory> cluster_history_;  // in a cluster with history on
   ThreadReaper reaper_;
   std::unique_ptr<Lobby> lobby_;
   PlaceContext room_context_;

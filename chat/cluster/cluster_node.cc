@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "chat/cluster/scripts.h"
 #include "glog/logging.h"
 
@@ -30,7 +31,8 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
   ClusterNode* raw = node.get();
   RedisLinkOptions redis = options.redis;
-  redis.scripts = cluster::AllScripts();
+  redis.scripts = cluster::AllScripts();  // and the caller's own (the history's)
+  for (const std::string& script : options.redis.scripts) redis.scripts.push_back(script);
   absl::StatusOr<std::unique_ptr<RedisLink>> link = RedisLink::Create(
       redis,
       [raw](const std::string& channel, const std::string& payload) {
@@ -56,6 +58,15 @@ absl::Status ClusterNode::Start() {
   LOG(INFO) << "cluster node " << options_.node_id << " (incarnation " << incarnation_
             << ") starting; node TTL " << options_.node_ttl.count() << " ms";
   return absl::OkStatus();
+}
+
+bool ClusterNode::WaitUntilJoined(absl::Duration deadline) const {
+  const absl::Time until = absl::Now() + deadline;
+  while (heartbeats_.load(std::memory_order_acquire) == 0) {
+    if (absl::Now() >= until) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
 }
 
 void ClusterNode::Stop() {

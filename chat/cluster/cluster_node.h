@@ -48,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
@@ -60,6 +61,7 @@ struct ClusterNodeOptions {
   std::string node_id;                        // unique in the cluster; no spaces
   std::chrono::milliseconds node_ttl{15000};  // --cluster_node_ttl_s
   size_t max_stream_entries = 10000;          // a room's stream keeps about this many entries
+  int max_stream_days = 0;                    // and none older (0: no limit by age)
   size_t max_rooms = 0;                       // --max_rooms, cluster-wide (0: no limit)
   size_t max_room_members = 0;                // --max_room_members, cluster-wide (0: no limit)
 };
@@ -84,6 +86,9 @@ class ClusterNode {
   ClusterNode& operator=(const ClusterNode&) = delete;
 
   absl::Status Start();
+  // Waits until the node has taken its place in Redis (its first heartbeat answered), at most
+  // `deadline`; false if it has not (Redis unreachable: the node runs on and joins when it can).
+  bool WaitUntilJoined(absl::Duration deadline) const;
   // Ends the link thread; registers nothing more (the node is then reaped within the TTL).
   void Stop();
 
@@ -126,9 +131,10 @@ class ClusterNode {
   void Who(const std::string& room_key, Answer<absl::StatusOr<cluster::ClusterWho>> done);
   void SendPrivate(const std::string& to_key, const std::string& line,
                    Answer<absl::StatusOr<cluster::MsgRoute>> done);
-  // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel.
+  // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel;
+  // `done` gets its id (or why it could not be posted).
   void Post(const std::string& room_key, const std::string& kind, std::string body,
-            Answer<absl::Status> done);
+            Answer<absl::StatusOr<uint64_t>> done);
   // A part of `room_key` opened here: entries go to it until DetachRoom(room_key, feed).
   void AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed);
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "chat/cluster/cluster_node.h"
 #include "chat/protocol/protocol_error.h"
 #include "glog/logging.h"
@@ -164,16 +165,21 @@ void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line
 }
 
 void ClusterNode::Post(const std::string& room_key, const std::string& kind, std::string body,
-                       Answer<absl::Status> done) {
+                       Answer<absl::StatusOr<uint64_t>> done) {
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
+  if (options_.max_stream_days > 0) {
+    request.min_time_ms = absl::ToUnixMillis(absl::Now() - absl::Hours(24) *
+                                                               options_.max_stream_days);
+  }
   link_->Command(cluster::PostCommand(request),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
-                   if (reply->type == RedisReply::Type::kError) {
-                     return done(absl::InternalError(reply->str));
+                   if (reply->type != RedisReply::Type::kArray || reply->elements.empty() ||
+                       reply->elements[0].type != RedisReply::Type::kInteger) {
+                     return done(absl::InternalError(absl::StrCat("rc_post: ", reply->str)));
                    }
-                   done(absl::OkStatus());
+                   done(static_cast<uint64_t>(reply->elements[0].integer));
                  });
 }
 

@@ -73,6 +73,22 @@ absl::StatusOr<RoomEntry> ParseRoomEntry(absl::string_view payload) {
   return entry;
 }
 
+std::string ChatBody(uint64_t sender, absl::string_view nick, absl::string_view text) {
+  return absl::StrCat(sender, " ", nick, " ", text);
+}
+
+std::optional<ChatLine> ParseChatLine(const RoomEntry& entry) {
+  if (entry.kind != "MSG") return std::nullopt;
+  std::vector<absl::string_view> parts = absl::StrSplit(entry.body, absl::MaxSplits(' ', 2));
+  ChatLine chat;
+  if (parts.size() != 3 || parts[1].empty() || !absl::SimpleAtoi(parts[0], &chat.sender)) {
+    return std::nullopt;
+  }
+  chat.nick = std::string(parts[1]);
+  chat.text = std::string(parts[2]);
+  return chat;
+}
+
 std::string FormatRoomEntry(const RoomEntry& entry) {
   return absl::StrCat("1 ", entry.seq, " ", entry.id, " ", entry.time_ms, " ", entry.origin, " ",
                       entry.kind, " ", entry.body);

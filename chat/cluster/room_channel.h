@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,17 @@ struct RoomEntry {
 // Fails (InvalidArgument) on another format version or a malformed entry.
 absl::StatusOr<RoomEntry> ParseRoomEntry(absl::string_view payload);
 std::string FormatRoomEntry(const RoomEntry& entry);
+
+// A chat line's entry: kind MSG, body "<sender> <nick> <text>", where the sender is the client's
+// id on the origin node (that node does not send the line back to its sender).
+struct ChatLine {
+  uint64_t sender = 0;
+  std::string nick;
+  std::string text;
+};
+std::string ChatBody(uint64_t sender, absl::string_view nick, absl::string_view text);
+// The chat line of a MSG entry; nullopt for other kinds or a malformed body.
+std::optional<ChatLine> ParseChatLine(const RoomEntry& entry);
 
 // The stream id an entry id is stored under: "<id div 1000>-<id mod 1000>" (strictly increasing
 // with the id; its millisecond part is the entry's time, for trimming by age).

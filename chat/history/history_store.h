@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chat/history/history_db.h"
+#include "chat/history/history_service.h"
 #include "chat/loop/event_loop.h"
 
 namespace roomchat {
@@ -46,17 +47,14 @@ struct HistoryStoreOptions {
   size_t commit_lines = 500;
 };
 
-class HistoryStore {
+class HistoryStore final : public HistoryService {
  public:
   // Told, on the store thread, that line `id` of client `client` is committed.
   using AckSink = absl::AnyInvocable<void(uint64_t client, const StoredLine& line)>;
-  template <typename T>
-  using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
-
   // Opens the database (creating `data_dir`); fails with the path and the reason.
   static absl::StatusOr<std::unique_ptr<HistoryStore>> Open(const HistoryStoreOptions& options,
                                                             AckSink ack_sink);
-  ~HistoryStore();
+  ~HistoryStore() override;
 
   HistoryStore(const HistoryStore&) = delete;
   HistoryStore& operator=(const HistoryStore&) = delete;
@@ -68,15 +66,15 @@ class HistoryStore {
 
   // ---- Safe from any thread.
   // Queues `line` for the next commit; `ack_client` (0: none) is told when it is committed.
-  void Append(StoredLine line, uint64_t ack_client);
+  void Append(StoredLine line, uint64_t ack_client) override;
   // A room's state as it opens: its last id and its newest `recent` lines.
-  void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done);
+  void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done) override;
   // Pages: the newest `limit` lines below `before_id` (0: the newest), and the oldest `limit`
   // lines above `after_id`, both oldest first.
   void ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
-                  Done<std::vector<StoredLine>> done);
+                  Done<std::vector<StoredLine>> done) override;
   void ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
-                 Done<HistoryDb::Page> done);
+                 Done<HistoryDb::Page> done) override;
   // For tests: each commit takes this much longer (a slow disk).
   void TEST_SetCommitDelay(absl::Duration delay);
 

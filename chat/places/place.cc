@@ -34,7 +34,7 @@ absl::Status Place::Init() {
 void Place::Admit(std::unique_ptr<Connection> connection, Admission admission) {
   loop_->Post(
       [this, connection = std::move(connection), admission = std::move(admission)]() mutable {
-        if (holding_arrivals_) {
+        if (arrival_holds_ > 0) {
           held_arrivals_.push_back(
               [this, connection = std::move(connection), admission]() mutable {
                 ReceiveAdmission(std::move(connection), admission);
@@ -47,7 +47,7 @@ void Place::Admit(std::unique_ptr<Connection> connection, Admission admission) {
 
 void Place::DeliverPrivate(ClientId to, std::string line) {
   loop_->Post([this, to, line = std::move(line)]() mutable {
-    if (holding_arrivals_) {
+    if (arrival_holds_ > 0) {
       held_arrivals_.push_back([this, to, line = std::move(line)] { ReceivePrivate(to, line); });
       return;
     }
@@ -57,7 +57,7 @@ void Place::DeliverPrivate(ClientId to, std::string line) {
 
 void Place::DeliverTask(ClientId to, ClientTask task) {
   loop_->Post([this, to, task = std::move(task)]() mutable {
-    if (holding_arrivals_) {
+    if (arrival_holds_ > 0) {
       held_arrivals_.push_back(
           [this, to, task = std::move(task)]() mutable { ReceiveTask(to, std::move(task)); });
       return;
@@ -67,7 +67,7 @@ void Place::DeliverTask(ClientId to, ClientTask task) {
 }
 
 void Place::ReleaseArrivals() {
-  holding_arrivals_ = false;
+  if (arrival_holds_ > 0 && --arrival_holds_ > 0) return;
   std::vector<EventLoop::Task> held;
   held.swap(held_arrivals_);
   for (EventLoop::Task& task : held) std::move(task)();
@@ -83,6 +83,7 @@ void Place::AdoptDeparted(std::unique_ptr<Connection> connection) {
 void Place::Stop() {
   loop_->Post([this] {
     stopping_ = true;
+    arrival_holds_ = 0;
     ReleaseArrivals();  // they arrive and leave with everyone else
     io_->DepartAll(DepartureReason::kShutdown);
     loop_->Quit();

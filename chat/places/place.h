@@ -24,7 +24,7 @@
 #include "chat/accounts/account_service.h"
 #include "chat/accounts/login_guard.h"
 #include "chat/cluster/cluster_node.h"
-#include "chat/history/history_store.h"
+#include "chat/history/history_service.h"
 #include "chat/loop/event_loop.h"
 #include "chat/metrics/metrics.h"
 #include "chat/net/connection.h"
@@ -50,7 +50,7 @@ struct PlaceContext {
   std::chrono::seconds idle_timeout{0};
   ServerMetrics* metrics = nullptr;
   // History (docs/HISTORY.md); `history` is null when it is off.
-  HistoryStore* history = nullptr;
+  HistoryService* history = nullptr;
   size_t history_on_join = 0;      // lines replayed on join
   size_t history_reply_bytes = 0;  // at most this much history queued for a client at once
   // Accounts (docs/PROTOCOL.md, "Accounts and moderation"); `accounts` is null when they are off.
@@ -121,9 +121,10 @@ class Place : public Destination,
   virtual void OnModeration(Connection& member, const Command& command);
   // `id` is no longer a member here (it moved on or left the server).
   virtual void OnMemberGone(ClientId id) {}
-  // Until ReleaseArrivals(), arriving clients and private messages wait, in order (a room that is
-  // still loading its history).
-  void HoldArrivals() { holding_arrivals_ = true; }
+  // Until as many ReleaseArrivals() as HoldArrivals(), arriving clients and private messages wait,
+  // in order (a room that is still loading its history; in a cluster, a joiner waiting for its
+  // JOIN to come back).
+  void HoldArrivals() { ++arrival_holds_; }
   void ReleaseArrivals();
 
   bool in_cluster() const { return context_.cluster != nullptr; }
@@ -225,7 +226,7 @@ class Place : public Destination,
   // Owned by the loop thread.
   std::unique_ptr<MemberIo> io_;
   bool stopping_ = false;
-  bool holding_arrivals_ = false;
+  int arrival_holds_ = 0;
   std::vector<EventLoop::Task> held_arrivals_;
   // The last /rooms answer, kept while the registry's listing is unchanged.
   Registry::RoomListing listed_;

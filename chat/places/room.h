@@ -74,6 +74,9 @@ class Room final : public Place, public RoomFeed {
   // The line could not reach Redis: the members here get it with a local id.
   void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
   void DeliverEntry(const cluster::RoomEntry& entry);
+  // The entries that came while the room was loading its history.
+  void DeliverLoadedEntries();
+  void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
   // Sends `entry` to every member but `except` (or only to `only`, when given).
   void SendEntry(const cluster::RoomEntry& entry, Connection* only);
   void GreetInCluster(Connection& member, const Admission& admission);
@@ -112,7 +115,8 @@ class Room final : public Place, public RoomFeed {
   std::string HistoryText(const Connection& member, const HistoryLine& line) const;
   // Queues the newest of `lines` that fit in the reply budget; returns how many.
   size_t SendNewestThatFit(Connection& member, const std::vector<const HistoryLine*>& lines);
-  void Replay(Connection& member);
+  // The newest lines below `before_id` (0: all) to a member that asked for replay.
+  void Replay(Connection& member, uint64_t before_id = 0);
   void StartCatchUp(Connection& member, uint64_t since_id);
   // Sends `member` what it can of what it missed; asks the store when memory does not reach.
   void ContinueCatchUp(Connection& member, CatchUp& state);
@@ -126,7 +130,7 @@ class Room final : public Place, public RoomFeed {
   // thread, if the room still exists: the task runs on the room's own loop, so the room lives
   // while it runs; a task posted after the loop ended is dropped unrun.
   template <typename T, typename Answer>
-  HistoryStore::Done<T> InLoop(Answer answer) {
+  HistoryService::Done<T> InLoop(Answer answer) {
     std::weak_ptr<Room> weak = std::static_pointer_cast<Room>(shared_from_this());
     return [weak, answer = std::move(answer)](absl::StatusOr<T> result) mutable {
       std::shared_ptr<Room> room = weak.lock();
@@ -152,6 +156,8 @@ class Room final : public Place, public RoomFeed {
   // In a cluster: the last seq delivered (0: none yet, take the first that comes), whether the
   // next entry is taken whatever its seq (after an outage), the entries last delivered, the
   // joiners waiting for their JOIN's seq and its timer.
+  bool history_loaded_ = false;
+  std::vector<cluster::RoomEntry> entries_while_loading_;
   uint64_t cluster_seq_ = 0;
   bool cluster_resync_ = false;
   std::deque<cluster::RoomEntry> cluster_recent_;

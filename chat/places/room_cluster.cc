@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "chat/cluster/room_channel.h"
 #include "absl/time/clock.h"
 #include "chat/places/room.h"
 #include "chat/protocol/caps.h"
@@ -22,19 +22,6 @@ namespace {
 constexpr size_t kRecentEntries = 256;
 // A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
 constexpr std::chrono::seconds kJoinerWait{5};
-
-// A MSG entry's body: "<sender client id> <nick> <text>".
-struct ChatBody {
-  ClientId sender = 0;
-  absl::string_view nick;
-  absl::string_view text;
-};
-
-bool ParseChatBody(absl::string_view body, ChatBody* chat) {
-  std::vector<absl::string_view> parts = absl::StrSplit(body, absl::MaxSplits(' ', 2));
-  return parts.size() == 3 && absl::SimpleAtoi(parts[0], &chat->sender) &&
-         (chat->nick = parts[1], chat->text = parts[2], true);
-}
 
 }  // namespace
 
@@ -54,10 +41,17 @@ void Room::OnEnd() {
 void Room::PostChat(Connection& member, absl::string_view text) {
   std::weak_ptr<Place> weak = weak_from_this();
   const ClientId sender = member.id();
+  // In Redis once rc_post answers: the ACK goes then, wherever the sender is by then.
+  std::string ack_room = has_history() && member.caps().Has(Cap::kAck) ? room_name() : "";
+  Registry* registry = context().registry;
   context().cluster->Post(
-      room_key_, "MSG", absl::StrCat(sender, " ", member.nick(), " ", text),
-      [weak, sender, nick = member.nick(), text = std::string(text)](absl::Status status) {
-        if (status.ok()) return;
+      room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
+      [weak, sender, registry, ack_room, nick = member.nick(),
+       text = std::string(text)](absl::StatusOr<uint64_t> id) {
+        if (id.ok()) {
+          if (!ack_room.empty()) registry->ForwardPrivate(sender, replies::Ack(ack_room, *id));
+          return;
+        }
         std::shared_ptr<Place> place = weak.lock();
         if (place == nullptr) return;
         Room* room = static_cast<Room*>(place.get());
@@ -80,6 +74,7 @@ void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::s
 }
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
+  if (has_history() && !history_loaded_) return entries_while_loading_.push_back(entry);
   if (cluster_resync_) {
     cluster_resync_ = false;
     cluster_local_logged_ = false;
@@ -102,6 +97,24 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (!waiting_joiners_.empty()) AdmitWaitingJoiners(/*timed_out=*/false);
 }
 
+void Room::DeliverLoadedEntries() {
+  std::vector<cluster::RoomEntry> entries;
+  entries.swap(entries_while_loading_);
+  for (const cluster::RoomEntry& entry : entries) DeliverEntry(entry);
+}
+
+void Room::DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours) {
+  std::string line = replies::Msg(room_name(), chat.nick, chat.text);
+  io().SendChatToAll(ours ? chat.sender : kNobody, line, [&] {
+    return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
+  });
+  if (!has_history()) return;
+  // The room's load may already have brought it.
+  if (entry.id > recent_.last_id()) {
+    recent_.Push(HistoryLine{entry.id, entry.time_ms, chat.nick, chat.text});
+  }
+}
+
 void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   const bool ours = entry.origin == context().cluster->node_id();
   auto send = [&](ClientId except, const std::string& line) {
@@ -109,14 +122,14 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     io().SendToAll(except, line);
   };
   if (entry.kind == "MSG") {
-    ChatBody chat;
-    if (!ParseChatBody(entry.body, &chat)) return;
-    std::string line = replies::Msg(room_name(), chat.nick, chat.text);
-    auto tagged = [&] {
-      return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
-    };
-    if (only != nullptr) return io().Send(*only, only->caps().Has(Cap::kTags) ? tagged() : line);
-    return io().SendChatToAll(ours ? chat.sender : kNobody, line, tagged);
+    std::optional<cluster::ChatLine> chat = cluster::ParseChatLine(entry);
+    if (!chat) return;
+    if (only == nullptr) return DeliverChat(entry, *chat, ours);
+    std::string line = replies::Msg(room_name(), chat->nick, chat->text);
+    if (only->caps().Has(Cap::kTags)) {
+      line = absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
+    }
+    return io().Send(*only, line);
   }
   if (entry.kind == "JOIN") {
     // A member here registered again after an outage is not told of its own JOIN.
@@ -142,6 +155,7 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     // A new room: nothing at or before its seq now concerns anyone here.
     cluster_seq_ = std::max(cluster_seq_, admission.cluster_seq);
     io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+    if (member.caps().Has(Cap::kReplay)) Replay(member);
     return;
   }
   if (cluster_seq_ < admission.cluster_seq) {
@@ -159,6 +173,13 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
   }
   io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(),
                                 absl::StrCat(admission.cluster_members)));
+  if (admission.since_id != 0) return StartCatchUp(member, admission.since_id);
+  // History up to its JOIN, then what this part delivered after it.
+  uint64_t join_id = 0;
+  for (const cluster::RoomEntry& entry : cluster_recent_) {
+    if (entry.seq == admission.cluster_seq) join_id = entry.id;
+  }
+  if (member.caps().Has(Cap::kReplay)) Replay(member, join_id);
   for (const cluster::RoomEntry& entry : cluster_recent_) {
     if (entry.seq > admission.cluster_seq) SendEntry(entry, &member);
   }

@@ -75,6 +75,8 @@ void Room::OnLoaded(absl::StatusOr<HistoryDb::RoomState> state) {
     for (StoredLine& stored : state->recent) lines.push_back(ToHistoryLine(std::move(stored)));
     recent_.Load(std::move(lines), covers_after);
   }
+  history_loaded_ = true;
+  if (in_cluster()) DeliverLoadedEntries();
   ReleaseArrivals();
 }
 
@@ -99,9 +101,9 @@ size_t Room::SendNewestThatFit(Connection& member, const std::vector<const Histo
   return texts.size();
 }
 
-void Room::Replay(Connection& member) {
+void Room::Replay(Connection& member, uint64_t before_id) {
   if (!has_history() || context().history_on_join == 0) return;
-  SendNewestThatFit(member, recent_.Newest(context().history_on_join, 0));
+  SendNewestThatFit(member, recent_.Newest(context().history_on_join, before_id));
 }
 
 void Room::OnHistory(Connection& member, const Command& command) {

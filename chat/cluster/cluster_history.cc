@@ -1,0 +1,160 @@
+#include "chat/cluster/cluster_history.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/cluster/room_channel.h"
+#include "glog/logging.h"
+
+namespace roomchat {
+namespace {
+
+// Shared by the history scripts: what retention removed (the id just below the oldest entry kept
+// when that entry is not the room's first; every id when the stream is empty), and a walk over the
+// stream that keeps MSG entries only. KEYS[1] rc:hist:<room>, KEYS[2] rc:seq:<room>.
+constexpr char kHistoryFunctions[] = R"lua(
+local function trimmed_to(hist, seq_key)
+  local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
+  if #oldest == 0 then return tonumber(redis.call('HGET', seq_key, 'last_id') or '0') end
+  local seq, id = string.match(oldest[1][2][2], '^1 (%d+) (%d+) ')
+  if seq and tonumber(seq) > 1 then return tonumber(id) - 1 end
+  return 0
+end
+local function walk(verb, hist, from, to, want)
+  local found = {}
+  while #found < want do
+    local batch = redis.call(verb, hist, from, to, 'COUNT', 256)
+    for _, item in ipairs(batch) do
+      local payload = item[2][2]
+      if string.match(payload, '^1 %d+ %d+ %-?%d+ %S+ MSG ') and #found < want then
+        table.insert(found, payload)
+      end
+    end
+    if #batch < 256 then break end
+    from = '(' .. batch[#batch][1]
+  end
+  return found
+end
+)lua";
+
+// ARGV: limit, the end ('+' or '(<stream id>'). Reply {last_id, trimmed_to, newest entries oldest
+// first...}.
+constexpr char kNewestBody[] = R"lua(
+local found = walk('XREVRANGE', KEYS[1], ARGV[2], '-', tonumber(ARGV[1]))
+local reply = {string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'last_id') or '0')),
+               string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
+for i = #found, 1, -1 do table.insert(reply, found[i]) end
+return reply
+)lua";
+
+// ARGV: limit, the start ('(<stream id>'). Reply {trimmed_to, oldest entries after it...}.
+constexpr char kAfterBody[] = R"lua(
+local found = walk('XRANGE', KEYS[1], ARGV[2], '+', tonumber(ARGV[1]))
+local reply = {string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
+for _, payload in ipairs(found) do table.insert(reply, payload) end
+return reply
+)lua";
+
+const std::string& NewestScript() {
+  static const std::string* const script = new std::string(absl::StrCat(kHistoryFunctions,
+                                                                        kNewestBody));
+  return *script;
+}
+const std::string& AfterScript() {
+  static const std::string* const script = new std::string(absl::StrCat(kHistoryFunctions,
+                                                                        kAfterBody));
+  return *script;
+}
+
+std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
+                                 size_t limit, std::string bound) {
+  return {"EVALSHA",        RedisLink::ScriptSha(script), "2", cluster::HistoryKey(room_key),
+          cluster::SeqKey(room_key), absl::StrCat(limit), std::move(bound)};
+}
+
+absl::Status Failed(const absl::StatusOr<RedisReply>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->type == RedisReply::Type::kError) {
+    return absl::InternalError(absl::StrCat("cluster history: ", reply->str));
+  }
+  if (reply->type != RedisReply::Type::kArray) {
+    return absl::InternalError("cluster history: malformed reply");
+  }
+  return absl::OkStatus();
+}
+
+// The chat lines among `reply`'s elements from `first` on (entries that do not parse are skipped,
+// and logged once per reply).
+std::vector<StoredLine> LinesOf(const std::string& room_key, const RedisReply& reply,
+                                size_t first) {
+  std::vector<StoredLine> lines;
+  bool logged = false;
+  for (size_t i = first; i < reply.elements.size(); ++i) {
+    absl::StatusOr<cluster::RoomEntry> entry = cluster::ParseRoomEntry(reply.elements[i].str);
+    std::optional<cluster::ChatLine> chat;
+    if (entry.ok()) chat = cluster::ParseChatLine(*entry);
+    if (!chat) {
+      LOG_IF(ERROR, !logged) << "cluster history: room " << room_key
+                             << " holds an entry that cannot be read; skipped";
+      logged = true;
+      continue;
+    }
+    lines.push_back(StoredLine{room_key, "", entry->id, entry->time_ms, std::move(chat->nick),
+                               std::move(chat->text)});
+  }
+  return lines;
+}
+
+uint64_t NumberAt(const RedisReply& reply, size_t index) {
+  uint64_t number = 0;
+  if (index < reply.elements.size()) absl::SimpleAtoi(reply.elements[index].str, &number);
+  return number;
+}
+
+}  // namespace
+
+std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
+
+void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
+                              Done<HistoryDb::RoomState> done) {
+  link_->Command(Evalsha(NewestScript(), room_key, recent, "+"),
+                 [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+                   if (absl::Status failed = Failed(reply); !failed.ok()) {
+                     return std::move(done)(failed);
+                   }
+                   HistoryDb::RoomState state;
+                   state.last_id = NumberAt(*reply, 0);
+                   state.trimmed_to = NumberAt(*reply, 1);
+                   state.recent = LinesOf(room_key, *reply, 2);
+                   std::move(done)(std::move(state));
+                 });
+}
+
+void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
+                                Done<std::vector<StoredLine>> done) {
+  std::string end = before_id == 0 ? "+" : absl::StrCat("(", cluster::StreamId(before_id));
+  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end)),
+                 [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+                   if (absl::Status failed = Failed(reply); !failed.ok()) {
+                     return std::move(done)(failed);
+                   }
+                   std::move(done)(LinesOf(room_key, *reply, 2));
+                 });
+}
+
+void ClusterHistory::ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
+                               Done<HistoryDb::Page> done) {
+  link_->Command(Evalsha(AfterScript(), room_key, limit,
+                         absl::StrCat("(", cluster::StreamId(after_id))),
+                 [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+                   if (absl::Status failed = Failed(reply); !failed.ok()) {
+                     return std::move(done)(failed);
+                   }
+                   HistoryDb::Page page;
+                   page.trimmed_to = NumberAt(*reply, 0);
+                   page.lines = LinesOf(room_key, *reply, 1);
+                   std::move(done)(std::move(page));
+                 });
+}
+
+}  // namespace roomchat

@@ -1,0 +1,46 @@
+// ClusterHistory: a clustered room's history, read from its Redis stream (docs/CLUSTER.md,
+// "History"). Every entry of a room (lines and events) is appended to rc:hist:<room> by the script
+// that sequences it (rc_post), trimmed to --history_max_lines and --history_max_days; this class
+// reads the chat lines back for any node: a part's newest lines when it opens, pages of /history
+// and of a reconnect's since=. It writes nothing: Append() is for the single-node store.
+//
+// Each read is one script run by EVALSHA on the node's link (rc_hist_newest, rc_hist_before,
+// rc_hist_after), which walks the stream in batches and returns only MSG entries, so a page of N
+// lines is one round trip however many events lie between them.
+//
+// Thread contract: every method is safe from any thread; answers run on the link thread.
+#ifndef ROOMCHAT_CHAT_CLUSTER_CLUSTER_HISTORY_H_
+#define ROOMCHAT_CHAT_CLUSTER_CLUSTER_HISTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "chat/cluster/redis_link.h"
+#include "chat/history/history_service.h"
+
+namespace roomchat {
+
+class ClusterHistory final : public HistoryService {
+ public:
+  // The history scripts' texts, for RedisLinkOptions::scripts.
+  static std::vector<std::string> Scripts();
+
+  // `link` outlives this.
+  explicit ClusterHistory(RedisLink* link) : link_(link) {}
+
+  void Append(StoredLine line, uint64_t ack_client) override {}  // rc_post stored it
+  void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done) override;
+  void ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
+                  Done<std::vector<StoredLine>> done) override;
+  void ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
+                 Done<HistoryDb::Page> done) override;
+
+ private:
+  RedisLink* const link_;
+};
+
+}  // namespace roomchat
+
+#endif  // ROOMCHAT_CHAT_CLUSTER_CLUSTER_HISTORY_H_

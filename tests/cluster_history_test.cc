@@ -1,0 +1,100 @@
+// End-to-end tests of history in a cluster (docs/CLUSTER.md, "History"): every line is kept in the
+// room's Redis stream, so any node replays a room, pages /history back, acknowledges a line once it
+// is in Redis, and brings a reconnecting client up to date with /join ROOM since=ID, whichever
+// node the lines were said on.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chat/cluster/test_redis.h"
+#include "chat/server.h"
+#include "gtest/gtest.h"
+#include "tests/history_lines.h"
+#include "tests/server_fixture.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+namespace {
+
+class ClusterHistoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    for (int i = 0; i < 2; ++i) {
+      ServerOptions node;
+      node.port = 0;
+      node.http_port = -1;
+      node.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
+      node.node_id = absl::StrCat("n", i);
+      node.history_on_join = 3;
+      nodes_.push_back(std::make_unique<Server>(node));
+      absl::Status started = nodes_.back()->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
+  }
+  void TearDown() override { nodes_.clear(); }
+
+  std::unique_ptr<TestClient> On(int node, absl::string_view nick) {
+    return Login(nodes_[node]->port(), nick);
+  }
+
+  TestRedis redis_;
+  std::vector<std::unique_ptr<Server>> nodes_;
+};
+
+TEST_F(ClusterHistoryTest, AnyNodeReplaysPagesAndAcknowledgesTheRoomsLines) {
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  RequestCaps(*alice, "tags ack");
+  RequestCaps(*bob, "tags replay");
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  std::vector<std::string> said = Numbered("said on n0 ", 5);
+  std::vector<uint64_t> acked;
+  for (const std::string& text : said) {
+    ASSERT_TRUE(alice->Send(text).ok());
+    acked.push_back(AckedId(alice->Next(), "r"));
+    ASSERT_NE(acked.back(), 0u);
+  }
+  EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  std::vector<uint64_t> replayed =
+      ReadTagged(*bob, "r", "alice", {said.begin() + 2, said.end()}, /*history=*/true);
+  EXPECT_EQ(replayed, std::vector<uint64_t>(acked.begin() + 2, acked.end()));
+  EXPECT_EQ(Pending(*bob), Lines{});
+  HistoryAnswer page = AskHistory(*bob, "/history 4");
+  EXPECT_EQ(page.end, "OK HISTORY r 4");
+  EXPECT_EQ(page.lines.size(), 4u);
+  HistoryAnswer older = AskHistory(*bob, absl::StrCat("/history 10 before=", acked[1]));
+  EXPECT_EQ(older.end, "OK HISTORY r 1");
+}
+
+TEST_F(ClusterHistoryTest, SinceBringsAReconnectingClientUpToDateFromAnotherNode) {
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  RequestCaps(*bob, "tags");
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_TRUE(alice->Send("before the drop").ok());
+  std::vector<uint64_t> seen = ReadTagged(*bob, "r", "alice", {"before the drop"}, false);
+  ASSERT_EQ(seen.size(), 1u);
+  bob->Close();
+  EXPECT_EQ(alice->Next(), "LEAVE r bob");
+  std::vector<std::string> missed = Numbered("missed ", 4);
+  for (const std::string& text : missed) ASSERT_TRUE(alice->Send(text).ok());
+
+  // bob comes back on the other node and asks for what he missed.
+  auto bob_again = On(0, "bob");
+  ASSERT_TRUE(bob_again);
+  RequestCaps(*bob_again, "tags");
+  EXPECT_EQ(bob_again->Ask(absl::StrCat("/join r since=", seen[0])), "OK JOIN r 2");
+  ReadTagged(*bob_again, "r", "alice", missed, /*history=*/true);
+  ASSERT_TRUE(alice->Send("live again").ok());
+  ReadTagged(*bob_again, "r", "alice", {"live again"}, /*history=*/false);
+}
+
+}  // namespace
+}  // namespace roomchat
