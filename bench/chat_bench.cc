@@ -4,6 +4,8 @@
 //
 //   bazel run -c opt //bench:chat_bench -- --rooms=1 --members=100 --rate=0 --window=64
 //   bazel run -c opt //bench:chat_bench -- --proto=ws --port=8080 --rooms=1 --members=100
+//   bazel run -c opt //bench:chat_bench -- --servers=127.0.0.1:7070,127.0.0.1:7071 --rooms=1
+//       (a roomchat cluster: each room's members spread over the nodes; bench/cluster.sh)
 //
 // Exit codes: 0 ok; 2 bad flags, cannot connect, setup timed out, or the server refused something;
 // 3 loss above --max_loss_pct.
@@ -16,7 +18,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
@@ -28,6 +33,10 @@ DEFINE_string(proto, "line",
               "(Redis pub/sub) or irc.");
 DEFINE_string(host, "127.0.0.1", "Server address; loopback only unless --allow_remote.");
 DEFINE_int32(port, 7070, "Server port (for ws, roomchat's HTTP port).");
+DEFINE_string(servers, "",
+              "HOST:PORT,HOST:PORT,...: the nodes of a roomchat cluster (--proto=line; instead of "
+              "--host and --port). Member i of each room connects to server i mod n, the senders "
+              "to the first, where each room is created before the others join it.");
 DEFINE_bool(allow_remote, false, "Allow a --host that is not a loopback address.");
 DEFINE_int32(rooms, 10, "Rooms (Redis channels, IRC channels).");
 DEFINE_int32(members, 10, "Connections per room.");
@@ -157,6 +166,34 @@ void ReportProgress(const LoadGenerator& generator, const absl::Notification& do
   if (terminal) std::fprintf(stderr, "\n");
 }
 
+// --host and --port, or --servers; every host a loopback address unless --allow_remote.
+absl::StatusOr<std::vector<ServerAddress>> Servers(Proto proto) {
+  std::vector<ServerAddress> servers = {{FLAGS_host, FLAGS_port}};
+  if (!FLAGS_servers.empty()) {
+    if (proto != Proto::kLine) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--servers works with --proto=line only (a roomchat cluster), not --proto=", FLAGS_proto));
+    }
+    for (const char* alone : {"host", "port"}) {
+      if (!gflags::GetCommandLineFlagInfoOrDie(alone).is_default) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--servers and --", alone, " exclude each other (--servers names each "
+                         "server's host and port)"));
+      }
+    }
+    absl::StatusOr<std::vector<ServerAddress>> parsed = ParseServerList(FLAGS_servers);
+    if (!parsed.ok()) return parsed.status();
+    servers = *std::move(parsed);
+  }
+  for (const ServerAddress& server : servers) {
+    if (!FLAGS_allow_remote && !IsLoopback(server.host)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--host ", server.host, " is not a loopback address (see --allow_remote)"));
+    }
+  }
+  return servers;
+}
+
 int Main() {
   Workload workload;
   absl::StatusOr<Proto> proto = ParseProto(FLAGS_proto);
@@ -164,14 +201,13 @@ int Main() {
     std::fprintf(stderr, "chat_bench: %s\n", std::string(proto.status().message()).c_str());
     return 2;
   }
-  if (!FLAGS_allow_remote && !IsLoopback(FLAGS_host)) {
-    std::fprintf(stderr, "chat_bench: --host %s is not a loopback address (see --allow_remote)\n",
-                 FLAGS_host.c_str());
+  absl::StatusOr<std::vector<ServerAddress>> servers = Servers(*proto);
+  if (!servers.ok()) {
+    std::fprintf(stderr, "chat_bench: %s\n", std::string(servers.status().message()).c_str());
     return 2;
   }
   workload.proto = *proto;
-  workload.host = FLAGS_host;
-  workload.port = FLAGS_port;
+  workload.servers = *std::move(servers);
   workload.rooms = FLAGS_rooms;
   workload.members = FLAGS_members;
   workload.senders = FLAGS_senders;

@@ -1,10 +1,9 @@
+// The run half of LoadGenerator::Worker (bench/load_worker.h: sending on schedule, reading,
+// counting deliveries, loss, order and latency), and LoadGenerator itself: it spreads the rooms
+// over the workers, fixes the timeline, and adds up their results. The setup half is in
+// bench/load_worker_setup.cc.
 #include "bench/load_generator.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -18,30 +17,37 @@
 #include <thread>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "bench/load_worker.h"
 #include "bench/payload.h"
-#include "bench/tls_stream.h"
-#include "openssl/ssl.h"
 
 namespace roomchat {
-namespace {
-
-constexpr int64_t kNanosPerSecond = 1000000000;
-constexpr int kRingBits = 16;  // messages tracked per sender; the window may not exceed it
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMaxUnsent = 64 << 20;
-// Gaps larger than this are counted as loss without remembering each missing sequence number.
-constexpr uint64_t kMaxTrackedGap = 1 << 16;
+namespace load_internal {
 
 int64_t NowNs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return now.tv_sec * kNanosPerSecond + now.tv_nsec;
 }
+
+}  // namespace load_internal
+
+namespace {
+
+using load_internal::kNanosPerSecond;
+using load_internal::kRingBits;
+using load_internal::NowNs;
+using load_internal::Timeline;
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxUnsent = 64 << 20;
+// Gaps larger than this are counted as loss without remembering each missing sequence number.
+constexpr uint64_t kMaxTrackedGap = 1 << 16;
 
 void SleepUntilNs(int64_t when) {
   timespec until{static_cast<time_t>(when / kNanosPerSecond),
@@ -50,217 +56,7 @@ void SleepUntilNs(int64_t when) {
   }
 }
 
-// When each phase begins, in CLOCK_MONOTONIC nanoseconds; fixed before the workers are released.
-struct Timeline {
-  int64_t start = 0;         // sending begins (warmup)
-  int64_t window_begin = 0;  // measuring begins
-  int64_t window_end = 0;    // sending stops
-  int64_t drain_end = 0;     // late deliveries are no longer waited for
-};
-
 }  // namespace
-
-class LoadGenerator::Worker {
- public:
-  Worker(const Workload& workload, LoadGenerator* owner, std::vector<int> rooms)
-      : workload_(workload), owner_(owner), room_indices_(std::move(rooms)) {}
-  ~Worker() {
-    for (auto& connection : connections_) {
-      connection->tls.reset();
-      ::close(connection->fd);
-    }
-    if (epoll_fd_ >= 0) ::close(epoll_fd_);
-    if (tls_context_ != nullptr) SSL_CTX_free(tls_context_);
-  }
-
-  absl::Status Setup(int64_t deadline);
-  absl::Status Run(const Timeline& timeline, const std::atomic<bool>& abort);
-  BenchResult& result() { return result_; }
-
- private:
-  struct Room;
-  struct Connection;
-  struct Track {
-    uint64_t seq = ~uint64_t{0};
-    uint32_t received = 0;
-    int64_t intended = 0;
-    bool in_window = false;
-  };
-  struct Sender {
-    uint32_t id = 0;
-    Connection* connection = nullptr;
-    uint64_t next_seq = 0;
-    int64_t next_send = 0;
-    int in_flight = 0;
-    std::vector<Track> ring = std::vector<Track>(1 << kRingBits);
-  };
-  struct Connection : ProtocolConnection::Sink {
-    Worker* worker = nullptr;
-    Room* room = nullptr;
-    int fd = -1;
-    std::unique_ptr<TlsStream> tls;  // with --tls
-    uint32_t member = 0;
-    bool ready = false;
-    bool wants_out = false;
-    std::unique_ptr<ProtocolConnection> protocol;
-    std::string in;
-    std::string out;
-    size_t out_pos = 0;
-    std::vector<uint64_t> next_seq;  // per sender of the room: order checking
-    std::vector<absl::flat_hash_set<uint64_t>> missing;
-
-    void OnMessage(absl::string_view payload) override { worker->Receive(*this, payload); }
-    void OnReady() override {
-      if (!ready) ++worker->ready_;
-      ready = true;
-    }
-    void OnRefused(absl::string_view text) override {
-      if (worker->error_.ok()) {
-        worker->error_ = absl::FailedPreconditionError(absl::StrCat("server refused: ", text));
-      }
-    }
-    void Send(absl::string_view bytes) override {
-      out.append(bytes.data(), bytes.size());
-      worker->Flush(*this);
-    }
-  };
-  struct Room {
-    std::string name;
-    std::vector<Connection*> members;
-    std::vector<Sender> senders;
-  };
-
-  absl::Status Connect(Room& room, uint32_t member, bool publisher, Connection** made);
-  void Receive(Connection& receiver, absl::string_view payload);
-  void CountOrder(Connection& receiver, size_t sender_index, uint64_t seq, bool* duplicate);
-  void SendDue(int64_t now);
-  void SendOne(Sender& sender, int64_t intended);
-  void Flush(Connection& connection);
-  ssize_t WriteSome(Connection& connection);
-  ssize_t ReadSome(Connection& connection, char* buffer, size_t size);
-  absl::Status ReadFrom(Connection& connection);
-  absl::Status Poll(int64_t timeout_ns);
-  int64_t NextWake(int64_t now) const;
-  SecondStats& SecondAt(int64_t now);
-  void Publish();
-
-  const Workload workload_;
-  LoadGenerator* const owner_;
-  const std::vector<int> room_indices_;
-
-  int epoll_fd_ = -1;
-  SSL_CTX* tls_context_ = nullptr;  // with --tls: shared by this worker's streams
-  std::vector<std::unique_ptr<Room>> rooms_;
-  std::vector<std::unique_ptr<Connection>> connections_;
-  size_t ready_ = 0;
-  absl::Status error_;
-  Timeline timeline_;
-  int64_t now_ = 0;
-  BenchResult result_;
-  uint64_t published_sent_ = 0;
-  uint64_t published_delivered_ = 0;
-  uint64_t sent_total_ = 0;
-  uint64_t delivered_total_ = 0;
-  std::string scratch_payload_;
-};
-
-absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member, bool publisher,
-                                            Connection** made) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  std::string where = absl::StrCat(workload_.host, ":", workload_.port);
-  if (getaddrinfo(workload_.host.c_str(), absl::StrCat(workload_.port).c_str(), &hints, &found)) {
-    return absl::UnavailableError(absl::StrCat("cannot resolve ", workload_.host));
-  }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int rc = fd < 0 ? -1 : connect(fd, found->ai_addr, found->ai_addrlen);
-  int error = errno;
-  freeaddrinfo(found);
-  if (rc != 0) {
-    if (fd >= 0) close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", where, ": ", std::strerror(error)));
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  auto connection = std::make_unique<Connection>();
-  if (workload_.tls) {
-    absl::StatusOr<std::unique_ptr<TlsStream>> tls = TlsStream::Handshake(tls_context_, fd);
-    if (!tls.ok()) {
-      close(fd);
-      return absl::UnavailableError(absl::StrCat(where, ": ", tls.status().message()));
-    }
-    connection->tls = *std::move(tls);
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  connection->worker = this;
-  connection->room = &room;
-  connection->fd = fd;
-  connection->member = member;
-  ProtocolConnection::Options options;
-  options.proto = workload_.proto;
-  options.room = room.name;
-  options.member = member * 2 + (publisher ? 1 : 0);  // unique nick per connection
-  options.publisher = publisher;
-  options.irc_oper = workload_.irc_oper;
-  options.http_host = where;
-  connection->protocol = ProtocolConnection::Create(options);
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = connection.get();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
-  connection->Send(connection->protocol->Hello());
-  *made = connection.get();
-  connections_.push_back(std::move(connection));
-  return absl::OkStatus();
-}
-
-absl::Status LoadGenerator::Worker::Setup(int64_t deadline) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (workload_.tls && (tls_context_ = TlsStream::NewClientContext()) == nullptr) {
-    return absl::InternalError("tls: cannot make a client context");
-  }
-  for (int index : room_indices_) {
-    auto room = std::make_unique<Room>();
-    room->name = absl::StrCat(workload_.room_prefix, index);
-    room->senders.resize(workload_.senders);
-    for (int m = 0; m < workload_.members; ++m) {
-      uint32_t member = static_cast<uint32_t>(index * workload_.members + m);
-      Connection* connection = nullptr;
-      if (absl::Status made = Connect(*room, member, false, &connection); !made.ok()) return made;
-      room->members.push_back(connection);
-      if (m >= workload_.senders) continue;
-      Sender& sender = room->senders[m];
-      sender.id = member;
-      sender.connection = connection;
-      if (workload_.proto == Proto::kResp) {
-        if (absl::Status made = Connect(*room, member, true, &sender.connection); !made.ok()) {
-          return made;
-        }
-      }
-    }
-    for (Connection* member : room->members) {
-      member->next_seq.assign(workload_.senders, 0);
-      member->missing.resize(workload_.senders);
-    }
-    rooms_.push_back(std::move(room));
-  }
-  while (ready_ < connections_.size()) {
-    int64_t now = NowNs();
-    if (now >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("setup timed out: ", ready_, " of ", connections_.size(),
-                       " connections ready after ", workload_.setup_timeout_s, " s"));
-    }
-    if (absl::Status polled = Poll(std::min<int64_t>(deadline - now, 100000000)); !polled.ok()) {
-      return polled;
-    }
-    if (!error_.ok()) return error_;
-  }
-  return absl::OkStatus();
-}
 
 absl::Status LoadGenerator::Worker::Run(const Timeline& timeline, const std::atomic<bool>& abort) {
   timeline_ = timeline;
@@ -609,7 +405,32 @@ absl::Status ValidateWorkload(const Workload& workload) {
     return invalid("--duration must be positive and --warmup not negative");
   }
   if (workload.threads < 1) return invalid("--threads must be at least 1");
+  if (workload.servers.empty()) return invalid("no server to connect to");
+  if (workload.servers.size() > 1 && workload.proto != Proto::kLine) {
+    return invalid("several servers (a roomchat cluster) need --proto=line");
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ServerAddress>> ParseServerList(absl::string_view list) {
+  std::vector<ServerAddress> servers;
+  for (absl::string_view item : absl::StrSplit(list, ',')) {
+    size_t colon = item.rfind(':');
+    ServerAddress server;
+    if (colon == absl::string_view::npos || colon == 0 ||
+        !absl::SimpleAtoi(item.substr(colon + 1), &server.port) || server.port < 1 ||
+        server.port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--servers: \"", item, "\" is not HOST:PORT (a port from 1 to 65535)"));
+    }
+    absl::string_view host = item.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    server.host = std::string(host);
+    servers.push_back(std::move(server));
+  }
+  return servers;
 }
 
 }  // namespace roomchat

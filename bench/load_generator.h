@@ -5,6 +5,10 @@
 // member), and counts what every receiver gets: deliveries, loss, duplicates, reorders, latency,
 // and the broadcast spread (when the *last* member of the room has a message).
 //
+// With several servers (a roomchat cluster, docs/CLUSTER.md), member i of each room connects to
+// server i mod n, so every room spans every node, and the senders to the first server; the first
+// member creates each room there before the others join it.
+//
 // Each room lives on one generator thread with all its connections, so a sender and its receivers
 // share a thread and the in-flight bookkeeping needs no locks.
 //
@@ -21,15 +25,24 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "bench/histogram.h"
 #include "bench/protocol.h"
 
 namespace roomchat {
 
+struct ServerAddress {
+  std::string host;
+  int port = 0;
+};
+
+// "HOST:PORT,HOST:PORT,..." (--servers); an IPv6 host in brackets, "[::1]:7070".
+absl::StatusOr<std::vector<ServerAddress>> ParseServerList(absl::string_view list);
+
 struct Workload {
   Proto proto = Proto::kLine;
-  std::string host = "127.0.0.1";
-  int port = 7070;
+  // Where to connect: one server, or the nodes of a cluster (line protocol only; see above).
+  std::vector<ServerAddress> servers;
   int rooms = 10;
   int members = 10;  // connections per room
   int senders = 1;   // per room, among the members

@@ -1,5 +1,6 @@
-// End-to-end tests of //bench:chat_bench against the real server: a small run accounts for every
-// delivery, and bad setups end with a clear message and a non-zero exit.
+// End-to-end tests of //bench:chat_bench against the real server (and a two-node cluster of it,
+// --servers): a small run accounts for every delivery, and bad setups end with a clear message
+// and a non-zero exit.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "chat/cluster/test_redis.h"
 #include "chat/server.h"
 #include "chat/loop/socket.h"
 #include "gtest/gtest.h"
@@ -51,6 +54,57 @@ TEST(ChatBenchTest, ASmallOpenLoopRunDeliversEverythingInOrder) {
                                 "\"reorders\":0"))
       << json;
   EXPECT_TRUE(absl::StrContains(bench.Stderr(), "delivered")) << "a progress line each second";
+}
+
+// A node of a cluster on `redis`, up once it has answered a heartbeat (docs/CLUSTER.md).
+std::unique_ptr<Server> StartClusterNode(const TestRedis& redis, const std::string& node_id) {
+  ServerOptions options;
+  options.http_port = -1;
+  options.cluster_redis = absl::StrCat("127.0.0.1:", redis.port());
+  options.node_id = node_id;
+  auto node = StartServer(options);
+  absl::Time deadline = absl::Now() + kLineDeadline;
+  while (node->TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GT(node->TEST_cluster()->TEST_heartbeats(), 0u) << node_id << " never beat";
+  return node;
+}
+
+TEST(ChatBenchTest, ARunOverTwoClusterNodesDeliversEverythingInOrder) {
+  TestRedis redis;
+  ASSERT_TRUE(redis.Start().ok());
+  auto n0 = StartClusterNode(redis, "n0");
+  auto n1 = StartClusterNode(redis, "n1");
+  Subprocess bench(kBenchPath, {absl::StrCat("--servers=127.0.0.1:", n0->port(), ",127.0.0.1:",
+                                             n1->port()),
+                                "--rooms=3", "--members=4", "--senders=1", "--rate=20",
+                                "--duration=1", "--warmup=0.2", "--json", "--max_loss_pct=0"});
+  ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
+  std::string json = bench.Stdout();
+  // 3 rooms x 1 sender x 20/s x 1 s, each to the 3 other members (two of them on the other node);
+  // the JOIN events the members see while the others join are not deliveries.
+  EXPECT_TRUE(absl::StrContains(json, "\"sent\":60,")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"expected\":180,")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":180,")) << json;
+  EXPECT_TRUE(absl::StrContains(json,
+                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
+                                "\"reorders\":0"))
+      << json;
+}
+
+TEST(ChatBenchTest, ServersRefusesOtherProtocolsAndThePortFlag) {
+  Subprocess resp(kBenchPath, {"--proto=resp", "--servers=127.0.0.1:1,127.0.0.1:2"});
+  EXPECT_TRUE(resp.ExitsWith(2, kLineDeadline));
+  EXPECT_TRUE(absl::StrContains(resp.Stderr(), "--servers works with --proto=line only"))
+      << resp.Stderr();
+  Subprocess port(kBenchPath, {"--port=7070", "--servers=127.0.0.1:1,127.0.0.1:2"});
+  EXPECT_TRUE(port.ExitsWith(2, kLineDeadline));
+  EXPECT_TRUE(absl::StrContains(port.Stderr(), "--servers and --port exclude each other"))
+      << port.Stderr();
+  Subprocess bad(kBenchPath, {"--servers=127.0.0.1:1,localhost"});
+  EXPECT_TRUE(bad.ExitsWith(2, kLineDeadline));
+  EXPECT_TRUE(absl::StrContains(bad.Stderr(), "\"localhost\" is not HOST:PORT")) << bad.Stderr();
 }
 
 TEST(ChatBenchTest, AClosedLoopRunCompletesEveryMessage) {

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh) with
+# the same generator (//bench:chat_bench, -c opt) against
+#   1-node-no-redis  one plain node (no --cluster_redis): today's server
+#   1-node           one node joined to a Redis (--cluster_redis): what Redis costs by itself
+#   3-nodes          three nodes on that Redis, each room's members spread over them
+#                    (chat_bench --servers: member i on node i mod 3, the sender on node 0)
+# one after the other, on loopback, same duration. Writes one JSON object per run (chat_bench
+# --json, plus the CPU seconds the nodes and Redis used over the whole run) to $OUT.jsonl and a
+# table to $OUT.md, and prints the table.
+#
+#   bench/cluster.sh                                   # W1-W3, 10 s each, into docs/cluster.*
+#   DURATION=3 OUT=/tmp/cluster bench/cluster.sh       # a quick look, elsewhere
+#   SCENARIOS="W2" SETUPS="1-node 3-nodes" bench/cluster.sh
+#
+# Every node gets bench/scenarios.sh's roomchat flags (flood control and the idle timeout off) and
+# --history=false --accounts=false: clustered nodes run without them for now, so the plain node
+# does too and the rows differ only in Redis and the node count. Redis runs without persistence
+# (--save "" --appendonly no) on a free loopback port and is emptied (FLUSHALL) before each run,
+# so no run meets what an earlier one left (a stopped node's members stay in Redis until reaped).
+# Redis, the nodes and the generator all share this machine's cores: on 2 cores the 3-node figures
+# are a floor, not what three machines would do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10}
+warmup=${WARMUP:-2}
+out=${OUT:-docs/cluster}  # out.jsonl, out.md
+work=$(mktemp -d /tmp/roomchat-cluster.XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+source tools/packages.sh
+source bench/scenarios.sh
+ensure_packages cluster redis-server redis-tools jq
+if bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR"; then exit 1; fi
+bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+ulimit -n "$(ulimit -Hn)"
+
+# A loopback port nothing listens on (Redis has no "--port 0"; start_redis retries if it is taken).
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "cluster: no free port found" >&2
+  return 1
+}
+
+start_redis() {
+  local pid
+  for _ in 1 2 3 4 5; do
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+      --protected-mode no --maxclients 20000 --daemonize no >"$work/redis.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+      if [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] && kill -0 "$pid" 2>/dev/null
+      then
+        pids+=("$pid")
+        redis_pid=$pid
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "cluster: redis-server did not start: $(tail -1 "$work/redis.log")" >&2
+  return 1
+}
+
+# Starts a node on a free port (--port=0; its port read from its log); `node_pid` and `node_port`
+# are the node's. Extra arguments are passed to chat_server.
+start_node() {
+  local name=$1 log
+  shift
+  log="$work/$name.log"
+  "$bin/chat/chat_server" --port=0 --http_port=-1 --history=false --accounts=false \
+    "${roomchat_bench_flags[@]}" "$@" 2>"$log" &
+  node_pid=$!
+  pids+=("$node_pid")
+  node_port=
+  for _ in $(seq 200); do
+    node_port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -1)
+    [[ -n $node_port ]] && break
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ -z $node_port ]]; then
+    echo "cluster: node $name did not start: $(tail -3 "$log")" >&2
+    return 1
+  fi
+}
+
+# Starts the nodes of `setup`; sets `servers` (chat_bench's address flags) and `node_pids`.
+start_setup() {
+  local count=$1 i
+  node_pids=()
+  local addresses=()
+  if [[ $count == 0 ]]; then  # the plain node
+    start_node plain
+    node_pids=("$node_pid")
+    servers=(--port="$node_port")
+    return 0
+  fi
+  redis-cli -p "$redis_port" flushall >/dev/null
+  for ((i = 0; i < count; i++)); do
+    start_node "n$i" --cluster_redis="127.0.0.1:$redis_port" --node_id="n$i"
+    node_pids+=("$node_pid")
+    addresses+=("127.0.0.1:$node_port")
+  done
+  local IFS=,
+  if [[ $count == 1 ]]; then
+    servers=(--port="$node_port")
+  else
+    servers=(--servers="${addresses[*]}")
+  fi
+}
+
+stop_nodes() {
+  local pid
+  for pid in "${node_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# utime + stime of `pid` in seconds, from /proc (0 if it is gone).
+cpu_s() {
+  local fields
+  read -r -a fields <<<"$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || echo)"
+  if [[ ${#fields[@]} -lt 13 ]]; then echo 0; return; fi
+  awk -v u="${fields[11]}" -v s="${fields[12]}" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f\n", (u + s) / hz }'
+}
+
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a + b }'; }
+
+# The node logs' warnings and errors (glog W/E lines) of one run, kept beside the results.
+keep_log_warnings() {
+  local label=$1 log
+  for log in "$work"/plain.log "$work"/n*.log; do
+    [[ -f $log ]] || continue
+    grep -E '^[WEF][0-9]{8} ' "$log" | sed "s|^|$label $(basename "$log" .log): |" \
+      >>"$out.warnings" || true
+    rm -f "$log"
+  done
+}
+
+start_redis
+results=$out.jsonl
+: >"$results"
+: >"$out.warnings"
+declare -A node_counts=([1-node-no-redis]=0 [1-node]=1 [3-nodes]=3)
+for scenario in "${scenarios[@]}"; do
+  name=${scenario%% *}
+  [[ $name == W4 ]] && continue
+  [[ -n ${SCENARIOS:-} && " $SCENARIOS " != *" $name "* ]] && continue
+  read -r -a args <<<"${scenario#* }"
+  for setup in ${SETUPS:-1-node-no-redis 1-node 3-nodes}; do
+    label="$name $setup"
+    echo "cluster: $label" >&2
+    start_setup "${node_counts[$setup]}"
+    redis_cpu_before=$(cpu_s "$redis_pid")
+    if "$bin/bench/chat_bench" "${servers[@]}" --duration="$duration" --warmup="$warmup" \
+        --setup_timeout=600 --json --label="$label" --room_prefix="$name" "${args[@]}" \
+        >"$work/run.json" 2>"$work/bench.err"; then
+      nodes_cpu=0
+      for pid in "${node_pids[@]}"; do nodes_cpu=$(sum "$nodes_cpu" "$(cpu_s "$pid")"); done
+      redis_cpu=0
+      if [[ $setup != 1-node-no-redis ]]; then
+        redis_cpu=$(sum "$(cpu_s "$redis_pid")" "-$redis_cpu_before")
+      fi
+      jq -c --argjson nodes "$nodes_cpu" --argjson redis "$redis_cpu" \
+        '. + {nodes_cpu_s: $nodes, redis_cpu_s: $redis}' "$work/run.json" >>"$results"
+    else
+      echo "cluster: $label failed: $(tail -1 "$work/bench.err")" >&2
+      echo "{\"label\":\"$label\",\"failed\":true}" >>"$results"
+    fi
+    stop_nodes
+    keep_log_warnings "$label"
+  done
+done
+
+{
+  echo "# roomchat alone vs a roomchat cluster"
+  echo
+  echo "Made by \`bench/cluster.sh\` (DURATION=$duration s measured after $warmup s of warmup) on $(date -u +%Y-%m-%d),"
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared by the generator,"
+  echo "the nodes and Redis. W1: 1 room x 100 members, 1 sender, closed loop, window 64, 64 B."
+  echo "W2: 100 rooms x 10, 1 sender each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s."
+  echo "3-nodes: member i of each room on node i mod 3, the sender on node 0. CPU: seconds over the"
+  echo "whole run (setup included), every node together, and Redis."
+  echo
+  echo "| scenario | setup | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | nodes CPU s | Redis CPU s |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  jq -r 'if .failed then "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | failed | | | | | | | |"
+         else "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.nodes_cpu_s) | \(.redis_cpu_s) |" end' \
+    "$results"
+} >"$out.md"
+cat "$out.md"
+if [[ -s $out.warnings ]]; then
+  echo
+  echo "cluster: the nodes logged $(wc -l <"$out.warnings") warnings or errors; see $out.warnings" >&2
+fi
