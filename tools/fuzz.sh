@@ -21,6 +21,7 @@ targets=(
   "//chat/protocol:server_event_fuzzer chat/protocol/fuzz_corpus/server_event"
   "//chat/web:http_request_fuzzer chat/web/fuzz_corpus/http_request"
   "//chat/web:websocket_codec_fuzzer chat/web/fuzz_corpus/websocket_codec"
+  "//chat/cluster:room_entry_fuzzer chat/cluster/fuzz_corpus/room_entry"
 )
 labels=()
 for t in "${targets[@]}"; do labels+=("${t%% *}"); done
