@@ -18,6 +18,7 @@
 #ifndef ROOMCHAT_CHAT_PLACES_ROOM_H_
 #define ROOMCHAT_CHAT_PLACES_ROOM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -71,6 +72,8 @@ class Room final : public Place, public RoomFeed {
   void OnResync() override;
   void OnEnd() override;
   void PostChat(Connection& member, absl::string_view text);
+  // Takes again the input of the members paused while too many lines were on their way to Redis.
+  void ResumePosters();
   // The line could not reach Redis: the members here get it with a local id.
   void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
   void DeliverEntry(const cluster::RoomEntry& entry);
@@ -168,6 +171,15 @@ class Room final : public Place, public RoomFeed {
   std::vector<WaitingJoiner> waiting_joiners_;
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
+  // Lines handed to the link and not yet answered by Redis (counted down on the link thread):
+  // past kMaxPostsInFlight the members who talk wait (their input is held) until it is back under
+  // half, so a slow Redis slows talkers instead of growing queues.
+  struct PostWindow {
+    std::atomic<size_t> in_flight{0};
+    std::atomic<bool> paused{false};
+  };
+  const std::shared_ptr<PostWindow> post_window_ = std::make_shared<PostWindow>();
+  std::vector<ClientId> paused_posters_;
 };
 
 }  // namespace roomchat

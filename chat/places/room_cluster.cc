@@ -20,6 +20,8 @@ namespace {
 // Entries a part keeps for joiners whose answer came after the part had delivered past their
 // JOIN (the answer and the channel are two connections, so either may come first).
 constexpr size_t kRecentEntries = 256;
+// Lines of one room on their way to Redis at most before its talkers wait.
+constexpr size_t kMaxPostsInFlight = 1024;
 // A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
 constexpr std::chrono::seconds kJoinerWait{5};
 
@@ -44,19 +46,44 @@ void Room::PostChat(Connection& member, absl::string_view text) {
   // In Redis once rc_post answers: the ACK goes then, wherever the sender is by then.
   std::string ack_room = has_history() && member.caps().Has(Cap::kAck) ? room_name() : "";
   Registry* registry = context().registry;
+  std::shared_ptr<PostWindow> window = post_window_;
   context().cluster->Post(
       room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
-      [weak, sender, registry, ack_room, nick = member.nick(),
+      [weak, sender, registry, window, ack_room, nick = member.nick(),
        text = std::string(text)](absl::StatusOr<uint64_t> id) {
+        size_t left = window->in_flight.fetch_sub(1) - 1;
+        std::shared_ptr<Place> place = weak.lock();
+        Room* room = static_cast<Room*>(place.get());
+        if (room != nullptr && left <= kMaxPostsInFlight / 2 && window->paused.exchange(false)) {
+          room->RunInLoop([room] { room->ResumePosters(); });
+        }
         if (id.ok()) {
           if (!ack_room.empty()) registry->ForwardPrivate(sender, replies::Ack(ack_room, *id));
           return;
         }
-        std::shared_ptr<Place> place = weak.lock();
-        if (place == nullptr) return;
-        Room* room = static_cast<Room*>(place.get());
+        if (room == nullptr) return;
         room->RunInLoop([room, sender, nick, text] { room->DeliverLocally(sender, nick, text); });
       });
+  if (post_window_->in_flight.fetch_add(1) + 1 < kMaxPostsInFlight) return;
+  member.set_input_on_hold(true);
+  paused_posters_.push_back(sender);
+  if (!post_window_->paused.exchange(true)) {
+    LOG(WARNING) << "cluster: room " << room_name() << " has " << kMaxPostsInFlight
+                 << " lines on their way to Redis; its talkers wait";
+  }
+  // Answered meanwhile, before the flag was up: nobody else will resume them.
+  if (post_window_->in_flight.load() <= kMaxPostsInFlight / 2 &&
+      post_window_->paused.exchange(false)) {
+    ResumePosters();
+  }
+}
+
+void Room::ResumePosters() {
+  std::vector<ClientId> paused;
+  paused.swap(paused_posters_);
+  for (ClientId id : paused) {
+    if (Connection* member = io().Find(id)) io().Resume(*member);
+  }
 }
 
 void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::string& text) {
