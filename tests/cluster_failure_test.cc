@@ -1,0 +1,402 @@
+// Failures in a cluster (docs/CLUSTER.md, "A node that dies" and "Redis unavailable"), with every
+// node a real chat_server child process (so it can be killed with SIGKILL and its log read) and a
+// redis-server of the test's own:
+//   - a node killed with kill -9 while members on two other nodes chat: the survivors' members see
+//     its members LEAVE within the node TTL (plus slack), its nicks become free, and no line
+//     between the survivors is lost or reordered;
+//   - Redis killed and restarted empty while members chat: local rooms keep working, cluster-wide
+//     commands answer "ERR unavailable", the log says the link was lost and restored, and the
+//     nodes register their rooms, members and nicks again;
+//   - a nick claimed on another node while Redis was empty: exactly one client keeps it, the loser
+//     renamed to a guest nick (RENAMED, and NICK in its room).
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "chat/cluster/test_redis.h"
+#include "gtest/gtest.h"
+#include "tests/data_dir.h"
+#include "tests/server_fixture.h"
+#include "tests/subprocess.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+namespace {
+
+constexpr char kServerPath[] = "chat/chat_server";
+// --cluster_node_ttl_s of every node: short, so a dead node is reaped within seconds.
+constexpr int kTtlSeconds = 3;
+// How long the reaping of a killed node may take before the test fails: three TTLs and the
+// deadline of a line on a loaded machine (a sanitizer build is much slower). Not a timing claim:
+// docs/CLUSTER.md promises 4/5 of one TTL.
+absl::Duration ReapDeadline() { return absl::Seconds(3 * kTtlSeconds) + kLineDeadline; }
+// How long a node may take to notice that Redis came back (its backoff reaches 5 s) and register
+// again.
+absl::Duration RecoveryDeadline() { return absl::Seconds(10) + kLineDeadline; }
+
+struct Node {
+  std::string id;
+  std::unique_ptr<Subprocess> process;
+  int port = 0;
+};
+
+class ClusterFailureTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const std::unique_ptr<Node>& node : nodes_) {
+      std::cerr << "---- log of node " << node->id << " ----\n" << node->process->Stderr() << "\n";
+    }
+  }
+
+  std::string RedisAddress() const { return absl::StrCat("127.0.0.1:", redis_.port()); }
+
+  // Starts chat_server as node `id` and waits until its link to Redis is up.
+  Node& StartNode(const std::string& id) {
+    Node node;
+    node.id = id;
+    node.process = std::make_unique<Subprocess>(
+        kServerPath,
+        std::vector<std::string>{"--port=0", "--http_port=0", DataDirFlag(),
+                                 absl::StrCat("--cluster_redis=", RedisAddress()),
+                                 absl::StrCat("--node_id=", id),
+                                 absl::StrCat("--cluster_node_ttl_s=", kTtlSeconds)});
+    std::optional<int> port = WaitUntilListening(*node.process, kLineDeadline);
+    EXPECT_TRUE(port.has_value()) << node.process->Stderr();
+    node.port = port.value_or(0);
+    EXPECT_TRUE(node.process->WaitForStderr(
+        absl::StrCat("redis link to ", RedisAddress(), " up"), kLineDeadline))
+        << node.process->Stderr();
+    nodes_.push_back(std::make_unique<Node>(std::move(node)));
+    return *nodes_.back();
+  }
+
+  bool Running(Node& node) { return !node.process->WaitForExit(absl::Milliseconds(10)); }
+
+  TestRedis redis_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // stable addresses: tests keep Node&
+};
+
+// Asks `command` until the answer starts with `want` or `deadline` passes; returns the last answer.
+std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want,
+                     absl::Duration deadline) {
+  absl::Time until = absl::Now() + deadline;
+  std::string answer;
+  do {
+    answer = client.Ask(command);
+    if (absl::StartsWith(answer, want)) return answer;
+    absl::SleepFor(absl::Milliseconds(50));  // polling interval
+  } while (absl::Now() < until);
+  return answer;
+}
+
+// Sends a listing command (/rooms, /who) and returns its lines up to and including the final
+// "OK ..." or "ERR ..." line; a "<timeout>"-like line when the answer did not come.
+Lines Listing(TestClient& client, absl::string_view command) {
+  Lines lines;
+  if (!client.Send(command).ok()) return {"<send failed>"};
+  while (true) {
+    lines.push_back(client.Next());
+    const std::string& last = lines.back();
+    if (absl::StartsWith(last, "OK ") || absl::StartsWith(last, "ERR ") ||
+        absl::StartsWith(last, "<")) {
+      return lines;
+    }
+  }
+}
+
+// Repeats Listing(command) until it returns `want` or `deadline` passes; returns the last answer.
+Lines ListingUntil(TestClient& client, absl::string_view command, const Lines& want,
+                   absl::Duration deadline, bool sort = false) {
+  absl::Time until = absl::Now() + deadline;
+  Lines answer;
+  do {
+    answer = Listing(client, command);
+    if (sort) std::sort(answer.begin(), answer.end());
+    if (answer == want) return answer;
+    absl::SleepFor(absl::Milliseconds(50));  // polling interval
+  } while (absl::Now() < until);
+  return answer;
+}
+
+// Reads until `want`; returns the lines read before it (in `skipped`) and whether it came.
+bool ReadUntilLine(TestClient& client, absl::string_view want, Lines* skipped,
+                   absl::Duration deadline = kLineDeadline) {
+  absl::Time until = absl::Now() + deadline;
+  while (absl::Now() < until) {
+    absl::StatusOr<std::string> line = client.ReadLine(until - absl::Now());
+    if (!line.ok()) return false;
+    if (*line == want) return true;
+    skipped->push_back(*line);
+  }
+  return false;
+}
+
+// For EXPECT_TRUE: every line in `lines` is a JOIN in room r (what re-registration may announce).
+::testing::AssertionResult OnlyJoins(const Lines& lines) {
+  for (const std::string& line : lines) {
+    if (!absl::StartsWith(line, "JOIN r ")) {
+      return ::testing::AssertionFailure() << "unexpected lines: " << absl::StrJoin(lines, " | ");
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// ---- A node killed with kill -9.
+
+// One reader of the kill -9 test: it must see every line of `peer` ("line <n>", n counting from
+// 0), in order, and each victim's LEAVE.
+struct Reader {
+  TestClient* client;
+  std::string peer;
+  int next = 0;
+  std::map<std::string, absl::Duration> left;  // victim -> time from the kill to its LEAVE read
+  Lines unexpected;
+
+  void Take(const std::string& line, absl::Time killed_at) {
+    const std::string msg = absl::StrCat("MSG r ", peer, " line ");
+    int number = -1;
+    if (absl::StartsWith(line, msg) &&
+        absl::SimpleAtoi(absl::string_view(line).substr(msg.size()), &number)) {
+      if (number != next) unexpected.push_back(absl::StrCat("expected ", next, ": ", line));
+      next = number + 1;
+    } else if (absl::StartsWith(line, "LEAVE r victim") && left.count(line.substr(8)) == 0) {
+      left[line.substr(8)] = absl::Now() - killed_at;
+    } else {
+      unexpected.push_back(line);
+    }
+  }
+  // Reads what has arrived, waiting at most `wait` for the first line.
+  void Drain(absl::Duration wait, absl::Time killed_at) {
+    for (int i = 0; i < 100; ++i) {
+      absl::StatusOr<std::string> line = client->ReadLine(i == 0 ? wait : absl::ZeroDuration());
+      if (!line.ok()) return;
+      Take(*line, killed_at);
+    }
+  }
+  bool Done(int lines) const { return next == lines && left.size() == 2; }
+};
+
+TEST_F(ClusterFailureTest, KilledNodeIsReapedWhileSurvivorsChatWithoutLoss) {
+  constexpr int kLines = 200;
+  constexpr int kBeforeKill = 60;
+  Node& a = StartNode("a");
+  Node& b = StartNode("b");
+  Node& c = StartNode("c");
+  ASSERT_FALSE(HasFailure());
+  auto alice = Login(a.port, "alice");
+  auto bob = Login(b.port, "bob");
+  auto victim1 = Login(c.port, "victim1");
+  auto victim2 = Login(c.port, "victim2");
+  ASSERT_TRUE(alice && bob && victim1 && victim2);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(victim1->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(victim2->Ask("/join r"), "OK JOIN r 4");
+  for (const char* nick : {"bob", "victim1", "victim2"}) {
+    ASSERT_EQ(alice->Next(), absl::StrCat("JOIN r ", nick));
+  }
+  for (const char* nick : {"victim1", "victim2"}) {
+    ASSERT_EQ(bob->Next(), absl::StrCat("JOIN r ", nick));
+  }
+
+  Reader at_alice{alice.get(), "bob"};
+  Reader at_bob{bob.get(), "alice"};
+  int sent = 0;
+  auto send_both = [&] {
+    ASSERT_TRUE(alice->Send(absl::StrCat("line ", sent)).ok());
+    ASSERT_TRUE(bob->Send(absl::StrCat("line ", sent)).ok());
+    ++sent;
+  };
+  while (sent < kBeforeKill) send_both();
+  const absl::Time killed_at = absl::Now();
+  c.process->Signal(SIGKILL);
+  // The rest of the lines go out one pair per round while both readers read, so the chat goes
+  // on across the reaping (a round waits at most 2 x 10 ms for a line that is not there).
+  while (!(at_alice.Done(kLines) && at_bob.Done(kLines)) &&
+         absl::Now() < killed_at + ReapDeadline()) {
+    if (sent < kLines) send_both();
+    at_alice.Drain(absl::Milliseconds(10), killed_at);
+    at_bob.Drain(absl::Milliseconds(10), killed_at);
+  }
+  std::optional<int> status = c.process->WaitForExit(kLineDeadline);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << *status;
+
+  for (const Reader* reader : {&at_alice, &at_bob}) {
+    EXPECT_EQ(reader->next, kLines) << "lines of " << reader->peer << " read";
+    EXPECT_EQ(reader->unexpected, Lines{}) << "reading " << reader->peer << "'s lines";
+    EXPECT_EQ(reader->left.size(), 2u) << "LEAVEs read by the reader of " << reader->peer;
+    for (const auto& [victim, after] : reader->left) {
+      std::cout << "kill -9 to '" << victim << "' read by the reader of " << reader->peer << ": "
+                << after << " (node TTL " << kTtlSeconds << " s)\n";
+      EXPECT_LT(after, ReapDeadline());
+    }
+  }
+  EXPECT_EQ(Pending(*alice), Lines{});
+  EXPECT_EQ(Pending(*bob), Lines{});
+  // The victims' nicks are free on both survivors.
+  auto newcomer_a = Login(a.port);
+  auto newcomer_b = Login(b.port);
+  ASSERT_TRUE(newcomer_a && newcomer_b);
+  EXPECT_EQ(AskUntil(*newcomer_a, "/nick victim1", "OK", ReapDeadline()), "OK NICK victim1");
+  EXPECT_EQ(AskUntil(*newcomer_b, "/nick victim2", "OK", ReapDeadline()), "OK NICK victim2");
+  EXPECT_TRUE(Running(a) && Running(b));
+}
+
+// ---- Redis killed and restarted empty.
+
+// The cluster-wide commands, each answered "ERR unavailable" while Redis is down.
+const std::vector<std::string>& ClusterCommands() {
+  static const auto* const commands = new std::vector<std::string>{
+      "/rooms", "/who r", "/nick newname", "/create x", "/join r2"};
+  return *commands;
+}
+
+TEST_F(ClusterFailureTest, RedisRestartedEmptyDuringChat) {
+  Node& a = StartNode("a");
+  Node& b = StartNode("b");
+  ASSERT_FALSE(HasFailure());
+  auto alice = Login(a.port, "alice");
+  auto bob = Login(a.port, "bob");
+  auto carol = Login(b.port, "carol");
+  auto probe_a = Login(a.port, "probea");
+  auto probe_b = Login(b.port, "probeb");
+  ASSERT_TRUE(alice && bob && carol && probe_a && probe_b);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(carol->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_EQ(alice->Next(), "JOIN r carol");
+  ASSERT_EQ(bob->Next(), "JOIN r carol");
+  ASSERT_TRUE(alice->Send("before").ok());
+  ASSERT_EQ(bob->Next(), "MSG r alice before");
+  ASSERT_EQ(carol->Next(), "MSG r alice before");
+
+  redis_.Kill();
+  // (a) The room's part on node a keeps working for its members there; the line waits at most for
+  // the link to notice (its command timeout).
+  ASSERT_TRUE(alice->Send("while down").ok());
+  EXPECT_EQ(bob->Next(), "MSG r alice while down");
+  // (b) Cluster-wide commands are refused, on both nodes, once each node has noticed.
+  for (TestClient* probe : {probe_a.get(), probe_b.get()}) {
+    EXPECT_TRUE(IsErr(AskUntil(*probe, "/rooms", "ERR unavailable", kLineDeadline), "unavailable"));
+    for (const std::string& command : ClusterCommands()) {
+      EXPECT_TRUE(IsErr(probe->Ask(command), "unavailable")) << command;
+    }
+  }
+  EXPECT_TRUE(a.process->WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " lost"),
+                                       kLineDeadline));
+  EXPECT_TRUE(b.process->WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " lost"),
+                                       kLineDeadline));
+
+  ASSERT_TRUE(redis_.Restart().ok());
+  for (Node* node : {&a, &b}) {
+    EXPECT_TRUE(node->process->WaitForStderr(
+        absl::StrCat("redis link to ", RedisAddress(), " restored"), RecoveryDeadline()))
+        << "node " << node->id;
+  }
+  // The nodes register again what they hold: the room, its members on both nodes, their nicks.
+  const Lines rooms = {"OK ROOMS 1", "ROOM r 3"};  // sorted
+  EXPECT_EQ(ListingUntil(*probe_a, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  EXPECT_EQ(ListingUntil(*probe_b, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  const Lines who = {"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3"};  // sorted
+  EXPECT_EQ(ListingUntil(*probe_b, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
+  auto thief = Login(b.port);
+  ASSERT_TRUE(thief);
+  EXPECT_TRUE(IsErr(thief->Ask("/nick alice"), "nick-taken")) << "alice's nick claimed again";
+
+  // Lines cross nodes again, both ways (a re-registration may announce JOINs first).
+  ASSERT_TRUE(alice->Send("after restart").ok());
+  for (TestClient* reader : {bob.get(), carol.get()}) {
+    Lines skipped;
+    EXPECT_TRUE(ReadUntilLine(*reader, "MSG r alice after restart", &skipped));
+    EXPECT_TRUE(OnlyJoins(skipped));
+  }
+  ASSERT_TRUE(carol->Send("carol is back").ok());
+  for (TestClient* reader : {alice.get(), bob.get()}) {
+    Lines skipped;
+    EXPECT_TRUE(ReadUntilLine(*reader, "MSG r carol carol is back", &skipped));
+    EXPECT_TRUE(OnlyJoins(skipped));
+  }
+  EXPECT_TRUE(Running(a) && Running(b)) << "no node crashed";
+}
+
+// ---- A nick taken elsewhere while Redis was empty.
+
+// The nick in an "OK WHOAMI <nick> <room>" answer ("" if it is not one).
+std::string WhoamiNick(const std::string& answer) {
+  std::vector<std::string> words = absl::StrSplit(answer, ' ');
+  return words.size() == 4 && words[0] == "OK" && words[1] == "WHOAMI" ? words[2] : "";
+}
+
+TEST_F(ClusterFailureTest, NickClaimedElsewhereDuringOutageEndsWithOneHolder) {
+  Node& a = StartNode("a");
+  Node& b = StartNode("b");
+  ASSERT_FALSE(HasFailure());
+  auto alice = Login(a.port, "alice");
+  auto witness = Login(a.port, "witness");
+  auto probe_a = Login(a.port, "probea");
+  auto claimer = Login(b.port);
+  ASSERT_TRUE(alice && witness && probe_a && claimer);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(witness->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r witness");
+
+  redis_.Kill();
+  // Both nodes notice the outage before Redis comes back.
+  for (TestClient* probe : {probe_a.get(), claimer.get()}) {
+    EXPECT_TRUE(IsErr(AskUntil(*probe, "/rooms", "ERR unavailable", kLineDeadline), "unavailable"));
+  }
+  ASSERT_TRUE(redis_.Restart().ok());
+  // The first claim of "alice" to reach the empty Redis wins: the claimer's, or node a's
+  // re-registration of its own.
+  std::string claim = claimer->Ask("/nick alice");
+  for (absl::Time until = absl::Now() + RecoveryDeadline();
+       IsErr(claim, "unavailable") && absl::Now() < until; claim = claimer->Ask("/nick alice")) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  }
+  std::cout << "the claim of alice on node b answered: " << claim << "\n";
+  if (claim == "OK NICK alice") {
+    // Node a lost: its alice is renamed to a guest nick, and its room is told.
+    std::string renamed = alice->Next(RecoveryDeadline());
+    std::vector<std::string> words = absl::StrSplit(renamed, ' ');
+    ASSERT_TRUE(words.size() >= 4 && words[0] == "RENAMED" && words[1] == "alice" &&
+                absl::StartsWith(words[2], "guest"))
+        << renamed;
+    Lines skipped;
+    EXPECT_TRUE(ReadUntilLine(*witness, absl::StrCat("NICK alice ", words[2]), &skipped));
+    EXPECT_TRUE(OnlyJoins(skipped));
+    EXPECT_EQ(alice->Ask("/whoami"), absl::StrCat("OK WHOAMI ", words[2], " r"));
+  } else {
+    EXPECT_TRUE(IsErr(claim, "nick-taken")) << "node a's re-registration came first";
+    EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice r");
+  }
+  std::vector<std::string> holders;
+  for (TestClient* client : {alice.get(), claimer.get()}) {
+    std::string answer = client->Ask("/whoami");
+    if (WhoamiNick(answer) == "alice") holders.push_back(answer);
+  }
+  EXPECT_EQ(holders.size(), 1u) << "clients called alice: " << absl::StrJoin(holders, " | ");
+  EXPECT_TRUE(Running(a) && Running(b)) << "no node crashed";
+}
+
+}  // namespace
+}  // namespace roomchat
