@@ -194,6 +194,28 @@ struct Reader {
   bool Done(int lines) const { return next == lines && left.size() == 2; }
 };
 
+// Room r with alice on `a`, bob on `b` and victim1, victim2 on `c`, every JOIN read.
+struct RoomOnThreeNodes {
+  std::unique_ptr<TestClient> alice, bob, victim1, victim2;
+};
+
+RoomOnThreeNodes JoinRoomOnThreeNodes(const Node& a, const Node& b, const Node& c) {
+  RoomOnThreeNodes room{Login(a.port, "alice"), Login(b.port, "bob"), Login(c.port, "victim1"),
+                        Login(c.port, "victim2")};
+  if (!(room.alice && room.bob && room.victim1 && room.victim2)) return {};
+  EXPECT_EQ(room.alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(room.bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(room.victim1->Ask("/join r"), "OK JOIN r 3");
+  EXPECT_EQ(room.victim2->Ask("/join r"), "OK JOIN r 4");
+  for (const char* nick : {"bob", "victim1", "victim2"}) {
+    EXPECT_EQ(room.alice->Next(), absl::StrCat("JOIN r ", nick));
+  }
+  for (const char* nick : {"victim1", "victim2"}) {
+    EXPECT_EQ(room.bob->Next(), absl::StrCat("JOIN r ", nick));
+  }
+  return room;
+}
+
 TEST_F(ClusterFailureTest, KilledNodeIsReapedWhileSurvivorsChatWithoutLoss) {
   constexpr int kLines = 200;
   constexpr int kBeforeKill = 60;
@@ -201,24 +223,14 @@ TEST_F(ClusterFailureTest, KilledNodeIsReapedWhileSurvivorsChatWithoutLoss) {
   Node& b = StartNode("b");
   Node& c = StartNode("c");
   ASSERT_FALSE(HasFailure());
-  auto alice = Login(a.port, "alice");
-  auto bob = Login(b.port, "bob");
-  auto victim1 = Login(c.port, "victim1");
-  auto victim2 = Login(c.port, "victim2");
-  ASSERT_TRUE(alice && bob && victim1 && victim2);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(victim1->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(victim2->Ask("/join r"), "OK JOIN r 4");
-  for (const char* nick : {"bob", "victim1", "victim2"}) {
-    ASSERT_EQ(alice->Next(), absl::StrCat("JOIN r ", nick));
-  }
-  for (const char* nick : {"victim1", "victim2"}) {
-    ASSERT_EQ(bob->Next(), absl::StrCat("JOIN r ", nick));
-  }
+  RoomOnThreeNodes room = JoinRoomOnThreeNodes(a, b, c);
+  ASSERT_TRUE(room.alice != nullptr);
+  ASSERT_FALSE(HasFailure());
+  TestClient* alice = room.alice.get();
+  TestClient* bob = room.bob.get();
 
-  Reader at_alice{alice.get(), "bob"};
-  Reader at_bob{bob.get(), "alice"};
+  Reader at_alice{alice, "bob"};
+  Reader at_bob{bob, "alice"};
   int sent = 0;
   auto send_both = [&] {
     ASSERT_TRUE(alice->Send(absl::StrCat("line ", sent)).ok());
@@ -270,42 +282,101 @@ const std::vector<std::string>& ClusterCommands() {
   return *commands;
 }
 
+// Room r with alice and bob on `a` and carol on `b`, every JOIN read, and a line across nodes.
+struct RoomOnTwoNodes {
+  std::unique_ptr<TestClient> alice, bob, carol;
+};
+
+RoomOnTwoNodes JoinRoomOnTwoNodes(const Node& a, const Node& b) {
+  RoomOnTwoNodes room{Login(a.port, "alice"), Login(a.port, "bob"), Login(b.port, "carol")};
+  if (!(room.alice && room.bob && room.carol)) return {};
+  EXPECT_EQ(room.alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(room.bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(room.carol->Ask("/join r"), "OK JOIN r 3");
+  EXPECT_EQ(room.alice->Next(), "JOIN r bob");
+  EXPECT_EQ(room.alice->Next(), "JOIN r carol");
+  EXPECT_EQ(room.bob->Next(), "JOIN r carol");
+  EXPECT_TRUE(room.alice->Send("before").ok());
+  EXPECT_EQ(room.bob->Next(), "MSG r alice before");
+  EXPECT_EQ(room.carol->Next(), "MSG r alice before");
+  return room;
+}
+
+// One client on `node` per command of ClusterCommands(), logged in while Redis is up.
+std::vector<std::unique_ptr<TestClient>> Askers(const Node& node) {
+  std::vector<std::unique_ptr<TestClient>> askers;
+  for (size_t i = 0; i < ClusterCommands().size(); ++i) {
+    askers.push_back(Login(node.port, absl::StrCat("ask", node.id, i)));
+  }
+  return askers;
+}
+
+// Each of ClusterCommands() from its own client of `askers` (one whose command hangs cannot hold
+// up the others), all sent at once: each answer must be "ERR unavailable". The clients are closed
+// afterwards, so a command that did not answer cannot change anything later for them.
+void ExpectClusterCommandsRefused(const Node& node,
+                                  std::vector<std::unique_ptr<TestClient>>& askers) {
+  for (size_t i = 0; i < askers.size(); ++i) {
+    ASSERT_TRUE(askers[i] && askers[i]->Send(ClusterCommands()[i]).ok());
+  }
+  const absl::Time until = absl::Now() + kLineDeadline;  // one deadline for all the answers
+  for (size_t i = 0; i < askers.size(); ++i) {
+    EXPECT_TRUE(IsErr(askers[i]->Next(std::max(until - absl::Now(), absl::Milliseconds(1))),
+                      "unavailable"))
+        << ClusterCommands()[i] << " on node " << node.id << " while Redis is down";
+    askers[i]->Close();
+  }
+}
+
+// After Redis came back empty: the nodes registered again the room, its members on both nodes
+// and their nicks.
+void ExpectRegisteredAgain(const Node& a, const Node& b, TestClient& lister_a,
+                           TestClient& lister_b) {
+  const Lines rooms = {"OK ROOMS 1", "ROOM r 3"};  // sorted
+  EXPECT_EQ(ListingUntil(lister_a, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  EXPECT_EQ(ListingUntil(lister_b, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  const Lines who = {"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3"};  // sorted
+  EXPECT_EQ(ListingUntil(lister_b, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
+  EXPECT_EQ(ListingUntil(lister_a, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
+  auto thief = Login(b.port);
+  ASSERT_TRUE(thief);
+  EXPECT_TRUE(IsErr(thief->Ask("/nick alice"), "nick-taken")) << "alice's nick claimed again";
+}
+
+// `reader` gets `line` (after at most JOINs of room r, which a re-registration may announce).
+void ExpectLineAfterJoins(TestClient& reader, absl::string_view line) {
+  Lines skipped;
+  EXPECT_TRUE(ReadUntilLine(reader, line, &skipped)) << line;
+  EXPECT_TRUE(OnlyJoins(skipped));
+}
+
 TEST_F(ClusterFailureTest, RedisRestartedEmptyDuringChat) {
   Node& a = StartNode("a");
   Node& b = StartNode("b");
   ASSERT_FALSE(HasFailure());
-  auto alice = Login(a.port, "alice");
-  auto bob = Login(a.port, "bob");
-  auto carol = Login(b.port, "carol");
-  auto probe_a = Login(a.port, "probea");
-  auto probe_b = Login(b.port, "probeb");
-  ASSERT_TRUE(alice && bob && carol && probe_a && probe_b);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(carol->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(alice->Next(), "JOIN r carol");
-  ASSERT_EQ(bob->Next(), "JOIN r carol");
-  ASSERT_TRUE(alice->Send("before").ok());
-  ASSERT_EQ(bob->Next(), "MSG r alice before");
-  ASSERT_EQ(carol->Next(), "MSG r alice before");
+  RoomOnTwoNodes room = JoinRoomOnTwoNodes(a, b);
+  auto lister_a = Login(a.port, "listera");
+  auto lister_b = Login(b.port, "listerb");
+  std::vector<std::unique_ptr<TestClient>> askers_a = Askers(a);
+  std::vector<std::unique_ptr<TestClient>> askers_b = Askers(b);
+  ASSERT_TRUE(room.alice && lister_a && lister_b);
+  ASSERT_FALSE(HasFailure());
 
   redis_.Kill();
   // (a) The room's part on node a keeps working for its members there; the line waits at most for
   // the link to notice (its command timeout).
-  ASSERT_TRUE(alice->Send("while down").ok());
-  EXPECT_EQ(bob->Next(), "MSG r alice while down");
+  ASSERT_TRUE(room.alice->Send("while down").ok());
+  EXPECT_EQ(room.bob->Next(), "MSG r alice while down");
   // (b) Cluster-wide commands are refused, on both nodes, once each node has noticed.
-  for (TestClient* probe : {probe_a.get(), probe_b.get()}) {
-    EXPECT_TRUE(IsErr(AskUntil(*probe, "/rooms", "ERR unavailable", kLineDeadline), "unavailable"));
-    for (const std::string& command : ClusterCommands()) {
-      EXPECT_TRUE(IsErr(probe->Ask(command), "unavailable")) << command;
-    }
+  for (TestClient* lister : {lister_a.get(), lister_b.get()}) {
+    EXPECT_TRUE(IsErr(AskUntil(*lister, "/rooms", "ERR unavailable", kLineDeadline), "unavailable"));
   }
-  EXPECT_TRUE(a.process->WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " lost"),
-                                       kLineDeadline));
-  EXPECT_TRUE(b.process->WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " lost"),
-                                       kLineDeadline));
+  ExpectClusterCommandsRefused(a, askers_a);
+  ExpectClusterCommandsRefused(b, askers_b);
+  for (Node* node : {&a, &b}) {
+    EXPECT_TRUE(node->process->WaitForStderr(
+        absl::StrCat("redis link to ", RedisAddress(), " lost"), kLineDeadline));
+  }
 
   ASSERT_TRUE(redis_.Restart().ok());
   for (Node* node : {&a, &b}) {
@@ -313,29 +384,14 @@ TEST_F(ClusterFailureTest, RedisRestartedEmptyDuringChat) {
         absl::StrCat("redis link to ", RedisAddress(), " restored"), RecoveryDeadline()))
         << "node " << node->id;
   }
-  // The nodes register again what they hold: the room, its members on both nodes, their nicks.
-  const Lines rooms = {"OK ROOMS 1", "ROOM r 3"};  // sorted
-  EXPECT_EQ(ListingUntil(*probe_a, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
-  EXPECT_EQ(ListingUntil(*probe_b, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
-  const Lines who = {"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3"};  // sorted
-  EXPECT_EQ(ListingUntil(*probe_b, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
-  auto thief = Login(b.port);
-  ASSERT_TRUE(thief);
-  EXPECT_TRUE(IsErr(thief->Ask("/nick alice"), "nick-taken")) << "alice's nick claimed again";
-
-  // Lines cross nodes again, both ways (a re-registration may announce JOINs first).
-  ASSERT_TRUE(alice->Send("after restart").ok());
-  for (TestClient* reader : {bob.get(), carol.get()}) {
-    Lines skipped;
-    EXPECT_TRUE(ReadUntilLine(*reader, "MSG r alice after restart", &skipped));
-    EXPECT_TRUE(OnlyJoins(skipped));
-  }
-  ASSERT_TRUE(carol->Send("carol is back").ok());
-  for (TestClient* reader : {alice.get(), bob.get()}) {
-    Lines skipped;
-    EXPECT_TRUE(ReadUntilLine(*reader, "MSG r carol carol is back", &skipped));
-    EXPECT_TRUE(OnlyJoins(skipped));
-  }
+  ExpectRegisteredAgain(a, b, *lister_a, *lister_b);
+  // Lines cross nodes again, both ways.
+  ASSERT_TRUE(room.alice->Send("after restart").ok());
+  ExpectLineAfterJoins(*room.bob, "MSG r alice after restart");
+  ExpectLineAfterJoins(*room.carol, "MSG r alice after restart");
+  ASSERT_TRUE(room.carol->Send("carol is back").ok());
+  ExpectLineAfterJoins(*room.alice, "MSG r carol carol is back");
+  ExpectLineAfterJoins(*room.bob, "MSG r carol carol is back");
   EXPECT_TRUE(Running(a) && Running(b)) << "no node crashed";
 }
 
@@ -381,9 +437,7 @@ TEST_F(ClusterFailureTest, NickClaimedElsewhereDuringOutageEndsWithOneHolder) {
     ASSERT_TRUE(words.size() >= 4 && words[0] == "RENAMED" && words[1] == "alice" &&
                 absl::StartsWith(words[2], "guest"))
         << renamed;
-    Lines skipped;
-    EXPECT_TRUE(ReadUntilLine(*witness, absl::StrCat("NICK alice ", words[2]), &skipped));
-    EXPECT_TRUE(OnlyJoins(skipped));
+    ExpectLineAfterJoins(*witness, absl::StrCat("NICK alice ", words[2]));
     EXPECT_EQ(alice->Ask("/whoami"), absl::StrCat("OK WHOAMI ", words[2], " r"));
   } else {
     EXPECT_TRUE(IsErr(claim, "nick-taken")) << "node a's re-registration came first";
