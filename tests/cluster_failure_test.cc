@@ -60,6 +60,10 @@ class ClusterFailureTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
 
   void TearDown() override {
+    for (const std::unique_ptr<Node>& node : nodes_) {
+      // A sanitizer build's report (the child's TSAN_OPTIONS/ASAN_OPTIONS come from the test's).
+      EXPECT_FALSE(absl::StrContains(node->process->Stderr(), "Sanitizer")) << "node " << node->id;
+    }
     if (!HasFailure()) return;
     for (const std::unique_ptr<Node>& node : nodes_) {
       std::cerr << "---- log of node " << node->id << " ----\n" << node->process->Stderr() << "\n";
@@ -168,6 +172,7 @@ struct Reader {
   std::string peer;
   int next = 0;
   std::map<std::string, absl::Duration> left;  // victim -> time from the kill to its LEAVE read
+  std::map<std::string, int> read_before;      // victim -> peer's lines read before its LEAVE
   Lines unexpected;
 
   void Take(const std::string& line, absl::Time killed_at) {
@@ -179,6 +184,7 @@ struct Reader {
       next = number + 1;
     } else if (absl::StartsWith(line, "LEAVE r victim") && left.count(line.substr(8)) == 0) {
       left[line.substr(8)] = absl::Now() - killed_at;
+      read_before[line.substr(8)] = next;
     } else {
       unexpected.push_back(line);
     }
@@ -240,13 +246,17 @@ TEST_F(ClusterFailureTest, KilledNodeIsReapedWhileSurvivorsChatWithoutLoss) {
   while (sent < kBeforeKill) send_both();
   const absl::Time killed_at = absl::Now();
   c.process->Signal(SIGKILL);
-  // The rest of the lines go out one pair per round while both readers read, so the chat goes
-  // on across the reaping (a round waits at most 2 x 10 ms for a line that is not there).
+  // The rest go out a pair every 20 ms (about 3 s: the chat goes on while the node is reaped, at
+  // about 2 s; pacing only, nothing depends on it) while both readers read.
+  absl::Time next_send = killed_at;
   while (!(at_alice.Done(kLines) && at_bob.Done(kLines)) &&
          absl::Now() < killed_at + ReapDeadline()) {
-    if (sent < kLines) send_both();
-    at_alice.Drain(absl::Milliseconds(10), killed_at);
-    at_bob.Drain(absl::Milliseconds(10), killed_at);
+    if (sent < kLines && absl::Now() >= next_send) {
+      send_both();
+      next_send = absl::Now() + absl::Milliseconds(20);
+    }
+    at_alice.Drain(absl::Milliseconds(5), killed_at);
+    at_bob.Drain(absl::Milliseconds(5), killed_at);
   }
   std::optional<int> status = c.process->WaitForExit(kLineDeadline);
   ASSERT_TRUE(status.has_value());
@@ -258,7 +268,8 @@ TEST_F(ClusterFailureTest, KilledNodeIsReapedWhileSurvivorsChatWithoutLoss) {
     EXPECT_EQ(reader->left.size(), 2u) << "LEAVEs read by the reader of " << reader->peer;
     for (const auto& [victim, after] : reader->left) {
       std::cout << "kill -9 to '" << victim << "' read by the reader of " << reader->peer << ": "
-                << after << " (node TTL " << kTtlSeconds << " s)\n";
+                << after << " (node TTL " << kTtlSeconds << " s), after "
+                << reader->read_before.at(victim) << " of " << kLines << " lines\n";
       EXPECT_LT(after, ReapDeadline());
     }
   }
