@@ -74,7 +74,7 @@ void ClusterNode::Stop() {
 }
 
 void ClusterNode::OnLinkState(RedisLink::State state) {
-  if (state == RedisLink::State::kLost) return;  // the link logs it; heartbeats wait for it
+  if (state == RedisLink::State::kLost) return FailWaitingSubscriptions();  // the link logs it
   TakeGuestBlock();
   if (state == RedisLink::State::kReconnected) ResyncParts();
   if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left

@@ -160,13 +160,16 @@ class ClusterNode {
     size_t moves = 0;           // /create or /join on their way (EndRoomMove not yet called)
     bool subscribed = false;    // Redis confirmed it
     bool subscribing = false;
-    std::vector<std::function<void()>> on_subscribed;
+    std::vector<std::function<void(bool subscribed)>> on_subscribed;  // false: the link is down
     std::vector<cluster::RoomEntry> early;  // entries that came before a part attached
   };
   void OnMessage(const std::string& channel, const std::string& payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);
-  // Runs `send` once the room's channel is subscribed.
-  void WhenSubscribed(const std::string& room_key, std::function<void()> send);
+  // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
+  // down, or when it goes down before the subscription is confirmed.
+  void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);
+  // The link went down: whoever waits for a subscription is answered now.
+  void FailWaitingSubscriptions();
   void MaybeUnsubscribe(const std::string& room_key);
   void ResyncParts();
   // Prunes and registers again everything the holdings source says this node holds.

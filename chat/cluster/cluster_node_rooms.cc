@@ -72,7 +72,8 @@ void ClusterNode::CreateRoom(const cluster::RoomMove& move,
                              Answer<absl::StatusOr<cluster::Entered>> done) {
   link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
     feeds_[move.room_key].moves++;
-    WhenSubscribed(move.room_key, [this, move, done = std::move(done)]() mutable {
+    WhenSubscribed(move.room_key, [this, move, done = std::move(done)](bool subscribed) mutable {
+      if (!subscribed) return done(cluster::ParseEnteredReply(absl::UnavailableError("link down")));
       link_->Command(cluster::CreateCommand({options_.node_id, incarnation_}, move,
                                             options_.max_rooms, options_.max_stream_entries),
                      [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
@@ -86,7 +87,8 @@ void ClusterNode::JoinRoom(const cluster::RoomMove& move,
                            Answer<absl::StatusOr<cluster::Entered>> done) {
   link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
     feeds_[move.room_key].moves++;
-    WhenSubscribed(move.room_key, [this, move, done = std::move(done)]() mutable {
+    WhenSubscribed(move.room_key, [this, move, done = std::move(done)](bool subscribed) mutable {
+      if (!subscribed) return done(cluster::ParseEnteredReply(absl::UnavailableError("link down")));
       link_->Command(cluster::JoinCommand({options_.node_id, incarnation_}, move,
                                           options_.max_room_members, options_.max_stream_entries),
                      [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
@@ -105,9 +107,11 @@ void ClusterNode::EndRoomMove(const std::string& room_key) {
   });
 }
 
-void ClusterNode::WhenSubscribed(const std::string& room_key, std::function<void()> send) {
+void ClusterNode::WhenSubscribed(const std::string& room_key,
+                                 std::function<void(bool subscribed)> send) {
   Feed& feed = feeds_[room_key];
-  if (feed.subscribed) return send();
+  if (!link_->TEST_up()) return send(false);  // nothing waits for Redis
+  if (feed.subscribed) return send(true);
   feed.on_subscribed.push_back(std::move(send));
   if (feed.subscribing) return;
   feed.subscribing = true;
@@ -116,10 +120,18 @@ void ClusterNode::WhenSubscribed(const std::string& room_key, std::function<void
     if (it == feeds_.end()) return;
     it->second.subscribed = true;
     it->second.subscribing = false;
-    std::vector<std::function<void()>> waiting;
+    std::vector<std::function<void(bool)>> waiting;
     waiting.swap(it->second.on_subscribed);
-    for (std::function<void()>& send : waiting) send();
+    for (std::function<void(bool)>& send : waiting) send(true);
   });
+}
+
+void ClusterNode::FailWaitingSubscriptions() {
+  for (auto& [room_key, feed] : feeds_) {
+    std::vector<std::function<void(bool)>> waiting;
+    waiting.swap(feed.on_subscribed);
+    for (std::function<void(bool)>& send : waiting) send(false);
+  }
 }
 
 void ClusterNode::MaybeUnsubscribe(const std::string& room_key) {
@@ -194,7 +206,7 @@ void ClusterNode::AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed
     early.swap(state.early);
     for (cluster::RoomEntry& entry : early) part->OnEntry(std::move(entry));
     // A part opened while no move was on its way (the outage path) still needs its channel.
-    if (!state.subscribed && !state.subscribing) WhenSubscribed(room_key, [] {});
+    if (!state.subscribed && !state.subscribing) WhenSubscribed(room_key, [](bool) {});
   });
 }
 

@@ -78,6 +78,19 @@ RedisLink::RedisLink(const RedisLinkOptions& options, std::unique_ptr<EventLoop>
   cmd_.role = "command";
   sub_.link = this;
   sub_.role = "subscriber";
+  loop_->SetRoundHook([this] { return FlushWrites(); });
+}
+
+Clock::time_point RedisLink::FlushWrites() {
+  for (Conn* conn : {&cmd_, &sub_}) {
+    if (!conn->write_pending || conn->ctx == nullptr) continue;
+    conn->write_pending = false;
+    conn->flushing = true;  // a write that does not finish watches EPOLLOUT (AddWrite)
+    redisAsyncHandleWrite(conn->ctx);
+    // hiredis may have closed and freed the context (Cleanup cleared ctx): nothing more to do.
+    conn->flushing = false;
+  }
+  return Clock::time_point::max();
 }
 
 RedisLink::~RedisLink() { Stop(); }
@@ -385,6 +398,10 @@ void RedisLink::DelRead(void* privdata) {
 
 void RedisLink::AddWrite(void* privdata) {
   Conn& conn = *static_cast<Conn*>(privdata);
+  if (conn.connected && !conn.flushing && !(conn.events & EPOLLOUT)) {
+    conn.write_pending = true;  // written at the end of the round (FlushWrites)
+    return;
+  }
   UpdateWatch(conn, conn.events | EPOLLOUT);
 }
 
@@ -396,6 +413,7 @@ void RedisLink::DelWrite(void* privdata) {
 void RedisLink::Cleanup(void* privdata) {
   Conn& conn = *static_cast<Conn*>(privdata);
   UpdateWatch(conn, 0);
+  conn.write_pending = false;
   conn.ctx = nullptr;
   conn.connected = false;
   conn.ready = false;

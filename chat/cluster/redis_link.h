@@ -141,6 +141,11 @@ class RedisLink {
     uint32_t events = 0;     // EPOLLIN / EPOLLOUT that hiredis wants
     bool connected = false;  // TCP connected (hiredis completed the connect)
     bool ready = false;      // and answered our PING: Redis itself is there
+    // Once connected, what hiredis wants written waits for the end of the loop's round, so the
+    // commands of one round go out in one write (no epoll change per command); EPOLLOUT is
+    // watched only when the socket would not take it all.
+    bool write_pending = false;
+    bool flushing = false;
     void OnIo(uint64_t key, uint32_t events) override;
   };
   // A command sent and not answered.
@@ -170,6 +175,8 @@ class RedisLink {
   void OnReply(const void* reply);
   void OnSubscriberReply(const void* reply);
   void CheckTimeouts();
+  // The loop's round hook: writes what the round queued on each connection.
+  Clock::time_point FlushWrites();
   void DoStop();
   // The hiredis hooks and callbacks; ev.data and ac->data lead back to the Conn.
   static void AddRead(void* privdata);
