@@ -104,12 +104,6 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(absl::string_view addr
   return std::make_pair(std::string(address.substr(0, colon)), port);
 }
 
-ServerOptions EffectiveOptions(const ServerOptions& options) {
-  ServerOptions effective = options;
-  if (!options.cluster_redis.empty()) effective.accounts = false;
-  return effective;
-}
-
 absl::Status ValidateOptions(const ServerOptions& options) {
   if (options.host.empty()) return Invalid("--host must not be empty");
   if (options.port < 0 || options.port > 65535) {

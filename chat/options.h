@@ -129,9 +129,6 @@ LoginThrottleOptions LoginThrottleOptionsOf(const ServerOptions& options, bool p
 // The HTTP port's web options; `tls` for the HTTPS port's.
 WebOptions WebOptionsOf(const ServerOptions& options, bool tls = false);
 RegistryLimits RegistryLimitsOf(const ServerOptions& options);
-// What a node runs with: in a cluster, accounts are off (docs/CLUSTER.md, "Status": not
-// cluster-wide yet); alone, `options` as given.
-ServerOptions EffectiveOptions(const ServerOptions& options);
 
 }  // namespace roomchat
 

@@ -28,7 +28,7 @@ absl::StatusOr<UniqueFd> Listen(const std::string& host, int port, int* bound_po
 }  // namespace
 
 Server::Server(const ServerOptions& options)
-    : options_(EffectiveOptions(options)),
+    : options_(options),
       registry_(RegistryLimitsOf(options)),
       // A room thread that has ended asks the lobby thread to join it.
       reaper_([this] { lobby_->RunInLoop([this] { reaper_.JoinFinished(); }); }) {}
@@ -158,12 +158,20 @@ absl::Status Server::JoinCluster() {
         return held;
       },
       [this](uint64_t client, const std::string& nick) {
-        registry_.RunWhereClientIs(client, Place::ClusterNickLost(nick));
+        registry_.RunWhereClientIs(
+            client, Place::ClusterNickLost(nick, "another client took the nick while this server "
+                                                 "was cut off from the cluster"));
       });
+  cluster_->SetNickTakenSink([this](const std::string& nick_key) {
+    ClientId holder = registry_.IdOf(nick_key);
+    if (holder == 0) return;  // gone meanwhile
+    registry_.RunWhereClientIs(
+        holder, Place::ClusterNickLost(nick_key, absl::StrCat("someone logged in to the account ",
+                                                              nick_key)));
+  });
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
             << " (node TTL " << options_.cluster_node_ttl_s
-            << " s); history " << (options_.history ? "in Redis" : "off")
-            << "; accounts are off on clustered nodes for now";
+            << " s); history " << (options_.history ? "in Redis" : "off");
   if (absl::Status started = cluster_->Start(); !started.ok()) return started;
   // Clients that came before the node is in the cluster would be refused its commands.
   constexpr absl::Duration kJoinWait = absl::Seconds(5);
@@ -179,6 +187,7 @@ absl::Status Server::OpenAccounts() {
   login_guard_ = std::make_unique<LoginGuard>(LoginThrottleOptionsOf(options_, false),
                                               LoginThrottleOptionsOf(options_, true));
   if (!options_.accounts) return absl::OkStatus();
+  if (!options_.cluster_redis.empty()) return OpenClusterAccounts();
   if (history_ == nullptr) {  // else the history store holds the directory
     if (absl::Status made = MakeDataDir(options_.data_dir); !made.ok()) return made;
     absl::StatusOr<int> lock = LockDataDir(options_.data_dir);
@@ -194,6 +203,20 @@ absl::Status Server::OpenAccounts() {
   if (absl::Status started = accounts_->Start(); !started.ok()) return started;
   LOG(INFO) << "accounts in " << options_.data_dir << ": " << accounts_->account_keys().size()
             << " accounts, " << accounts_->rooms().size() << " registered rooms";
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenClusterAccounts() {
+  absl::StatusOr<std::pair<std::string, int>> redis = ParseHostPort(options_.cluster_redis);
+  if (!redis.ok()) return redis.status();
+  absl::StatusOr<std::unique_ptr<AccountService>> accounts = AccountService::Create(
+      AccountServiceOptions{}, std::make_unique<RedisAccountStore>(redis->first, redis->second));
+  if (!accounts.ok()) return accounts.status();
+  accounts_ = *std::move(accounts);
+  registry_.AddAccounts(accounts_->account_keys());
+  if (absl::Status started = accounts_->Start(); !started.ok()) return started;
+  LOG(INFO) << "accounts in Redis at " << options_.cluster_redis << ": "
+            << accounts_->account_keys().size() << " accounts";
   return absl::OkStatus();
 }
 

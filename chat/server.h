@@ -25,6 +25,7 @@
 #include "chat/accounts/login_guard.h"
 #include "chat/cluster/cluster_history.h"
 #include "chat/cluster/cluster_node.h"
+#include "chat/cluster/redis_account_store.h"
 #include "chat/loop/socket.h"
 #include "chat/loop/thread_reaper.h"
 #include "chat/metrics/metrics.h"
@@ -94,6 +95,8 @@ class Server {
   // One HTTP server on `port` (`*bound_port` says which), over TLS when `tls` is not null.
   absl::StatusOr<std::unique_ptr<HttpServer>> CreateHttpServer(int port, int* bound_port,
                                                                TlsContext* tls);
+  // In a cluster: the accounts in Redis (RedisAccountStore), on the same accounts thread.
+  absl::Status OpenClusterAccounts();
   // Loads the certificate when a TLS port or the HTTPS port will use it.
   absl::Status LoadTls();
   // Binds the TLS port and makes its acceptor; nothing without TLS.

@@ -242,7 +242,8 @@ TEST_F(ClusterTest, ModerationSaysItIsNotClusteredYet) {
   ASSERT_TRUE(alice);
   EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
   EXPECT_TRUE(IsErr(alice->Ask("/topic hello"), "unavailable"));
-  EXPECT_TRUE(IsErr(alice->Ask("/register secretpassword"), "unavailable"));
+  EXPECT_TRUE(IsErr(alice->Ask("/kick bob"), "unavailable"));
+  EXPECT_TRUE(IsErr(alice->Ask("/create keyed secret"), "unavailable")) << "no room keys yet";
 }
 
 // Every member, on every node, sees each sender's lines in order, none missing, while senders on

@@ -25,12 +25,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/accounts/account_store.h"
 #include "chat/accounts/room_settings.h"
 #include "chat/history/sqlite_statement.h"
 
 namespace roomchat {
 
-class AccountDb {
+class AccountDb final : public AccountStore {
  public:
   // The version of the account tables this build writes; a file with a newer one is refused.
   static constexpr int kSchemaVersion = 1;
@@ -40,7 +41,7 @@ class AccountDb {
   // account tables if missing. FailedPrecondition when `dir` is not a directory or the account
   // tables are of a newer version; DataLoss when the file is not a database.
   static absl::StatusOr<std::unique_ptr<AccountDb>> Open(const std::string& dir);
-  ~AccountDb();  // finalizes the statements and closes the connection
+  ~AccountDb() override;  // finalizes the statements and closes the connection
 
   AccountDb(const AccountDb&) = delete;
   AccountDb& operator=(const AccountDb&) = delete;
@@ -48,21 +49,21 @@ class AccountDb {
   // ---- Accounts, by account key (NameKey of the nick).
   // AlreadyExists when `account_key` is taken; InvalidArgument for an empty key or hash.
   absl::Status CreateAccount(absl::string_view account_key, absl::string_view nick,
-                             absl::string_view password_hash, int64_t created_ms);
+                             absl::string_view password_hash, int64_t created_ms) override;
   // The account's password hash; nullopt when there is no such account.
-  absl::StatusOr<std::optional<std::string>> PasswordHash(absl::string_view account_key);
+  absl::StatusOr<std::optional<std::string>> PasswordHash(absl::string_view account_key) override;
   // NotFound when there is no such account.
-  absl::Status SetPasswordHash(absl::string_view account_key, absl::string_view password_hash);
+  absl::Status SetPasswordHash(absl::string_view account_key, absl::string_view password_hash) override;
   // Every account key, in byte order.
-  absl::StatusOr<std::vector<std::string>> AccountKeys();
+  absl::StatusOr<std::vector<std::string>> AccountKeys() override;
 
   // ---- Registered rooms.
   // Replaces all that is stored for settings.room_key with `settings`, in one transaction; when
   // it is not registered (empty owner), deletes the room's rows instead. InvalidArgument for an
   // empty room key or an account or ban (kind, value) listed twice.
-  absl::Status SaveRoom(const RoomSettings& settings);
+  absl::Status SaveRoom(const RoomSettings& settings) override;
   // Every stored room, by room key; operators and bans in the order they were saved.
-  absl::StatusOr<std::vector<RoomSettings>> LoadRooms();
+  absl::StatusOr<std::vector<RoomSettings>> LoadRooms() override;
 
  private:
   struct Statements;  // every prepared statement; defined in account_db.cc

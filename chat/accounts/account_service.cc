@@ -36,18 +36,24 @@ absl::StatusOr<std::unique_ptr<AccountService>> AccountService::Open(
     const AccountServiceOptions& options) {
   absl::StatusOr<std::unique_ptr<AccountDb>> db = AccountDb::Open(options.data_dir);
   if (!db.ok()) return db.status();
-  absl::StatusOr<std::vector<std::string>> account_keys = (*db)->AccountKeys();
+  return Create(options, *std::move(db));
+}
+
+absl::StatusOr<std::unique_ptr<AccountService>> AccountService::Create(
+    const AccountServiceOptions& options, std::unique_ptr<AccountStore> db) {
+  absl::StatusOr<std::vector<std::string>> account_keys = db->AccountKeys();
   if (!account_keys.ok()) return account_keys.status();
-  absl::StatusOr<std::vector<RoomSettings>> rooms = (*db)->LoadRooms();
+  absl::StatusOr<std::vector<RoomSettings>> rooms = db->LoadRooms();
   if (!rooms.ok()) return rooms.status();
   if (absl::Status ready = InitSodium(); !ready.ok()) return ready;
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create("accounts");
   if (!loop.ok()) return loop.status();
   return std::unique_ptr<AccountService>(new AccountService(
-      options, *std::move(db), *std::move(loop), *std::move(account_keys), *std::move(rooms)));
+      options, std::move(db), *std::move(loop), *std::move(account_keys), *std::move(rooms)));
 }
 
-AccountService::AccountService(const AccountServiceOptions& options, std::unique_ptr<AccountDb> db,
+AccountService::AccountService(const AccountServiceOptions& options,
+                               std::unique_ptr<AccountStore> db,
                                std::unique_ptr<EventLoop> loop,
                                std::vector<std::string> account_keys,
                                std::vector<RoomSettings> rooms)

@@ -62,6 +62,9 @@ class AccountService {
   // Opens the database (creating data_dir) and loads the account keys and registered rooms.
   static absl::StatusOr<std::unique_ptr<AccountService>> Open(
       const AccountServiceOptions& options);
+  // The same over another store (in a cluster, Redis); options.data_dir is not used.
+  static absl::StatusOr<std::unique_ptr<AccountService>> Create(
+      const AccountServiceOptions& options, std::unique_ptr<AccountStore> store);
   ~AccountService();  // Stop()
 
   AccountService(const AccountService&) = delete;
@@ -102,7 +105,7 @@ class AccountService {
  private:
   using Job = absl::AnyInvocable<absl::Status() &&>;
 
-  AccountService(const AccountServiceOptions& options, std::unique_ptr<AccountDb> db,
+  AccountService(const AccountServiceOptions& options, std::unique_ptr<AccountStore> db,
                  std::unique_ptr<EventLoop> loop, std::vector<std::string> account_keys,
                  std::vector<RoomSettings> rooms);
 
@@ -128,7 +131,7 @@ class AccountService {
   const std::vector<RoomSettings> rooms_;
 
   // Owned by the worker thread.
-  std::unique_ptr<AccountDb> db_;
+  std::unique_ptr<AccountStore> db_;
   // A hash of a random password that nobody knows: unknown nicks are verified against it. Made by
   // the worker's first task, so that Open() does not wait for a hash.
   absl::StatusOr<std::string> unknown_account_hash_ = absl::UnavailableError("not made yet");

@@ -99,6 +99,10 @@ class ClusterNode {
   // Owner, before Start(): where "msg <to> <line>" from another node's /msg goes (link thread).
   using NodeMessageSink = std::function<void(const std::string& to_key, const std::string& line)>;
   void SetNodeMessageSink(NodeMessageSink sink) { node_message_sink_ = std::move(sink); }
+  // Owner, before Start(): told (link thread) that a login on another node took `nick_key` from
+  // this node's client.
+  using NickTakenSink = std::function<void(const std::string& nick_key)>;
+  void SetNickTakenSink(NickTakenSink sink) { nick_taken_sink_ = std::move(sink); }
   // Owner, before Start(): what this node holds (called on the link thread, each time the link
   // comes up), and where a client whose nick someone else took during an outage goes.
   using Holdings = std::function<std::vector<cluster::Registration>()>;
@@ -185,7 +189,8 @@ class ClusterNode {
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
 
-  NodeMessageSink node_message_sink_;  // set before Start(), like the two below
+  NodeMessageSink node_message_sink_;  // set before Start(), like the three below
+  NickTakenSink nick_taken_sink_;
   Holdings holdings_;
   NickConflict nick_conflict_;
 

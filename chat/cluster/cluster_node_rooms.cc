@@ -226,12 +226,15 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
     return OnRoomEntry(std::string(room_key), payload);
   }
   absl::string_view message = payload;
-  if (channel == cluster::NodeChannel(options_.node_id) && absl::ConsumePrefix(&message, "msg ")) {
+  if (channel != cluster::NodeChannel(options_.node_id)) return;
+  if (absl::ConsumePrefix(&message, "msg ")) {
     size_t space = message.find(' ');
     if (space != absl::string_view::npos && node_message_sink_) {
       node_message_sink_(std::string(message.substr(0, space)),
                          std::string(message.substr(space + 1)));
     }
+  } else if (absl::ConsumePrefix(&message, "lose ") && nick_taken_sink_) {
+    nick_taken_sink_(std::string(message));
   }
 }
 

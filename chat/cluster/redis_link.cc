@@ -16,11 +16,8 @@
 #include "glog/logging.h"
 
 namespace roomchat {
-namespace {
 
-constexpr std::chrono::milliseconds kTimeoutCheckEvery{250};
-
-RedisReply CopyReply(const redisReply& in) {
+RedisReply CopyRedisReply(const redisReply& in) {
   RedisReply out;
   switch (in.type) {
     case REDIS_REPLY_STRING: out.type = RedisReply::Type::kString; break;
@@ -34,10 +31,16 @@ RedisReply CopyReply(const redisReply& in) {
   out.integer = in.integer;
   if (in.type == REDIS_REPLY_ARRAY) {
     out.elements.reserve(in.elements);
-    for (size_t i = 0; i < in.elements; ++i) out.elements.push_back(CopyReply(*in.element[i]));
+    for (size_t i = 0; i < in.elements; ++i) {
+      out.elements.push_back(CopyRedisReply(*in.element[i]));
+    }
   }
   return out;
 }
+
+namespace {
+
+constexpr std::chrono::milliseconds kTimeoutCheckEvery{250};
 
 absl::Status Down(absl::string_view why) {
   return absl::UnavailableError(absl::StrCat("redis link ", why));
@@ -318,7 +321,7 @@ void RedisLink::OnReply(const void* raw) {
   if (raw == nullptr || in_flight_.empty()) return;
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
-  RedisReply reply = CopyReply(*static_cast<const redisReply*>(raw));
+  RedisReply reply = CopyRedisReply(*static_cast<const redisReply*>(raw));
   if (reply.type == RedisReply::Type::kError && absl::StartsWith(reply.str, "NOSCRIPT")) {
     LOG(WARNING) << "redis at " << address_
                  << " lost its scripts (SCRIPT FLUSH?); loading them again";

@@ -44,6 +44,7 @@
 #include "chat/loop/event_loop.h"
 
 struct redisAsyncContext;
+struct redisReply;
 
 namespace roomchat {
 
@@ -55,6 +56,9 @@ struct RedisReply {
   int64_t integer = 0;               // kInteger
   std::vector<RedisReply> elements;  // kArray
 };
+
+// A copy of hiredis's reply (for a synchronous hiredis connection's replies too).
+RedisReply CopyRedisReply(const redisReply& reply);
 
 struct RedisLinkOptions {
   std::string host = "127.0.0.1";

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/cluster/script_support.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
 
@@ -14,50 +15,33 @@ namespace roomchat {
 namespace cluster {
 namespace {
 
-// Functions the room scripts share, after rc_post's post(). A value "<node> ..." is node's when it
-// starts with "<node> "; a nick key's value is node's and incarnation's with "<node> <inc> ".
-constexpr char kSharedFunctions[] = R"lua(
-local function held_by(value, prefix)
-  return value and string.sub(value, 1, #prefix) == prefix
-end
-local function room_post(room, max_entries, node, kind, body)
-  return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '0',
-              node, kind, body)
-end
-local function add_member(node, room, nick_key, nick)
-  redis.call('HSET', 'rc:room:' .. room .. ':members', nick_key, node .. ' ' .. nick)
-  redis.call('SADD', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
-end
--- Removes node's member nick_key from room (LEAVE posted; the room closed if it emptied; its seq
--- and stream kept). 1 if it was node's member, else 0.
-local function leave(node, room, nick_key, max_entries)
-  local members_key = 'rc:room:' .. room .. ':members'
-  local held = redis.call('HGET', members_key, nick_key)
-  if not held_by(held, node .. ' ') then return 0 end
-  redis.call('HDEL', members_key, nick_key)
-  redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
-  room_post(room, max_entries, node, 'LEAVE', string.sub(held, #node + 2))
-  if redis.call('HLEN', members_key) == 0 then
-    redis.call('DEL', 'rc:room:' .. room, members_key)
-    redis.call('ZREM', 'rc:rooms', room)
-  end
-  return 1
-end
-)lua";
 
 // KEYS[1] rc:nick:<new>, KEYS[2] rc:node:<node>:nicks, KEYS[3] rc:node:<node>:members
 // ARGV: node, incarnation, old key ('': a first claim), new key, old nick, new nick, room key
-// ('': none), nick TTL ms, max stream entries. Checks come before any write: Redis keeps the
-// writes of a script that answers an error.
+// ('': none), nick TTL ms, max stream entries, the caller's account key ('' none), take ('1': a
+// login, which takes the nick from whoever holds it). Checks come before any write: Redis keeps
+// the writes of a script that answers an error.
 constexpr char kNickBody[] = R"lua(
 local node, old_key, new_key, old_nick, new_nick, room =
     ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local mine = node .. ' ' .. ARGV[2] .. ' '
+local caller_account, take = ARGV[10], ARGV[11] == '1'
 local held = redis.call('GET', KEYS[1])
-if held and not held_by(held, mine) then
-  return redis.error_reply('nick-taken ' .. new_nick .. ' is taken')
+if not take then
+  if caller_account ~= new_key and redis.call('EXISTS', 'rc:acct:' .. new_key) == 1 then
+    return redis.error_reply('nick-registered ' .. new_nick .. ' is registered; /login ' ..
+                             new_nick .. ' PASSWORD')
+  end
+  if held and not held_by(held, mine) then
+    return redis.error_reply('nick-taken ' .. new_nick .. ' is taken')
+  end
+elseif held and not held_by(held, node .. ' ') then
+  -- A login takes the nick from a client on another node: that node renames its client.
+  redis.call('PUBLISH', 'rc:ch:node:' .. string.match(held, '^(%S+) '), 'lose ' .. new_key)
 end
-local account = held and string.match(held, '^%S+ %S+ %S+ (%S+)$') or '-'
+local account = '-'
+if held and held_by(held, mine) then account = string.match(held, '^%S+ %S+ %S+ (%S+)$') or '-' end
+if take then account = caller_account end
 redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account, 'PX', ARGV[8])
 redis.call('SADD', KEYS[2], new_key)
 if old_key ~= '' and old_key ~= new_key then
@@ -170,80 +154,6 @@ return 'sent'
 )lua";
 
 // A script's text and the SHA1 that EVALSHA names it by.
-// rc_prune, after an outage: forgets what Redis holds for this node and the node no longer has.
-// ARGV: node, max stream entries, M, M "<room> <nick key>" pairs kept, then the nick keys kept.
-constexpr char kPruneBody[] = R"lua(
-local node, max_entries, m = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local keep_members, keep_nicks = {}, {}
-for i = 4, 3 + m do keep_members[ARGV[i]] = true end
-for i = 4 + m, #ARGV do keep_nicks[ARGV[i]] = true end
-local members_key, nicks_key = 'rc:node:' .. node .. ':members', 'rc:node:' .. node .. ':nicks'
-local removed = 0
-for _, pair in ipairs(redis.call('SMEMBERS', members_key)) do
-  if not keep_members[pair] then
-    local space = string.find(pair, ' ', 1, true)
-    removed = removed + leave(node, string.sub(pair, 1, space - 1), string.sub(pair, space + 1),
-                              max_entries)
-    redis.call('SREM', members_key, pair)
-  end
-end
-for _, nick in ipairs(redis.call('SMEMBERS', nicks_key)) do
-  if not keep_nicks[nick] then
-    if held_by(redis.call('GET', 'rc:nick:' .. nick), node .. ' ') then
-      redis.call('DEL', 'rc:nick:' .. nick)
-    end
-    redis.call('SREM', nicks_key, nick)
-  end
-end
-return removed
-)lua";
-
-// rc_register, after an outage: claims a client's nick again and puts it back in its room
-// (re-created if Redis lost it; JOIN posted if Redis had no such member). Fails nick-taken if
-// someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
-// room name, nick TTL ms, max stream entries, old nick key ('' none: the member it replaces).
-// The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
-constexpr char kRegisterBody[] = R"lua(
-local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local mine = node .. ' ' .. ARGV[2] .. ' '
-local held = redis.call('GET', 'rc:nick:' .. nick_key)
-if held and not held_by(held, mine) then
-  return redis.error_reply('nick-taken ' .. nick .. ' is taken')
-end
-redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' -', 'PX', ARGV[7])
-redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
-if room == '' then return 0 end
-if ARGV[9] ~= '' and ARGV[9] ~= nick_key then leave(node, room, ARGV[9], ARGV[8]) end
-if redis.call('EXISTS', 'rc:room:' .. room) == 0 then
-  local t = redis.call('TIME')
-  redis.call('HSET', 'rc:room:' .. room, 'name', ARGV[6], 'created_ms',
-             string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
-  redis.call('ZADD', 'rc:rooms', 0, room)
-end
-if redis.call('HGET', 'rc:room:' .. room .. ':members', nick_key) == node .. ' ' .. nick then
-  return 0
-end
-add_member(node, room, nick_key, nick)
--- The room's other members saw this one LEAVE (the node was reaped) only if Redis kept the room's
--- entries; after Redis lost its data nobody saw anything, and nobody is told of a JOIN.
-if redis.call('EXISTS', 'rc:seq:' .. room) == 1 then room_post(room, ARGV[8], node, 'JOIN', nick) end
-return 1
-)lua";
-
-struct Script {
-  std::string text;
-  std::string sha;
-};
-
-Script* NewScript(std::string text) {
-  std::string sha = RedisLink::ScriptSha(text);
-  return new Script{std::move(text), std::move(sha)};
-}
-
-// A room script: post() and the shared functions, then its body.
-Script* NewRoomScript(const char* body) {
-  return NewScript(absl::StrCat(kPostFunction, kSharedFunctions, body));
-}
 
 const Script& NickScript() {
   static const Script* const script = NewRoomScript(kNickBody);
@@ -261,14 +171,6 @@ const Script& LeaveScript() {
   static const Script* const script = NewRoomScript(kLeaveBody);
   return *script;
 }
-const Script& PruneScript() {
-  static const Script* const script = NewRoomScript(kPruneBody);
-  return *script;
-}
-const Script& RegisterScript() {
-  static const Script* const script = NewRoomScript(kRegisterBody);
-  return *script;
-}
 const Script& RoomsScript() {
   static const Script* const script = NewScript(kRoomsScript);
   return *script;
@@ -280,19 +182,6 @@ const Script& WhoScript() {
 const Script& MsgScript() {
   static const Script* const script = NewScript(kMsgScript);
   return *script;
-}
-
-// EVALSHA <sha> <number of keys> keys... args...
-std::vector<std::string> Evalsha(const Script& script, std::vector<std::string> keys,
-                                 std::vector<std::string> args) {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back("EVALSHA");
-  argv.push_back(script.sha);
-  argv.push_back(absl::StrCat(keys.size()));
-  for (std::string& key : keys) argv.push_back(std::move(key));
-  for (std::string& arg : args) argv.push_back(std::move(arg));
-  return argv;
 }
 
 // The ErrorCode whose wire name is `name`, if any.
@@ -343,10 +232,10 @@ bool IsText(const RedisReply& element) {
 std::vector<std::string> AllScripts() {
   std::vector<std::string> scripts = {PostScript(), HeartbeatScript(), ReapScript()};
   for (const Script* script : {&NickScript(), &CreateScript(), &JoinScript(), &LeaveScript(),
-                               &RoomsScript(), &WhoScript(), &MsgScript(), &PruneScript(),
-                               &RegisterScript()}) {
+                               &RoomsScript(), &WhoScript(), &MsgScript()}) {
     scripts.push_back(script->text);
   }
+  for (std::string& script : OutageScripts()) scripts.push_back(std::move(script));
   return scripts;
 }
 
@@ -359,7 +248,8 @@ std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange&
                  {NickKey(new_key), NodeNicksKey(self.node), NodeMembersKey(self.node)},
                  {self.node, self.incarnation, NameKey(change.old_nick), new_key,
                   change.old_nick, change.new_nick, change.room_key,
-                  absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries)});
+                  absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries), change.account,
+                  change.take ? "1" : "0"});
 }
 
 std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove& move,
@@ -386,30 +276,6 @@ std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::strin
   return Evalsha(LeaveScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
                  {self.node, self.incarnation, room_key, nick_key, release_nick ? "1" : "0",
                   absl::StrCat(max_entries)});
-}
-
-std::vector<std::string> PruneCommand(const NodeIdentity& self,
-                                      const std::vector<Registration>& kept, size_t max_entries) {
-  std::vector<std::string> args = {self.node, absl::StrCat(max_entries), "0"};
-  size_t members = 0;
-  for (const Registration& client : kept) {
-    if (client.room_key.empty()) continue;
-    args.push_back(absl::StrCat(client.room_key, " ", NameKey(client.nick)));
-    ++members;
-  }
-  args[2] = absl::StrCat(members);
-  for (const Registration& client : kept) args.push_back(NameKey(client.nick));
-  return Evalsha(PruneScript(), {NodeMembersKey(self.node), NodeNicksKey(self.node)},
-                 std::move(args));
-}
-
-std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
-                                         std::chrono::milliseconds nick_ttl, size_t max_entries) {
-  std::string nick_key = NameKey(client.nick);
-  return Evalsha(RegisterScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
-                 {self.node, self.incarnation, nick_key, client.nick, client.room_key,
-                  client.room_name, absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries),
-                  client.replaces.empty() ? "" : NameKey(client.replaces)});
 }
 
 std::vector<std::string> RoomsCommand() { return Evalsha(RoomsScript(), {kRoomsKey}, {}); }

@@ -52,6 +52,12 @@ struct NickChange {
   std::string old_nick;
   std::string new_nick;
   std::string room_key;
+  // The caller's account key ('' for a guest): a registered nick is refused (nick-registered)
+  // to anyone but its account. With `take` (a login to that account) the nick is taken from
+  // whoever holds it, and a holder on another node is told on its node channel
+  // ("lose <nick key>") to rename its client.
+  std::string account;
+  bool take = false;
 };
 std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
                                      std::chrono::milliseconds nick_ttl, size_t max_entries);
@@ -126,7 +132,8 @@ std::string NodeChannel(absl::string_view node);  // rc:ch:node:<node>
 // freed); rc_register claims each client's nick again (nick-taken if someone else took it
 // meanwhile) and puts it back in its room, re-creating the room if Redis lost it and posting JOIN
 // if Redis had no such member. `replaces`: the member's nick before a conflict renamed it (its
-// entry in the room is removed, with a LEAVE). Parse both with ParseStatusReply.
+// entry in the room, if still this node's, is renamed, with a NICK). Parse both with
+// ParseStatusReply.
 struct Registration {
   uint64_t client = 0;     // the client's id on this node
   std::string nick;        // as given

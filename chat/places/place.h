@@ -82,8 +82,8 @@ class Place : public Destination,
   void RunInLoop(EventLoop::Task task) { loop_->RunInLoop(std::move(task)); }
 
   // In a cluster: the task (for Registry::RunWhereClientIs) that renames a client whose nick
-  // `lost_nick` another node's client took while this node was cut off from Redis.
-  static ClientTask ClusterNickLost(std::string lost_nick);
+  // `lost_nick` a client on another node took (`reason` says how), to a guest nick.
+  static ClientTask ClusterNickLost(std::string lost_nick, std::string reason);
 
   // For tests, safe from any thread: commands handled so far.
   uint64_t TEST_commands() const { return commands_.load(std::memory_order_relaxed); }
@@ -184,6 +184,10 @@ class Place : public Destination,
   void FinishRegister(Connection& member, const std::string& account, absl::Status status);
   void FinishLogin(Connection& member, const std::string& nick, const std::string& account,
                    absl::Status status);
+  // The password was right: the member takes the nick (from whoever holds it) and the account.
+  void CompleteLogin(Connection& member, const std::string& nick, const std::string& account);
+  // In a cluster, first the nick in Redis (taken from its holder on any node).
+  void ClusterLogin(Connection& member, const std::string& nick, const std::string& account);
   void FinishPassword(Connection& member, absl::Status status);
   // The account wrong-password bookkeeping and answer.
   void LoginFailed(Connection& member, absl::string_view account);
@@ -211,7 +215,11 @@ class Place : public Destination,
   void ClusterRooms(Connection& member);
   void ClusterWho(Connection& member, const std::string& room_key);
   void ClusterMsg(Connection& member, const Command& command);
-  void LoseClusterNick(Connection& member, const std::string& lost_nick);
+  void LoseClusterNick(Connection& member, const std::string& lost_nick,
+                       const std::string& reason);
+  // `member`, renamed from `lost_nick` to a guest nick here, claims it in Redis and takes its
+  // room membership under it (its room hears NICK old new).
+  void RegisterRenamed(Connection& member, const std::string& lost_nick);
 
   // Const after construction.
   const PlaceContext context_;

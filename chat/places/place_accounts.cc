@@ -77,8 +77,9 @@ AccountService::Done Place::AnswerTo(Connection& member, AccountAnswer answer,
     if (first) first(status);
     registry->RunWhereClientIs(
         id, [answer = std::move(answer), status](Place& here, Connection& held) {
+          held.set_input_on_hold(false);  // unless the answer holds it again for a next step
           answer(here, held, status);
-          here.io().Resume(held);
+          if (!held.input_on_hold()) here.io().Resume(held);
         });
   };
 }
@@ -163,9 +164,14 @@ void Place::FinishLogin(Connection& member, const std::string& nick, const std::
     LOG(ERROR) << "cannot check a login to account " << account << ": " << status;
     return SendError(member, Unavailable());
   }
-  Registry* registry = context_.registry;
-  absl::StatusOr<std::string> old_nick =
-      registry->LogIn(member.id(), nick, account, [](std::string lost_nick) -> ClientTask {
+  if (in_cluster()) return ClusterLogin(member, nick, account);
+  CompleteLogin(member, nick, account);
+}
+
+void Place::CompleteLogin(Connection& member, const std::string& nick,
+                          const std::string& account) {
+  absl::StatusOr<std::string> old_nick = context_.registry->LogIn(
+      member.id(), nick, account, [](std::string lost_nick) -> ClientTask {
         return [lost_nick = std::move(lost_nick)](Place& here, Connection& holder) {
           here.LoseNick(holder, lost_nick);
         };
@@ -176,7 +182,8 @@ void Place::FinishLogin(Connection& member, const std::string& nick, const std::
   member.set_account(account);
   LOG(INFO) << "client " << member.id() << " logged in to account " << account;
   io_->Send(member, replies::Ok(Command::Kind::kLogin, nick));
-  if (*old_nick != nick) Announce(member.id(), replies::Nick(*old_nick, nick));
+  // In a cluster the room hears it from Redis (the NICK entry of the login's claim).
+  if (*old_nick != nick && !in_cluster()) Announce(member.id(), replies::Nick(*old_nick, nick));
 }
 
 void Place::LoseNick(Connection& member, const std::string& lost_nick) {
@@ -187,6 +194,7 @@ void Place::LoseNick(Connection& member, const std::string& lost_nick) {
   member.set_account("");
   io_->Send(member, replies::Renamed(lost_nick, now,
                                      absl::StrCat("someone logged in to the account ", lost_nick)));
+  if (in_cluster()) return RegisterRenamed(member, before);
   if (before != now) Announce(member.id(), replies::Nick(before, now));
 }
 

@@ -21,9 +21,10 @@ std::function<void(T)> Place::HoldFor(Connection& member, ClusterAnswer<T> answe
   return [registry, id, answer = std::move(answer), if_gone = std::move(if_gone)](T result) {
     bool routed = registry->RunWhereClientIs(
         id, [answer, result = std::move(result), id](Place& here, Connection& held) {
+          held.set_input_on_hold(false);  // unless the answer holds it again for a next step
           answer(here, held, result);
           // Unless it moved to another place meanwhile (it takes its input there).
-          if (here.io().Find(id) == &held) here.io().Resume(held);
+          if (here.io().Find(id) == &held && !held.input_on_hold()) here.io().Resume(held);
         });
     if (!routed && if_gone) if_gone();
   };
@@ -43,7 +44,8 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
   if (holder != 0 && holder != member.id()) {
     return SendError(member, ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken")));
   }
-  cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : ""};
+  cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "",
+                             member.account()};
   context_.cluster->Nick(
       change, HoldFor<absl::Status>(member, [nick](Place& here, Connection& held,
                                                    absl::Status status) {
@@ -55,6 +57,11 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
 }
 
 void Place::ClusterCreate(Connection& member, const Command& command) {
+  if (!command.key.empty()) {  // docs/CLUSTER.md, "Status": room settings are not cluster-wide
+    return SendError(member, ProtocolError(ErrorCode::kUnavailable,
+                                           "room keys are not available across cluster nodes "
+                                           "yet"));
+  }
   // A part open here means the room exists; the script checks the rest (and the limits).
   absl::Status can_create = context_.registry->CheckCanCreate(command.name, member.id());
   if (!can_create.ok()) return SendError(member, can_create);
@@ -166,22 +173,43 @@ void Place::ClusterMsg(Connection& member, const Command& command) {
       }));
 }
 
-ClientTask Place::ClusterNickLost(std::string lost_nick) {
-  return [lost_nick](Place& here, Connection& member) { here.LoseClusterNick(member, lost_nick); };
+ClientTask Place::ClusterNickLost(std::string lost_nick, std::string reason) {
+  return [lost_nick, reason](Place& here, Connection& member) {
+    here.LoseClusterNick(member, lost_nick, reason);
+  };
 }
 
-void Place::LoseClusterNick(Connection& member, const std::string& lost_nick) {
+void Place::LoseClusterNick(Connection& member, const std::string& lost_nick,
+                            const std::string& reason) {
   if (NameKey(member.nick()) != NameKey(lost_nick)) return;  // renamed itself meanwhile
+  const std::string lost = member.nick();
   std::string guest = absl::StrCat("guest", context_.cluster->NextGuestNumber());
   if (!context_.registry->Rename(member.id(), guest).ok()) return;
+  context_.registry->LogOut(member.id());
   member.set_nick(guest);
-  io_->Send(member, replies::Renamed(lost_nick, guest,
-                                     "another client took the nick while this server was cut "
-                                     "off from the cluster"));
-  // Its room hears of it through Redis: LEAVE of the old nick, JOIN of the new.
-  context_.cluster->Register(cluster::Registration{member.id(), guest,
+  member.set_account("");
+  io_->Send(member, replies::Renamed(lost, guest, reason));
+  RegisterRenamed(member, lost);
+}
+
+void Place::RegisterRenamed(Connection& member, const std::string& lost_nick) {
+  // Its room hears of it through Redis: NICK, or JOIN of the new nick when the old one's entry is
+  // gone (the winner took it).
+  context_.cluster->Register(cluster::Registration{member.id(), member.nick(),
                                                    is_room() ? NameKey(room_name_) : "",
                                                    room_name_, lost_nick});
+}
+
+void Place::ClusterLogin(Connection& member, const std::string& nick,
+                         const std::string& account) {
+  cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "", account,
+                             /*take=*/true};
+  context_.cluster->Nick(change, HoldFor<absl::Status>(member, [nick, account](
+                                                                   Place& here, Connection& held,
+                                                                   absl::Status status) {
+                           if (!status.ok()) return here.SendError(held, status);
+                           here.CompleteLogin(held, nick, account);
+                         }));
 }
 
 void Place::ClusterLeave(const std::string& nick, bool release_nick) {

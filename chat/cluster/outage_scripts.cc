@@ -1,0 +1,125 @@
+// rc_prune and rc_register: what a node registers again each time its link comes up
+// (docs/CLUSTER.md, "Redis unavailable").
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chat/cluster/node_scripts.h"
+#include "chat/cluster/script_support.h"
+#include "chat/cluster/scripts.h"
+#include "chat/protocol/names.h"
+
+namespace roomchat {
+namespace cluster {
+namespace {
+
+// rc_prune, after an outage: forgets what Redis holds for this node and the node no longer has.
+// ARGV: node, max stream entries, M, M "<room> <nick key>" pairs kept, then the nick keys kept.
+constexpr char kPruneBody[] = R"lua(
+local node, max_entries, m = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keep_members, keep_nicks = {}, {}
+for i = 4, 3 + m do keep_members[ARGV[i]] = true end
+for i = 4 + m, #ARGV do keep_nicks[ARGV[i]] = true end
+local members_key, nicks_key = 'rc:node:' .. node .. ':members', 'rc:node:' .. node .. ':nicks'
+local removed = 0
+for _, pair in ipairs(redis.call('SMEMBERS', members_key)) do
+  if not keep_members[pair] then
+    local space = string.find(pair, ' ', 1, true)
+    removed = removed + leave(node, string.sub(pair, 1, space - 1), string.sub(pair, space + 1),
+                              max_entries)
+    redis.call('SREM', members_key, pair)
+  end
+end
+for _, nick in ipairs(redis.call('SMEMBERS', nicks_key)) do
+  if not keep_nicks[nick] then
+    if held_by(redis.call('GET', 'rc:nick:' .. nick), node .. ' ') then
+      redis.call('DEL', 'rc:nick:' .. nick)
+    end
+    redis.call('SREM', nicks_key, nick)
+  end
+end
+return removed
+)lua";
+
+// rc_register, after an outage: claims a client's nick again and puts it back in its room
+// (re-created if Redis lost it; JOIN posted if Redis had no such member). Fails nick-taken if
+// someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
+// room name, nick TTL ms, max stream entries, old nick key ('' none: the member it replaces,
+// renamed with a NICK unless another node's client holds that entry now), old nick as given.
+// The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
+constexpr char kRegisterBody[] = R"lua(
+local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
+local mine = node .. ' ' .. ARGV[2] .. ' '
+local held = redis.call('GET', 'rc:nick:' .. nick_key)
+if held and not held_by(held, mine) then
+  return redis.error_reply('nick-taken ' .. nick .. ' is taken')
+end
+redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' -', 'PX', ARGV[7])
+redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
+if room == '' then return 0 end
+if redis.call('EXISTS', 'rc:room:' .. room) == 0 then
+  local t = redis.call('TIME')
+  redis.call('HSET', 'rc:room:' .. room, 'name', ARGV[6], 'created_ms',
+             string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+  redis.call('ZADD', 'rc:rooms', 0, room)
+end
+local members_key = 'rc:room:' .. room .. ':members'
+if ARGV[9] ~= '' and ARGV[9] ~= nick_key then
+  -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is
+  -- in the room and took the entry): it hears NICK old new.
+  local old_held = redis.call('HGET', members_key, ARGV[9])
+  if not old_held or held_by(old_held, node .. ' ') then
+    if old_held then
+      redis.call('HDEL', members_key, ARGV[9])
+      redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[9])
+    end
+    add_member(node, room, nick_key, nick)
+    room_post(room, ARGV[8], node, 'NICK', ARGV[10] .. ' ' .. nick)
+    return 1
+  end
+end
+if redis.call('HGET', members_key, nick_key) == node .. ' ' .. nick then return 0 end
+add_member(node, room, nick_key, nick)
+-- The room's other members saw this one LEAVE (the node was reaped) only if Redis kept the room's
+-- entries; after Redis lost its data nobody saw anything, and nobody is told of a JOIN.
+if redis.call('EXISTS', 'rc:seq:' .. room) == 1 then room_post(room, ARGV[8], node, 'JOIN', nick) end
+return 1
+)lua";
+
+const Script& PruneScript() {
+  static const Script* const script = NewRoomScript(kPruneBody);
+  return *script;
+}
+const Script& RegisterScript() {
+  static const Script* const script = NewRoomScript(kRegisterBody);
+  return *script;
+}
+}  // namespace
+
+std::vector<std::string> OutageScripts() { return {PruneScript().text, RegisterScript().text}; }
+
+std::vector<std::string> PruneCommand(const NodeIdentity& self,
+                                      const std::vector<Registration>& kept, size_t max_entries) {
+  std::vector<std::string> args = {self.node, absl::StrCat(max_entries), "0"};
+  size_t members = 0;
+  for (const Registration& client : kept) {
+    if (client.room_key.empty()) continue;
+    args.push_back(absl::StrCat(client.room_key, " ", NameKey(client.nick)));
+    ++members;
+  }
+  args[2] = absl::StrCat(members);
+  for (const Registration& client : kept) args.push_back(NameKey(client.nick));
+  return Evalsha(PruneScript(), {NodeMembersKey(self.node), NodeNicksKey(self.node)},
+                 std::move(args));
+}
+
+std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
+                                         std::chrono::milliseconds nick_ttl, size_t max_entries) {
+  std::string nick_key = NameKey(client.nick);
+  return Evalsha(RegisterScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
+                 {self.node, self.incarnation, nick_key, client.nick, client.room_key,
+                  client.room_name, absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries),
+                  client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces});
+}
+
+}  // namespace cluster
+}  // namespace roomchat

@@ -1,0 +1,98 @@
+// End-to-end tests of accounts in a cluster (docs/CLUSTER.md, "Accounts ... across nodes"): an
+// account registered on one node is one on every node: its nick is refused to others anywhere,
+// a login on any node takes the nick from its holder on any node (renamed to a guest), a changed
+// password holds everywhere.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "chat/cluster/test_redis.h"
+#include "chat/server.h"
+#include "gtest/gtest.h"
+#include "tests/server_fixture.h"
+#include "tests/test_client.h"
+
+namespace roomchat {
+namespace {
+
+constexpr char kPassword[] = "correct-horse";
+constexpr char kNewPassword[] = "battery-staple";
+
+class ClusterAccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    for (int i = 0; i < 2; ++i) {
+      ServerOptions node;
+      node.port = 0;
+      node.http_port = -1;
+      node.history = false;
+      node.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
+      node.node_id = absl::StrCat("n", i);
+      nodes_.push_back(std::make_unique<Server>(node));
+      absl::Status started = nodes_.back()->Start();
+      ASSERT_TRUE(started.ok()) << started;
+    }
+  }
+  void TearDown() override { nodes_.clear(); }
+
+  std::unique_ptr<TestClient> On(int node, absl::string_view nick = "") {
+    return Login(nodes_[node]->port(), nick);
+  }
+
+  TestRedis redis_;
+  std::vector<std::unique_ptr<Server>> nodes_;
+};
+
+// "RENAMED <old> <guest> <reason>": the guest nick, or "" for any other line.
+std::string RenamedTo(absl::string_view line, absl::string_view old) {
+  std::vector<std::string> words = absl::StrSplit(line, ' ');
+  if (words.size() < 4 || words[0] != "RENAMED" || words[1] != old) return "";
+  return absl::StartsWith(words[2], "guest") ? words[2] : "";
+}
+
+TEST_F(ClusterAccountsTest, AnAccountRegisteredOnOneNodeIsOneOnEveryNode) {
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->Ask(absl::StrCat("/register ", kPassword)), "OK REGISTER alice");
+  EXPECT_TRUE(IsErr(bob->Ask("/nick alice"), "nick-registered"));
+  EXPECT_TRUE(IsErr(bob->Ask("/login alice wrong-password"), "auth-failed"));
+
+  // A login on the other node takes the nick from alice's first connection.
+  EXPECT_EQ(bob->Ask(absl::StrCat("/login alice ", kPassword)), "OK LOGIN alice");
+  std::string guest = RenamedTo(alice->Next(), "alice");
+  ASSERT_FALSE(guest.empty());
+  EXPECT_EQ(alice->Ask("/whoami"), absl::StrCat("OK WHOAMI ", guest, " -"));
+  EXPECT_EQ(bob->Ask("/whoami"), "OK WHOAMI alice -");
+  EXPECT_TRUE(IsErr(alice->Ask("/nick alice"), "nick-registered"));
+
+  EXPECT_EQ(bob->Ask(absl::StrCat("/password ", kPassword, " ", kNewPassword)), "OK PASSWORD");
+  auto again = On(0);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(IsErr(again->Ask(absl::StrCat("/login alice ", kPassword)), "auth-failed"));
+  EXPECT_EQ(again->Ask(absl::StrCat("/login alice ", kNewPassword)), "OK LOGIN alice");
+  EXPECT_FALSE(RenamedTo(bob->Next(), "alice").empty());
+}
+
+TEST_F(ClusterAccountsTest, ALoginInARoomIsANickChangeForEveryNode) {
+  auto alice = On(0, "alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->Ask(absl::StrCat("/register ", kPassword)), "OK REGISTER alice");
+  alice->Close();
+  auto dave = On(0, "dave");
+  auto back = On(1, "someone");
+  ASSERT_TRUE(dave && back);
+  EXPECT_EQ(dave->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(back->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(dave->Next(), "JOIN r someone");
+  EXPECT_EQ(back->Ask(absl::StrCat("/login alice ", kPassword)), "OK LOGIN alice");
+  EXPECT_EQ(dave->Next(), "NICK someone alice");
+  EXPECT_EQ(Pending(*back), Lines{}) << "the renamer had its OK LOGIN";
+}
+
+}  // namespace
+}  // namespace roomchat
