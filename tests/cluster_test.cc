@@ -236,6 +236,21 @@ TEST_F(ClusterTest, LimitsCountTheWholeCluster) {
   EXPECT_TRUE(IsErr(dave->Ask("/create three"), "limit"));
 }
 
+TEST_F(ClusterTest, ANodeThatShutsDownTellsTheOthersItsClientsLeft) {
+  ServerOptions options;
+  options.cluster_node_ttl_s = 120;  // reaping would take far longer than the line deadline
+  StartNodes(2, options);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  nodes_[1].reset();  // SIGTERM's path: Server::Shutdown
+  EXPECT_EQ(alice->Next(), "LEAVE r bob");
+  EXPECT_EQ(alice->Ask("/nick bob"), "OK NICK bob") << "freed at once";
+}
+
 TEST_F(ClusterTest, ModerationSaysItIsNotClusteredYet) {
   StartNodes(1);
   auto alice = On(0, "alice");

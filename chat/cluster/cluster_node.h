@@ -23,8 +23,8 @@
 // conflict sink (the client is renamed). Room parts are told to accept the next entry whatever
 // its seq (Redis may have restarted empty).
 //
-// What this step does not do yet: leave gracefully on Stop() (a stopped node is reaped like a
-// dead one, within the TTL, unless its places told Redis their clients left first).
+// On Stop() the link writes what was queued (its places' leaves) before it closes, without
+// waiting for replies; what Redis did not get is reaped within the TTL like a dead node's.
 //
 // Thread contract: Start(), Stop() and SetNodeMessageSink() are for the owner (the last before
 // Start()); link(), node_id(), the place API below (Nick ... DetachRoom, NextGuestNumber) and the

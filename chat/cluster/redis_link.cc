@@ -120,6 +120,9 @@ void RedisLink::Stop() {
 
 void RedisLink::DoStop() {
   stopping_ = true;
+  // What was queued before the stop goes out (best effort: no reply is awaited), so a node that
+  // shuts down tells Redis its clients left instead of waiting to be reaped.
+  FlushWrites();
   LinkDown("stopping", nullptr);
   phase_ = Phase::kStopped;
   loop_->Quit();
