@@ -163,7 +163,12 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
     return send(joined, replies::Join(room_name(), entry.body));
   }
-  if (entry.kind == "LEAVE") return send(kNobody, replies::Leave(room_name(), entry.body));
+  if (entry.kind == "LEAVE") {
+    // A member here moving to another room (its input held until the answer) is not told of its
+    // own LEAVE, which may come back before the answer does.
+    ClientId left = ours ? context().registry->IdOf(entry.body) : kNobody;
+    return send(left, replies::Leave(room_name(), entry.body));
+  }
   if (entry.kind == "NICK") {
     std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
     // The member who renamed itself had its OK NICK instead (by either name, whichever the
