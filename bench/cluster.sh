@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh) with
+# roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh), and L
+# (a light load), with
 # the same generator (//bench:chat_bench, -c opt) against
 #   1-node-no-redis  one plain node (no --cluster_redis): today's server
 #   1-node           one node joined to a Redis (--cluster_redis): what Redis costs by itself
@@ -38,6 +39,8 @@ trap 'exit 130' INT TERM
 
 source tools/packages.sh
 source bench/scenarios.sh
+# L: a load these 2 cores carry without queueing, where what a cross-node delivery adds shows.
+scenarios+=("L --rooms=10 --members=10 --senders=1 --rate=100 --bytes=64")
 ensure_packages cluster redis-server redis-tools jq
 if bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR"; then exit 1; fi
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
@@ -199,6 +202,7 @@ done
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), shared by the generator,"
   echo "the nodes and Redis. W1: 1 room x 100 members, 1 sender, closed loop, window 64, 64 B."
   echo "W2: 100 rooms x 10, 1 sender each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s."
+  echo "L: 10 rooms x 10, 1 sender each at 100 msg/s (a light load: the cost of a cross-node hop)."
   echo "3-nodes: member i of each room on node i mod 3, the sender on node 0. CPU: seconds over the"
   echo "whole run (setup included), every node together, and Redis."
   echo
