@@ -39,8 +39,10 @@ namespace roomchat {
 namespace {
 
 constexpr char kServerPath[] = "chat/chat_server";
-// --cluster_node_ttl_s of every node: short, so a dead node is reaped within seconds.
-constexpr int kTtlSeconds = 3;
+// --cluster_node_ttl_s of every node: short, so a dead node is reaped within seconds, and long
+// enough (a node key lives 3.6 s) that a node slowed by a loaded sanitizer run is not taken for
+// a dead one.
+constexpr int kTtlSeconds = 6;
 // How long the reaping of a killed node may take before the test fails: three TTLs and the
 // deadline of a line on a loaded machine (a sanitizer build is much slower). Not a timing claim:
 // docs/CLUSTER.md promises 4/5 of one TTL.
