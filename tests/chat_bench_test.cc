@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "chat/cluster/test_redis.h"
@@ -38,6 +39,31 @@ std::unique_ptr<Server> StartServer(ServerOptions options) {
   return server;
 }
 
+// The number after "<field>": in chat_bench's JSON, or -1.
+int64_t JsonCount(const std::string& json, absl::string_view field) {
+  std::string key = absl::StrCat("\"", field, "\":");
+  size_t at = json.find(key);
+  int64_t count = -1;
+  if (at == std::string::npos) return count;
+  absl::string_view rest = absl::string_view(json).substr(at + key.size());
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find_first_of(",}")), &count)) return -1;
+  return count;
+}
+
+// A run that lost nothing: every line sent reached each of its `receivers`, none twice or out of
+// order. How many lines the pacer sent in the measured second is timing (it falls behind on a
+// loaded machine), so only at least half of the `nominal` count is asked for.
+void ExpectEveryLineDelivered(const std::string& json, int receivers, int nominal) {
+  const int64_t sent = JsonCount(json, "sent");
+  EXPECT_GE(sent, nominal / 2) << json;
+  EXPECT_EQ(JsonCount(json, "expected"), sent * receivers) << json;
+  EXPECT_EQ(JsonCount(json, "delivered"), sent * receivers) << json;
+  EXPECT_TRUE(absl::StrContains(json,
+                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
+                                "\"reorders\":0"))
+      << json;
+}
+
 TEST(ChatBenchTest, ASmallOpenLoopRunDeliversEverythingInOrder) {
   auto server = StartServer({});
   Subprocess bench(kBenchPath, {absl::StrCat("--port=", server->port()), "--rooms=3", "--members=4",
@@ -46,13 +72,7 @@ TEST(ChatBenchTest, ASmallOpenLoopRunDeliversEverythingInOrder) {
   ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
   std::string json = bench.Stdout();
   // 3 rooms x 2 senders x 20/s x 1 s, each to the 3 other members.
-  EXPECT_TRUE(absl::StrContains(json, "\"sent\":120,")) << json;
-  EXPECT_TRUE(absl::StrContains(json, "\"expected\":360,")) << json;
-  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":360,")) << json;
-  EXPECT_TRUE(absl::StrContains(json,
-                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
-                                "\"reorders\":0"))
-      << json;
+  ExpectEveryLineDelivered(json, 3, 120);
   EXPECT_TRUE(absl::StrContains(bench.Stderr(), "delivered")) << "a progress line each second";
 }
 
@@ -84,13 +104,7 @@ TEST(ChatBenchTest, ARunOverTwoClusterNodesDeliversEverythingInOrder) {
   std::string json = bench.Stdout();
   // 3 rooms x 1 sender x 20/s x 1 s, each to the 3 other members (two of them on the other node);
   // the JOIN events the members see while the others join are not deliveries.
-  EXPECT_TRUE(absl::StrContains(json, "\"sent\":60,")) << json;
-  EXPECT_TRUE(absl::StrContains(json, "\"expected\":180,")) << json;
-  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":180,")) << json;
-  EXPECT_TRUE(absl::StrContains(json,
-                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
-                                "\"reorders\":0"))
-      << json;
+  ExpectEveryLineDelivered(json, 3, 60);
 }
 
 TEST(ChatBenchTest, ServersRefusesOtherProtocolsAndThePortFlag) {
@@ -134,9 +148,7 @@ TEST(ChatBenchTest, ATlsRunOnTheTlsPortDeliversEverythingInOrder) {
                                 "--warmup=0.2", "--json", "--max_loss_pct=0"});
   ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
   std::string json = bench.Stdout();
-  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":240,")) << json;
-  EXPECT_TRUE(absl::StrContains(json, "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"))
-      << json;
+  ExpectEveryLineDelivered(json, 3, 80);
 }
 
 TEST(ChatBenchTest, AWebSocketRunOnTheHttpPortDeliversEverythingInOrder) {
@@ -147,11 +159,7 @@ TEST(ChatBenchTest, AWebSocketRunOnTheHttpPortDeliversEverythingInOrder) {
   ASSERT_TRUE(bench.ExitsWith(0, kLineDeadline)) << bench.Stderr();
   std::string json = bench.Stdout();
   // 2 rooms x 2 senders x 20/s x 1 s, each to the 3 other members.
-  EXPECT_TRUE(absl::StrContains(json, "\"delivered\":240,")) << json;
-  EXPECT_TRUE(absl::StrContains(json,
-                                "\"lost\":0,\"loss_pct\":0.000000,\"duplicates\":0,"
-                                "\"reorders\":0"))
-      << json;
+  ExpectEveryLineDelivered(json, 3, 80);
 }
 
 TEST(ChatBenchTest, ARefusedWebSocketUpgradeSaysSo) {
