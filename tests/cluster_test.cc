@@ -123,6 +123,22 @@ TEST_F(ClusterTest, GuestNicksDoNotCollideAcrossNodes) {
   EXPECT_TRUE(IsErr(carol->Ask(absl::StrCat("/nick ", guest_on_1)), "nick-taken"));
 }
 
+TEST_F(ClusterTest, AGuestNickTakenElsewhereFirstIsReplaced) {
+  StartNodes(2);  // n0 joined first: its first guest block starts at 1
+  auto taker = On(1, "");
+  ASSERT_TRUE(taker);
+  EXPECT_EQ(taker->Ask("/nick guest1"), "OK NICK guest1");
+  absl::StatusOr<std::unique_ptr<TestClient>> guest = TestClient::Connect(nodes_[0]->port());
+  ASSERT_TRUE(guest.ok());
+  EXPECT_TRUE(absl::StartsWith((*guest)->Next(), "WELCOME guest1 ")) << "n0's first guest number";
+  std::vector<std::string> renamed = absl::StrSplit((*guest)->Next(), ' ');
+  ASSERT_GE(renamed.size(), 4u);
+  EXPECT_EQ(renamed[0], "RENAMED");
+  EXPECT_EQ(renamed[1], "guest1");
+  EXPECT_EQ((*guest)->Ask("/whoami"), absl::StrCat("OK WHOAMI ", renamed[2], " -"));
+  EXPECT_EQ(taker->Ask("/whoami"), "OK WHOAMI guest1 -");
+}
+
 TEST_F(ClusterTest, RoomsWhoAndCreateSeeEveryNode) {
   StartNodes(2);
   auto alice = On(0, "alice");

@@ -101,7 +101,7 @@ void ClusterNode::TakeOver() {
 }
 
 void ClusterNode::Heartbeat() {
-  if (!taken_over_ || heartbeat_in_flight_ || !link_->TEST_up()) return;
+  if (!taken_over_ || heartbeat_in_flight_ || !link_->up()) return;
   heartbeat_in_flight_ = true;
   link_->Command(cluster::HeartbeatCommand(options_.node_id, incarnation_, times_),
                  [this](absl::StatusOr<RedisReply> reply) { OnHeartbeat(std::move(reply)); });

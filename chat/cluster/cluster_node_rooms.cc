@@ -110,7 +110,7 @@ void ClusterNode::EndRoomMove(const std::string& room_key) {
 void ClusterNode::WhenSubscribed(const std::string& room_key,
                                  std::function<void(bool subscribed)> send) {
   Feed& feed = feeds_[room_key];
-  if (!link_->TEST_up()) return send(false);  // nothing waits for Redis
+  if (!link_->up()) return send(false);  // nothing waits for Redis
   if (feed.subscribed) return send(true);
   feed.on_subscribed.push_back(std::move(send));
   if (feed.subscribing) return;

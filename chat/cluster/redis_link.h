@@ -17,7 +17,7 @@
 // While the link is down a command fails at once with Unavailable: nothing waits for Redis to
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
-// Thread contract: Command(), Subscribe(), Unsubscribe(), RunInLinkThread() and the TEST_
+// Thread contract: Command(), Subscribe(), Unsubscribe(), RunInLinkThread(), up() and the TEST_
 // accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command
 // queued after Stop() returned is dropped with its Done uncalled. Every callback (a command's Done,
 // the message sink, the state sink) runs on the link thread and must not block (nor call Stop()):
@@ -129,8 +129,8 @@ class RedisLink {
   void Unsubscribe(std::string channel);
   // Runs `task` on the link thread (for what is built on the link: its timers, its state).
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
-  // Whether the link is up now (a hint: it may change right after).
-  bool TEST_up() const { return up_.load(std::memory_order_acquire); }
+  // Whether the link is up now (a hint: it may change right after; on the link thread, exact).
+  bool up() const { return up_.load(std::memory_order_acquire); }
   // How many times the link has connected (1 after the first connect).
   uint64_t TEST_connects() const { return connects_.load(std::memory_order_acquire); }
 

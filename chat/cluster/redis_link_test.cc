@@ -186,7 +186,7 @@ TEST_F(RedisLinkTest, RedisGoneFailsFastThenReconnectsAndResubscribes) {
     EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
     EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   }
-  EXPECT_FALSE(publisher->TEST_up());
+  EXPECT_FALSE(publisher->up());
 
   // Asked for while down: confirmed after the reconnect.
   absl::Notification late;
@@ -246,7 +246,7 @@ TEST_F(RedisLinkTest, HungRedisIsNoticedByTheIdlePingAndTheLinkRecovers) {
   absl::StatusOr<RedisReply> reply = Ask(*link, {"GET", "k"});
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
-  EXPECT_FALSE(link->TEST_up());
+  EXPECT_FALSE(link->up());
 
   redis_.Thaw();
   ASSERT_TRUE(reports.WaitForState(RedisLink::State::kReconnected));

@@ -31,12 +31,21 @@ std::function<void(T)> Place::HoldFor(Connection& member, ClusterAnswer<T> answe
 }
 
 void Place::ClaimGuestNick(Connection& member) {
-  context_.cluster->Nick(cluster::NickChange{"", member.nick(), ""},
-                         [nick = member.nick()](absl::Status status) {
-                           if (status.ok()) return;
-                           LOG(WARNING) << "cluster: guest nick " << nick
-                                        << " could not be claimed in Redis: " << status;
-                         });
+  Registry* registry = context_.registry;
+  context_.cluster->Nick(
+      cluster::NickChange{"", member.nick(), ""},
+      [registry, id = member.id(), nick = member.nick()](absl::Status status) {
+        if (status.ok()) return;
+        // Someone on another node took this guest nick with /nick first: a new one.
+        if (HasErrorCode(status, ErrorCode::kNickTaken)) {
+          registry->RunWhereClientIs(
+              id, ClusterNickLost(nick, "someone on another server chose this guest nick first"));
+          return;
+        }
+        // Redis away: claimed when the link is back (re-registration).
+        LOG(WARNING) << "cluster: guest nick " << nick << " could not be claimed in Redis: "
+                     << status;
+      });
 }
 
 void Place::ClusterNick(Connection& member, const std::string& nick) {
