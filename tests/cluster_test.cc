@@ -330,7 +330,8 @@ TEST_F(ClusterTest, RedisRestartedEmptyIsRebuiltFromTheNodes) {
   auto alice = On(0, "alice");
   auto bob = On(0, "bob");
   auto carol = On(1, "carol");
-  ASSERT_TRUE(alice && bob && carol);
+  auto dave = On(0, "dave");
+  ASSERT_TRUE(alice && bob && carol && dave);
   EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
   EXPECT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
   EXPECT_EQ(carol->Ask("/join r"), "OK JOIN r 3");
@@ -344,13 +345,18 @@ TEST_F(ClusterTest, RedisRestartedEmptyIsRebuiltFromTheNodes) {
   ASSERT_TRUE(alice->Send("said while Redis is away").ok());
   EXPECT_EQ(bob->Next(), "MSG r alice said while Redis is away");
   EXPECT_EQ(Pending(*carol), Lines{}) << "another node's members cannot hear it";
+  // A room with a part on this node can still be joined there, as on one node.
+  EXPECT_EQ(dave->Ask("/join r"), "OK JOIN r 3");
+  EXPECT_EQ(alice->Next(), "JOIN r dave");
+  EXPECT_EQ(bob->Next(), "JOIN r dave");
+  EXPECT_TRUE(IsErr(dave->Ask("/join elsewhere"), "unavailable"));
 
   ASSERT_TRUE(redis_.Restart().ok());
-  EXPECT_EQ(RoomsUntil(*carol, {"ROOM r 3"}), Lines{"ROOM r 3"});
-  EXPECT_EQ(RoomsUntil(*alice, {"ROOM r 3"}), Lines{"ROOM r 3"});
-  auto dave = On(1);
-  ASSERT_TRUE(dave);
-  EXPECT_TRUE(IsErr(dave->Ask("/nick alice"), "nick-taken"));
+  EXPECT_EQ(RoomsUntil(*carol, {"ROOM r 4"}), Lines{"ROOM r 4"});
+  EXPECT_EQ(RoomsUntil(*alice, {"ROOM r 4"}), Lines{"ROOM r 4"});
+  auto eve = On(1);
+  ASSERT_TRUE(eve);
+  EXPECT_TRUE(IsErr(eve->Ask("/nick alice"), "nick-taken"));
   ASSERT_TRUE(carol->Send("back again").ok());
   EXPECT_EQ(alice->Next(), "MSG r carol back again");
   EXPECT_EQ(bob->Next(), "MSG r carol back again");

@@ -93,6 +93,8 @@ class ClusterNode {
   void Stop();
 
   RedisLink& link() { return *link_; }
+  // Whether Redis is reachable now (a hint: it may change right after).
+  bool up() const { return link_->up(); }
   const std::string& incarnation() const { return incarnation_; }
   const std::string& node_id() const { return options_.node_id; }
 

@@ -91,6 +91,10 @@ void Place::ClusterCreate(Connection& member, const Command& command) {
 }
 
 void Place::ClusterJoin(Connection& member, const Command& command) {
+  // Redis away: a room with a part here can still be joined here (Redis hears of it on return).
+  if (!context_.cluster->up() && context_.registry->HasRoomPart(command.name)) {
+    return JoinPartDuringOutage(member, command);
+  }
   cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name), "",
                          is_room() ? NameKey(room_name_) : ""};
   Admission admission{Admission::Kind::kJoined, "", command.since_id};
@@ -138,6 +142,14 @@ void Place::EnterClusterRoom(Connection& member, const std::string& room_key,
   }
   // Redis counts the member in the room it could not enter here: take it out again.
   node->Leave(room_key, nick_key, /*release_nick=*/false, nullptr);
+}
+
+void Place::JoinPartDuringOutage(Connection& member, const Command& command) {
+  Admission admission{Admission::Kind::kJoined, "", command.since_id};  // cluster_seq 0: local
+  bool used = false;
+  TryMove(member, [&](std::unique_ptr<Connection>& moving) {
+    return context_.registry->EnterRoomPart(moving, command.name, admission, nullptr, &used);
+  });
 }
 
 void Place::ClusterRooms(Connection& member) {

@@ -203,6 +203,12 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     waiting_joiners_.push_back({io().Detach(member.id()), admission});
     return;
   }
+  if (admission.cluster_seq == 0) {
+    // Joined while Redis was away (Place::JoinPartDuringOutage): what one node would say.
+    io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
+    Announce(member.id(), replies::Join(room_name(), member.nick()));
+    return;
+  }
   io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(),
                                 absl::StrCat(admission.cluster_members)));
   if (admission.since_id != 0) return StartCatchUp(member, admission.since_id);
