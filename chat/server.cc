@@ -1,5 +1,7 @@
 #include "chat/server.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,15 @@ absl::StatusOr<UniqueFd> Listen(const std::string& host, int port, int* bound_po
   if (!bound.ok()) return bound.status();
   *bound_port = *bound;
   return listen_fd;
+}
+
+// HOST:PORT of the line port; a wildcard host is the same on every machine, so the machine's
+// name stands for it.
+std::string DefaultNodeId(const std::string& host, int port) {
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) return absl::StrCat(host, ":", port);
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) name[0] = '\0';
+  return absl::StrCat(name[0] != '\0' ? name : "node", ":", port);
 }
 
 }  // namespace
@@ -129,8 +140,8 @@ absl::Status Server::JoinCluster() {
   ClusterNodeOptions cluster;
   cluster.redis.host = redis->first;
   cluster.redis.port = redis->second;
-  cluster.node_id =
-      options_.node_id.empty() ? absl::StrCat(options_.host, ":", port_) : options_.node_id;
+  cluster.node_id = options_.node_id.empty() ? DefaultNodeId(options_.host, port_)
+                                             : options_.node_id;
   cluster.node_ttl = std::chrono::seconds(options_.cluster_node_ttl_s);
   // Without history a room's stream is only the recent entries' buffer.
   constexpr size_t kEntriesWithoutHistory = 1000;

@@ -100,6 +100,42 @@ TEST_F(ClusterTest, NicksAreUniqueAcrossNodes) {
   EXPECT_EQ(AskUntil(*bob, "/nick bob", "OK NICK"), "OK NICK bob") << "freed by the quit";
 }
 
+TEST_F(ClusterTest, TwoClientsOfOneNodeAskingForOneNickLeaveRedisRight) {
+  StartNodes(2);
+  auto one = On(0, "one");
+  auto two = On(0, "two");
+  auto other = On(1, "other");
+  ASSERT_TRUE(one && two && other);
+  ASSERT_TRUE(one->Send("/nick x").ok());
+  ASSERT_TRUE(two->Send("/nick x").ok());
+  std::string first = one->Next();
+  std::string second = two->Next();
+  EXPECT_NE(first == "OK NICK x", second == "OK NICK x") << first << " | " << second;
+  const std::string loser = first == "OK NICK x" ? "two" : "one";
+  // The loser still holds its nick in Redis: nobody elsewhere can take it.
+  EXPECT_TRUE(IsErr(other->Ask(absl::StrCat("/nick ", loser)), "nick-taken"));
+  EXPECT_TRUE(IsErr(other->Ask("/nick x"), "nick-taken"));
+}
+
+TEST_F(ClusterTest, AClientGoneBeforeItsJoinIsAnsweredLeavesNoGhost) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_TRUE(bob->Send("/join r").ok());
+  bob->Reset();  // gone while its /join is on the way to Redis
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  EXPECT_EQ(alice->Next(), "LEAVE r bob") << "the join undone";
+  ASSERT_TRUE(alice->Send("/who").ok());
+  absl::StatusOr<Lines> who = alice->ReadUntil("OK WHO r 1");
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(*who, Lines{"MEMBER alice"});
+  auto again = On(1);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Ask("/nick bob"), "OK NICK bob") << "its nick freed too";
+}
+
 TEST_F(ClusterTest, GuestNicksDoNotCollideAcrossNodes) {
   StartNodes(2);
   std::map<std::string, int> seen;

@@ -74,9 +74,12 @@ void ClusterNode::Stop() {
 }
 
 void ClusterNode::OnLinkState(RedisLink::State state) {
-  if (state == RedisLink::State::kLost) return FailWaitingSubscriptions();  // the link logs it
+  if (state == RedisLink::State::kLost) {  // the link logs it
+    FailWaitingSubscriptions();
+    // Before any channel is subscribed again: Redis may come back empty, its seqs from 1.
+    return ResyncParts();
+  }
   TakeGuestBlock();
-  if (state == RedisLink::State::kReconnected) ResyncParts();
   if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left
   Heartbeat();
   RegisterHoldings();

@@ -73,18 +73,18 @@ absl::Status RedisAccountStore::CreateAccount(absl::string_view account_key,
   if (account_key.empty() || password_hash.empty()) {
     return absl::InvalidArgumentError("an account needs a key and a hash");
   }
-  const std::string key = AccountKey(account_key);
+  // HSETNX and the rest in one script: never an account half written.
+  static constexpr char kCreate[] =
+      "if redis.call('HSETNX', KEYS[1], 'hash', ARGV[1]) == 0 then return 0 end "
+      "redis.call('HSET', KEYS[1], 'nick', ARGV[2], 'created_ms', ARGV[3]) return 1";
   absl::StatusOr<RedisReply> created =
-      Run({"HSETNX", key, kHashField, std::string(password_hash)});
+      Run({"EVAL", kCreate, "1", AccountKey(account_key), std::string(password_hash),
+           std::string(nick), absl::StrCat(created_ms)});
   if (!created.ok()) return created.status();
   if (created->type == RedisReply::Type::kError) return ErrorReply(*created);
   if (created->integer == 0) {
     return absl::AlreadyExistsError(absl::StrCat("account ", account_key, " exists"));
   }
-  absl::StatusOr<RedisReply> described =
-      Run({"HSET", key, "nick", std::string(nick), "created_ms", absl::StrCat(created_ms)});
-  if (!described.ok()) return described.status();
-  if (described->type == RedisReply::Type::kError) return ErrorReply(*described);
   return absl::OkStatus();
 }
 

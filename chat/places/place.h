@@ -119,6 +119,10 @@ class Place : public Destination,
   virtual void OnHistory(Connection& member, const Command& command);
   // The moderation commands (/op ... /key): only in a room.
   virtual void OnModeration(Connection& member, const Command& command);
+  // In a cluster: this part as the link's RoomFeed (a room), or nothing (the lobby).
+  virtual std::weak_ptr<RoomFeed> AsRoomFeed() { return {}; }
+  // In a cluster, Redis could not be told that `nick` left this room: its members hear it now.
+  virtual void AnnounceLeaveDuringOutage(const std::string& nick) {}
   // `id` is no longer a member here (it moved on or left the server).
   virtual void OnMemberGone(ClientId id) {}
   // Until as many ReleaseArrivals() as HoldArrivals(), arriving clients and private messages wait,
@@ -202,9 +206,15 @@ class Place : public Destination,
   // member is by then.
   template <typename T>
   using ClusterAnswer = std::function<void(Place& here, Connection& member, T result)>;
+  // Holds `member`'s input and returns what the link calls with Redis's answer: `answer` then runs
+  // wherever the member is; `if_dropped` runs instead if it never can (the member left).
   template <typename T>
   std::function<void(T)> HoldFor(Connection& member, ClusterAnswer<T> answer,
-                                 std::function<void()> if_gone = nullptr);
+                                 std::function<void()> if_dropped = nullptr);
+  // The undo of a /create or /join whose answer could not be applied.
+  std::function<void()> UndoRoomMove(const cluster::RoomMove& move);
+  // A new part of room `name`, its thread started (limit if it cannot be had).
+  absl::StatusOr<std::shared_ptr<Place>> StartedPart(const std::string& name);
   void ClaimGuestNick(Connection& member);
   void ClusterNick(Connection& member, const std::string& nick);
   void ClusterCreate(Connection& member, const Command& command);

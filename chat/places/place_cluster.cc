@@ -12,21 +12,38 @@
 
 namespace roomchat {
 
+namespace {
+
+// Runs `if_dropped` when the last copy of an answer's task goes without having run: the client
+// left (or is leaving) before Redis's answer could be applied, and what Redis did for it must be
+// undone. Whichever thread drops the last copy runs it, so it only hands work to the link.
+struct DropGuard {
+  explicit DropGuard(std::function<void()> dropped) : if_dropped(std::move(dropped)) {}
+  ~DropGuard() {
+    if (!applied && if_dropped) if_dropped();
+  }
+  std::function<void()> if_dropped;
+  bool applied = false;  // set on the thread that runs the task, read after the last release
+};
+
+}  // namespace
+
 template <typename T>
 std::function<void(T)> Place::HoldFor(Connection& member, ClusterAnswer<T> answer,
-                                      std::function<void()> if_gone) {
+                                      std::function<void()> if_dropped) {
   member.set_input_on_hold(true);
   Registry* registry = context_.registry;
   const ClientId id = member.id();
-  return [registry, id, answer = std::move(answer), if_gone = std::move(if_gone)](T result) {
-    bool routed = registry->RunWhereClientIs(
-        id, [answer, result = std::move(result), id](Place& here, Connection& held) {
+  auto guard = std::make_shared<DropGuard>(std::move(if_dropped));
+  return [registry, id, answer = std::move(answer), guard = std::move(guard)](T result) {
+    registry->RunWhereClientIs(
+        id, [answer, result = std::move(result), id, guard](Place& here, Connection& held) {
+          guard->applied = true;
           held.set_input_on_hold(false);  // unless the answer holds it again for a next step
           answer(here, held, result);
           // Unless it moved to another place meanwhile (it takes its input there).
           if (here.io().Find(id) == &held && !held.input_on_hold()) here.io().Resume(held);
         });
-    if (!routed && if_gone) if_gone();
   };
 }
 
@@ -37,7 +54,8 @@ void Place::ClaimGuestNick(Connection& member) {
       [registry, id = member.id(), nick = member.nick()](absl::Status status) {
         if (status.ok()) return;
         // Someone on another node took this guest nick with /nick first: a new one.
-        if (HasErrorCode(status, ErrorCode::kNickTaken)) {
+        if (HasErrorCode(status, ErrorCode::kNickTaken) ||
+            HasErrorCode(status, ErrorCode::kNickRegistered)) {
           registry->RunWhereClientIs(
               id, ClusterNickLost(nick, "someone on another server chose this guest nick first"));
           return;
@@ -49,20 +67,30 @@ void Place::ClaimGuestNick(Connection& member) {
 }
 
 void Place::ClusterNick(Connection& member, const std::string& nick) {
-  ClientId holder = context_.registry->IdOf(nick);
-  if (holder != 0 && holder != member.id()) {
-    return SendError(member, ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken")));
+  // Held here while Redis decides, so a second client here cannot ask for it meanwhile.
+  if (absl::Status reserved = context_.registry->ReserveNick(member.id(), nick); !reserved.ok()) {
+    return SendError(member, reserved);
   }
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "",
                              member.account()};
-  context_.cluster->Nick(
-      change, HoldFor<absl::Status>(member, [nick](Place& here, Connection& held,
-                                                   absl::Status status) {
-        if (status.ok()) status = here.context_.registry->Rename(held.id(), nick);
-        if (!status.ok()) return here.SendError(held, status);
-        held.set_nick(nick);
-        here.io().Send(held, replies::Ok(Command::Kind::kNick, nick));
-      }));
+  Registry* registry = context_.registry;
+  ClusterNode* node = context_.cluster;
+  node->Nick(change, HoldFor<absl::Status>(
+                         member,
+                         [nick](Place& here, Connection& held, absl::Status status) {
+                           if (status.ok()) status = here.context_.registry->Rename(held.id(), nick);
+                           if (!status.ok()) {
+                             here.context_.registry->Unreserve(held.id(), nick);
+                             return here.SendError(held, status);
+                           }
+                           held.set_nick(nick);
+                           here.io().Send(held, replies::Ok(Command::Kind::kNick, nick));
+                         },
+                         // Gone before the answer: the nick Redis may have given it is freed.
+                         [registry, node, id = member.id(), nick] {
+                           registry->Unreserve(id, nick);
+                           node->Leave("", NameKey(nick), /*release_nick=*/true, nullptr);
+                         }));
 }
 
 void Place::ClusterCreate(Connection& member, const Command& command) {
@@ -87,7 +115,7 @@ void Place::ClusterCreate(Connection& member, const Command& command) {
                                here.EnterClusterRoom(held, room_key, std::move(entered),
                                                      admission);
                              },
-                             [node, room_key = move.room_key] { node->EndRoomMove(room_key); }));
+                             UndoRoomMove(move)));
 }
 
 void Place::ClusterJoin(Connection& member, const Command& command) {
@@ -106,7 +134,15 @@ void Place::ClusterJoin(Connection& member, const Command& command) {
                                absl::StatusOr<cluster::Entered> entered) {
                              here.EnterClusterRoom(held, room_key, std::move(entered), admission);
                            },
-                           [node, room_key = move.room_key] { node->EndRoomMove(room_key); }));
+                           UndoRoomMove(move)));
+}
+
+std::function<void()> Place::UndoRoomMove(const cluster::RoomMove& move) {
+  // Gone before the answer: Redis may have it in the room (and its nick held) for nobody.
+  return [node = context_.cluster, room_key = move.room_key, nick_key = move.nick_key] {
+    node->Leave(room_key, nick_key, /*release_nick=*/true, nullptr);
+    node->EndRoomMove(room_key);
+  };
 }
 
 void Place::EnterClusterRoom(Connection& member, const std::string& room_key,
@@ -119,29 +155,42 @@ void Place::EnterClusterRoom(Connection& member, const std::string& room_key,
   }
   admission.cluster_seq = entered->seq;
   admission.cluster_members = entered->members;
-  const std::string& name = entered->room_name;
+  const std::string name = entered->room_name;
+  const std::string nick = member.nick();
   std::shared_ptr<Place> fresh;
-  absl::Status opened;
-  if (!context_.registry->HasRoomPart(name)) {
-    absl::StatusOr<std::shared_ptr<Place>> room = context_.make_room(name);
-    opened = room.status();
-    if (room.ok()) opened = context_.start_room(fresh = *std::move(room));
-  }
-  const std::string nick_key = NameKey(member.nick());
   bool used = false;
   member.set_input_on_hold(false);  // taken again by the place it moves to
-  bool moved = opened.ok() && TryMove(member, [&](std::unique_ptr<Connection>& moving) {
-                 return context_.registry->EnterRoomPart(moving, name, admission, fresh, &used);
-               });
-  if (fresh != nullptr && !used) fresh->Stop();
+  bool moved = TryMove(member, [&](std::unique_ptr<Connection>& moving) {
+    absl::Status status = absl::AbortedError("no part yet");
+    // A part here may close between the look and the move: then once more, with a new one.
+    for (int attempt = 0; attempt < 2 && absl::IsAborted(status); ++attempt) {
+      if (!context_.registry->HasRoomPart(name) || attempt > 0) {
+        absl::StatusOr<std::shared_ptr<Place>> part = StartedPart(name);
+        if (!part.ok()) return part.status();
+        fresh = *std::move(part);
+      }
+      status = context_.registry->EnterRoomPart(moving, name, admission, fresh, &used);
+      if (fresh != nullptr && !used) fresh->Stop();
+    }
+    return status;
+  });
+  // Attached before the move ends, so no entry of the room's channel falls between.
+  if (used) node->AttachRoom(room_key, fresh->AsRoomFeed());
   node->EndRoomMove(room_key);
   if (moved) return;
-  if (!opened.ok()) {
-    LOG(ERROR) << "limit hit: cannot open a part of room " << name << ": " << opened;
-    SendError(member, ProtocolError(ErrorCode::kLimit, "cannot open a room now"));
+  // Redis has it in the room it could not enter here, and out of the one it is still in.
+  node->Leave(room_key, NameKey(nick), /*release_nick=*/false, nullptr);
+  if (is_room()) {
+    node->Register(cluster::Registration{member.id(), nick, NameKey(room_name_), room_name_, ""});
   }
-  // Redis counts the member in the room it could not enter here: take it out again.
-  node->Leave(room_key, nick_key, /*release_nick=*/false, nullptr);
+}
+
+absl::StatusOr<std::shared_ptr<Place>> Place::StartedPart(const std::string& name) {
+  absl::StatusOr<std::shared_ptr<Place>> part = context_.make_room(name);
+  absl::Status started = part.ok() ? context_.start_room(*part) : part.status();
+  if (started.ok()) return part;
+  LOG(ERROR) << "limit hit: cannot open a part of room " << name << ": " << started;
+  return ProtocolError(ErrorCode::kLimit, "cannot open a room now");
 }
 
 void Place::JoinPartDuringOutage(Connection& member, const Command& command) {
@@ -204,8 +253,18 @@ void Place::LoseClusterNick(Connection& member, const std::string& lost_nick,
                             const std::string& reason) {
   if (NameKey(member.nick()) != NameKey(lost_nick)) return;  // renamed itself meanwhile
   const std::string lost = member.nick();
-  std::string guest = absl::StrCat("guest", context_.cluster->NextGuestNumber());
-  if (!context_.registry->Rename(member.id(), guest).ok()) return;
+  std::string guest;
+  absl::Status renamed;
+  constexpr int kTries = 8;  // a guest number is taken only if someone chose it by hand
+  for (int i = 0; i < kTries && (i == 0 || !renamed.ok()); ++i) {
+    guest = absl::StrCat("guest", context_.cluster->NextGuestNumber());
+    renamed = context_.registry->Rename(member.id(), guest);
+  }
+  if (!renamed.ok()) {
+    LOG(ERROR) << "cluster: client " << member.id() << " lost its nick and no guest nick is free: "
+               << renamed;
+    return io_->Depart(member, {DepartureReason::kIoError, "no free nick after losing its own"});
+  }
   context_.registry->LogOut(member.id());
   member.set_nick(guest);
   member.set_account("");
@@ -225,11 +284,15 @@ void Place::ClusterLogin(Connection& member, const std::string& nick,
                          const std::string& account) {
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "", account,
                              /*take=*/true};
-  context_.cluster->Nick(change, HoldFor<absl::Status>(member, [nick, account](
-                                                                   Place& here, Connection& held,
-                                                                   absl::Status status) {
+  ClusterNode* node = context_.cluster;
+  node->Nick(change, HoldFor<absl::Status>(
+                         member,
+                         [nick, account](Place& here, Connection& held, absl::Status status) {
                            if (!status.ok()) return here.SendError(held, status);
                            here.CompleteLogin(held, nick, account);
+                         },
+                         [node, nick] {
+                           node->Leave("", NameKey(nick), /*release_nick=*/true, nullptr);
                          }));
 }
 
@@ -237,12 +300,12 @@ void Place::ClusterLeave(const std::string& nick, bool release_nick) {
   ClusterNode::Answer<absl::Status> if_failed;
   if (is_room() && !stopping_) {
     std::weak_ptr<Place> weak = weak_from_this();
-    if_failed = [weak, line = replies::Leave(room_name_, nick)](absl::Status status) {
+    if_failed = [weak, nick](absl::Status status) {
       if (status.ok()) return;
       std::shared_ptr<Place> place = weak.lock();
       if (place == nullptr) return;
       Place* raw = place.get();
-      raw->RunInLoop([raw, line] { raw->Announce(kNobody, line); });
+      raw->RunInLoop([raw, nick] { raw->AnnounceLeaveDuringOutage(nick); });
     };
   }
   context_.cluster->Leave(is_room() ? NameKey(room_name_) : "", NameKey(nick), release_nick,

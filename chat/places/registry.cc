@@ -15,22 +15,24 @@ absl::Status Registry::RefuseIfShuttingDown() const {
   return absl::OkStatus();
 }
 
-std::string Registry::NextGuestNick() {
+std::string Registry::NextGuestNick(std::string candidate) {
+  if (!candidate.empty() && !nicks_.contains(NameKey(candidate))) return candidate;
   while (true) {
-    std::string nick =
-        absl::StrCat("guest", guest_numbers_ ? guest_numbers_() : next_guest_++);
+    std::string nick = absl::StrCat("guest", next_guest_++);
     if (!nicks_.contains(nick)) return nick;
   }
 }
 
 absl::Status Registry::Connect(std::unique_ptr<Connection>& connection, Destination* lobby) {
+  // In a cluster the number comes from ClusterNode, which may post and log: not under mu_.
+  std::string candidate = guest_numbers_ ? absl::StrCat("guest", guest_numbers_()) : "";
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("the server is shutting down");
   if (clients_.size() >= limits_.max_clients) {
     return absl::ResourceExhaustedError(
         absl::StrCat("--max_clients=", limits_.max_clients, " reached"));
   }
-  std::string nick = NextGuestNick();
+  std::string nick = NextGuestNick(std::move(candidate));
   nicks_.emplace(nick, connection->id());
   ClientEntry entry{nick, lobby};
   entry.address = PeerAddress(connection->peer());
@@ -59,9 +61,12 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
                          absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
   }
   auto taken = nicks_.find(key);
-  if (taken != nicks_.end() && taken->second != id) {
+  auto reserved = reserved_nicks_.find(key);
+  if ((taken != nicks_.end() && taken->second != id) ||
+      (reserved != reserved_nicks_.end() && reserved->second != id)) {
     return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
   }
+  if (reserved != reserved_nicks_.end()) reserved_nicks_.erase(reserved);
   RenameLocked(id, it->second, std::string(nick));
   return absl::OkStatus();
 }

@@ -178,8 +178,13 @@ class Registry {
 
   // ---- Cluster (registry_cluster.cc, docs/CLUSTER.md): Redis decides names and limits; the
   // registry keeps what is on this node (its clients' nicks, its room parts).
-  // Before any client connects: where guest numbers come from (unique in the cluster).
+  // Before any client connects (not safe alongside Connect()): where guest numbers come from
+  // (unique in the cluster).
   void SetGuestNumbers(std::function<uint64_t()> next);
+  // Holds `nick` for client `id` while Redis decides (a second client here asking for it meanwhile
+  // gets nick-taken); Rename() to it, or Unreserve(), ends that.
+  absl::Status ReserveNick(ClientId id, absl::string_view nick);
+  void Unreserve(ClientId id, absl::string_view nick);
   // Every client here: its nick and where it is (room key and name; empty in the lobby).
   struct Placement {
     ClientId id;
@@ -192,7 +197,7 @@ class Registry {
   bool HasRoomPart(absl::string_view name) const;
   // Moves the client into this node's part of the room `name` (Redis has admitted it), opening
   // `fresh` (its thread started) as that part if there is none; `*used` says whether it was.
-  // Unavailable if there is no part and no `fresh`.
+  // Aborted if there is no part (it closed since the caller looked) and no `fresh`.
   absl::Status EnterRoomPart(std::unique_ptr<Connection>& connection, absl::string_view name,
                              Admission admission, std::shared_ptr<Destination> fresh,
                              bool* used);
@@ -237,7 +242,8 @@ class Registry {
   // The open room called `name`, or no-such-room.
   absl::StatusOr<RoomEntry*> FindOpenRoomLocked(absl::string_view name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string NextGuestNick() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `candidate` (from the cluster's guest numbers) if it is free here, else the next local one.
+  std::string NextGuestNick(std::string candidate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the client out of its current room's member set, closing the room if it is now empty.
   void LeaveRoomLocked(ClientEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves `connection` into `room`, admitting it as `kind`.
@@ -251,12 +257,15 @@ class Registry {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<ClientId, ClientEntry> clients_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, ClientId> nicks_ ABSL_GUARDED_BY(mu_);  // by NameKey
+  // In a cluster: nicks a client here asked Redis for, by NameKey (ReserveNick).
+  absl::flat_hash_map<std::string, ClientId> reserved_nicks_ ABSL_GUARDED_BY(mu_);
   // By NameKey, ordered, so /rooms lists them without sorting; a node map, so an entry stays put
   // while other rooms close.
   std::map<std::string, RoomEntry> rooms_ ABSL_GUARDED_BY(mu_);
   mutable RoomListing listing_ ABSL_GUARDED_BY(mu_);  // null after a change
   uint64_t next_guest_ ABSL_GUARDED_BY(mu_) = 1;
-  std::function<uint64_t()> guest_numbers_ ABSL_GUARDED_BY(mu_);  // in a cluster
+  // In a cluster; set before any client connects, then only read.
+  std::function<uint64_t()> guest_numbers_;
   absl::flat_hash_set<std::string> accounts_ ABSL_GUARDED_BY(mu_);  // account keys
   // Registered rooms' settings, open or not, by room key.
   absl::flat_hash_map<std::string, std::shared_ptr<const RoomSettings>> registered_rooms_

@@ -29,6 +29,8 @@ void Registry::Registered(ClientId id, const std::string& account_key) {
 absl::StatusOr<std::string> Registry::LogIn(
     ClientId id, absl::string_view nick, const std::string& account_key,
     std::function<ClientTask(std::string lost_nick)> on_displaced) {
+  // The guest nick a displaced holder would get (in a cluster, not taken under mu_).
+  std::string candidate = guest_numbers_ ? absl::StrCat("guest", guest_numbers_()) : "";
   absl::MutexLock lock(&mu_);
   auto client = clients_.find(id);
   if (client == clients_.end()) return absl::NotFoundError("the client is gone");
@@ -41,7 +43,7 @@ absl::StatusOr<std::string> Registry::LogIn(
     std::string lost_nick = displaced.nick;
     if (!displaced.account.empty()) displaced.former_account = std::move(displaced.account);
     displaced.account.clear();
-    RenameLocked(displaced_id, displaced, NextGuestNick());
+    RenameLocked(displaced_id, displaced, NextGuestNick(std::move(candidate)));
     displaced.place->DeliverTask(displaced_id, on_displaced(std::move(lost_nick)));
   }
   RenameLocked(id, entry, std::string(nick));

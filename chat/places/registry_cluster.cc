@@ -2,14 +2,32 @@
 // only places the client in its part of the room.
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "chat/places/registry.h"
 #include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
 
-void Registry::SetGuestNumbers(std::function<uint64_t()> next) {
+void Registry::SetGuestNumbers(std::function<uint64_t()> next) { guest_numbers_ = std::move(next); }
+
+absl::Status Registry::ReserveNick(ClientId id, absl::string_view nick) {
+  std::string key = NameKey(nick);
   absl::MutexLock lock(&mu_);
-  guest_numbers_ = std::move(next);
+  auto held = nicks_.find(key);
+  auto reserved = reserved_nicks_.find(key);
+  if ((held != nicks_.end() && held->second != id) ||
+      (reserved != reserved_nicks_.end() && reserved->second != id)) {
+    return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
+  }
+  reserved_nicks_[key] = id;
+  return absl::OkStatus();
+}
+
+void Registry::Unreserve(ClientId id, absl::string_view nick) {
+  absl::MutexLock lock(&mu_);
+  auto reserved = reserved_nicks_.find(NameKey(nick));
+  if (reserved != reserved_nicks_.end() && reserved->second == id) reserved_nicks_.erase(reserved);
 }
 
 std::vector<Registry::Placement> Registry::Placements() const {
@@ -43,7 +61,8 @@ absl::Status Registry::EnterRoomPart(std::unique_ptr<Connection>& connection,
   if (client->second.room_key == key) return absl::FailedPreconditionError("already there");
   auto room = rooms_.find(key);
   if (room == rooms_.end()) {
-    if (fresh == nullptr) return absl::UnavailableError("the room's part here has just closed");
+    // The part closed since the caller looked: it may retry with a fresh one.
+    if (fresh == nullptr) return absl::AbortedError("the room's part here has just closed");
     RoomEntry& entry = rooms_[key];
     entry.name = std::string(name);
     entry.room = std::move(fresh);

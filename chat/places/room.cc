@@ -15,9 +15,6 @@ namespace roomchat {
 absl::StatusOr<std::shared_ptr<Room>> Room::Create(const PlaceContext& context, std::string name) {
   std::shared_ptr<Room> room(new Room(context, std::move(name)));
   if (absl::Status init = room->Init(); !init.ok()) return init;
-  if (context.cluster != nullptr) {
-    context.cluster->AttachRoom(room->room_key_, std::weak_ptr<RoomFeed>(room));
-  }
   return room;
 }
 

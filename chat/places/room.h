@@ -70,7 +70,14 @@ class Room final : public Place, public RoomFeed {
   // RoomFeed; link thread.
   void OnEntry(cluster::RoomEntry entry) override;
   void OnResync() override;
+  // The rest on the room thread (AsRoomFeed on any).
+  std::weak_ptr<RoomFeed> AsRoomFeed() override {
+    return std::static_pointer_cast<Room>(shared_from_this());
+  }
   void OnEnd() override;
+  // Redis could not be told that `nick` left: its LEAVE goes to the members here now (and the one
+  // rc_prune posts on return is not sent again).
+  void AnnounceLeaveDuringOutage(const std::string& nick) override;
   void PostChat(Connection& member, absl::string_view text);
   // Takes again the input of the members paused while too many lines were on their way to Redis.
   void ResumePosters();
@@ -171,6 +178,7 @@ class Room final : public Place, public RoomFeed {
   std::vector<WaitingJoiner> waiting_joiners_;
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
+  absl::flat_hash_set<std::string> announced_leaves_;  // nick keys, see AnnounceLeaveDuringOutage
   // Lines handed to the link and not yet answered by Redis (counted down on the link thread):
   // past kMaxPostsInFlight the members who talk wait (their input is held) until it is back under
   // half, so a slow Redis slows talkers instead of growing queues.

@@ -35,6 +35,11 @@ void Room::OnResync() {
   RunInLoop([this] { cluster_resync_ = true; });
 }
 
+void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
+  if (announced_leaves_.size() < kRecentEntries) announced_leaves_.insert(NameKey(nick));
+  Announce(kNobody, replies::Leave(room_name(), nick));
+}
+
 void Room::OnEnd() {
   if (in_cluster()) context().cluster->DetachRoom(room_key_, this);
   waiting_joiners_.clear();
@@ -47,6 +52,8 @@ void Room::PostChat(Connection& member, absl::string_view text) {
   std::string ack_room = has_history() && member.caps().Has(Cap::kAck) ? room_name() : "";
   Registry* registry = context().registry;
   std::shared_ptr<PostWindow> window = post_window_;
+  // Counted before the link can answer (and count it down).
+  const size_t in_flight = post_window_->in_flight.fetch_add(1) + 1;
   context().cluster->Post(
       room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
       [weak, sender, registry, window, ack_room, nick = member.nick(),
@@ -64,7 +71,7 @@ void Room::PostChat(Connection& member, absl::string_view text) {
         if (room == nullptr) return;
         room->RunInLoop([room, sender, nick, text] { room->DeliverLocally(sender, nick, text); });
       });
-  if (post_window_->in_flight.fetch_add(1) + 1 < kMaxPostsInFlight) return;
+  if (in_flight < kMaxPostsInFlight) return;
   member.set_input_on_hold(true);
   paused_posters_.push_back(sender);
   if (!post_window_->paused.exchange(true)) {
@@ -164,6 +171,8 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     return send(joined, replies::Join(room_name(), entry.body));
   }
   if (entry.kind == "LEAVE") {
+    // Announced here already, while Redis was away (rc_prune posts it for the other nodes).
+    if (ours && announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
     // own LEAVE, which may come back before the answer does.
     ClientId left = ours ? context().registry->IdOf(entry.body) : kNobody;
