@@ -4,8 +4,8 @@
 // reads the chat lines back for any node: a part's newest lines when it opens, pages of /history
 // and of a reconnect's since=. It writes nothing: Append() is for the single-node store.
 //
-// Each read is one script run by EVALSHA on the node's link (rc_hist_newest, rc_hist_before,
-// rc_hist_after), which walks the stream in batches and returns only MSG entries, so a page of N
+// Each read is one script run by EVALSHA on the node's link (rc_hist_newest for a room's newest
+// lines and for pages backwards, rc_hist_after for pages forwards), which walks the stream in batches and returns only MSG entries, so a page of N
 // lines is one round trip however many events lie between them.
 //
 // Thread contract: every method is safe from any thread; answers run on the link thread.
