@@ -151,6 +151,11 @@ class ClusterNode {
  private:
   explicit ClusterNode(const ClusterNodeOptions& options);
 
+  // CreateRoom and JoinRoom (safe from any thread): `command` (rc_create or rc_join) once the
+  // room's channel is subscribed.
+  void MoveIntoRoom(const cluster::RoomMove& move, std::vector<std::string> command,
+                    Answer<absl::StatusOr<cluster::Entered>> done);
+
   // ---- Link thread only.
   void OnLinkState(RedisLink::State state);
   void TakeOver();

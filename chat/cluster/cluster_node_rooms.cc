@@ -70,30 +70,29 @@ void ClusterNode::Nick(const cluster::NickChange& change, Answer<absl::Status> d
 
 void ClusterNode::CreateRoom(const cluster::RoomMove& move,
                              Answer<absl::StatusOr<cluster::Entered>> done) {
-  link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
-    feeds_[move.room_key].moves++;
-    WhenSubscribed(move.room_key, [this, move, done = std::move(done)](bool subscribed) mutable {
-      if (!subscribed) return done(cluster::ParseEnteredReply(absl::UnavailableError("link down")));
-      link_->Command(cluster::CreateCommand({options_.node_id, incarnation_}, move,
+  MoveIntoRoom(move, cluster::CreateCommand({options_.node_id, incarnation_}, move,
                                             options_.max_rooms, options_.max_stream_entries),
-                     [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-                       done(cluster::ParseEnteredReply(reply));
-                     });
-    });
-  });
+               std::move(done));
 }
 
 void ClusterNode::JoinRoom(const cluster::RoomMove& move,
                            Answer<absl::StatusOr<cluster::Entered>> done) {
-  link_->RunInLinkThread([this, move, done = std::move(done)]() mutable {
-    feeds_[move.room_key].moves++;
-    WhenSubscribed(move.room_key, [this, move, done = std::move(done)](bool subscribed) mutable {
-      if (!subscribed) return done(cluster::ParseEnteredReply(absl::UnavailableError("link down")));
-      link_->Command(cluster::JoinCommand({options_.node_id, incarnation_}, move,
+  MoveIntoRoom(move, cluster::JoinCommand({options_.node_id, incarnation_}, move,
                                           options_.max_room_members, options_.max_stream_entries),
-                     [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-                       done(cluster::ParseEnteredReply(reply));
-                     });
+               std::move(done));
+}
+
+void ClusterNode::MoveIntoRoom(const cluster::RoomMove& move, std::vector<std::string> command,
+                               Answer<absl::StatusOr<cluster::Entered>> done) {
+  link_->RunInLinkThread([this, room_key = move.room_key, command = std::move(command),
+                          done = std::move(done)]() mutable {
+    feeds_[room_key].moves++;
+    WhenSubscribed(room_key, [this, command = std::move(command),
+                              done = std::move(done)](bool subscribed) mutable {
+      if (!subscribed) return done(cluster::ParseEnteredReply(absl::UnavailableError("link down")));
+      link_->Command(std::move(command), [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+        done(cluster::ParseEnteredReply(reply));
+      });
     });
   });
 }
