@@ -60,14 +60,20 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
     return ProtocolError(ErrorCode::kNickRegistered,
                          absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
   }
-  auto taken = nicks_.find(key);
+  if (absl::Status free = NickFreeForLocked(id, key, nick); !free.ok()) return free;
+  reserved_nicks_.erase(key);  // its own reservation, if any, ends here
+  RenameLocked(id, it->second, std::string(nick));
+  return absl::OkStatus();
+}
+
+absl::Status Registry::NickFreeForLocked(ClientId id, const std::string& key,
+                                         absl::string_view nick) const {
+  auto held = nicks_.find(key);
   auto reserved = reserved_nicks_.find(key);
-  if ((taken != nicks_.end() && taken->second != id) ||
+  if ((held != nicks_.end() && held->second != id) ||
       (reserved != reserved_nicks_.end() && reserved->second != id)) {
     return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
   }
-  if (reserved != reserved_nicks_.end()) reserved_nicks_.erase(reserved);
-  RenameLocked(id, it->second, std::string(nick));
   return absl::OkStatus();
 }
 

@@ -236,6 +236,10 @@ class Registry {
   // Whether `settings` (maybe null) let client `id`, giving `key`, in.
   absl::Status AdmitLocked(const RoomSettings* settings, ClientId id, absl::string_view key) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK when nick `key` (shown as `nick`) is neither held nor reserved by a client but `id`;
+  // else nick-taken.
+  absl::Status NickFreeForLocked(ClientId id, const std::string& key, absl::string_view nick) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Renames the client (its nick and its room's member map); the nick must be free.
   void RenameLocked(ClientId id, ClientEntry& entry, std::string nick)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

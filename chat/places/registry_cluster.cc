@@ -2,10 +2,8 @@
 // only places the client in its part of the room.
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "chat/places/registry.h"
 #include "chat/protocol/names.h"
-#include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
 
@@ -14,12 +12,7 @@ void Registry::SetGuestNumbers(std::function<uint64_t()> next) { guest_numbers_ 
 absl::Status Registry::ReserveNick(ClientId id, absl::string_view nick) {
   std::string key = NameKey(nick);
   absl::MutexLock lock(&mu_);
-  auto held = nicks_.find(key);
-  auto reserved = reserved_nicks_.find(key);
-  if ((held != nicks_.end() && held->second != id) ||
-      (reserved != reserved_nicks_.end() && reserved->second != id)) {
-    return ProtocolError(ErrorCode::kNickTaken, absl::StrCat(nick, " is taken"));
-  }
+  if (absl::Status free = NickFreeForLocked(id, key, nick); !free.ok()) return free;
   reserved_nicks_[key] = id;
   return absl::OkStatus();
 }
