@@ -166,16 +166,24 @@ class Place : public Destination,
   void DoWho(Connection& member, const std::string& name);
   void DoMsg(Connection& member, const Command& command);
 
+  // ---- Commands answered on another thread (accounts, cluster): the member's input waits.
+  template <typename T>
+  using HeldAnswer = std::function<void(Place& here, Connection& member, T result)>;
+  // Holds `member`'s input and returns what the answering thread (the accounts thread, the
+  // cluster's link) calls with its result: `answer` then runs wherever the member is by then, and
+  // its input is taken again; `if_dropped` runs instead if it never can (the member left).
+  template <typename T>
+  std::function<void(T)> HoldFor(Connection& member, HeldAnswer<T> answer,
+                                 std::function<void()> if_dropped = nullptr);
+
   // ---- Accounts (place_accounts.cc).
   void ExecuteAccountCommand(Connection& member, const Command& command);
   // OK when `member` may send a password now (accounts on, TLS or loopback, not throttled);
   // else the error it gets.
   absl::Status CheckPasswordAllowed(Connection& member) const;
-  // Holds `member`'s input and returns what the accounts thread calls with its answer: `answer`
-  // then runs on whichever place holds the member, and its input is taken again.
+  // HoldFor() for a password job: the address's job slot is freed when the answer comes, and
   // `first`, if given, runs on the accounts thread before the answer is routed.
-  using AccountAnswer = std::function<void(Place& here, Connection& member, absl::Status status)>;
-  AccountService::Done AnswerTo(Connection& member, AccountAnswer answer,
+  AccountService::Done AnswerTo(Connection& member, HeldAnswer<absl::Status> answer,
                                 std::function<void(const absl::Status&)> first = nullptr);
   // CheckPasswordAllowed, then a slot among its address's password jobs in flight.
   absl::Status BeginPasswordJob(Connection& member);
@@ -204,13 +212,6 @@ class Place : public Destination,
   // ---- The cluster's versions of the commands that need Redis (place_cluster.cc): each holds
   // the member's input, hands the job to the link thread, and applies the answer wherever the
   // member is by then.
-  template <typename T>
-  using ClusterAnswer = std::function<void(Place& here, Connection& member, T result)>;
-  // Holds `member`'s input and returns what the link calls with Redis's answer: `answer` then runs
-  // wherever the member is; `if_dropped` runs instead if it never can (the member left).
-  template <typename T>
-  std::function<void(T)> HoldFor(Connection& member, ClusterAnswer<T> answer,
-                                 std::function<void()> if_dropped = nullptr);
   // The undo of a /create or /join whose answer could not be applied.
   std::function<void()> UndoRoomMove(const cluster::RoomMove& move);
   // A new part of room `name`, its thread started (limit if it cannot be had).
@@ -253,6 +254,42 @@ class Place : public Destination,
   Registry::RoomListing listed_;
   std::string listed_reply_;
 };
+
+namespace place_internal {
+
+// Runs `if_dropped` when the last copy of an answer's task goes without having run: the client
+// left (or is leaving) before the answer could be applied, and what was done for it elsewhere
+// (in Redis) must be undone. Whichever thread drops the last copy runs it, so it only hands work
+// to another thread's queue.
+struct DropGuard {
+  explicit DropGuard(std::function<void()> dropped) : if_dropped(std::move(dropped)) {}
+  ~DropGuard() {
+    if (!applied && if_dropped) if_dropped();
+  }
+  std::function<void()> if_dropped;
+  bool applied = false;  // set on the thread that runs the task, read after the last release
+};
+
+}  // namespace place_internal
+
+template <typename T>
+std::function<void(T)> Place::HoldFor(Connection& member, HeldAnswer<T> answer,
+                                      std::function<void()> if_dropped) {
+  member.set_input_on_hold(true);
+  Registry* registry = context_.registry;
+  const ClientId id = member.id();
+  auto guard = std::make_shared<place_internal::DropGuard>(std::move(if_dropped));
+  return [registry, id, answer = std::move(answer), guard = std::move(guard)](T result) {
+    registry->RunWhereClientIs(
+        id, [answer, result = std::move(result), id, guard](Place& here, Connection& held) {
+          guard->applied = true;
+          held.set_input_on_hold(false);  // unless the answer holds it again for a next step
+          answer(here, held, result);
+          // Unless it moved to another place meanwhile (it takes its input there).
+          if (here.io().Find(id) == &held && !held.input_on_hold()) here.io().Resume(held);
+        });
+  };
+}
 
 }  // namespace roomchat
 

@@ -65,22 +65,14 @@ void Place::RefusePasswordJob(Connection& member) {
   SendError(member, Unavailable());
 }
 
-AccountService::Done Place::AnswerTo(Connection& member, AccountAnswer answer,
+AccountService::Done Place::AnswerTo(Connection& member, HeldAnswer<absl::Status> answer,
                                      std::function<void(const absl::Status&)> first) {
-  member.set_input_on_hold(true);
-  Registry* registry = context_.registry;
-  LoginGuard* guard = context_.login_guard;
-  const ClientId id = member.id();
-  return [registry, guard, id, address = PeerAddress(member.peer()), answer = std::move(answer),
-          first = std::move(first)](absl::Status status) mutable {
+  std::function<void(absl::Status)> routed = HoldFor<absl::Status>(member, std::move(answer));
+  return [guard = context_.login_guard, address = PeerAddress(member.peer()),
+          first = std::move(first), routed = std::move(routed)](absl::Status status) mutable {
     guard->Finished(address);
     if (first) first(status);
-    registry->RunWhereClientIs(
-        id, [answer = std::move(answer), status](Place& here, Connection& held) {
-          held.set_input_on_hold(false);  // unless the answer holds it again for a next step
-          answer(here, held, status);
-          if (!held.input_on_hold()) here.io().Resume(held);
-        });
+    routed(std::move(status));
   };
 }
 

@@ -12,41 +12,6 @@
 
 namespace roomchat {
 
-namespace {
-
-// Runs `if_dropped` when the last copy of an answer's task goes without having run: the client
-// left (or is leaving) before Redis's answer could be applied, and what Redis did for it must be
-// undone. Whichever thread drops the last copy runs it, so it only hands work to the link.
-struct DropGuard {
-  explicit DropGuard(std::function<void()> dropped) : if_dropped(std::move(dropped)) {}
-  ~DropGuard() {
-    if (!applied && if_dropped) if_dropped();
-  }
-  std::function<void()> if_dropped;
-  bool applied = false;  // set on the thread that runs the task, read after the last release
-};
-
-}  // namespace
-
-template <typename T>
-std::function<void(T)> Place::HoldFor(Connection& member, ClusterAnswer<T> answer,
-                                      std::function<void()> if_dropped) {
-  member.set_input_on_hold(true);
-  Registry* registry = context_.registry;
-  const ClientId id = member.id();
-  auto guard = std::make_shared<DropGuard>(std::move(if_dropped));
-  return [registry, id, answer = std::move(answer), guard = std::move(guard)](T result) {
-    registry->RunWhereClientIs(
-        id, [answer, result = std::move(result), id, guard](Place& here, Connection& held) {
-          guard->applied = true;
-          held.set_input_on_hold(false);  // unless the answer holds it again for a next step
-          answer(here, held, result);
-          // Unless it moved to another place meanwhile (it takes its input there).
-          if (here.io().Find(id) == &held && !held.input_on_hold()) here.io().Resume(held);
-        });
-  };
-}
-
 void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
   context_.cluster->Nick(
