@@ -164,7 +164,8 @@ absl::Status Server::JoinCluster() {
         std::vector<cluster::Registration> held;
         for (Registry::Placement& client : registry_.Placements()) {
           held.push_back({client.id, std::move(client.nick), std::move(client.room_key),
-                          std::move(client.room_name), ""});
+                          std::move(client.room_name), "", std::move(client.account),
+                          std::move(client.address)});
         }
         return held;
       },

@@ -306,16 +306,6 @@ TEST_F(ClusterTest, ANodeThatShutsDownTellsTheOthersItsClientsLeft) {
   EXPECT_EQ(alice->Ask("/nick bob"), "OK NICK bob") << "freed at once";
 }
 
-TEST_F(ClusterTest, ModerationSaysItIsNotClusteredYet) {
-  StartNodes(1);
-  auto alice = On(0, "alice");
-  ASSERT_TRUE(alice);
-  EXPECT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  EXPECT_TRUE(IsErr(alice->Ask("/topic hello"), "unavailable"));
-  EXPECT_TRUE(IsErr(alice->Ask("/kick bob"), "unavailable"));
-  EXPECT_TRUE(IsErr(alice->Ask("/create keyed secret"), "unavailable")) << "no room keys yet";
-}
-
 // Every member, on every node, sees each sender's lines in order, none missing, while senders on
 // different nodes talk at once and others join and leave.
 TEST_F(ClusterTest, ConcurrentSendersOnDifferentNodesKeepOrderAndLoseNothing) {

@@ -53,6 +53,7 @@
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
 #include "chat/cluster/scripts.h"
+#include "chat/cluster/settings_scripts.h"
 
 namespace roomchat {
 
@@ -135,6 +136,8 @@ class ClusterNode {
              Answer<absl::Status> done);
   void ListRooms(Answer<absl::StatusOr<std::vector<cluster::ClusterRoom>>> done);
   void Who(const std::string& room_key, Answer<absl::StatusOr<cluster::ClusterWho>> done);
+  // A room operator's command (rc_room_op): its checks and changes in Redis, its entry posted.
+  void OperateRoom(const cluster::RoomOp& op, Answer<absl::StatusOr<cluster::RoomOpDone>> done);
   void SendPrivate(const std::string& to_key, const std::string& line,
                    Answer<absl::StatusOr<cluster::MsgRoute>> done);
   // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel;

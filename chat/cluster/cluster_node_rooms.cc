@@ -167,6 +167,15 @@ void ClusterNode::Who(const std::string& room_key,
                  });
 }
 
+void ClusterNode::OperateRoom(const cluster::RoomOp& op,
+                              Answer<absl::StatusOr<cluster::RoomOpDone>> done) {
+  link_->Command(cluster::RoomOpCommand({options_.node_id, incarnation_}, op,
+                                        options_.max_stream_entries),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseRoomOpReply(reply));
+                 });
+}
+
 void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line,
                               Answer<absl::StatusOr<cluster::MsgRoute>> done) {
   link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line),

@@ -40,10 +40,7 @@ for _, pair in ipairs(members) do
     redis.call('HDEL', members_key, nick)
     post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, ARGV[3], '0', ARGV[2],
          'LEAVE', string.sub(held, #ARGV[1] + 2))
-    if redis.call('HLEN', members_key) == 0 then
-      redis.call('DEL', 'rc:room:' .. room)
-      redis.call('ZREM', 'rc:rooms', room)
-    end
+    close_if_empty(room)
   end
 end
 for _, nick in ipairs(redis.call('SMEMBERS', KEYS[3])) do
@@ -78,6 +75,15 @@ std::string NodeMembersKey(absl::string_view node) {
 }
 std::string NickKey(absl::string_view nick_key) { return absl::StrCat("rc:nick:", nick_key); }
 std::string RoomKey(absl::string_view room_key) { return absl::StrCat("rc:room:", room_key); }
+std::string RoomSettingsKey(absl::string_view room_key) {
+  return absl::StrCat("rc:room:", room_key, ":settings");
+}
+std::string RoomOpsKey(absl::string_view room_key) {
+  return absl::StrCat("rc:room:", room_key, ":ops");
+}
+std::string RoomBansKey(absl::string_view room_key) {
+  return absl::StrCat("rc:room:", room_key, ":bans");
+}
 std::string RoomMembersKey(absl::string_view room_key) {
   return absl::StrCat("rc:room:", room_key, ":members");
 }

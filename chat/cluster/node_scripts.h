@@ -38,6 +38,11 @@ std::string NodeMembersKey(absl::string_view node);      // rc:node:<node>:membe
 std::string NickKey(absl::string_view nick_key);         // rc:nick:<nick>
 std::string RoomKey(absl::string_view room_key);         // rc:room:<room>
 std::string RoomMembersKey(absl::string_view room_key);  // rc:room:<room>:members
+// A room's settings (docs/CLUSTER.md, "Room settings across nodes"): kept while the room is
+// closed when an account owns it.
+std::string RoomSettingsKey(absl::string_view room_key);  // rc:room:<room>:settings (HASH)
+std::string RoomOpsKey(absl::string_view room_key);       // rc:room:<room>:ops (SET)
+std::string RoomBansKey(absl::string_view room_key);      // rc:room:<room>:bans (LIST)
 inline constexpr char kNodesKey[] = "rc:nodes";
 inline constexpr char kRoomsKey[] = "rc:rooms";
 inline constexpr char kClusterChannel[] = "rc:ch:cluster";

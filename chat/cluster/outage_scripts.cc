@@ -44,7 +44,8 @@ return removed
 // (re-created if Redis lost it; JOIN posted if Redis had no such member). Fails nick-taken if
 // someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
 // room name, nick TTL ms, max stream entries, old nick key ('' none: the member it replaces,
-// renamed with a NICK unless another node's client holds that entry now), old nick as given.
+// renamed with a NICK unless another node's client holds that entry now), old nick as given,
+// account key ('-' none), address ('-' unknown).
 // The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
 constexpr char kRegisterBody[] = R"lua(
 local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
@@ -53,7 +54,8 @@ local held = redis.call('GET', 'rc:nick:' .. nick_key)
 if held and not held_by(held, mine) then
   return redis.error_reply('nick-taken ' .. nick .. ' is taken')
 end
-redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' -', 'PX', ARGV[7])
+redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' ' .. ARGV[11] .. ' ' .. ARGV[12],
+           'PX', ARGV[7])
 redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
 if redis.call('EXISTS', 'rc:room:' .. room) == 0 then
@@ -118,7 +120,9 @@ std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registr
   return Evalsha(RegisterScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
                  {self.node, self.incarnation, nick_key, client.nick, client.room_key,
                   client.room_name, absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries),
-                  client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces});
+                  client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces,
+                  client.account.empty() ? "-" : client.account,
+                  client.address.empty() ? "-" : client.address});
 }
 
 }  // namespace cluster

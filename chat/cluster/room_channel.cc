@@ -8,7 +8,8 @@
 namespace roomchat {
 namespace cluster {
 
-// post(seq key, stream key, channel, max entries, min stream id ('0': none), origin, kind, body).
+// post(seq key, stream key, channel, max entries, min stream id ('0': none), origin, kind, body),
+// and close_if_empty(room).
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
 local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kind, body)
@@ -34,6 +35,18 @@ local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kin
   if min_id ~= '0' then redis.call('XTRIM', hist_key, 'MINID', '~', min_id) end
   redis.call('PUBLISH', channel, entry)
   return {id, seq}
+end
+-- Closes `room` once its last member is gone: its hash, members and place in rc:rooms go, and its
+-- settings unless an account owns it (a registered room keeps them); its seq and stream stay.
+local function close_if_empty(room)
+  local members_key = 'rc:room:' .. room .. ':members'
+  if redis.call('HLEN', members_key) > 0 then return end
+  redis.call('DEL', 'rc:room:' .. room, members_key)
+  redis.call('ZREM', 'rc:rooms', room)
+  local settings_key = 'rc:room:' .. room .. ':settings'
+  if not redis.call('HGET', settings_key, 'owner') then
+    redis.call('DEL', settings_key, 'rc:room:' .. room .. ':ops', 'rc:room:' .. room .. ':bans')
+  end
 end
 )lua";
 

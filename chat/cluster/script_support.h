@@ -5,8 +5,14 @@
 #ifndef ROOMCHAT_CHAT_CLUSTER_SCRIPT_SUPPORT_H_
 #define ROOMCHAT_CHAT_CLUSTER_SCRIPT_SUPPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "chat/cluster/redis_link.h"
 
 namespace roomchat {
 namespace cluster {
@@ -26,6 +32,15 @@ Script* NewRoomScript(const char* body);
 // EVALSHA <sha> <number of keys> keys... args...
 std::vector<std::string> Evalsha(const Script& script, std::vector<std::string> keys,
                                  std::vector<std::string> args);
+
+// Reading a script's reply. ReplyStatus: OK for a reply that is not an error; else what the
+// caller should see: the script's ProtocolError ("<code> <text>"), an internal error for any
+// other error reply, or ERR unavailable for a link down.
+absl::Status ReplyStatus(const absl::StatusOr<RedisReply>& reply);
+absl::Status Malformed(absl::string_view what);
+// A reply element that is a non-negative integer.
+bool AsCount(const RedisReply& element, uint64_t* count);
+bool IsText(const RedisReply& element);
 
 // rc_prune and rc_register (outage_scripts.cc).
 std::vector<std::string> OutageScripts();

@@ -8,6 +8,8 @@
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/room_channel.h"
 #include "chat/cluster/script_support.h"
+#include "chat/cluster/settings_scripts.h"
+#include "chat/accounts/room_settings.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
 
@@ -19,14 +21,25 @@ namespace {
 // KEYS[1] rc:nick:<new>, KEYS[2] rc:node:<node>:nicks, KEYS[3] rc:node:<node>:members
 // ARGV: node, incarnation, old key ('': a first claim), new key, old nick, new nick, room key
 // ('': none), nick TTL ms, max stream entries, the caller's account key ('' none), take ('1': a
-// login, which takes the nick from whoever holds it). Checks come before any write: Redis keeps
-// the writes of a script that answers an error.
+// login, which takes the nick from whoever holds it; 'refresh': only the account and address of a
+// nick this node holds), the client's address ('-' unknown). The
+// value kept is "<node> <inc> <nick> <account or -> <address>" (the room scripts judge bans by
+// it). Checks come before any write: Redis keeps the writes of a script that answers an error.
 constexpr char kNickBody[] = R"lua(
 local node, old_key, new_key, old_nick, new_nick, room =
     ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local mine = node .. ' ' .. ARGV[2] .. ' '
 local caller_account, take = ARGV[10], ARGV[11] == '1'
 local held = redis.call('GET', KEYS[1])
+if ARGV[11] == 'refresh' then
+  -- The client's account changed (registered, logged out): its nick's value says so, if it
+  -- still holds it.
+  if held_by(held, mine) then
+    local account = caller_account ~= '' and caller_account or '-'
+    redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[12], 'KEEPTTL')
+  end
+  return redis.status_reply('OK')
+end
 if not take then
   if caller_account ~= new_key and redis.call('EXISTS', 'rc:acct:' .. new_key) == 1 then
     return redis.error_reply('nick-registered ' .. new_nick .. ' is registered; /login ' ..
@@ -39,10 +52,8 @@ elseif held and not held_by(held, node .. ' ') then
   -- A login takes the nick from a client on another node: that node renames its client.
   redis.call('PUBLISH', 'rc:ch:node:' .. string.match(held, '^(%S+) '), 'lose ' .. new_key)
 end
-local account = '-'
-if held and held_by(held, mine) then account = string.match(held, '^%S+ %S+ %S+ (%S+)$') or '-' end
-if take then account = caller_account end
-redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account, 'PX', ARGV[8])
+local account = caller_account ~= '' and caller_account or '-'
+redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[12], 'PX', ARGV[8])
 redis.call('SADD', KEYS[2], new_key)
 if old_key ~= '' and old_key ~= new_key then
   local old_nick_key = 'rc:nick:' .. old_key
@@ -63,10 +74,14 @@ return redis.status_reply('OK')
 
 // KEYS[1] rc:rooms, KEYS[2] rc:room:<room>, KEYS[3] rc:room:<room>:members, KEYS[4] rc:seq:<room>,
 // KEYS[5] rc:node:<node>:members
+// KEYS[6] rc:room:<room>:settings, KEYS[7] rc:room:<room>:ops, KEYS[8] rc:room:<room>:bans
 // ARGV: node, room key, room name, nick key, nick, old room key ('': none), max rooms (0: no
-// limit), max stream entries
+// limit), max stream entries, account, former account, address, key, max rooms an account owns.
+// A room an account owns keeps its settings while closed: it is admitted to as /join is, and
+// its creator is no operator unless its account is one. Else the settings start anew: the
+// creator is operator (and its account the owner, within the limit), the key is the one given.
 constexpr char kCreateBody[] = R"lua(
-local node, room, name = ARGV[1], ARGV[2], ARGV[3]
+local node, room, name, account = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('room-exists ' .. (redis.call('HGET', KEYS[2], 'name') or name) ..
                            ' exists')
@@ -76,22 +91,38 @@ if max_rooms > 0 and redis.call('ZCARD', KEYS[1]) >= max_rooms then
   return redis.error_reply(string.format(
       'limit the cluster holds its maximum of %d rooms; cannot create %s', max_rooms, name))
 end
+local owner = redis.call('HGET', KEYS[6], 'owner')
+if owner then
+  local refused = admit(room, name, account, ARGV[10], ARGV[4], ARGV[11], ARGV[12])
+  if refused then return refused end
+end
 if ARGV[6] ~= '' and ARGV[6] ~= room then leave(node, ARGV[6], ARGV[4], ARGV[8]) end
 local t = redis.call('TIME')
 redis.call('HSET', KEYS[2], 'name', name, 'created_ms',
            string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
 add_member(node, room, ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[1], 0, room)
-return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0')}
+local fresh, limit_hit = 0, 0
+if not owner then
+  fresh = 1
+  redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+  if ARGV[12] ~= '' then redis.call('HSET', KEYS[6], 'key', ARGV[12]) end
+  if account ~= '' then limit_hit = add_op_account(room, account, tonumber(ARGV[13])) end
+end
+local topic, topic_by = topic_of(room)
+return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0'), topic, topic_by, fresh,
+        limit_hit}
 )lua";
 
 // KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members, KEYS[3] rc:node:<node>:members
 // ARGV: node, room key, nick key, nick, old room key ('': none), max members (0: no limit), max
-// stream entries
+// stream entries, account, former account, address, key
 constexpr char kJoinBody[] = R"lua(
 local node, room, nick_key, nick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local name = redis.call('HGET', KEYS[1], 'name')
 if not name then return redis.error_reply('no-such-room no room called ' .. room) end
+local refused = admit(room, name, ARGV[8], ARGV[9], nick_key, ARGV[10], ARGV[11])
+if refused then return refused end
 local max_members = tonumber(ARGV[6])
 if max_members > 0 and redis.call('HEXISTS', KEYS[2], nick_key) == 0 and
     redis.call('HLEN', KEYS[2]) >= max_members then
@@ -101,7 +132,8 @@ end
 if ARGV[5] ~= '' and ARGV[5] ~= room then leave(node, ARGV[5], nick_key, ARGV[7]) end
 add_member(node, room, nick_key, nick)
 local posted = room_post(room, ARGV[7], node, 'JOIN', nick)
-return {name, redis.call('HLEN', KEYS[2]), posted[2]}
+local topic, topic_by = topic_of(room)
+return {name, redis.call('HLEN', KEYS[2]), posted[2], topic, topic_by}
 )lua";
 
 // KEYS[1] rc:nick:<nick>, KEYS[2] rc:node:<node>:nicks
@@ -184,49 +216,6 @@ const Script& MsgScript() {
   return *script;
 }
 
-// The ErrorCode whose wire name is `name`, if any.
-bool ErrorCodeNamed(absl::string_view name, ErrorCode* code) {
-  for (ErrorCode candidate : kAllErrorCodes) {
-    if (ErrorCodeName(candidate) == name) {
-      *code = candidate;
-      return true;
-    }
-  }
-  return false;
-}
-
-// OK for a reply that is not an error; else what the caller should see: the script's
-// ProtocolError, an internal error for any other error reply, or ERR unavailable for a link down.
-absl::Status ReplyStatus(const absl::StatusOr<RedisReply>& reply) {
-  if (!reply.ok()) {
-    return ProtocolError(ErrorCode::kUnavailable, "the cluster is unavailable; try again");
-  }
-  if (reply->type != RedisReply::Type::kError) return absl::OkStatus();
-  absl::string_view text = reply->str;
-  size_t space = text.find(' ');
-  ErrorCode code;
-  if (space != absl::string_view::npos && ErrorCodeNamed(text.substr(0, space), &code)) {
-    return ProtocolError(code, text.substr(space + 1));
-  }
-  if (ErrorCodeNamed(text, &code)) return ProtocolError(code, "");
-  return absl::InternalError(absl::StrCat("cluster script: ", text));
-}
-
-absl::Status Malformed(absl::string_view what) {
-  return absl::InternalError(absl::StrCat("cluster script: malformed reply to ", what));
-}
-
-// A reply element that is a non-negative integer.
-bool AsCount(const RedisReply& element, uint64_t* count) {
-  if (element.type != RedisReply::Type::kInteger || element.integer < 0) return false;
-  *count = static_cast<uint64_t>(element.integer);
-  return true;
-}
-
-bool IsText(const RedisReply& element) {
-  return element.type == RedisReply::Type::kString || element.type == RedisReply::Type::kStatus;
-}
-
 }  // namespace
 
 std::vector<std::string> AllScripts() {
@@ -236,6 +225,7 @@ std::vector<std::string> AllScripts() {
     scripts.push_back(script->text);
   }
   for (std::string& script : OutageScripts()) scripts.push_back(std::move(script));
+  scripts.push_back(RoomOpScript());
   return scripts;
 }
 
@@ -249,16 +239,21 @@ std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange&
                  {self.node, self.incarnation, NameKey(change.old_nick), new_key,
                   change.old_nick, change.new_nick, change.room_key,
                   absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries), change.account,
-                  change.take ? "1" : "0"});
+                  change.take ? "1" : (change.refresh ? "refresh" : "0"),
+                  change.address.empty() ? "-" : change.address});
 }
 
 std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove& move,
                                        size_t max_rooms, size_t max_entries) {
   return Evalsha(CreateScript(),
                  {kRoomsKey, RoomKey(move.room_key), RoomMembersKey(move.room_key),
-                  SeqKey(move.room_key), NodeMembersKey(self.node)},
+                  SeqKey(move.room_key), NodeMembersKey(self.node),
+                  RoomSettingsKey(move.room_key), RoomOpsKey(move.room_key),
+                  RoomBansKey(move.room_key)},
                  {self.node, move.room_key, move.room_name, move.nick_key, move.nick,
-                  move.old_room_key, absl::StrCat(max_rooms), absl::StrCat(max_entries)});
+                  move.old_room_key, absl::StrCat(max_rooms), absl::StrCat(max_entries),
+                  move.account, move.former_account, move.address, move.key,
+                  absl::StrCat(RoomSettings::kMaxOwnedPerAccount)});
 }
 
 std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& move,
@@ -267,7 +262,8 @@ std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& m
                  {RoomKey(move.room_key), RoomMembersKey(move.room_key),
                   NodeMembersKey(self.node)},
                  {self.node, move.room_key, move.nick_key, move.nick, move.old_room_key,
-                  absl::StrCat(max_room_members), absl::StrCat(max_entries)});
+                  absl::StrCat(max_room_members), absl::StrCat(max_entries), move.account,
+                  move.former_account, move.address, move.key});
 }
 
 std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::string& room_key,
@@ -301,11 +297,22 @@ absl::StatusOr<Entered> ParseEnteredReply(const absl::StatusOr<RedisReply>& repl
   if (absl::Status status = ReplyStatus(reply); !status.ok()) return status;
   const std::vector<RedisReply>& parts = reply->elements;
   Entered entered;
-  if (reply->type != RedisReply::Type::kArray || parts.size() != 3 || !IsText(parts[0]) ||
-      !AsCount(parts[1], &entered.members) || !AsCount(parts[2], &entered.seq)) {
+  if (reply->type != RedisReply::Type::kArray || (parts.size() != 5 && parts.size() != 7) ||
+      !IsText(parts[0]) || !AsCount(parts[1], &entered.members) ||
+      !AsCount(parts[2], &entered.seq) || !IsText(parts[3]) || !IsText(parts[4])) {
     return Malformed("a room entered");
   }
   entered.room_name = parts[0].str;
+  entered.topic = parts[3].str;
+  entered.topic_by = parts[4].str;
+  if (parts.size() == 7) {
+    uint64_t fresh = 0, limit_hit = 0;
+    if (!AsCount(parts[5], &fresh) || !AsCount(parts[6], &limit_hit)) {
+      return Malformed("a room created");
+    }
+    entered.creator_is_op = fresh != 0;
+    entered.owner_limit_hit = limit_hit != 0;
+  }
   return entered;
 }
 

@@ -58,6 +58,10 @@ struct NickChange {
   // ("lose <nick key>") to rename its client.
   std::string account;
   bool take = false;
+  std::string address;  // the client's IP address, kept for address bans ('' unknown)
+  // Only the account and address kept with new_nick (== old_nick, held here) change: the client
+  // registered or logged out. Never fails but for the link.
+  bool refresh = false;
 };
 std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
                                      std::chrono::milliseconds nick_ttl, size_t max_entries);
@@ -75,6 +79,13 @@ struct RoomMove {
   std::string room_key;
   std::string room_name;
   std::string old_room_key;
+  // The mover as the room's settings judge it (RoomVisitor): a room's ban or key refuses it
+  // (banned, bad-key) unless its account is one of the room's operator accounts; `key` is the
+  // one it gave (/join ROOM KEY; with rc_create, the new room's key).
+  std::string account;
+  std::string former_account;
+  std::string address;
+  std::string key;
 };
 std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove& move,
                                        size_t max_rooms, size_t max_entries);
@@ -82,6 +93,12 @@ struct Entered {
   std::string room_name;
   uint64_t members = 0;
   uint64_t seq = 0;
+  std::string topic;     // empty: none
+  std::string topic_by;
+  // rc_create only: the room is new (no account kept it), so its creator is its operator; and
+  // the creator's account could not own it (it owns RoomSettings::kMaxOwnedPerAccount rooms).
+  bool creator_is_op = false;
+  bool owner_limit_hit = false;
 };
 absl::StatusOr<Entered> ParseEnteredReply(const absl::StatusOr<RedisReply>& reply);
 
@@ -140,6 +157,8 @@ struct Registration {
   std::string room_key;    // empty: in the lobby
   std::string room_name;   // as shown
   std::string replaces;    // see above; usually empty
+  std::string account;     // its account key ('' a guest)
+  std::string address;     // its IP address
 };
 std::vector<std::string> PruneCommand(const NodeIdentity& self,
                                       const std::vector<Registration>& kept, size_t max_entries);

@@ -135,7 +135,7 @@ TEST(ScriptRepliesTest, ErrorsBecomeProtocolErrors) {
 
 TEST_F(ScriptsTest, NickClaimsAreClusterWide) {
   ASSERT_TRUE(Nick(a_, "", "Alice").ok());
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice -");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - -");
   int64_t ttl = Integer({"PTTL", NickKey("alice")});
   EXPECT_GT(ttl, 0);
   EXPECT_LE(ttl, 60000);
@@ -149,7 +149,7 @@ TEST_F(ScriptsTest, NickClaimsAreClusterWide) {
 
   EXPECT_TRUE(Nick(a_, "", "Alice").ok());  // this node claiming again (re-registration)
   EXPECT_TRUE(Nick(a_, "Alice", "aLiCe").ok());  // a case change
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a aLiCe -");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a aLiCe - -");
   EXPECT_EQ(Strings({"SMEMBERS", NodeNicksKey("a")}), std::vector<std::string>{"alice"});
 
   ASSERT_TRUE(Nick(a_, "aLiCe", "Al").ok());  // a rename frees the old nick

@@ -135,6 +135,11 @@ class Place : public Destination,
   // Tells Redis that `nick` left this place (and the server, with `release_nick`); if Redis cannot
   // be told, this place's members get the LEAVE at once.
   void ClusterLeave(const std::string& nick, bool release_nick);
+  // A room operator's command `kind` in a cluster (room_cluster_moderation.cc): `op` runs in
+  // Redis; the asker, whose input waits, gets the answer wherever it is by then. `given`: the
+  // name the asker gave (/ban and /unban answer with it).
+  void ClusterRoomOp(Connection& member, const cluster::RoomOp& op, Command::Kind kind,
+                     const std::string& given);
 
   // Sends the status's ERR line to `member`.
   void SendError(Connection& member, const absl::Status& status);
@@ -212,12 +217,16 @@ class Place : public Destination,
   // ---- The cluster's versions of the commands that need Redis (place_cluster.cc): each holds
   // the member's input, hands the job to the link thread, and applies the answer wherever the
   // member is by then.
+  // The /create or /join `command` of `member` as the scripts take it (room_name: the caller's).
+  cluster::RoomMove RoomMoveOf(const Connection& member, const Command& command) const;
   // The undo of a /create or /join whose answer could not be applied.
   std::function<void()> UndoRoomMove(const cluster::RoomMove& move);
   // A new part of room `name`, its thread started (limit if it cannot be had).
   absl::StatusOr<std::shared_ptr<Place>> StartedPart(const std::string& name);
   void ClaimGuestNick(Connection& member);
   void ClusterNick(Connection& member, const std::string& nick);
+  // The member registered or logged out: its nick's value in Redis (which bans read) says so.
+  void ClusterAccountChanged(const Connection& member);
   void ClusterCreate(Connection& member, const Command& command);
   void ClusterJoin(Connection& member, const Command& command);
   // Moves `member` into this node's part of the room Redis admitted it to (opening the part).

@@ -119,6 +119,7 @@ void Place::FinishRegister(Connection& member, const std::string& account, absl:
     return SendError(member, Unavailable());
   }
   member.set_account(account);  // the registry knows (AnswerTo's first step)
+  if (in_cluster()) ClusterAccountChanged(member);
   LOG(INFO) << "client " << member.id() << " registered account " << account;
   io_->Send(member, replies::Ok(Command::Kind::kRegister, member.nick()));
 }
@@ -232,6 +233,7 @@ void Place::DoLogout(Connection& member) {
   context_.registry->LogOut(member.id());
   LOG(INFO) << "client " << member.id() << " logged out of account " << member.account();
   member.set_account("");
+  if (in_cluster()) ClusterAccountChanged(member);
   io_->Send(member, replies::Ok(Command::Kind::kLogout, member.nick()));
 }
 

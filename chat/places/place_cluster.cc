@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chat/accounts/room_settings.h"
 #include "chat/places/place.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
@@ -14,8 +15,10 @@ namespace roomchat {
 
 void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
+  cluster::NickChange claim{"", member.nick(), ""};
+  claim.address = PeerAddress(member.peer());
   context_.cluster->Nick(
-      cluster::NickChange{"", member.nick(), ""},
+      claim,
       [registry, id = member.id(), nick = member.nick()](absl::Status status) {
         if (status.ok()) return;
         // Someone on another node took this guest nick with /nick first: a new one.
@@ -38,6 +41,7 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
   }
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "",
                              member.account()};
+  change.address = PeerAddress(member.peer());
   Registry* registry = context_.registry;
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
@@ -58,17 +62,26 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
                          }));
 }
 
+void Place::ClusterAccountChanged(const Connection& member) {
+  cluster::NickChange change{member.nick(), member.nick(), "", member.account()};
+  change.address = PeerAddress(member.peer());
+  change.refresh = true;
+  // Sent before the client's next command, on the link's one connection: what it does next
+  // (and what others see it do) comes after in Redis.
+  context_.cluster->Nick(change, [id = member.id()](absl::Status status) {
+    if (!status.ok()) {
+      LOG(WARNING) << "cluster: client " << id << "'s account could not be noted in Redis: "
+                   << status;
+    }
+  });
+}
+
 void Place::ClusterCreate(Connection& member, const Command& command) {
-  if (!command.key.empty()) {  // docs/CLUSTER.md, "Status": room settings are not cluster-wide
-    return SendError(member, ProtocolError(ErrorCode::kUnavailable,
-                                           "room keys are not available across cluster nodes "
-                                           "yet"));
-  }
   // A part open here means the room exists; the script checks the rest (and the limits).
   absl::Status can_create = context_.registry->CheckCanCreate(command.name, member.id());
   if (!can_create.ok()) return SendError(member, can_create);
-  cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name),
-                         command.name, is_room() ? NameKey(room_name_) : ""};
+  cluster::RoomMove move = RoomMoveOf(member, command);
+  move.room_name = command.name;
   Admission admission{Admission::Kind::kCreated, ""};
   admission.key = command.key;
   ClusterNode* node = context_.cluster;
@@ -88,8 +101,7 @@ void Place::ClusterJoin(Connection& member, const Command& command) {
   if (!context_.cluster->up() && context_.registry->HasRoomPart(command.name)) {
     return JoinPartDuringOutage(member, command);
   }
-  cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name), "",
-                         is_room() ? NameKey(room_name_) : ""};
+  cluster::RoomMove move = RoomMoveOf(member, command);
   Admission admission{Admission::Kind::kJoined, "", command.since_id};
   ClusterNode* node = context_.cluster;
   node->JoinRoom(move, HoldFor<absl::StatusOr<cluster::Entered>>(
@@ -100,6 +112,17 @@ void Place::ClusterJoin(Connection& member, const Command& command) {
                              here.EnterClusterRoom(held, room_key, std::move(entered), admission);
                            },
                            UndoRoomMove(move)));
+}
+
+cluster::RoomMove Place::RoomMoveOf(const Connection& member, const Command& command) const {
+  RoomVisitor visitor = context_.registry->VisitorOf(member.id());
+  cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name), "",
+                         is_room() ? NameKey(room_name_) : ""};
+  move.account = std::move(visitor.account);
+  move.former_account = std::move(visitor.former_account);
+  move.address = std::move(visitor.address);
+  move.key = command.key;
+  return move;
 }
 
 std::function<void()> Place::UndoRoomMove(const cluster::RoomMove& move) {
@@ -120,6 +143,14 @@ void Place::EnterClusterRoom(Connection& member, const std::string& room_key,
   }
   admission.cluster_seq = entered->seq;
   admission.cluster_members = entered->members;
+  admission.cluster_topic = entered->topic;
+  admission.cluster_topic_by = entered->topic_by;
+  admission.cluster_creator_op = entered->creator_is_op;
+  if (entered->owner_limit_hit) {
+    LOG(WARNING) << "limit hit: the account " << member.account() << " owns "
+                 << RoomSettings::kMaxOwnedPerAccount << " rooms; room " << entered->room_name
+                 << " is not kept";
+  }
   const std::string name = entered->room_name;
   const std::string nick = member.nick();
   std::shared_ptr<Place> fresh;
@@ -146,7 +177,8 @@ void Place::EnterClusterRoom(Connection& member, const std::string& room_key,
   // Redis has it in the room it could not enter here, and out of the one it is still in.
   node->Leave(room_key, NameKey(nick), /*release_nick=*/false, nullptr);
   if (is_room()) {
-    node->Register(cluster::Registration{member.id(), nick, NameKey(room_name_), room_name_, ""});
+    node->Register(cluster::Registration{member.id(), nick, NameKey(room_name_), room_name_, "",
+                                         member.account(), PeerAddress(member.peer())});
   }
 }
 
@@ -240,15 +272,15 @@ void Place::LoseClusterNick(Connection& member, const std::string& lost_nick,
 void Place::RegisterRenamed(Connection& member, const std::string& lost_nick) {
   // Its room hears of it through Redis: NICK, or JOIN of the new nick when the old one's entry is
   // gone (the winner took it).
-  context_.cluster->Register(cluster::Registration{member.id(), member.nick(),
-                                                   is_room() ? NameKey(room_name_) : "",
-                                                   room_name_, lost_nick});
+  context_.cluster->Register(cluster::Registration{
+      member.id(), member.nick(), is_room() ? NameKey(room_name_) : "", room_name_, lost_nick,
+      member.account(), PeerAddress(member.peer())});
 }
 
 void Place::ClusterLogin(Connection& member, const std::string& nick,
                          const std::string& account) {
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "", account,
-                             /*take=*/true};
+                             /*take=*/true, PeerAddress(member.peer())};
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
                          member,

@@ -63,6 +63,11 @@ struct Admission {
   // the entries after it), and the room's members on every node then.
   uint64_t cluster_seq = 0;
   uint64_t cluster_members = 0;
+  // The room's topic then, and who set it; kCreated: whether the room is new (no account kept
+  // it), which makes the creator its operator.
+  std::string cluster_topic;
+  std::string cluster_topic_by;
+  bool cluster_creator_op = false;
 };
 
 // The lobby or a room, as the registry sees it.
@@ -191,8 +196,12 @@ class Registry {
     std::string nick;
     std::string room_key;
     std::string room_name;
+    std::string account;
+    std::string address;
   };
   std::vector<Placement> Placements() const;
+  // The client as a room's settings judge it (its accounts and address); empty if unknown.
+  RoomVisitor VisitorOf(ClientId id) const;
   // Whether a part of the room `name` is open here.
   bool HasRoomPart(absl::string_view name) const;
   // Moves the client into this node's part of the room `name` (Redis has admitted it), opening

@@ -28,13 +28,21 @@ std::vector<Registry::Placement> Registry::Placements() const {
   std::vector<Placement> placements;
   placements.reserve(clients_.size());
   for (const auto& [id, client] : clients_) {
-    Placement placement{id, client.nick, client.room_key, ""};
+    Placement placement{id, client.nick, client.room_key, "", client.account, client.address};
     if (auto room = rooms_.find(client.room_key); room != rooms_.end()) {
       placement.room_name = room->second.name;
     }
     placements.push_back(std::move(placement));
   }
   return placements;
+}
+
+RoomVisitor Registry::VisitorOf(ClientId id) const {
+  absl::MutexLock lock(&mu_);
+  auto client = clients_.find(id);
+  if (client == clients_.end()) return {};
+  const ClientEntry& entry = client->second;
+  return RoomVisitor{entry.account, entry.former_account, NameKey(entry.nick), entry.address};
 }
 
 bool Registry::HasRoomPart(absl::string_view name) const {

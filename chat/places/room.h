@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,8 @@ class Room final : public Place, public RoomFeed {
   // Sends `entry` to every member but `except` (or only to `only`, when given).
   void SendEntry(const cluster::RoomEntry& entry, Connection* only);
   void GreetInCluster(Connection& member, const Admission& admission);
+  // The room's topic when Redis admitted `member`, if it has one.
+  void SendClusterTopic(Connection& member, const Admission& admission);
   void AdmitWaitingJoiners(bool timed_out);
 
   // ---- Operators and settings (room_moderation.cc).
@@ -108,6 +111,8 @@ class Room final : public Place, public RoomFeed {
   void DoOp(Connection& op, const std::string& nick, bool grant);
   void DoKick(Connection& op, const std::string& nick, const std::string& reason);
   void Kick(Connection& op, Connection& target, const std::string& reason);
+  // Sends `target` to the lobby, KICKED by `by`; false if it could not move (answered there).
+  bool MoveKicked(Connection& target, const std::string& by, const std::string& reason);
   void DoBan(Connection& op, const std::string& nick);
   // The bans that keep out `nick` (the member `target` if it is here).
   std::vector<RoomBan> BansFor(const Connection& op, const Connection* target,
@@ -116,6 +121,15 @@ class Room final : public Place, public RoomFeed {
   void DoBans(Connection& op);
   void DoTopic(Connection& member, const std::string& text);
   void DoKey(Connection& op, const std::string& key);
+
+  // ---- Operators and settings in a cluster (room_cluster_moderation.cc).
+  void OperateInCluster(Connection& member, const Command& command);
+  // The line a TOPIC, OP, DEOP or KICK entry shows; `asker` (if given) gets the id of the member
+  // here who asked for it (kNobody: none here), who had its OK instead.
+  std::optional<std::string> SettingsEntryLine(const cluster::RoomEntry& entry,
+                                               ClientId* asker) const;
+  // Delivers such an entry: a guest opped or deopped here, a member here kicked to the lobby.
+  void ApplySettingsEntry(const cluster::RoomEntry& entry);
 
   // ---- History (room_history.cc).
   bool has_history() const { return context().history != nullptr; }

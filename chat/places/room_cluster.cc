@@ -189,6 +189,8 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     }
     return send(renamed, replies::Nick(names.first, names.second));
   }
+  if (only == nullptr) return ApplySettingsEntry(entry);
+  if (std::optional<std::string> line = SettingsEntryLine(entry, nullptr)) io().Send(*only, *line);
 }
 
 void Room::GreetInCluster(Connection& member, const Admission& admission) {
@@ -196,6 +198,8 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     // A new room: nothing at or before its seq now concerns anyone here.
     cluster_seq_ = std::max(cluster_seq_, admission.cluster_seq);
     io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
+    if (admission.cluster_creator_op) op_clients_.insert(member.id());
+    SendClusterTopic(member, admission);
     if (member.caps().Has(Cap::kReplay)) Replay(member);
     return;
   }
@@ -220,6 +224,18 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
   }
   io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(),
                                 absl::StrCat(admission.cluster_members)));
+  SendClusterTopic(member, admission);
+  // Kicked by an operator after its JOIN, before it got here: it goes as it came.
+  for (const cluster::RoomEntry& entry : cluster_recent_) {
+    if (entry.seq > admission.cluster_seq && entry.kind == "KICK" &&
+        NameKey(entry.body.substr(0, entry.body.find(' '))) == NameKey(member.nick())) {
+      std::vector<std::string> fields = absl::StrSplit(entry.body, absl::MaxSplits(' ', 2));
+      if (fields.size() == 3) {
+        MoveKicked(member, fields[1], fields[2]);
+        return;
+      }
+    }
+  }
   if (admission.since_id != 0) return StartCatchUp(member, admission.since_id);
   // History up to its JOIN, then what this part delivered after it.
   uint64_t join_id = 0;
@@ -230,6 +246,11 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
   for (const cluster::RoomEntry& entry : cluster_recent_) {
     if (entry.seq > admission.cluster_seq) SendEntry(entry, &member);
   }
+}
+
+void Room::SendClusterTopic(Connection& member, const Admission& admission) {
+  if (admission.cluster_topic.empty()) return;
+  io().Send(member, replies::Topic(room_name(), admission.cluster_topic_by, admission.cluster_topic));
 }
 
 void Room::AdmitWaitingJoiners(bool timed_out) {

@@ -81,11 +81,7 @@ Connection* Room::MemberCalled(Connection& asker, const std::string& nick) {
 }
 
 void Room::OnModeration(Connection& member, const Command& command) {
-  if (in_cluster()) {  // docs/CLUSTER.md, "Status": room settings are not cluster-wide yet
-    return SendError(member, ProtocolError(ErrorCode::kUnavailable,
-                                           "moderation is not available across cluster nodes "
-                                           "yet"));
-  }
+  if (in_cluster()) return OperateInCluster(member, command);
   if (command.kind == Command::Kind::kTopic && command.text.empty()) {
     SendTopic(member);
     return io().Send(member, replies::Ok(Command::Kind::kTopic, room_name()));
@@ -159,16 +155,18 @@ void Room::DoKick(Connection& op, const std::string& nick, const std::string& re
 
 void Room::Kick(Connection& op, Connection& target, const std::string& reason) {
   std::string nick = target.nick();
-  // Its /history read will find it gone: its input must not stay held where it goes.
-  if (history_reads_.erase(target.id()) > 0) target.set_input_on_hold(false);
-  Admission kicked{Admission::Kind::kKicked, "", 0, op.nick(), reason};
-  if (!TryMove(target, [&](std::unique_ptr<Connection>& moving) {
-        return context().registry->ReturnToLobby(moving, context().lobby, kicked);
-      })) {
-    return;
-  }
+  if (!MoveKicked(target, op.nick(), reason)) return;
   LOG(INFO) << "room " << room_name() << ": " << op.nick() << " kicked " << nick;
   Announce(op.id(), replies::Kick(room_name(), nick, op.nick(), reason));
+}
+
+bool Room::MoveKicked(Connection& target, const std::string& by, const std::string& reason) {
+  // Its /history read will find it gone: its input must not stay held where it goes.
+  if (history_reads_.erase(target.id()) > 0) target.set_input_on_hold(false);
+  Admission kicked{Admission::Kind::kKicked, "", 0, by, reason};
+  return TryMove(target, [&](std::unique_ptr<Connection>& moving) {
+    return context().registry->ReturnToLobby(moving, context().lobby, kicked);
+  });
 }
 
 }  // namespace roomchat
