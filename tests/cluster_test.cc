@@ -198,6 +198,8 @@ TEST_F(ClusterTest, RoomsWhoAndCreateSeeEveryNode) {
   absl::StatusOr<Lines> who = bob->ReadUntil("OK WHO Den 2");
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(*who, (Lines{"MEMBER alice", "MEMBER bob"}));
+  EXPECT_EQ(bob->Ask("/join Den"), "OK JOIN Den 2") << "already in: the members on every node";
+  EXPECT_EQ(Pending(*alice), Lines{});
   EXPECT_TRUE(IsErr(alice->Ask("/who Lounge"), "no-such-room")) << "closed with its last member";
   EXPECT_TRUE(IsErr(alice->Ask("/join nowhere"), "no-such-room"));
 }

@@ -258,6 +258,7 @@ void Place::OpenReservedRoom(Connection& member, const Command& create,
 void Place::DoJoin(Connection& member, const Command& command) {
   const std::string& name = command.name;
   if (is_room() && context_.registry->IsIn(member.id(), name)) {
+    if (in_cluster()) return ClusterAlreadyIn(member);
     return io_->Send(member,
                      replies::Ok(Command::Kind::kJoin, room_name_, absl::StrCat(io_->size())));
   }

@@ -238,6 +238,8 @@ class Place : public Destination,
   void JoinPartDuringOutage(Connection& member, const Command& command);
   void ClusterWho(Connection& member, const std::string& room_key);
   void ClusterMsg(Connection& member, const Command& command);
+  // /join of the room `member` is in: OK JOIN with the members on every node.
+  void ClusterAlreadyIn(Connection& member);
   void LoseClusterNick(Connection& member, const std::string& lost_nick,
                        const std::string& reason);
   // `member`, renamed from `lost_nick` to a guest nick here, claims it in Redis and takes its

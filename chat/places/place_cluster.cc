@@ -224,6 +224,17 @@ void Place::ClusterWho(Connection& member, const std::string& room_key) {
                         }));
 }
 
+void Place::ClusterAlreadyIn(Connection& member) {
+  using Who = absl::StatusOr<cluster::ClusterWho>;
+  context_.cluster->Who(
+      NameKey(room_name_), HoldFor<Who>(member, [room = room_name_](Place& here, Connection& held,
+                                                                   Who who) {
+        // Redis away: the members here, as one node would say.
+        size_t members = who.ok() ? who->nicks.size() : here.io().size();
+        here.io().Send(held, replies::Ok(Command::Kind::kJoin, room, absl::StrCat(members)));
+      }));
+}
+
 void Place::ClusterMsg(Connection& member, const Command& command) {
   using Route = absl::StatusOr<cluster::MsgRoute>;
   std::string line = replies::Priv(member.nick(), command.text);
