@@ -28,6 +28,9 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
   if (options.node_ttl < std::chrono::milliseconds(100)) {
     return absl::InvalidArgumentError("the node TTL is at least 100 ms");
   }
+  if (options.max_stream_entries == 0) {
+    return absl::InvalidArgumentError("a room's stream keeps at least one entry");
+  }
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
   ClusterNode* raw = node.get();
   RedisLinkOptions redis = options.redis;

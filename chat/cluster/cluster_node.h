@@ -60,8 +60,10 @@ namespace roomchat {
 struct ClusterNodeOptions {
   RedisLinkOptions redis;
   std::string node_id;                        // unique in the cluster; no spaces
-  std::chrono::milliseconds node_ttl{15000};  // --cluster_node_ttl_s
-  size_t max_stream_entries = 10000;          // a room's stream keeps about this many entries
+  // Required (the server's flags hold their defaults): --cluster_node_ttl_s, and the entries a
+  // room's stream keeps at most (about: trimming is approximate).
+  std::chrono::milliseconds node_ttl{0};
+  size_t max_stream_entries = 0;
   int max_stream_days = 0;                    // and none older (0: no limit by age)
   size_t max_rooms = 0;                       // --max_rooms, cluster-wide (0: no limit)
   size_t max_room_members = 0;                // --max_room_members, cluster-wide (0: no limit)

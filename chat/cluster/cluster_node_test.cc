@@ -39,6 +39,7 @@ class ClusterNodeTest : public ::testing::Test {
     options.redis = DefaultOptions(redis_.port());
     options.node_id = id;
     options.node_ttl = kTtl;
+    options.max_stream_entries = 1000;
     absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(options);
     EXPECT_TRUE(node.ok()) << node.status();
     EXPECT_TRUE((*node)->Start().ok());
@@ -91,6 +92,8 @@ class ClusterNodeTest : public ::testing::Test {
 
 TEST_F(ClusterNodeTest, RefusesABadNodeId) {
   ClusterNodeOptions options;
+  options.node_ttl = std::chrono::seconds(15);
+  options.max_stream_entries = 1000;
   options.node_id = "two words";
   EXPECT_FALSE(ClusterNode::Create(options).ok());
   options.node_id = "";
