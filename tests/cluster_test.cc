@@ -204,6 +204,21 @@ TEST_F(ClusterTest, RoomsWhoAndCreateSeeEveryNode) {
   EXPECT_TRUE(IsErr(alice->Ask("/join nowhere"), "no-such-room"));
 }
 
+TEST_F(ClusterTest, OkLeaveComesOnceRedisHasTheMemberOut) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  redis_.Freeze();
+  ASSERT_TRUE(alice->Send("/leave").ok());
+  // Not before Redis has done it (a frozen Redis is noticed only after 5 s).
+  EXPECT_EQ(alice->Next(absl::Milliseconds(300)), "<timeout>");
+  redis_.Thaw();
+  EXPECT_EQ(alice->Next(), "OK LEAVE r");
+  EXPECT_EQ(bob->Ask("/create r"), "OK CREATE r") << "the room closed everywhere with OK LEAVE";
+}
+
 TEST_F(ClusterTest, LinesAndEventsReachEveryMemberOnEveryNode) {
   StartNodes(3);
   auto alice = On(0, "alice");

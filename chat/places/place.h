@@ -135,6 +135,9 @@ class Place : public Destination,
   // Tells Redis that `nick` left this place (and the server, with `release_nick`); if Redis cannot
   // be told, this place's members get the LEAVE at once.
   void ClusterLeave(const std::string& nick, bool release_nick);
+  // /leave in a cluster: `member` stays, its input held, until Redis has it out of the room (so
+  // once it has OK LEAVE, every node sees the room without it), then goes to the lobby.
+  void ClusterLeaveRoom(Connection& member);
   // A room operator's command `kind` in a cluster (room_cluster_moderation.cc): `op` runs in
   // Redis; the asker, whose input waits, gets the answer wherever it is by then. `given`: the
   // name the asker gave (/ban and /unban answer with it).

@@ -304,6 +304,25 @@ void Place::ClusterLogin(Connection& member, const std::string& nick,
                          }));
 }
 
+void Place::ClusterLeaveRoom(Connection& member) {
+  const std::string nick = member.nick();
+  std::weak_ptr<Place> room = weak_from_this();
+  context_.cluster->Leave(
+      NameKey(room_name_), NameKey(nick), /*release_nick=*/false,
+      HoldFor<absl::Status>(member, [room, nick](Place& here, Connection& held,
+                                                 absl::Status told) {
+        // Kicked meanwhile: the lobby answers, as one node would.
+        if (room.lock().get() != &here) return here.OnLeave(held);
+        if (!here.TryMove(held, [&here](std::unique_ptr<Connection>& moving) {
+              return here.context_.registry->ReturnToLobby(moving, here.context_.lobby);
+            })) {
+          return;
+        }
+        // Redis could not be told: its members here hear it now (rc_prune tells the others).
+        if (!told.ok()) here.AnnounceLeaveDuringOutage(nick);
+      }));
+}
+
 void Place::ClusterLeave(const std::string& nick, bool release_nick) {
   ClusterNode::Answer<absl::Status> if_failed;
   if (is_room() && !stopping_) {

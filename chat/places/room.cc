@@ -64,13 +64,13 @@ void Room::OnChat(Connection& member, absl::string_view text) {
 }
 
 void Room::OnLeave(Connection& member) {
+  if (in_cluster()) return ClusterLeaveRoom(member);
   std::string nick = member.nick();
   if (!TryMove(member, [this](std::unique_ptr<Connection>& moving) {
         return context().registry->ReturnToLobby(moving, context().lobby);
       })) {
     return;
   }
-  if (in_cluster()) return ClusterLeave(nick, /*release_nick=*/false);
   AnnounceDeparture(nick);
 }
 
