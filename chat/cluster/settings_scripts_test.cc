@@ -497,6 +497,9 @@ TEST_F(SettingsScriptsTest, KickRemovesTheMemberWhereverItIsAndPostsKick) {
 
 TEST_F(SettingsScriptsTest, BanBansByAccountNickOrAddressAsRoomSettingsDoes) {
   OpenDen();
+  const Client eve{b_, "Eve", "", "127.0.0.3"};  // Carol's address
+  Claim(eve);
+  ASSERT_TRUE(Join(eve, "den").ok());
   ExpectDone(Op(alice_, kOpHere, Verb::kOp, "Bob"), "Bob");  // Den's owner
   ExpectDone(Op(alice_, kOpHere, Verb::kOp, "Dave"), "Dave");
   ASSERT_EQ(Ops("den"), (Texts{"bob", "dave"}));
@@ -514,12 +517,19 @@ TEST_F(SettingsScriptsTest, BanBansByAccountNickOrAddressAsRoomSettingsDoes) {
   EXPECT_EQ(Bans("den"), (Texts{"account dave Alice", "nick carol Alice",
                                 "address 127.0.0.3 Alice"}));
   EXPECT_EQ(LastPosted("den"), "a KICK Carol Alice banned");
+  EXPECT_EQ(Sorted(List({"SMEMBERS", NodeMembersKey("b")})), (Texts{"den bob", "den eve"}));
+  // Another guest from the same address: only its nick is new.
+  ExpectDone(Op(alice_, kOpHere, Verb::kBan, "Eve"), "Eve");
+  EXPECT_EQ(Bans("den"), (Texts{"account dave Alice", "nick carol Alice",
+                                "address 127.0.0.3 Alice", "nick eve Alice"}));
+  EXPECT_EQ(LastPosted("den"), "a KICK Eve Alice banned");
   EXPECT_EQ(List({"SMEMBERS", NodeMembersKey("b")}), Texts{"den bob"});
 
   // A guest member under a guest nick: by address only.
   ExpectDone(Op(bob_, kNotHere, Verb::kBan, "guest42"), "Guest42");
   EXPECT_EQ(Bans("den"), (Texts{"account dave Alice", "nick carol Alice",
-                                "address 127.0.0.3 Alice", "address 127.0.0.5 Bob"}));
+                                "address 127.0.0.3 Alice", "nick eve Alice",
+                                "address 127.0.0.5 Bob"}));
   EXPECT_EQ(LastPosted("den"), "b KICK Guest42 Bob banned");
   EXPECT_EQ(Members("den"), (Texts{"alice=a Alice", "bob=b Bob"}));
 
@@ -529,8 +539,8 @@ TEST_F(SettingsScriptsTest, BanBansByAccountNickOrAddressAsRoomSettingsDoes) {
   ExpectDone(Op(alice_, kOpHere, Verb::kBan, "Rita"), "");
   ExpectDone(Op(alice_, kOpHere, Verb::kBan, "Sam"), "");
   EXPECT_EQ(Bans("den"), (Texts{"account dave Alice", "nick carol Alice",
-                                "address 127.0.0.3 Alice", "address 127.0.0.5 Bob",
-                                "account rita Alice", "nick sam Alice"}));
+                                "address 127.0.0.3 Alice", "nick eve Alice",
+                                "address 127.0.0.5 Bob", "account rita Alice", "nick sam Alice"}));
   EXPECT_EQ(Posted("den").size(), posted);
 
   // An absent operator account is no longer one once banned.
@@ -563,6 +573,7 @@ TEST_F(SettingsScriptsTest, BanBansByAccountNickOrAddressAsRoomSettingsDoes) {
   EXPECT_EQ(bans->bans, (std::vector<RoomBan>{{Kind::kAccount, "dave", "Alice"},
                                               {Kind::kNick, "carol", "Alice"},
                                               {Kind::kAddress, "127.0.0.3", "Alice"},
+                                              {Kind::kNick, "eve", "Alice"},
                                               {Kind::kAddress, "127.0.0.5", "Bob"},
                                               {Kind::kAccount, "rita", "Alice"},
                                               {Kind::kNick, "sam", "Alice"}}));
@@ -600,15 +611,16 @@ TEST_F(SettingsScriptsTest, TheBanLimitIsCheckedBeforeAnyWrite) {
 TEST_F(SettingsScriptsTest, UnbanMatchesAnAddressExactlyAndNicksAndAccountsByKey) {
   OpenDen();
   for (const char* ban : {"account bob Alice", "nick carol Alice", "address 127.0.0.3 Alice",
-                          "nick sam Alice", "account sam Bob", "address ::1 Bob"}) {
+                          "nick sam Alice", "account sam Bob", "address ::1 Bob",
+                          "address fe80::1 Bob"}) {
     Do({"RPUSH", RoomBansKey("den"), ban});
   }
   ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "127.0.0.3"), "", 1);
   EXPECT_EQ(Bans("den"), (Texts{"account bob Alice", "nick carol Alice", "nick sam Alice",
-                                "account sam Bob", "address ::1 Bob"}));
+                                "account sam Bob", "address ::1 Bob", "address fe80::1 Bob"}));
   ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "CAROL"), "", 1);
   ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "Sam"), "", 2);  // its nick and its account
-  EXPECT_EQ(Bans("den"), (Texts{"account bob Alice", "address ::1 Bob"}));
+  EXPECT_EQ(Bans("den"), (Texts{"account bob Alice", "address ::1 Bob", "address fe80::1 Bob"}));
 
   const std::string before = Everything();
   EXPECT_TRUE(IsError(Op(alice_, kOpHere, Verb::kUnban, "Sam"), ErrorCode::kBadArgs,
@@ -617,9 +629,15 @@ TEST_F(SettingsScriptsTest, UnbanMatchesAnAddressExactlyAndNicksAndAccountsByKey
                       "no ban matches 127.0.0.9"));
   EXPECT_TRUE(IsError(Op(alice_, kOpHere, Verb::kUnban, "alice"), ErrorCode::kBadArgs,
                       "no ban matches alice"));
+  EXPECT_TRUE(IsError(Op(alice_, kOpHere, Verb::kUnban, "::1:"), ErrorCode::kBadArgs,
+                      "no ban matches ::1:"));
+  // An address is matched as written, not by its name key.
+  EXPECT_TRUE(IsError(Op(alice_, kOpHere, Verb::kUnban, "FE80::1"), ErrorCode::kBadArgs,
+                      "no ban matches FE80::1"));
   EXPECT_EQ(Everything(), before);
 
   ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "::1"), "", 1);
+  ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "fe80::1"), "", 1);
   ExpectDone(Op(alice_, kOpHere, Verb::kUnban, "BOB"), "", 1);
   EXPECT_EQ(Integer({"EXISTS", RoomBansKey("den")}), 0);
   absl::StatusOr<RoomOpDone> none = Op(alice_, kOpHere, Verb::kBans);
