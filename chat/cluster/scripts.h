@@ -3,16 +3,19 @@
 // the argv of their EVALSHA and the parsers of their replies.
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s; the formats rc_reap relies on):
-//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or ->", PX TTL
+//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->", PX TTL
 //   rc:node:<node>:nicks     SET of <nick> the node holds
 //   rc:node:<node>:members   SET of "<room> <nick>" the node has in rooms
 //   rc:rooms                 ZSET (scores 0) of open <room>s, so listing them is sorted by key
 //   rc:room:<room>           HASH name (as created), created_ms
 //   rc:room:<room>:members   HASH <nick> -> "<node> <nick as given>"
 //   rc:guest                 STRING counter of guest numbers, handed out in blocks
+//   rc:room:<room>:settings, :ops, :bans, rc:owned:<account>: a room's settings
+//                            (settings_scripts.h)
 // Room events (JOIN, LEAVE, NICK) are posted with rc_post's shared post() function, so they are
 // sequenced, stored and published like any line. A script that refuses answers an error reply
-// "<wire code> <text>" (nick-taken, room-exists, limit, no-such-room, room-full, no-such-nick);
+// "<wire code> <text>" (nick-taken, room-exists, limit, no-such-room, room-full, no-such-nick,
+// banned, bad-key);
 // the parsers turn it into that ProtocolError, and a link that is down into ERR unavailable.
 //
 // Thread contract: pure functions and constants; safe from any thread.
