@@ -174,6 +174,13 @@ absl::Status Server::JoinCluster() {
             client, Place::ClusterNickLost(nick, "another client took the nick while this server "
                                                  "was cut off from the cluster"));
       });
+  // The per-address login throttle counts every node's failures (login_guard_ is made first).
+  cluster_->SetLoginFailureSink([this](const std::string& address) {
+    login_guard_->FailedElsewhere(address, LoginGuard::Clock::now());
+  });
+  login_guard_->SetShare([node = cluster_.get()](const std::string& address) {
+    node->ShareLoginFailure(address);
+  });
   cluster_->SetNickTakenSink([this](const std::string& nick_key) {
     ClientId holder = registry_.IdOf(nick_key);
     if (holder == 0) return;  // gone meanwhile

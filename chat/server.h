@@ -68,6 +68,7 @@ class Server {
   const Acceptor* TEST_acceptor() const { return acceptor_.get(); }
   // For tests: the cluster node (null when alone).
   ClusterNode* TEST_cluster() const { return cluster_.get(); }
+  const LoginGuard* TEST_login_guard() const { return login_guard_.get(); }
   // For tests: the history store (null when history is off).
   HistoryStore* TEST_history() const { return history_.get(); }
   // For tests: the lobby, while running.

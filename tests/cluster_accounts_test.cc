@@ -94,5 +94,30 @@ TEST_F(ClusterAccountsTest, ALoginInARoomIsANickChangeForEveryNode) {
   EXPECT_EQ(Pending(*back), Lines{}) << "the renamer had its OK LOGIN";
 }
 
+// The per-address login throttle counts failures on every node: an attacker spreading its guesses
+// over the nodes gets no more of them than from one.
+TEST_F(ClusterAccountsTest, FailedLoginsOnOneNodeSlowTheirAddressOnEveryNode) {
+  const ServerOptions defaults;
+  const size_t free = defaults.login_free_failures_per_address;
+  std::vector<std::unique_ptr<TestClient>> guessers;
+  for (size_t failed = 0; failed <= free; ++failed) {  // one past the free ones
+    // A connection has fewer free failures than its address: a new one when it must wait.
+    if (failed % defaults.login_free_failures_per_connection == 0) guessers.push_back(On(0));
+    ASSERT_TRUE(guessers.back());
+    std::string guess = guessers.back()->Ask("/login nobody wrong-password");
+    ASSERT_TRUE(IsErr(guess, "auth-failed")) << failed << ": " << guess;
+  }
+  const LoginGuard& other = *nodes_[1]->TEST_login_guard();
+  absl::Time deadline = absl::Now() + kLineDeadline;
+  while (other.WaitFor(0, "127.0.0.1", LoginGuard::Clock::now()).count() == 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  auto elsewhere = On(1);
+  ASSERT_TRUE(elsewhere);
+  std::string reply = elsewhere->Ask("/login nobody wrong-password");
+  EXPECT_TRUE(absl::StartsWith(reply, "ERR auth-failed too many failed logins")) << reply;
+}
+
 }  // namespace
 }  // namespace roomchat

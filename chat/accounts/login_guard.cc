@@ -29,9 +29,11 @@ std::chrono::seconds LoginGuard::WaitFor(uint64_t connection, absl::string_view 
 }
 
 void LoginGuard::Failed(uint64_t connection, absl::string_view address, Clock::time_point now) {
-  absl::MutexLock lock(&mu_);
-  connections_.Failed(ConnectionKey(connection), now);
-  addresses_.Failed(address, now);
+  {
+    absl::MutexLock lock(&mu_);
+    connections_.Failed(ConnectionKey(connection), now);
+  }
+  Registering(address, now);
 }
 
 bool LoginGuard::TryBegin(absl::string_view address) {
@@ -49,6 +51,11 @@ void LoginGuard::Finished(absl::string_view address) {
 }
 
 void LoginGuard::Registering(absl::string_view address, Clock::time_point now) {
+  FailedElsewhere(address, now);
+  if (share_) share_(std::string(address));
+}
+
+void LoginGuard::FailedElsewhere(absl::string_view address, Clock::time_point now) {
   absl::MutexLock lock(&mu_);
   addresses_.Failed(address, now);
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include <string>
 
@@ -46,11 +47,17 @@ class LoginGuard {
   // A /register from `address` counts against it like a failed login, so one address cannot make
   // the server hash (and store) accounts faster than it could guess passwords.
   void Registering(absl::string_view address, Clock::time_point now);
+  // In a cluster: `share` (set before any use) is told of each failure and /register counted
+  // against an address here, for the other nodes; what they share comes back through
+  // FailedElsewhere(), which counts against the address only.
+  void SetShare(std::function<void(const std::string& address)> share) { share_ = std::move(share); }
+  void FailedElsewhere(absl::string_view address, Clock::time_point now);
   // Clears the connection's count (not its address's: one good password must not reset the
   // limit for guesses at every other account from that address).
   void Succeeded(uint64_t connection);
 
  private:
+  std::function<void(const std::string& address)> share_;  // set before use; then const
   mutable absl::Mutex mu_;
   LoginThrottle connections_ ABSL_GUARDED_BY(mu_);
   LoginThrottle addresses_ ABSL_GUARDED_BY(mu_);

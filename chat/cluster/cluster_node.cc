@@ -56,6 +56,7 @@ ClusterNode::~ClusterNode() { Stop(); }
 
 absl::Status ClusterNode::Start() {
   link_->Subscribe(cluster::NodeChannel(options_.node_id));
+  link_->Subscribe(cluster::kClusterChannel);
   if (absl::Status started = link_->Start(); !started.ok()) return started;
   link_->RunInLinkThread([this] { link_->loop().RunEvery(times_.every, [this] { Heartbeat(); }); });
   LOG(INFO) << "cluster node " << options_.node_id << " (incarnation " << incarnation_

@@ -26,7 +26,7 @@
 // On Stop() the link writes what was queued (its places' leaves) before it closes, without
 // waiting for replies; what Redis did not get is reaped within the TTL like a dead node's.
 //
-// Thread contract: Start(), Stop() and SetNodeMessageSink() are for the owner (the last before
+// Thread contract: Start(), Stop() and the Set...Sink() calls are for the owner (the last before
 // Start()); link(), node_id(), the place API below (Nick ... DetachRoom, NextGuestNumber) and the
 // TEST_ accessors are safe from any thread; everything else runs on the link thread.
 #ifndef ROOMCHAT_CHAT_CLUSTER_CLUSTER_NODE_H_
@@ -108,6 +108,12 @@ class ClusterNode {
   // this node's client.
   using NickTakenSink = std::function<void(const std::string& nick_key)>;
   void SetNickTakenSink(NickTakenSink sink) { nick_taken_sink_ = std::move(sink); }
+  // Owner, before Start(): told (link thread) of a failed password (or a /register) from
+  // `address` on another node, so the per-address login throttle counts the whole cluster.
+  using LoginFailureSink = std::function<void(const std::string& address)>;
+  void SetLoginFailureSink(LoginFailureSink sink) { login_failure_sink_ = std::move(sink); }
+  // Tells the other nodes of a failed password (or a /register) from `address` here.
+  void ShareLoginFailure(const std::string& address);
   // Owner, before Start(): what this node holds (called on the link thread, each time the link
   // comes up), and where a client whose nick someone else took during an outage goes.
   using Holdings = std::function<std::vector<cluster::Registration>()>;
@@ -181,6 +187,8 @@ class ClusterNode {
   };
   void OnMessage(const std::string& channel, const std::string& payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);
+  // rc:ch:cluster: what every node hears (another node's login failures; reaps).
+  void OnClusterMessage(absl::string_view message);
   // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
   // down, or when it goes down before the subscription is confirmed.
   void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);
@@ -203,6 +211,7 @@ class ClusterNode {
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;
+  LoginFailureSink login_failure_sink_;
   Holdings holdings_;
   NickConflict nick_conflict_;
 

@@ -234,6 +234,7 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
     return OnRoomEntry(std::string(room_key), payload);
   }
   absl::string_view message = payload;
+  if (channel == cluster::kClusterChannel) return OnClusterMessage(message);
   if (channel != cluster::NodeChannel(options_.node_id)) return;
   if (absl::ConsumePrefix(&message, "msg ")) {
     size_t space = message.find(' ');
@@ -244,6 +245,21 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
   } else if (absl::ConsumePrefix(&message, "lose ") && nick_taken_sink_) {
     nick_taken_sink_(std::string(message));
   }
+}
+
+void ClusterNode::OnClusterMessage(absl::string_view message) {
+  // "login-failure <node> <address>": another node's failed password from that address.
+  if (!absl::ConsumePrefix(&message, "login-failure ")) return;  // e.g. "reaped <node>"
+  size_t space = message.find(' ');
+  if (space == absl::string_view::npos || !login_failure_sink_) return;
+  if (message.substr(0, space) == options_.node_id) return;  // counted here already
+  login_failure_sink_(std::string(message.substr(space + 1)));
+}
+
+void ClusterNode::ShareLoginFailure(const std::string& address) {
+  link_->Command({"PUBLISH", cluster::kClusterChannel,
+                  absl::StrCat("login-failure ", options_.node_id, " ", address)},
+                 [](absl::StatusOr<RedisReply>) {});  // Redis away: this node still counts it
 }
 
 void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& payload) {
