@@ -219,6 +219,23 @@ TEST_F(ClusterTest, OkLeaveComesOnceRedisHasTheMemberOut) {
   EXPECT_EQ(bob->Ask("/create r"), "OK CREATE r") << "the room closed everywhere with OK LEAVE";
 }
 
+TEST_F(ClusterTest, EntriesANodeMissedAreReadFromTheRoomsStream) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  // As if published while bob's node was cut off from Redis.
+  nodes_[1]->TEST_cluster()->TEST_DropRoomEntries(2);
+  for (const char* text : {"one", "two", "three"}) ASSERT_TRUE(alice->Send(text).ok());
+  EXPECT_EQ(bob->Next(), "MSG r alice one");
+  EXPECT_EQ(bob->Next(), "MSG r alice two");
+  EXPECT_EQ(bob->Next(), "MSG r alice three");
+  EXPECT_EQ(Pending(*bob), Lines{}) << "each once";
+}
+
 TEST_F(ClusterTest, LinesAndEventsReachEveryMemberOnEveryNode) {
   StartNodes(3);
   auto alice = On(0, "alice");

@@ -152,6 +152,13 @@ class ClusterNode {
   // `done` gets its id (or why it could not be posted).
   void Post(const std::string& room_key, const std::string& kind, std::string body,
             Answer<absl::StatusOr<uint64_t>> done);
+  // The room's entries with ids strictly between the two (at most `max`), from its stream: a
+  // part fills a hole in what it delivered (entries published while the link was down).
+  void ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id, size_t max,
+                   Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done);
+  // For tests: the next `count` room entries that arrive are dropped, as if published while the
+  // link was down.
+  void TEST_DropRoomEntries(int count) { test_drop_entries_.store(count); }
   // A part of `room_key` opened here: entries go to it until DetachRoom(room_key, feed).
   void AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed);
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);
@@ -208,6 +215,7 @@ class ClusterNode {
 
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
+  std::atomic<int> test_drop_entries_{0};
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;

@@ -262,7 +262,20 @@ void ClusterNode::ShareLoginFailure(const std::string& address) {
                  [](absl::StatusOr<RedisReply>) {});  // Redis away: this node still counts it
 }
 
+void ClusterNode::ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id,
+                              size_t max,
+                              Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done) {
+  link_->Command(cluster::EntriesBetweenCommand(room_key, after_id, before_id, max),
+                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+                   done(cluster::ParseEntriesReply(reply));
+                 });
+}
+
 void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& payload) {
+  if (test_drop_entries_.load(std::memory_order_relaxed) > 0 &&
+      test_drop_entries_.fetch_sub(1) > 0) {
+    return;
+  }
   absl::StatusOr<cluster::RoomEntry> entry = cluster::ParseRoomEntry(payload);
   if (!entry.ok()) {
     if (bad_entries_++ == 0) {

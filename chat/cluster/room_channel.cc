@@ -67,6 +67,27 @@ std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:his
 
 std::string StreamId(uint64_t id) { return absl::StrCat(id / 1000, "-", id % 1000); }
 
+std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
+                                               uint64_t before_id, size_t max) {
+  return {"XRANGE", HistoryKey(room_key), absl::StrCat("(", StreamId(after_id)),
+          absl::StrCat("(", StreamId(before_id)), "COUNT", absl::StrCat(max)};
+}
+
+absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<RedisReply>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->type != RedisReply::Type::kArray) {
+    return absl::InternalError(absl::StrCat("XRANGE answered ", reply->str));
+  }
+  std::vector<RoomEntry> entries;
+  for (const RedisReply& item : reply->elements) {
+    // [stream id, [field, value, ...]]; the entry is the value of field "e".
+    if (item.elements.size() != 2 || item.elements[1].elements.size() < 2) continue;
+    absl::StatusOr<RoomEntry> entry = ParseRoomEntry(item.elements[1].elements[1].str);
+    if (entry.ok()) entries.push_back(*std::move(entry));
+  }
+  return entries;
+}
+
 absl::StatusOr<RoomEntry> ParseRoomEntry(absl::string_view payload) {
   // version, seq, id, time, origin, kind, body (the body may be empty and hold spaces).
   std::vector<absl::string_view> parts = absl::StrSplit(payload, absl::MaxSplits(' ', 6));

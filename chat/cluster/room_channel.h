@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/cluster/redis_link.h"
 
 namespace roomchat {
 namespace cluster {
@@ -70,6 +71,13 @@ struct PostRequest {
 // The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);
 // its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);
+
+// The argv of an XRANGE of room_key's stream for the entries with ids strictly between
+// `after_id` and `before_id`, at most `max` of them: a hole in what a part delivered, filled.
+std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
+                                               uint64_t before_id, size_t max);
+// Its reply's entries, oldest first (entries that do not parse are skipped).
+absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<RedisReply>& reply);
 
 // The Lua function post(...) that rc_post and other scripts (the reaper's LEAVEs) share, and
 // rc_post's whole text (docs/CLUSTER.md has it annotated).

@@ -85,6 +85,11 @@ class Room final : public Place, public RoomFeed {
   // The line could not reach Redis: the members here get it with a local id.
   void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
   void DeliverEntry(const cluster::RoomEntry& entry);
+  // A hole before `next` (entries published while the link was down): they are read from the
+  // room's stream, and `next` and what follows wait meanwhile.
+  void StartFill(const cluster::RoomEntry& next);
+  void FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries);
+  void DeliverInOrder(const cluster::RoomEntry& entry);
   // The entries that came while the room was loading its history.
   void DeliverLoadedEntries();
   void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
@@ -183,7 +188,13 @@ class Room final : public Place, public RoomFeed {
   bool history_loaded_ = false;
   std::vector<cluster::RoomEntry> entries_while_loading_;
   uint64_t cluster_seq_ = 0;
+  uint64_t cluster_last_id_ = 0;  // the id of the last entry delivered from Redis
   bool cluster_resync_ = false;
+  // A hole being filled from the stream: the entries that wait for it, and the seq it was for
+  // (a hole is read once: what the stream no longer has is logged as missed).
+  bool filling_ = false;
+  std::vector<cluster::RoomEntry> fill_waiting_;
+  uint64_t fill_tried_seq_ = 0;
   std::deque<cluster::RoomEntry> cluster_recent_;
   struct WaitingJoiner {
     std::unique_ptr<Connection> connection;

@@ -109,21 +109,79 @@ void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::s
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (has_history() && !history_loaded_) return entries_while_loading_.push_back(entry);
+  if (filling_) return fill_waiting_.push_back(entry);
   if (cluster_resync_) {
     cluster_resync_ = false;
     cluster_local_logged_ = false;
     if (entry.seq <= cluster_seq_) {
       LOG(WARNING) << "cluster: room " << room_name() << "'s entries start again at seq "
                    << entry.seq << " (Redis lost its data?)";
+      cluster_seq_ = entry.seq - 1;
     }
-    cluster_seq_ = entry.seq - 1;
   }
   if (cluster_seq_ != 0 && entry.seq <= cluster_seq_) return;  // delivered already
   if (cluster_seq_ != 0 && entry.seq > cluster_seq_ + 1) {
+    // Published while this node did not hear (the link was down): read from the stream once.
+    if (entry.seq > fill_tried_seq_ && cluster_last_id_ != 0) return StartFill(entry);
     LOG(WARNING) << "cluster: room " << room_name() << " missed entries " << cluster_seq_ + 1
-                 << " to " << entry.seq - 1 << " (the link to Redis was down)";
+                 << " to " << entry.seq - 1 << " (published while the link to Redis was down, "
+                 << "and no longer in the room's stream)";
   }
+  DeliverInOrder(entry);
+}
+
+void Room::StartFill(const cluster::RoomEntry& next) {
+  filling_ = true;
+  fill_tried_seq_ = next.seq;
+  fill_waiting_.push_back(next);
+  std::weak_ptr<Place> weak = weak_from_this();
+  context().cluster->ReadEntries(
+      room_key_, cluster_last_id_, next.id, next.seq - cluster_seq_ - 1,
+      [weak](absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
+        std::shared_ptr<Place> place = weak.lock();
+        if (place == nullptr) return;
+        Room* room = static_cast<Room*>(place.get());
+        room->RunInLoop([room, entries = std::move(entries)]() mutable {
+          room->FinishFill(std::move(entries));
+        });
+      });
+}
+
+void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
+  filling_ = false;
+  std::vector<cluster::RoomEntry> waiting;
+  waiting.swap(fill_waiting_);
+  const uint64_t hole_end = waiting.front().seq;
+  size_t filled = 0;
+  std::vector<cluster::RoomEntry> read;
+  if (entries.ok()) read = *std::move(entries);
+  for (const cluster::RoomEntry& entry : read) {
+    if (entry.seq <= cluster_seq_ || entry.seq >= hole_end) continue;
+    // A line of this node's in the hole is one whose post failed with the link: its members had
+    // it then, with a local id.
+    if (entry.kind == "MSG" && entry.origin == context().cluster->node_id()) continue;
+    // A member here that was reaped meanwhile and registered again (LEAVE, then JOIN): the
+    // members here never saw it go.
+    if ((entry.kind == "LEAVE" || entry.kind == "JOIN") &&
+        io().Find(context().registry->IdOf(entry.body)) != nullptr) {
+      continue;
+    }
+    DeliverInOrder(entry);
+    ++filled;
+  }
+  if (!entries.ok()) {
+    LOG(WARNING) << "cluster: room " << room_name() << " could not read its missed entries: "
+                 << entries.status();
+  } else if (filled > 0) {
+    LOG(INFO) << "cluster: room " << room_name() << " read " << filled
+              << " entries it missed from its stream";
+  }
+  for (const cluster::RoomEntry& entry : waiting) DeliverEntry(entry);
+}
+
+void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
+  cluster_last_id_ = entry.id;
   last_id_ = std::max(last_id_, entry.id);
   SendEntry(entry, nullptr);
   cluster_recent_.push_back(entry);
