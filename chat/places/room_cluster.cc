@@ -32,7 +32,12 @@ void Room::OnEntry(cluster::RoomEntry entry) {
 }
 
 void Room::OnResync() {
-  RunInLoop([this] { cluster_resync_ = true; });
+  RunInLoop([this] {
+    cluster_resync_ = true;
+    // Their seqs may not be Redis's any more (it may come back empty, its seqs from 1): a joiner
+    // greeted after this must not be sent them, nor be taken for the target of an old KICK.
+    cluster_recent_.clear();
+  });
 }
 
 void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
@@ -166,6 +171,9 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     return io().Send(*only, line);
   }
   if (entry.kind == "JOIN") {
+    // A LEAVE announced during an outage that never came back (Redis lost it) is not that of a
+    // member who joined since: its LEAVE must be told.
+    if (only == nullptr) announced_leaves_.erase(NameKey(entry.body));
     // A member here registered again after an outage is not told of its own JOIN.
     ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
     return send(joined, replies::Join(room_name(), entry.body));
@@ -180,6 +188,7 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   }
   if (entry.kind == "NICK") {
     std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
+    if (only == nullptr) announced_leaves_.erase(NameKey(names.second));
     // The member who renamed itself had its OK NICK instead (by either name, whichever the
     // registry has now: its answer and this entry come on two connections).
     ClientId renamed = 0;
