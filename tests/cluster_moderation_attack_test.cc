@@ -658,5 +658,37 @@ TEST_F(ClusterModerationAttackTest, ADeopRacingTheTargetsRenameStillDeopsIt) {
   EXPECT_TRUE(IsErr(bob->Ask("/topic still op"), "not-op"));
 }
 
+// The nick the entries know a member by follows a login that takes the nick from a member on
+// another node: the KICK of the nick's new holder does not hit the client that lost it.
+TEST_F(ClusterModerationAttackTest, AKickOfANickTakenByALoginHitsItsNewHolderOnly) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto loser = On(1, "zed");
+  auto taker = On(0, "bee");
+  ASSERT_TRUE(alice && loser && taker);
+  ASSERT_EQ(loser->Ask("/register zed-password"), "OK REGISTER zed");
+  ASSERT_EQ(loser->Ask("/logout"), "OK LOGOUT zed");  // keeps the nick as a guest
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(loser->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(taker->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(taker->Ask("/login zed zed-password"), "OK LOGIN zed");
+  std::string renamed = NextSkipping(*loser, {"JOIN ", "NICK "});
+  std::vector<std::string> words = absl::StrSplit(renamed, ' ');
+  ASSERT_TRUE(words.size() >= 3 && words[0] == "RENAMED" && words[1] == "zed") << renamed;
+  const std::string guest = words[2];
+  EXPECT_EQ(AnswerUntil(*alice, "/who", {"MEMBER alice", absl::StrCat("MEMBER ", guest),
+                                         "MEMBER zed", "OK WHO r 3"}),
+            (Lines{"MEMBER alice", absl::StrCat("MEMBER ", guest), "MEMBER zed", "OK WHO r 3"}));
+  Pending(*loser);
+  ASSERT_EQ(alice->Ask("/kick zed"), "OK KICK zed");
+  EXPECT_TRUE(absl::StartsWith(NextSkipping(*taker, {"JOIN ", "NICK ", "LEAVE "}),
+                               "KICKED r alice"));
+  EXPECT_EQ(NextSkipping(*loser, {"JOIN ", "NICK ", "LEAVE "}),
+            absl::StrCat("KICK r zed alice (no reason)"));
+  EXPECT_EQ(loser->Ask("/whoami"), absl::StrCat("OK WHOAMI ", guest, " r"));
+  EXPECT_EQ(taker->Ask("/whoami"), "OK WHOAMI zed -");
+  EXPECT_EQ(RoomMembers("r"), (std::vector<std::string>{"alice", guest}));
+}
+
 }  // namespace
 }  // namespace roomchat
