@@ -62,6 +62,7 @@ class Room final : public Place, public RoomFeed {
   void OnMemberGone(ClientId id) override {
     op_clients_.erase(id);
     history_reads_.erase(id);
+    ForgetStreamNick(id);
   }
 
   // ---- In a cluster (room_cluster.cc, docs/CLUSTER.md): every line and event is an entry that
@@ -135,6 +136,14 @@ class Room final : public Place, public RoomFeed {
                                                ClientId* asker) const;
   // Delivers such an entry: a guest opped or deopped here, a member here kicked to the lobby.
   void ApplySettingsEntry(const cluster::RoomEntry& entry);
+  // The member here that the room's entries call `nick` (kNobody: none): by the nick the entries
+  // gave it (its JOIN, then each NICK), not the one the registry has now. A rename answered
+  // before an entry that came first in Redis (the answer and the entries come on two
+  // connections) must not let a KICK or DEOP of the old nick miss its target, or hit whoever took
+  // the nick next.
+  ClientId StreamMember(absl::string_view nick) const;
+  void SetStreamNick(ClientId id, absl::string_view nick);
+  void ForgetStreamNick(ClientId id);
 
   // ---- History (room_history.cc).
   bool has_history() const { return context().history != nullptr; }
@@ -204,6 +213,9 @@ class Room final : public Place, public RoomFeed {
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
   absl::flat_hash_set<std::string> announced_leaves_;  // nick keys, see AnnounceLeaveDuringOutage
+  // The members here by the nick key the room's entries know them by, both ways (StreamMember).
+  absl::flat_hash_map<std::string, ClientId> stream_members_;
+  absl::flat_hash_map<ClientId, std::string> stream_nicks_;
   // Lines handed to the link and not yet answered by Redis (counted down on the link thread):
   // past kMaxPostsInFlight the members who talk wait (their input is held) until it is back under
   // half, so a slow Redis slows talkers instead of growing queues.

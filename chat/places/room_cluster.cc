@@ -32,7 +32,12 @@ void Room::OnEntry(cluster::RoomEntry entry) {
 }
 
 void Room::OnResync() {
-  RunInLoop([this] { cluster_resync_ = true; });
+  RunInLoop([this] {
+    cluster_resync_ = true;
+    // Their seqs may not be Redis's any more (it may come back empty, its seqs from 1): a joiner
+    // greeted after this must not be sent them, nor be taken for the target of an old KICK.
+    cluster_recent_.clear();
+  });
 }
 
 void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
@@ -224,11 +229,25 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     return io().Send(*only, line);
   }
   if (entry.kind == "JOIN") {
+    // A LEAVE announced during an outage that never came back (Redis lost it) is not that of a
+    // member who joined since: its LEAVE must be told.
+    if (only == nullptr) announced_leaves_.erase(NameKey(entry.body));
     // A member here registered again after an outage is not told of its own JOIN.
     ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
+    if (only == nullptr) {
+      // A member here registered again under a new nick after a nick conflict; or someone else
+      // now has the nick that a member here had in the entries.
+      const ClientId named = StreamMember(entry.body);
+      if (joined != kNobody && io().Find(joined) != nullptr) {
+        SetStreamNick(joined, entry.body);
+      } else if (named != joined) {
+        ForgetStreamNick(named);
+      }
+    }
     return send(joined, replies::Join(room_name(), entry.body));
   }
   if (entry.kind == "LEAVE") {
+    if (only == nullptr) ForgetStreamNick(StreamMember(entry.body));
     // Announced here already, while Redis was away (rc_prune posts it for the other nodes).
     if (ours && announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
@@ -238,6 +257,14 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   }
   if (entry.kind == "NICK") {
     std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
+    if (only == nullptr) {
+      announced_leaves_.erase(NameKey(names.second));
+      if (ClientId member = StreamMember(names.first); member != kNobody) {
+        SetStreamNick(member, names.second);
+      } else {
+        ForgetStreamNick(StreamMember(names.second));  // taken by a member elsewhere
+      }
+    }
     // The member who renamed itself had its OK NICK instead (by either name, whichever the
     // registry has now: its answer and this entry come on two connections).
     ClientId renamed = 0;
@@ -252,6 +279,8 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
 }
 
 void Room::GreetInCluster(Connection& member, const Admission& admission) {
+  // Its input is held from its /join or /create until now: its nick is the one its JOIN names.
+  SetStreamNick(member.id(), member.nick());
   if (admission.kind == Admission::Kind::kCreated) {
     // A new room: nothing at or before its seq now concerns anyone here.
     cluster_seq_ = std::max(cluster_seq_, admission.cluster_seq);

@@ -105,7 +105,7 @@ std::optional<std::string> Room::SettingsEntryLine(const cluster::RoomEntry& ent
   // The asker had its OK; the entry names it by its nick (unique in the cluster).
   auto asked_here = [&](absl::string_view by) {
     if (asker != nullptr && entry.origin == context().cluster->node_id()) {
-      *asker = context().registry->IdOf(by);
+      *asker = StreamMember(by);
     }
   };
   if (entry.kind == "TOPIC") {
@@ -130,8 +130,8 @@ void Room::ApplySettingsEntry(const cluster::RoomEntry& entry) {
   std::optional<std::string> line = SettingsEntryLine(entry, &asker);
   if (!line) return;
   if (entry.kind != "TOPIC") {
-    const ClientId id = context().registry->IdOf(fields[0]);
-    Connection* target = id == 0 ? nullptr : io().Find(id);
+    const ClientId id = StreamMember(fields[0]);
+    Connection* target = id == kNobody ? nullptr : io().Find(id);
     if (entry.kind == "OP" && target != nullptr && fields.size() == 3 && fields[2] == "guest") {
       op_clients_.insert(id);
     }
@@ -139,6 +139,29 @@ void Room::ApplySettingsEntry(const cluster::RoomEntry& entry) {
     if (entry.kind == "KICK" && target != nullptr) MoveKicked(*target, fields[1], fields[2]);
   }
   Announce(asker, *line);
+}
+
+ClientId Room::StreamMember(absl::string_view nick) const {
+  auto it = stream_members_.find(NameKey(nick));
+  return it == stream_members_.end() ? kNobody : it->second;
+}
+
+void Room::SetStreamNick(ClientId id, absl::string_view nick) {
+  ForgetStreamNick(id);
+  std::string key = NameKey(nick);
+  // The entries name one member by a nick at a time: whoever held it here before is gone.
+  if (auto held = stream_members_.find(key); held != stream_members_.end()) {
+    stream_nicks_.erase(held->second);
+  }
+  stream_members_[key] = id;
+  stream_nicks_[id] = std::move(key);
+}
+
+void Room::ForgetStreamNick(ClientId id) {
+  auto it = stream_nicks_.find(id);
+  if (it == stream_nicks_.end()) return;
+  stream_members_.erase(it->second);
+  stream_nicks_.erase(it);
 }
 
 }  // namespace roomchat
