@@ -36,6 +36,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -191,6 +192,11 @@ class ClusterNode {
     bool subscribing = false;
     std::vector<std::function<void(bool subscribed)>> on_subscribed;  // false: the link is down
     std::vector<cluster::RoomEntry> early;  // entries that came before a part attached
+    // The last entries handed to a part (a few, see kMaxRecentEntries): a part whose loop has
+    // ended stays attached until its DetachRoom is run here, and what it was handed meanwhile is
+    // lost; the next part to attach is handed these first (it skips the seqs it has).
+    std::deque<cluster::RoomEntry> recent;
+    size_t recent_bytes = 0;
   };
   void OnMessage(const std::string& channel, const std::string& payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);

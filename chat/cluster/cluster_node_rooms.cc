@@ -19,6 +19,9 @@ constexpr char kRoomChannelPrefix[] = "rc:ch:room:";
 // Entries kept for a part that is about to attach (they came between the subscription and the
 // part); past it the oldest go (a part joining that late replays nothing it could not have).
 constexpr size_t kMaxEarlyEntries = 1024;
+// Entries (and their bodies' bytes) a room's channel keeps for the next part to attach.
+constexpr size_t kMaxRecentEntries = 16;
+constexpr size_t kMaxRecentBytes = 16 * 1024;
 
 }  // namespace
 
@@ -210,6 +213,9 @@ void ClusterNode::AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed
     Feed& state = feeds_[room_key];
     state.part = std::move(feed);
     state.part_raw = part.get();
+    // What the part before it may have lost (its loop ended before it was detached), then what
+    // came while none was attached.
+    for (const cluster::RoomEntry& entry : state.recent) part->OnEntry(entry);
     std::vector<cluster::RoomEntry> early;
     early.swap(state.early);
     for (cluster::RoomEntry& entry : early) part->OnEntry(std::move(entry));
@@ -287,6 +293,13 @@ void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& pa
   auto it = feeds_.find(room_key);
   if (it == feeds_.end()) return;  // unsubscribed meanwhile
   if (std::shared_ptr<RoomFeed> part = it->second.part.lock()) {
+    Feed& feed = it->second;
+    feed.recent.push_back(*entry);
+    feed.recent_bytes += entry->body.size();
+    while (feed.recent.size() > kMaxRecentEntries || feed.recent_bytes > kMaxRecentBytes) {
+      feed.recent_bytes -= feed.recent.front().body.size();
+      feed.recent.pop_front();
+    }
     return part->OnEntry(*std::move(entry));
   }
   std::vector<cluster::RoomEntry>& early = it->second.early;
@@ -296,6 +309,9 @@ void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& pa
 
 void ClusterNode::ResyncParts() {
   for (auto& [room_key, feed] : feeds_) {
+    // Redis may come back empty, its seqs from 1: these would mislead the next part.
+    feed.recent.clear();
+    feed.recent_bytes = 0;
     if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnResync();
   }
 }
