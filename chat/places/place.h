@@ -236,9 +236,6 @@ class Place : public Destination,
   void EnterClusterRoom(Connection& member, const std::string& room_key,
                         absl::StatusOr<cluster::Entered> entered, Admission admission);
   void ClusterRooms(Connection& member);
-  // While Redis is away: moves `member` into this node's part of the room at once, as one node
-  // would; re-registration tells Redis when it is back.
-  void JoinPartDuringOutage(Connection& member, const Command& command);
   void ClusterWho(Connection& member, const std::string& room_key);
   void ClusterMsg(Connection& member, const Command& command);
   // /join of the room `member` is in: OK JOIN with the members on every node.

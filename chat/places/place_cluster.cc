@@ -97,10 +97,8 @@ void Place::ClusterCreate(Connection& member, const Command& command) {
 }
 
 void Place::ClusterJoin(Connection& member, const Command& command) {
-  // Redis away: a room with a part here can still be joined here (Redis hears of it on return).
-  if (!context_.cluster->up() && context_.registry->HasRoomPart(command.name)) {
-    return JoinPartDuringOutage(member, command);
-  }
+  // Redis away: refused (rc_join answers unavailable at once), even where a part of the room is
+  // open here: only Redis can check the room's bans and key.
   cluster::RoomMove move = RoomMoveOf(member, command);
   Admission admission{Admission::Kind::kJoined, "", command.since_id};
   ClusterNode* node = context_.cluster;
@@ -188,14 +186,6 @@ absl::StatusOr<std::shared_ptr<Place>> Place::StartedPart(const std::string& nam
   if (started.ok()) return part;
   LOG(ERROR) << "limit hit: cannot open a part of room " << name << ": " << started;
   return ProtocolError(ErrorCode::kLimit, "cannot open a room now");
-}
-
-void Place::JoinPartDuringOutage(Connection& member, const Command& command) {
-  Admission admission{Admission::Kind::kJoined, "", command.since_id};  // cluster_seq 0: local
-  bool used = false;
-  TryMove(member, [&](std::unique_ptr<Connection>& moving) {
-    return context_.registry->EnterRoomPart(moving, command.name, admission, nullptr, &used);
-  });
 }
 
 void Place::ClusterRooms(Connection& member) {

@@ -304,7 +304,7 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     return;
   }
   if (admission.cluster_seq == 0) {
-    // Joined while Redis was away (Place::JoinPartDuringOutage): what one node would say.
+    // Admitted without its JOIN entry to a part that has delivered none: what one node would say.
     io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
     Announce(member.id(), replies::Join(room_name(), member.nick()));
     return;
