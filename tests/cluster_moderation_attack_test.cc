@@ -25,6 +25,8 @@
 #include "chat/cluster/cluster_node.h"
 #include "chat/cluster/link_test_util.h"
 #include "chat/cluster/redis_link.h"
+#include "chat/cluster/scripts.h"
+#include "chat/cluster/settings_scripts.h"
 #include "chat/cluster/test_redis.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
@@ -813,6 +815,73 @@ TEST_F(ClusterModerationAttackTest, LeavingAndJoiningAgainAtOnceIsAnsweredByRedi
     ASSERT_EQ(alice->Next(), "LEAVE r bob") << round;
   }
   EXPECT_EQ(slow, 0) << "joins that waited for their JOIN entry until the part gave up";
+}
+
+// ---- Finding 6: a kick that a node did not hear (its link was down) is read back from the
+// room's stream when the node returns, and applied to its member; but the node has already
+// registered that member in the room again (rc_register re-adds what the node holds), so Redis
+// keeps a member that is in the lobby: a ghost that /who lists and that nobody can reach.
+// Both nodes' connections are killed (CLIENT KILL) and the kick is run by the probe, as alice's
+// node would run it, before they reconnect (their backoff starts at 100 ms).
+
+TEST_F(ClusterModerationAttackTest, AKickANodeMissedEndsTheSameInRedisAndOnTheNode) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_TRUE(alice->Send("a line before").ok());
+  ASSERT_EQ(bob->Next(), "MSG r alice a line before");
+
+  cluster::RoomOp kick;
+  kick.verb = cluster::RoomOp::Verb::kKick;
+  kick.room_key = "r";
+  kick.nick = "alice";
+  kick.op_here = true;
+  kick.target = "bob";
+  kick.text = "while you were away";
+  // A link is one unit: losing its subscriber connection takes both down (the probe's too; it
+  // comes back within 20 ms, the nodes after 100 ms).
+  EXPECT_GE(Redis({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 2);
+  RedisReply kicked = Redis(cluster::RoomOpCommand({"n0", "x"}, kick, 1000));
+  ASSERT_EQ(kicked.type, RedisReply::Type::kArray) << kicked.str;
+  ASSERT_EQ(RoomMembers("r"), (std::vector<std::string>{"alice"})) << "kicked in Redis";
+
+  for (auto& node : nodes_) {
+    absl::Time deadline = absl::Now() + kLineDeadline;
+    while (node->TEST_cluster()->link().TEST_connects() < 2 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ASSERT_GE(node->TEST_cluster()->link().TEST_connects(), 2u) << "reconnected";
+  }
+  // Both nodes are back and have registered what they hold (a round trip through each link).
+  for (TestClient* client : {alice.get(), bob.get()}) {
+    std::string rooms;
+    for (int i = 0; i < 100 && !absl::StartsWith(rooms, "OK ROOMS"); ++i) {
+      rooms = Answer(*client, "/rooms").back();
+      if (IsErr(rooms, "unavailable")) absl::SleepFor(absl::Milliseconds(20));  // polling
+    }
+    EXPECT_TRUE(absl::StartsWith(rooms, "OK ROOMS")) << rooms;
+  }
+  // Whatever bob's node decided, Redis and the node agree, and every member's view with them.
+  auto whoami_of_bob = [&bob] {
+    Lines answer = Answer(*bob, "/whoami");
+    return answer.back();
+  };
+  std::string whoami = whoami_of_bob();
+  for (int i = 0; i < 100 && whoami == "OK WHOAMI bob r"; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval: the node reads its hole
+    whoami = whoami_of_bob();
+  }
+  Lines want = whoami == "OK WHOAMI bob r"
+                   ? Lines{"MEMBER alice", "MEMBER bob", "OK WHO r 2"}
+                   : Lines{"MEMBER alice", "OK WHO r 1"};
+  EXPECT_EQ(whoami, "OK WHOAMI bob -") << "the kick stands";
+  EXPECT_EQ(AnswerUntil(*alice, "/who", want), want) << whoami;
+  EXPECT_EQ(NodeMembers(1), whoami == "OK WHOAMI bob r" ? std::vector<std::string>{"r bob"}
+                                                         : std::vector<std::string>{});
 }
 
 }  // namespace
