@@ -133,28 +133,7 @@ absl::Status Server::OpenHistory() {
   return absl::OkStatus();
 }
 
-absl::Status Server::JoinCluster() {
-  if (options_.cluster_redis.empty()) return absl::OkStatus();
-  absl::StatusOr<std::pair<std::string, int>> redis = ParseHostPort(options_.cluster_redis);
-  if (!redis.ok()) return redis.status();
-  ClusterNodeOptions cluster;
-  cluster.redis.host = redis->first;
-  cluster.redis.port = redis->second;
-  cluster.node_id = options_.node_id.empty() ? DefaultNodeId(options_.host, port_)
-                                             : options_.node_id;
-  cluster.node_ttl = std::chrono::seconds(options_.cluster_node_ttl_s);
-  // Without history a room's stream is only the recent entries' buffer.
-  constexpr size_t kEntriesWithoutHistory = 1000;
-  cluster.max_stream_entries =
-      options_.history ? options_.history_max_lines : kEntriesWithoutHistory;
-  cluster.max_stream_days = options_.history ? options_.history_max_days : 0;
-  if (options_.history) cluster.redis.scripts = ClusterHistory::Scripts();
-  cluster.max_rooms = options_.max_rooms;
-  cluster.max_room_members = options_.max_room_members;
-  absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(cluster);
-  if (!node.ok()) return node.status();
-  cluster_ = *std::move(node);
-  if (options_.history) cluster_history_ = std::make_unique<ClusterHistory>(&cluster_->link());
+void Server::ConnectClusterSinks() {
   cluster_->SetNodeMessageSink([this](const std::string& to_key, const std::string& line) {
     registry_.SendPrivate(to_key, line).IgnoreError();  // gone meanwhile: as on one node
   });
@@ -188,6 +167,31 @@ absl::Status Server::JoinCluster() {
         holder, Place::ClusterNickLost(nick_key, absl::StrCat("someone logged in to the account ",
                                                               nick_key)));
   });
+}
+
+absl::Status Server::JoinCluster() {
+  if (options_.cluster_redis.empty()) return absl::OkStatus();
+  absl::StatusOr<std::pair<std::string, int>> redis = ParseHostPort(options_.cluster_redis);
+  if (!redis.ok()) return redis.status();
+  ClusterNodeOptions cluster;
+  cluster.redis.host = redis->first;
+  cluster.redis.port = redis->second;
+  cluster.node_id = options_.node_id.empty() ? DefaultNodeId(options_.host, port_)
+                                             : options_.node_id;
+  cluster.node_ttl = std::chrono::seconds(options_.cluster_node_ttl_s);
+  // Without history a room's stream is only the recent entries' buffer.
+  constexpr size_t kEntriesWithoutHistory = 1000;
+  cluster.max_stream_entries =
+      options_.history ? options_.history_max_lines : kEntriesWithoutHistory;
+  cluster.max_stream_days = options_.history ? options_.history_max_days : 0;
+  if (options_.history) cluster.redis.scripts = ClusterHistory::Scripts();
+  cluster.max_rooms = options_.max_rooms;
+  cluster.max_room_members = options_.max_room_members;
+  absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(cluster);
+  if (!node.ok()) return node.status();
+  cluster_ = *std::move(node);
+  if (options_.history) cluster_history_ = std::make_unique<ClusterHistory>(&cluster_->link());
+  ConnectClusterSinks();
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
             << " (node TTL " << options_.cluster_node_ttl_s
             << " s); history " << (options_.history ? "in Redis" : "off");

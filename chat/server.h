@@ -87,6 +87,9 @@ class Server {
   absl::Status OpenHistory();
   // Joins the cluster when --cluster_redis is given (the link thread starts; Redis may come
   // later); nothing otherwise.
+  // What the cluster node tells this server (messages, lost nicks, login failures elsewhere),
+  // and what the login guard tells it; cluster_ and login_guard_ exist.
+  void ConnectClusterSinks();
   absl::Status JoinCluster();
   // Opens the accounts store (and, with history off, takes the data directory's lock).
   absl::Status OpenAccounts();

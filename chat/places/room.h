@@ -96,6 +96,9 @@ class Room final : public Place, public RoomFeed {
   void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
   // Sends `entry` to every member but `except` (or only to `only`, when given).
   void SendEntry(const cluster::RoomEntry& entry, Connection* only);
+  // What a JOIN, LEAVE or NICK entry delivered to the part changes in the nicks it keeps: the
+  // members the entries name (StreamMember) and the LEAVEs announced during an outage.
+  void TrackNicks(const cluster::RoomEntry& entry, bool ours);
   void GreetInCluster(Connection& member, const Admission& admission);
   // The room's topic when Redis admitted `member`, if it has one.
   void SendClusterTopic(Connection& member, const Admission& admission);

@@ -228,26 +228,13 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     }
     return io().Send(*only, line);
   }
+  if (only == nullptr) TrackNicks(entry, ours);
   if (entry.kind == "JOIN") {
-    // A LEAVE announced during an outage that never came back (Redis lost it) is not that of a
-    // member who joined since: its LEAVE must be told.
-    if (only == nullptr) announced_leaves_.erase(NameKey(entry.body));
     // A member here registered again after an outage is not told of its own JOIN.
     ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
-    if (only == nullptr) {
-      // A member here registered again under a new nick after a nick conflict; or someone else
-      // now has the nick that a member here had in the entries.
-      const ClientId named = StreamMember(entry.body);
-      if (joined != kNobody && io().Find(joined) != nullptr) {
-        SetStreamNick(joined, entry.body);
-      } else if (named != joined) {
-        ForgetStreamNick(named);
-      }
-    }
     return send(joined, replies::Join(room_name(), entry.body));
   }
   if (entry.kind == "LEAVE") {
-    if (only == nullptr) ForgetStreamNick(StreamMember(entry.body));
     // Announced here already, while Redis was away (rc_prune posts it for the other nodes).
     if (ours && announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
@@ -257,14 +244,6 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   }
   if (entry.kind == "NICK") {
     std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
-    if (only == nullptr) {
-      announced_leaves_.erase(NameKey(names.second));
-      if (ClientId member = StreamMember(names.first); member != kNobody) {
-        SetStreamNick(member, names.second);
-      } else {
-        ForgetStreamNick(StreamMember(names.second));  // taken by a member elsewhere
-      }
-    }
     // The member who renamed itself had its OK NICK instead (by either name, whichever the
     // registry has now: its answer and this entry come on two connections).
     ClientId renamed = 0;
@@ -276,6 +255,33 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   }
   if (only == nullptr) return ApplySettingsEntry(entry);
   if (std::optional<std::string> line = SettingsEntryLine(entry, nullptr)) io().Send(*only, *line);
+}
+
+void Room::TrackNicks(const cluster::RoomEntry& entry, bool ours) {
+  if (entry.kind == "JOIN") {
+    // A LEAVE announced during an outage that never came back (Redis lost it) is not that of a
+    // member who joined since: its LEAVE must be told.
+    announced_leaves_.erase(NameKey(entry.body));
+    // A member here registered again under a new nick after a nick conflict; or someone else
+    // now has the nick that a member here had in the entries.
+    const ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
+    const ClientId named = StreamMember(entry.body);
+    if (joined != kNobody && io().Find(joined) != nullptr) {
+      SetStreamNick(joined, entry.body);
+    } else if (named != joined) {
+      ForgetStreamNick(named);
+    }
+  } else if (entry.kind == "LEAVE") {
+    ForgetStreamNick(StreamMember(entry.body));
+  } else if (entry.kind == "NICK") {
+    std::pair<std::string, std::string> names = absl::StrSplit(entry.body, ' ');
+    announced_leaves_.erase(NameKey(names.second));
+    if (ClientId member = StreamMember(names.first); member != kNobody) {
+      SetStreamNick(member, names.second);
+    } else {
+      ForgetStreamNick(StreamMember(names.second));  // taken by a member elsewhere
+    }
+  }
 }
 
 void Room::GreetInCluster(Connection& member, const Admission& admission) {
