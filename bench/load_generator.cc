@@ -297,6 +297,39 @@ void LoadGenerator::Worker::Publish() {
   published_delivered_ = delivered_total_;
 }
 
+namespace {
+
+// The phases of a run that starts at `start` (ns, NowNs's clock).
+Timeline TimelineFrom(int64_t start, const Workload& workload) {
+  Timeline timeline;
+  timeline.start = start;
+  timeline.window_begin = start + static_cast<int64_t>(workload.warmup_s * kNanosPerSecond);
+  timeline.window_end =
+      timeline.window_begin + static_cast<int64_t>(workload.duration_s * kNanosPerSecond);
+  timeline.drain_end =
+      timeline.window_end + static_cast<int64_t>(workload.drain_s * kNanosPerSecond);
+  return timeline;
+}
+
+// Adds one worker's counts, histograms and seconds to `total`.
+void AddResult(const BenchResult& part, BenchResult& total) {
+  total.sent += part.sent;
+  total.expected += part.expected;
+  total.delivered += part.delivered;
+  total.duplicates += part.duplicates;
+  total.reorders += part.reorders;
+  total.latency.Merge(part.latency);
+  total.spread.Merge(part.spread);
+  if (total.seconds.size() < part.seconds.size()) total.seconds.resize(part.seconds.size());
+  for (size_t i = 0; i < part.seconds.size(); ++i) {
+    total.seconds[i].sent += part.seconds[i].sent;
+    total.seconds[i].delivered += part.seconds[i].delivered;
+    total.seconds[i].latency.Merge(part.seconds[i].latency);
+  }
+}
+
+}  // namespace
+
 LoadGenerator::LoadGenerator(const Workload& workload) : workload_(workload) {}
 
 LoadGenerator::~LoadGenerator() = default;
@@ -345,13 +378,7 @@ absl::StatusOr<BenchResult> LoadGenerator::Run(std::function<void(bool begin)> o
     });
   }
   set_up.Wait();
-  int64_t start = NowNs() + 10000000;  // 10 ms for every worker to be waiting on its clock
-  timeline.start = start;
-  timeline.window_begin = start + static_cast<int64_t>(workload_.warmup_s * kNanosPerSecond);
-  timeline.window_end =
-      timeline.window_begin + static_cast<int64_t>(workload_.duration_s * kNanosPerSecond);
-  timeline.drain_end =
-      timeline.window_end + static_cast<int64_t>(workload_.drain_s * kNanosPerSecond);
+  timeline = TimelineFrom(NowNs() + 10000000, workload_);  // 10 ms for every worker to wait
   go.Notify();
   if (!abort) {
     SleepUntilNs(timeline.window_begin);
@@ -367,22 +394,7 @@ absl::StatusOr<BenchResult> LoadGenerator::Run(std::function<void(bool begin)> o
 
   BenchResult total;
   total.window_s = workload_.duration_s;
-  for (auto& worker : workers) {
-    BenchResult& part = worker->result();
-    total.sent += part.sent;
-    total.expected += part.expected;
-    total.delivered += part.delivered;
-    total.duplicates += part.duplicates;
-    total.reorders += part.reorders;
-    total.latency.Merge(part.latency);
-    total.spread.Merge(part.spread);
-    if (total.seconds.size() < part.seconds.size()) total.seconds.resize(part.seconds.size());
-    for (size_t i = 0; i < part.seconds.size(); ++i) {
-      total.seconds[i].sent += part.seconds[i].sent;
-      total.seconds[i].delivered += part.seconds[i].delivered;
-      total.seconds[i].latency.Merge(part.seconds[i].latency);
-    }
-  }
+  for (auto& worker : workers) AddResult(worker->result(), total);
   return total;
 }
 

@@ -6,9 +6,8 @@
 //     between the survivors is lost or reordered;
 //   - Redis killed and restarted empty while members chat: local rooms keep working, cluster-wide
 //     commands answer "ERR unavailable", the log says the link was lost and restored, and the
-//     nodes register their rooms, members and nicks again;
-//   - a nick claimed on another node while Redis was empty: exactly one client keeps it, the loser
-//     renamed to a guest nick (RENAMED, and NICK in its room).
+//     nodes register their rooms, members and nicks again.
+// Nick conflicts after an outage or a stall are in tests/cluster_nick_conflict_test.cc.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -30,140 +29,15 @@
 #include "absl/time/time.h"
 #include "chat/cluster/test_redis.h"
 #include "gtest/gtest.h"
+#include "tests/cluster_failure_fixture.h"
 #include "tests/data_dir.h"
 #include "tests/server_fixture.h"
 #include "tests/subprocess.h"
 #include "tests/test_client.h"
 
 namespace roomchat {
+namespace cluster_failure {
 namespace {
-
-constexpr char kServerPath[] = "chat/chat_server";
-// --cluster_node_ttl_s of every node: short, so a dead node is reaped within seconds, and long
-// enough (a node key lives 3.6 s) that a node slowed by a loaded sanitizer run is not taken for
-// a dead one.
-constexpr int kTtlSeconds = 6;
-// How long the reaping of a killed node may take before the test fails: three TTLs and the
-// deadline of a line on a loaded machine (a sanitizer build is much slower). Not a timing claim:
-// docs/CLUSTER.md promises 4/5 of one TTL.
-absl::Duration ReapDeadline() { return absl::Seconds(3 * kTtlSeconds) + kLineDeadline; }
-// How long a node may take to notice that Redis came back (its backoff reaches 5 s) and register
-// again.
-absl::Duration RecoveryDeadline() { return absl::Seconds(10) + kLineDeadline; }
-
-struct Node {
-  std::string id;
-  std::unique_ptr<Subprocess> process;
-  int port = 0;
-};
-
-class ClusterFailureTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
-
-  void TearDown() override {
-    for (const std::unique_ptr<Node>& node : nodes_) {
-      // A sanitizer build's report (the child's TSAN_OPTIONS/ASAN_OPTIONS come from the test's).
-      EXPECT_FALSE(absl::StrContains(node->process->Stderr(), "Sanitizer")) << "node " << node->id;
-    }
-    if (!HasFailure()) return;
-    for (const std::unique_ptr<Node>& node : nodes_) {
-      std::cerr << "---- log of node " << node->id << " ----\n" << node->process->Stderr() << "\n";
-    }
-  }
-
-  std::string RedisAddress() const { return absl::StrCat("127.0.0.1:", redis_.port()); }
-
-  // Starts chat_server as node `id` and waits until its link to Redis is up.
-  Node& StartNode(const std::string& id) {
-    Node node;
-    node.id = id;
-    node.process = std::make_unique<Subprocess>(
-        kServerPath,
-        std::vector<std::string>{"--port=0", "--http_port=0", DataDirFlag(),
-                                 absl::StrCat("--cluster_redis=", RedisAddress()),
-                                 absl::StrCat("--node_id=", id),
-                                 absl::StrCat("--cluster_node_ttl_s=", kTtlSeconds)});
-    std::optional<int> port = WaitUntilListening(*node.process, kLineDeadline);
-    EXPECT_TRUE(port.has_value()) << node.process->Stderr();
-    node.port = port.value_or(0);
-    EXPECT_TRUE(node.process->WaitForStderr(
-        absl::StrCat("redis link to ", RedisAddress(), " up"), kLineDeadline))
-        << node.process->Stderr();
-    nodes_.push_back(std::make_unique<Node>(std::move(node)));
-    return *nodes_.back();
-  }
-
-  bool Running(Node& node) { return !node.process->WaitForExit(absl::Milliseconds(10)); }
-
-  TestRedis redis_;
-  std::vector<std::unique_ptr<Node>> nodes_;  // stable addresses: tests keep Node&
-};
-
-// Asks `command` until the answer starts with `want` or `deadline` passes; returns the last answer.
-std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want,
-                     absl::Duration deadline) {
-  absl::Time until = absl::Now() + deadline;
-  std::string answer;
-  do {
-    answer = client.Ask(command);
-    if (absl::StartsWith(answer, want)) return answer;
-    absl::SleepFor(absl::Milliseconds(50));  // polling interval
-  } while (absl::Now() < until);
-  return answer;
-}
-
-// Sends a listing command (/rooms, /who) and returns its lines up to and including the final
-// "OK ..." or "ERR ..." line; a "<timeout>"-like line when the answer did not come.
-Lines Listing(TestClient& client, absl::string_view command) {
-  Lines lines;
-  if (!client.Send(command).ok()) return {"<send failed>"};
-  while (true) {
-    lines.push_back(client.Next());
-    const std::string& last = lines.back();
-    if (absl::StartsWith(last, "OK ") || absl::StartsWith(last, "ERR ") ||
-        absl::StartsWith(last, "<")) {
-      return lines;
-    }
-  }
-}
-
-// Repeats Listing(command) until it returns `want` or `deadline` passes; returns the last answer.
-Lines ListingUntil(TestClient& client, absl::string_view command, const Lines& want,
-                   absl::Duration deadline, bool sort = false) {
-  absl::Time until = absl::Now() + deadline;
-  Lines answer;
-  do {
-    answer = Listing(client, command);
-    if (sort) std::sort(answer.begin(), answer.end());
-    if (answer == want) return answer;
-    absl::SleepFor(absl::Milliseconds(50));  // polling interval
-  } while (absl::Now() < until);
-  return answer;
-}
-
-// Reads until `want`; returns the lines read before it (in `skipped`) and whether it came.
-bool ReadUntilLine(TestClient& client, absl::string_view want, Lines* skipped,
-                   absl::Duration deadline = kLineDeadline) {
-  absl::Time until = absl::Now() + deadline;
-  while (absl::Now() < until) {
-    absl::StatusOr<std::string> line = client.ReadLine(until - absl::Now());
-    if (!line.ok()) return false;
-    if (*line == want) return true;
-    skipped->push_back(*line);
-  }
-  return false;
-}
-
-// For EXPECT_TRUE: every line in `lines` is a JOIN in room r (what re-registration may announce).
-::testing::AssertionResult OnlyJoins(const Lines& lines) {
-  for (const std::string& line : lines) {
-    if (!absl::StartsWith(line, "JOIN r ")) {
-      return ::testing::AssertionFailure() << "unexpected lines: " << absl::StrJoin(lines, " | ");
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // ---- A node killed with kill -9.
 
@@ -356,13 +230,6 @@ void ExpectRegisteredAgain(const Node& a, const Node& b, TestClient& lister_a,
   EXPECT_TRUE(IsErr(thief->Ask("/nick alice"), "nick-taken")) << "alice's nick claimed again";
 }
 
-// `reader` gets `line` (after at most JOINs of room r, which a re-registration may announce).
-void ExpectLineAfterJoins(TestClient& reader, absl::string_view line) {
-  Lines skipped;
-  EXPECT_TRUE(ReadUntilLine(reader, line, &skipped)) << line;
-  EXPECT_TRUE(OnlyJoins(skipped));
-}
-
 TEST_F(ClusterFailureTest, RedisRestartedEmptyDuringChat) {
   Node& a = StartNode("a");
   Node& b = StartNode("b");
@@ -408,64 +275,6 @@ TEST_F(ClusterFailureTest, RedisRestartedEmptyDuringChat) {
   EXPECT_TRUE(Running(a) && Running(b)) << "no node crashed";
 }
 
-// ---- A nick taken elsewhere while Redis was empty.
-
-// The nick in an "OK WHOAMI <nick> <room>" answer ("" if it is not one).
-std::string WhoamiNick(const std::string& answer) {
-  std::vector<std::string> words = absl::StrSplit(answer, ' ');
-  return words.size() == 4 && words[0] == "OK" && words[1] == "WHOAMI" ? words[2] : "";
-}
-
-TEST_F(ClusterFailureTest, NickClaimedElsewhereDuringOutageEndsWithOneHolder) {
-  Node& a = StartNode("a");
-  Node& b = StartNode("b");
-  ASSERT_FALSE(HasFailure());
-  auto alice = Login(a.port, "alice");
-  auto witness = Login(a.port, "witness");
-  auto probe_a = Login(a.port, "probea");
-  auto claimer = Login(b.port);
-  ASSERT_TRUE(alice && witness && probe_a && claimer);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(witness->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r witness");
-
-  redis_.Kill();
-  // Both nodes notice the outage before Redis comes back.
-  for (TestClient* probe : {probe_a.get(), claimer.get()}) {
-    EXPECT_TRUE(IsErr(AskUntil(*probe, "/rooms", "ERR unavailable", kLineDeadline), "unavailable"));
-  }
-  ASSERT_TRUE(redis_.Restart().ok());
-  // The first claim of "alice" to reach the empty Redis wins: the claimer's, or node a's
-  // re-registration of its own.
-  std::string claim = claimer->Ask("/nick alice");
-  for (absl::Time until = absl::Now() + RecoveryDeadline();
-       IsErr(claim, "unavailable") && absl::Now() < until; claim = claimer->Ask("/nick alice")) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  }
-  std::cout << "the claim of alice on node b answered: " << claim << "\n";
-  if (claim == "OK NICK alice") {
-    // Node a lost: its alice is renamed to a guest nick, and its room is told.
-    std::string renamed = alice->Next(RecoveryDeadline());
-    std::vector<std::string> words = absl::StrSplit(renamed, ' ');
-    const bool is_renamed = words.size() >= 4 && words[0] == "RENAMED" && words[1] == "alice" &&
-                            absl::StartsWith(words[2], "guest");
-    EXPECT_TRUE(is_renamed) << renamed;
-    if (is_renamed) {  // else still check below who holds the nick
-      ExpectLineAfterJoins(*witness, absl::StrCat("NICK alice ", words[2]));
-      EXPECT_EQ(alice->Ask("/whoami"), absl::StrCat("OK WHOAMI ", words[2], " r"));
-    }
-  } else {
-    EXPECT_TRUE(IsErr(claim, "nick-taken")) << "node a's re-registration came first";
-    EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice r");
-  }
-  std::vector<std::string> holders;
-  for (TestClient* client : {alice.get(), claimer.get()}) {
-    std::string answer = client->Ask("/whoami");
-    if (WhoamiNick(answer) == "alice") holders.push_back(answer);
-  }
-  EXPECT_EQ(holders.size(), 1u) << "clients called alice: " << absl::StrJoin(holders, " | ");
-  EXPECT_TRUE(Running(a) && Running(b)) << "no node crashed";
-}
-
 }  // namespace
+}  // namespace cluster_failure
 }  // namespace roomchat

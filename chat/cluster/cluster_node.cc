@@ -84,6 +84,7 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
     return ResyncParts();
   }
   TakeGuestBlock();
+  beats_since_up_ = 0;
   if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left
   Heartbeat();
   RegisterHoldings();
@@ -122,8 +123,20 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
     return;
   }
   heartbeats_.fetch_add(1, std::memory_order_acq_rel);
+  const bool first_since_up = beats_since_up_++ == 0;
   for (const RedisReply& dead : reply->elements) {
-    if (dead.str != options_.node_id && !reaping_.contains(dead.str)) Reap(dead.str);
+    if (dead.str == options_.node_id) {
+      // Its key was gone though the link stayed up: this node was too slow to beat (stopped,
+      // starved) and may have been reaped, its nicks freed and its members announced as gone.
+      // The first beat after the link comes up finds it gone too; RegisterHoldings already ran.
+      if (first_since_up) continue;
+      LOG(WARNING) << "cluster: node " << options_.node_id
+                   << " missed its heartbeats long enough to be taken for dead; registering "
+                      "its clients again";
+      RegisterHoldings();
+    } else if (!reaping_.contains(dead.str)) {
+      Reap(dead.str);
+    }
   }
 }
 

@@ -10,13 +10,16 @@ namespace {
 
 // KEYS[1] rc:nodes, KEYS[2] rc:node:<node>, KEYS[3] rc:node:<node>:nicks
 // ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms, ARGV[4] nick key ms
+// Returns the nodes whose key is gone; this node among them when its own key was gone before
+// this beat (it was reaped, or beat too late, or Redis lost its data).
 constexpr char kHeartbeatScript[] = R"lua(
+local dead = {}
+if redis.call('EXISTS', KEYS[2]) == 0 then table.insert(dead, ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[1], ARGV[1])
 for _, nick in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   redis.call('PEXPIRE', 'rc:nick:' .. nick, ARGV[4])
 end
-local dead = {}
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', 'rc:node:' .. node) == 0 then table.insert(dead, node) end
 end

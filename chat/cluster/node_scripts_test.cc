@@ -83,8 +83,10 @@ TEST(NodeTimesTest, TimesFitInTheTtl) {
 TEST_F(NodeScriptsTest, ANodeThatStopsBeatingIsReportedDeadWithinItsTtl) {
   const auto short_ttl = std::chrono::milliseconds(500);
   const auto long_ttl = std::chrono::seconds(60);
+  // A node's first beat finds its own key gone (it is new): the answer names it.
+  EXPECT_EQ(Heartbeat("a", short_ttl), std::vector<std::string>{"a"});
+  EXPECT_EQ(Heartbeat("b", long_ttl), std::vector<std::string>{"b"});
   EXPECT_TRUE(Heartbeat("a", short_ttl).empty());
-  EXPECT_TRUE(Heartbeat("b", long_ttl).empty());
   // "a" stops; "b" goes on beating (bounded by count and time) until it reports "a".
   absl::Time stopped = absl::Now();
   std::vector<std::string> dead;
@@ -97,6 +99,9 @@ TEST_F(NodeScriptsTest, ANodeThatStopsBeatingIsReportedDeadWithinItsTtl) {
   // The node key lives 3/5 of the TTL: 300 ms; Redis expires it on access, so not much later.
   EXPECT_GE(took, absl::Milliseconds(250));
   EXPECT_LT(took, absl::Seconds(3));
+  // "a" beats again: it learns its key was gone meanwhile (it may have been reaped).
+  EXPECT_EQ(Heartbeat("a", short_ttl), std::vector<std::string>{"a"});
+  EXPECT_TRUE(Heartbeat("a", short_ttl).empty());
 }
 
 TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
@@ -154,7 +159,7 @@ TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
 
 TEST_F(NodeScriptsTest, NickKeysExpireByThemselvesWhenNobodyReaps) {
   AddNick("a", "alice", "Alice");
-  EXPECT_TRUE(Heartbeat("a", std::chrono::milliseconds(300)).empty());
+  EXPECT_EQ(Heartbeat("a", std::chrono::milliseconds(300)), std::vector<std::string>{"a"});
   absl::StatusOr<RedisReply> ttl = Ask(*link_, {"PTTL", NickKey("alice")});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0);

@@ -44,7 +44,8 @@ return removed
 // (re-created if Redis lost it; JOIN posted if Redis had no such member). Fails nick-taken if
 // someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
 // room name, nick TTL ms, max stream entries, old nick key ('' none: the member it replaces,
-// renamed with a NICK unless another node's client holds that entry now), old nick as given,
+// renamed with a NICK unless another node's client holds that entry now or the room saw it
+// LEAVE), old nick as given,
 // account key ('-' none), address ('-' unknown).
 // The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
 constexpr char kRegisterBody[] = R"lua(
@@ -67,9 +68,11 @@ end
 local members_key = 'rc:room:' .. room .. ':members'
 if ARGV[9] ~= '' and ARGV[9] ~= nick_key then
   -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is
-  -- in the room and took the entry): it hears NICK old new.
+  -- in the room and took the entry, or this node was reaped and the room saw it LEAVE): it hears
+  -- NICK old new. Redis that lost its data has no seq: the room heard nothing and knows the old.
   local old_held = redis.call('HGET', members_key, ARGV[9])
-  if not old_held or held_by(old_held, node .. ' ') then
+  if (old_held and held_by(old_held, node .. ' ')) or
+     (not old_held and redis.call('EXISTS', 'rc:seq:' .. room) == 0) then
     if old_held then
       redis.call('HDEL', members_key, ARGV[9])
       redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[9])

@@ -238,8 +238,10 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     // Announced here already, while Redis was away (rc_prune posts it for the other nodes).
     if (ours && announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
-    // own LEAVE, which may come back before the answer does.
-    ClientId left = ours ? context().registry->IdOf(entry.body) : kNobody;
+    // own LEAVE, which may come back before the answer does; nor is a member here that another
+    // node reaped with this node (too slow to beat), which this node registers again (JOIN).
+    ClientId left = context().registry->IdOf(entry.body);
+    if (!ours && io().Find(left) == nullptr) left = kNobody;
     return send(left, replies::Leave(room_name(), entry.body));
   }
   if (entry.kind == "NICK") {
