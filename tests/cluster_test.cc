@@ -236,6 +236,29 @@ TEST_F(ClusterTest, EntriesANodeMissedAreReadFromTheRoomsStream) {
   EXPECT_EQ(Pending(*bob), Lines{}) << "each once";
 }
 
+// A joiner whose JOIN entry never reaches its node's new part (dropped, as if published while the
+// link was down) is let in after a wait: with the cluster's count, and then the room's lines
+// from its JOIN on, nothing older read from the stream.
+TEST_F(ClusterTest, AJoinerWhoseJoinNeverCameGetsTheClustersCountAndOnlyNewerEntries) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto carol = On(0, "carol");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && carol && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_TRUE(alice->Send("before bob").ok());
+  ASSERT_EQ(carol->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r carol");
+  nodes_[1]->TEST_cluster()->TEST_DropRoomEntries(1);
+  // The part waits 5 s for the JOIN (kJoinerWait), then lets bob in.
+  ASSERT_TRUE(bob->Send("/join r").ok());
+  EXPECT_EQ(bob->Next(absl::Seconds(5) + kLineDeadline), "OK JOIN r 3");
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_TRUE(alice->Send("after bob").ok());
+  EXPECT_EQ(bob->Next(), "MSG r alice after bob");
+  EXPECT_EQ(Pending(*bob), Lines{}) << "nothing from before its JOIN";
+}
+
 TEST_F(ClusterTest, LinesAndEventsReachEveryMemberOnEveryNode) {
   StartNodes(3);
   auto alice = On(0, "alice");

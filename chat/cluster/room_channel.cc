@@ -1,5 +1,7 @@
 #include "chat/cluster/room_channel.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -69,14 +71,14 @@ std::string StreamId(uint64_t id) { return absl::StrCat(id / 1000, "-", id % 100
 
 std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
                                                uint64_t before_id, size_t max) {
-  return {"XRANGE", HistoryKey(room_key), absl::StrCat("(", StreamId(after_id)),
-          absl::StrCat("(", StreamId(before_id)), "COUNT", absl::StrCat(max)};
+  return {"XREVRANGE", HistoryKey(room_key), absl::StrCat("(", StreamId(before_id)),
+          absl::StrCat("(", StreamId(after_id)), "COUNT", absl::StrCat(max)};
 }
 
 absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<RedisReply>& reply) {
   if (!reply.ok()) return reply.status();
   if (reply->type != RedisReply::Type::kArray) {
-    return absl::InternalError(absl::StrCat("XRANGE answered ", reply->str));
+    return absl::InternalError(absl::StrCat("XREVRANGE answered ", reply->str));
   }
   std::vector<RoomEntry> entries;
   for (const RedisReply& item : reply->elements) {
@@ -85,6 +87,7 @@ absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<Re
     absl::StatusOr<RoomEntry> entry = ParseRoomEntry(item.elements[1].elements[1].str);
     if (entry.ok()) entries.push_back(*std::move(entry));
   }
+  std::reverse(entries.begin(), entries.end());  // XREVRANGE answers newest first
   return entries;
 }
 

@@ -72,8 +72,10 @@ struct PostRequest {
 // its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);
 
-// The argv of an XRANGE of room_key's stream for the entries with ids strictly between
-// `after_id` and `before_id`, at most `max` of them: a hole in what a part delivered, filled.
+// The argv of an XREVRANGE of room_key's stream for the entries with ids strictly between
+// `after_id` and `before_id`, at most `max` of them, the newest: a hole in what a part delivered,
+// filled (the newest, so that a part which delivered nothing, after_id 0, gets the hole before
+// `before_id` and not the stream's oldest entries).
 std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
                                                uint64_t before_id, size_t max);
 // Its reply's entries, oldest first (entries that do not parse are skipped).

@@ -312,8 +312,10 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     return;
   }
   if (admission.cluster_seq == 0) {
-    // Admitted without its JOIN entry to a part that has delivered none: what one node would say.
-    io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
+    // Admitted without its JOIN entry to a part that has delivered none (it did not come in
+    // time): the count Redis gave with the admission, and its JOIN told here.
+    const uint64_t members = admission.cluster_members > 0 ? admission.cluster_members : io().size();
+    io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(members)));
     Announce(member.id(), replies::Join(room_name(), member.nick()));
     return;
   }
@@ -351,6 +353,13 @@ void Room::SendClusterTopic(Connection& member, const Admission& admission) {
 void Room::AdmitWaitingJoiners(bool timed_out) {
   std::vector<WaitingJoiner> waiting;
   waiting.swap(waiting_joiners_);
+  if (timed_out && cluster_seq_ == 0 && !waiting.empty()) {
+    // A part that delivered nothing: it starts before the earliest of their JOINs, so that what
+    // comes (or is read from the stream) from there on is delivered, and nothing older.
+    uint64_t first = waiting.front().admission.cluster_seq;
+    for (const WaitingJoiner& joiner : waiting) first = std::min(first, joiner.admission.cluster_seq);
+    cluster_seq_ = first - 1;
+  }
   for (WaitingJoiner& joiner : waiting) {
     if (!timed_out && joiner.admission.cluster_seq > cluster_seq_) {
       waiting_joiners_.push_back(std::move(joiner));
