@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh), and L
-# (a light load), with
+# roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh), L
+# (a light load) and W2h (W2 at half its rate), with
 # the same generator (//bench:chat_bench, -c opt) against
 #   1-node-no-redis  one plain node (no --cluster_redis): today's server
 #   1-node           one node joined to a Redis (--cluster_redis): what Redis costs by itself
@@ -41,6 +41,8 @@ source tools/packages.sh
 source bench/scenarios.sh
 # L: a load these 2 cores carry without queueing, where what a cross-node delivery adds shows.
 scenarios+=("L --rooms=10 --members=10 --senders=1 --rate=100 --bytes=64")
+# W2h: W2's rooms at half its rate, to show where three nodes on these 2 cores stop queueing.
+scenarios+=("W2h --rooms=100 --members=10 --senders=1 --rate=50 --bytes=64")
 ensure_packages cluster redis-server redis-tools jq
 if bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR"; then exit 1; fi
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)

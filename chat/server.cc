@@ -190,7 +190,10 @@ absl::Status Server::JoinCluster() {
   absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(cluster);
   if (!node.ok()) return node.status();
   cluster_ = *std::move(node);
-  if (options_.history) cluster_history_ = std::make_unique<ClusterHistory>(&cluster_->link());
+  if (options_.history) {
+    cluster_history_ =
+        std::make_unique<ClusterHistory>(&cluster_->link(), options_.history_max_days);
+  }
   ConnectClusterSinks();
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis
             << " (node TTL " << options_.cluster_node_ttl_s

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "chat/cluster/room_channel.h"
 #include "glog/logging.h"
 
@@ -13,6 +15,11 @@ namespace {
 // when that entry is not the room's first; every id when the stream is empty), and a walk over the
 // stream that keeps MSG entries only. KEYS[1] rc:hist:<room>, KEYS[2] rc:seq:<room>.
 constexpr char kHistoryFunctions[] = R"lua(
+-- Entries past the retention (ids below `min_id`; '0': none) go before any read, exactly: an idle
+-- room's stream is trimmed by its readers as by its writers (rc_post trims approximately).
+local function trim_to_retention(hist, min_id)
+  if min_id ~= '0' then redis.call('XTRIM', hist, 'MINID', min_id) end
+end
 local function trimmed_to(hist, seq_key)
   local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
   if #oldest == 0 then return tonumber(redis.call('HGET', seq_key, 'last_id') or '0') end
@@ -37,9 +44,10 @@ local function walk(verb, hist, from, to, want)
 end
 )lua";
 
-// ARGV: limit, the end ('+' or '(<stream id>'). Reply {last_id, trimmed_to, newest entries oldest
-// first...}.
+// ARGV: limit, the end ('+' or '(<stream id>'), the retention's min stream id ('0': none). Reply
+// {last_id, trimmed_to, newest entries oldest first...}.
 constexpr char kNewestBody[] = R"lua(
+trim_to_retention(KEYS[1], ARGV[3])
 local found = walk('XREVRANGE', KEYS[1], ARGV[2], '-', tonumber(ARGV[1]))
 local reply = {string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'last_id') or '0')),
                string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
@@ -47,8 +55,10 @@ for i = #found, 1, -1 do table.insert(reply, found[i]) end
 return reply
 )lua";
 
-// ARGV: limit, the start ('(<stream id>'). Reply {trimmed_to, oldest entries after it...}.
+// ARGV: limit, the start ('(<stream id>'), the retention's min stream id ('0': none). Reply
+// {trimmed_to, oldest entries after it...}.
 constexpr char kAfterBody[] = R"lua(
+trim_to_retention(KEYS[1], ARGV[3])
 local found = walk('XRANGE', KEYS[1], ARGV[2], '+', tonumber(ARGV[1]))
 local reply = {string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for _, payload in ipairs(found) do table.insert(reply, payload) end
@@ -67,9 +77,15 @@ const std::string& AfterScript() {
 }
 
 std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
-                                 size_t limit, std::string bound) {
-  return {"EVALSHA",        RedisLink::ScriptSha(script), "2", cluster::HistoryKey(room_key),
-          cluster::SeqKey(room_key), absl::StrCat(limit), std::move(bound)};
+                                 size_t limit, std::string bound, std::string min_id) {
+  return {"EVALSHA",
+          RedisLink::ScriptSha(script),
+          "2",
+          cluster::HistoryKey(room_key),
+          cluster::SeqKey(room_key),
+          absl::StrCat(limit),
+          std::move(bound),
+          std::move(min_id)};
 }
 
 absl::Status Failed(const absl::StatusOr<RedisReply>& reply) {
@@ -115,9 +131,14 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 
 std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
 
+std::string ClusterHistory::MinStreamId() const {
+  if (max_days_ <= 0) return "0";
+  return absl::StrCat(absl::ToUnixMillis(absl::Now() - absl::Hours(24) * max_days_), "-0");
+}
+
 void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
                               Done<HistoryDb::RoomState> done) {
-  link_->Command(Evalsha(NewestScript(), room_key, recent, "+"),
+  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", MinStreamId()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -133,7 +154,7 @@ void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
 void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
                                 Done<std::vector<StoredLine>> done) {
   std::string end = before_id == 0 ? "+" : absl::StrCat("(", cluster::StreamId(before_id));
-  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end)),
+  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), MinStreamId()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -145,7 +166,7 @@ void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t
 void ClusterHistory::ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
                                Done<HistoryDb::Page> done) {
   link_->Command(Evalsha(AfterScript(), room_key, limit,
-                         absl::StrCat("(", cluster::StreamId(after_id))),
+                         absl::StrCat("(", cluster::StreamId(after_id)), MinStreamId()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);

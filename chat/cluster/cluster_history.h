@@ -27,8 +27,9 @@ class ClusterHistory final : public HistoryService {
   // The history scripts' texts, for RedisLinkOptions::scripts.
   static std::vector<std::string> Scripts();
 
-  // `link` outlives this.
-  explicit ClusterHistory(RedisLink* link) : link_(link) {}
+  // `link` outlives this. Lines older than `max_days` (0: no limit by age) are never read back:
+  // each read trims them from the stream first (--history_max_days).
+  ClusterHistory(RedisLink* link, int max_days) : link_(link), max_days_(max_days) {}
 
   void Append(StoredLine line, uint64_t ack_client) override {}  // rc_post stored it
   void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done) override;
@@ -38,7 +39,11 @@ class ClusterHistory final : public HistoryService {
                  Done<HistoryDb::Page> done) override;
 
  private:
+  // The stream id below which retention removes entries now ("0": none).
+  std::string MinStreamId() const;
+
   RedisLink* const link_;
+  const int max_days_;
 };
 
 }  // namespace roomchat

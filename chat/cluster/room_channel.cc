@@ -34,7 +34,12 @@ local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kin
   redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
              'e', entry)
   redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
-  if min_id ~= '0' then redis.call('XTRIM', hist_key, 'MINID', '~', min_id) end
+  if min_id ~= '0' then
+    redis.call('XTRIM', hist_key, 'MINID', '~', min_id)
+    -- The stream goes once its newest entry is past the retention, if nothing is posted by then.
+    local retention_ms = math.floor(now_us / 1000) - tonumber(string.match(min_id, '^(%d+)'))
+    redis.call('PEXPIRE', hist_key, math.max(1, retention_ms))
+  end
   redis.call('PUBLISH', channel, entry)
   return {id, seq}
 end

@@ -1,5 +1,6 @@
 #include "chat/loop/event_loop.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +61,14 @@ TEST(EventLoopTest, RunsPostedTasksOnItsThreadInOrder) {
   OnLoop(runner.loop(), [&] { ran_on = std::this_thread::get_id(); });
   EXPECT_EQ(ran_on, runner.id());
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(EventLoopTest, ItsThreadTakesTheLoopsName) {
+  LoopThread runner;
+  runner.Start();
+  char name[16] = {};
+  OnLoop(runner.loop(), [&] { ::pthread_getname_np(::pthread_self(), name, sizeof(name)); });
+  EXPECT_STREQ(name, "test");
 }
 
 TEST(EventLoopTest, RunInLoopRunsAtOnceOnTheLoopThreadAndQueuesFromOthers) {
