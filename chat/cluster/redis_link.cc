@@ -129,7 +129,10 @@ void RedisLink::DoStop() {
 }
 
 void RedisLink::Command(std::vector<std::string> argv, Done done) {
-  loop_->Post([this, argv = std::move(argv), done = std::move(done)]() mutable {
+  // On the link thread it goes out at once: what the state sink sends when the link comes up (a
+  // node's re-registration) must reach Redis before the commands other threads queued meanwhile,
+  // which were decided on what the node held before.
+  loop_->RunInLoop([this, argv = std::move(argv), done = std::move(done)]() mutable {
     SendCommand(std::move(argv), std::move(done));
   });
 }

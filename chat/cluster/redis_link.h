@@ -118,7 +118,9 @@ class RedisLink {
   EventLoop& loop() { return *loop_; }
 
   // ---- Safe from any thread.
-  // Sends `argv` (one command, binary-safe arguments) after every command queued before it.
+  // Sends `argv` (one command, binary-safe arguments) after every command queued before it; from
+  // the link thread (a callback), at once, ahead of what other threads queued and the link has
+  // not taken yet (`done` may then run before this returns, when the link is down).
   void Command(std::vector<std::string> argv, Done done);
   // Messages on `channel` go to the message sink from now on until Unsubscribe(), across
   // reconnects. Subscribing is asynchronous: `subscribed`, if given, is called on the link thread
