@@ -1,10 +1,9 @@
 #include "chat/cluster/cluster_history.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "chat/cluster/room_channel.h"
 #include "glog/logging.h"
 
@@ -15,10 +14,14 @@ namespace {
 // when that entry is not the room's first; every id when the stream is empty), and a walk over the
 // stream that keeps MSG entries only. KEYS[1] rc:hist:<room>, KEYS[2] rc:seq:<room>.
 constexpr char kHistoryFunctions[] = R"lua(
--- Entries past the retention (ids below `min_id`; '0': none) go before any read, exactly: an idle
--- room's stream is trimmed by its readers as by its writers (rc_post trims approximately).
-local function trim_to_retention(hist, min_id)
-  if min_id ~= '0' then redis.call('XTRIM', hist, 'MINID', min_id) end
+-- Entries older than the retention (ms, on Redis's clock; '0': none) go before any read, exactly:
+-- an idle room's stream is trimmed by its readers as by its writers (rc_post trims approximately).
+local function trim_to_retention(hist, retention)
+  local keep_ms = tonumber(retention)
+  if keep_ms <= 0 then return end
+  local t = redis.call('TIME')
+  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('XTRIM', hist, 'MINID', string.format('%d-0', now_ms - keep_ms))
 end
 local function trimmed_to(hist, seq_key)
   local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
@@ -44,7 +47,7 @@ local function walk(verb, hist, from, to, want)
 end
 )lua";
 
-// ARGV: limit, the end ('+' or '(<stream id>'), the retention's min stream id ('0': none). Reply
+// ARGV: limit, the end ('+' or '(<stream id>'), the retention in ms ('0': none). Reply
 // {last_id, trimmed_to, newest entries oldest first...}.
 constexpr char kNewestBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
@@ -55,7 +58,7 @@ for i = #found, 1, -1 do table.insert(reply, found[i]) end
 return reply
 )lua";
 
-// ARGV: limit, the start ('(<stream id>'), the retention's min stream id ('0': none). Reply
+// ARGV: limit, the start ('(<stream id>'), the retention in ms ('0': none). Reply
 // {trimmed_to, oldest entries after it...}.
 constexpr char kAfterBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
@@ -131,14 +134,13 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 
 std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
 
-std::string ClusterHistory::MinStreamId() const {
-  if (max_days_ <= 0) return "0";
-  return absl::StrCat(absl::ToUnixMillis(absl::Now() - absl::Hours(24) * max_days_), "-0");
+std::string ClusterHistory::RetentionMs() const {
+  return absl::StrCat(int64_t{std::max(max_days_, 0)} * 24 * 3600 * 1000);
 }
 
 void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
                               Done<HistoryDb::RoomState> done) {
-  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", MinStreamId()),
+  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", RetentionMs()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -154,7 +156,7 @@ void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
 void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
                                 Done<std::vector<StoredLine>> done) {
   std::string end = before_id == 0 ? "+" : absl::StrCat("(", cluster::StreamId(before_id));
-  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), MinStreamId()),
+  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), RetentionMs()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -166,7 +168,7 @@ void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t
 void ClusterHistory::ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
                                Done<HistoryDb::Page> done) {
   link_->Command(Evalsha(AfterScript(), room_key, limit,
-                         absl::StrCat("(", cluster::StreamId(after_id)), MinStreamId()),
+                         absl::StrCat("(", cluster::StreamId(after_id)), RetentionMs()),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);

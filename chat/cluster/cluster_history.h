@@ -39,8 +39,8 @@ class ClusterHistory final : public HistoryService {
                  Done<HistoryDb::Page> done) override;
 
  private:
-  // The stream id below which retention removes entries now ("0": none).
-  std::string MinStreamId() const;
+  // The retention in ms, as the history scripts take it ("0": none).
+  std::string RetentionMs() const;
 
   RedisLink* const link_;
   const int max_days_;

@@ -131,9 +131,12 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
       // The first beat after the link comes up finds it gone too; RegisterHoldings already ran.
       if (first_since_up) continue;
       LOG(WARNING) << "cluster: node " << options_.node_id
-                   << " missed its heartbeats long enough to be taken for dead; registering "
-                      "its clients again";
-      RegisterHoldings();
+                   << " missed its heartbeats long enough to be taken for dead";
+      // As after an outage: what its clients had on the way fails, and on reconnecting it
+      // prunes and registers again what it holds then (registering now, with their commands
+      // still on the way, would let the prune undo what those commands did in Redis).
+      link_->Reconnect("this node was taken for dead (its heartbeats came too late)");
+      return;
     } else if (!reaping_.contains(dead.str)) {
       Reap(dead.str);
     }

@@ -191,10 +191,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
                        Answer<absl::StatusOr<uint64_t>> done) {
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
-  if (options_.max_stream_days > 0) {
-    request.min_time_ms = absl::ToUnixMillis(absl::Now() - absl::Hours(24) *
-                                                               options_.max_stream_days);
-  }
+  request.retention_ms = int64_t{options_.max_stream_days} * 24 * 3600 * 1000;
   link_->Command(cluster::PostCommand(request),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());

@@ -154,6 +154,11 @@ void RedisLink::Unsubscribe(std::string channel) {
   });
 }
 
+void RedisLink::Reconnect(std::string why) {
+  // Posted: never inside a hiredis callback, where the contexts cannot be freed.
+  loop_->Post([this, why = std::move(why)] { LinkDown(why, nullptr); });
+}
+
 // ---- Connecting and losing the connections.
 
 void RedisLink::Connect() {

@@ -17,7 +17,8 @@
 // While the link is down a command fails at once with Unavailable: nothing waits for Redis to
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
-// Thread contract: Command(), Subscribe(), Unsubscribe(), RunInLinkThread(), up() and the TEST_
+// Thread contract: Command(), Subscribe(), Unsubscribe(), Reconnect(), RunInLinkThread(), up() and
+// the TEST_
 // accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command
 // queued after Stop() returned is dropped with its Done uncalled. Every callback (a command's Done,
 // the message sink, the state sink) runs on the link thread and must not block (nor call Stop()):
@@ -129,6 +130,10 @@ class RedisLink {
   using Subscribed = absl::AnyInvocable<void() &&>;
   void Subscribe(std::string channel, Subscribed subscribed = nullptr);
   void Unsubscribe(std::string channel);
+  // Drops both connections as if Redis had gone (commands in flight fail with Unavailable; the
+  // state sink hears kLost) and reconnects after the backoff: for an owner that learns Redis no
+  // longer holds what it registered.
+  void Reconnect(std::string why);
   // Runs `task` on the link thread (for what is built on the link: its timers, its state).
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
   // Whether the link is up now (a hint: it may change right after; on the link thread, exact).

@@ -10,16 +10,19 @@
 namespace roomchat {
 namespace cluster {
 
-// post(seq key, stream key, channel, max entries, min stream id ('0': none), origin, kind, body),
-// and close_if_empty(room).
+// post(seq key, stream key, channel, max entries, retention ms, origin, kind, body), and
+// close_if_empty(room). The retention ('0': no age limit; '': the one the room's last line gave,
+// kept in its seq hash, which events use) trims the stream by age on Redis's clock and sets the
+// stream to expire that long after its newest entry.
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
-local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kind, body)
+local function post(seq_key, hist_key, channel, max_entries, retention, origin, kind, body)
   local t = redis.call('TIME')
   local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local state = redis.call('HMGET', seq_key, 'last_id', 'seq')
+  local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms')
   local id = math.max(tonumber(state[1] or '0') + 1, now_us)
   local seq = tonumber(state[2] or '0') + 1
+  local keep_ms = tonumber(retention ~= '' and retention or (state[3] or '0'))
   -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
   local ms = math.floor(id / 1000)
   local rem = id - ms * 1000
@@ -33,12 +36,15 @@ local function post(seq_key, hist_key, channel, max_entries, min_id, origin, kin
   -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
   redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
              'e', entry)
-  redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq))
-  if min_id ~= '0' then
-    redis.call('XTRIM', hist_key, 'MINID', '~', min_id)
+  redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq),
+             'retention_ms', string.format('%d', keep_ms))
+  if keep_ms > 0 then
+    redis.call('XTRIM', hist_key, 'MINID', '~',
+               string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
     -- The stream goes once its newest entry is past the retention, if nothing is posted by then.
-    local retention_ms = math.floor(now_us / 1000) - tonumber(string.match(min_id, '^(%d+)'))
-    redis.call('PEXPIRE', hist_key, math.max(1, retention_ms))
+    redis.call('PEXPIRE', hist_key, keep_ms)
+  else
+    redis.call('PERSIST', hist_key)  -- an age limit set before and lifted since
   end
   redis.call('PUBLISH', channel, entry)
   return {id, seq}
@@ -58,7 +64,7 @@ end
 )lua";
 
 // KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
-// ARGV: channel, max entries, min stream id ('0': none), origin, kind, body.
+// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body.
 const std::string& PostScript() {
   static const std::string* const script = new std::string(absl::StrCat(
       kPostFunction,
@@ -137,7 +143,7 @@ std::string FormatRoomEntry(const RoomEntry& entry) {
 }
 
 std::vector<std::string> PostCommand(const PostRequest& request) {
-  std::string min_id = request.min_time_ms > 0 ? absl::StrCat(request.min_time_ms, "-0") : "0";
+  std::string retention = absl::StrCat(request.retention_ms);
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));
   return {"EVALSHA",
           *sha,
@@ -146,7 +152,7 @@ std::vector<std::string> PostCommand(const PostRequest& request) {
           HistoryKey(request.room_key),
           RoomChannel(request.room_key),
           absl::StrCat(request.max_entries),
-          std::move(min_id),
+          std::move(retention),
           request.origin,
           request.kind,
           request.body};

@@ -65,7 +65,7 @@ struct PostRequest {
   std::string kind;
   std::string body;
   size_t max_entries = 10000;  // the stream keeps about this many (MAXLEN ~)
-  int64_t min_time_ms = 0;     // and none older (MINID ~); 0: no age limit
+  int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit
 };
 
 // The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);

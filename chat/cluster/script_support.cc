@@ -19,7 +19,7 @@ local function held_by(value, prefix)
   return value and string.sub(value, 1, #prefix) == prefix
 end
 local function room_post(room, max_entries, node, kind, body)
-  return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '0',
+  return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
               node, kind, body)
 end
 local function add_member(node, room, nick_key, nick)

@@ -194,13 +194,14 @@ class Room final : public Place, public RoomFeed {
   RoomSettings settings_;
   absl::flat_hash_set<ClientId> op_clients_;  // operators by connection (guests), while here
   absl::flat_hash_set<ClientId> history_reads_;  // members whose input waits for a store read
-  // In a cluster: the last seq delivered (0: none yet, take the first that comes), whether the
+  // In a cluster: the last seq delivered (or where the part starts), whether the
   // next entry is taken whatever its seq (after an outage), the entries last delivered, the
   // joiners waiting for their JOIN's seq and its timer.
   bool history_loaded_ = false;
   std::vector<cluster::RoomEntry> entries_while_loading_;
   uint64_t cluster_seq_ = 0;
-  uint64_t cluster_last_id_ = 0;  // the id of the last entry delivered from Redis
+  bool cluster_seq_known_ = false;  // cluster_seq_ is a position (else: take the first that comes)
+  uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   bool cluster_resync_ = false;
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for
   // (a hole is read once: what the stream no longer has is logged as missed).

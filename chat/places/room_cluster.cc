@@ -124,10 +124,10 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
       cluster_seq_ = entry.seq - 1;
     }
   }
-  if (cluster_seq_ != 0 && entry.seq <= cluster_seq_) return;  // delivered already
-  if (cluster_seq_ != 0 && entry.seq > cluster_seq_ + 1) {
+  if (cluster_seq_known_ && entry.seq <= cluster_seq_) return;  // delivered already
+  if (cluster_seq_known_ && entry.seq > cluster_seq_ + 1) {
     // Published while this node did not hear (the link was down): read from the stream once.
-    if (entry.seq > fill_tried_seq_ && cluster_last_id_ != 0) return StartFill(entry);
+    if (entry.seq > fill_tried_seq_) return StartFill(entry);
     LOG(WARNING) << "cluster: room " << room_name() << " missed entries " << cluster_seq_ + 1
                  << " to " << entry.seq - 1 << " (published while the link to Redis was down, "
                  << "and no longer in the room's stream)";
@@ -186,6 +186,7 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
 
 void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
+  cluster_seq_known_ = true;
   cluster_last_id_ = entry.id;
   last_id_ = std::max(last_id_, entry.id);
   SendEntry(entry, nullptr);
@@ -292,6 +293,7 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
   if (admission.kind == Admission::Kind::kCreated) {
     // A new room: nothing at or before its seq now concerns anyone here.
     cluster_seq_ = std::max(cluster_seq_, admission.cluster_seq);
+    cluster_seq_known_ = true;
     io().Send(member, replies::Ok(Command::Kind::kCreate, room_name()));
     if (admission.cluster_creator_op) op_clients_.insert(member.id());
     SendClusterTopic(member, admission);
@@ -311,11 +313,9 @@ void Room::GreetInCluster(Connection& member, const Admission& admission) {
     waiting_joiners_.push_back({io().Detach(member.id()), admission});
     return;
   }
-  if (admission.cluster_seq == 0) {
-    // Admitted without its JOIN entry to a part that has delivered none (it did not come in
-    // time): the count Redis gave with the admission, and its JOIN told here.
-    const uint64_t members = admission.cluster_members > 0 ? admission.cluster_members : io().size();
-    io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(members)));
+  if (admission.cluster_seq == 0 && !cluster_seq_known_) {
+    // Admitted without a JOIN entry to a part that has delivered none: what one node would say.
+    io().Send(member, replies::Ok(Command::Kind::kJoin, room_name(), absl::StrCat(io().size())));
     Announce(member.id(), replies::Join(room_name(), member.nick()));
     return;
   }
@@ -353,12 +353,14 @@ void Room::SendClusterTopic(Connection& member, const Admission& admission) {
 void Room::AdmitWaitingJoiners(bool timed_out) {
   std::vector<WaitingJoiner> waiting;
   waiting.swap(waiting_joiners_);
-  if (timed_out && cluster_seq_ == 0 && !waiting.empty()) {
-    // A part that delivered nothing: it starts before the earliest of their JOINs, so that what
-    // comes (or is read from the stream) from there on is delivered, and nothing older.
+  if (timed_out && !cluster_seq_known_ && !waiting.empty()) {
+    // A part that delivered nothing: it starts just before the earliest of their JOINs, so that
+    // what comes from there on (or is read from the stream, a hole) is delivered, their JOINs
+    // included, and nothing older.
     uint64_t first = waiting.front().admission.cluster_seq;
     for (const WaitingJoiner& joiner : waiting) first = std::min(first, joiner.admission.cluster_seq);
     cluster_seq_ = first - 1;
+    cluster_seq_known_ = true;
   }
   for (WaitingJoiner& joiner : waiting) {
     if (!timed_out && joiner.admission.cluster_seq > cluster_seq_) {
