@@ -83,11 +83,7 @@ std::unique_ptr<Server> StartClusterNode(const TestRedis& redis, const std::stri
   options.cluster_redis = absl::StrCat("127.0.0.1:", redis.port());
   options.node_id = node_id;
   auto node = StartServer(options);
-  absl::Time deadline = absl::Now() + kLineDeadline;
-  while (node->TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  EXPECT_GT(node->TEST_cluster()->TEST_heartbeats(), 0u) << node_id << " never beat";
+  EXPECT_TRUE(node->TEST_cluster()->WaitUntilJoined(kLineDeadline)) << node_id << " never beat";
   return node;
 }
 

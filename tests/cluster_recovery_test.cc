@@ -31,24 +31,9 @@ class ClusterRecoveryTest : public ::testing::Test {
   }
 
   void StartNodes(int count, int ttl_s) {
-    for (int i = 0; i < count; ++i) {
-      ServerOptions node;
-      node.port = 0;
-      node.http_port = -1;
-      node.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
-      node.node_id = absl::StrCat("n", i);
-      node.cluster_node_ttl_s = ttl_s;
-      nodes_.push_back(std::make_unique<Server>(node));
-      absl::Status started = nodes_.back()->Start();
-      ASSERT_TRUE(started.ok()) << started;
-    }
-    for (auto& node : nodes_) {
-      absl::Time deadline = absl::Now() + kLineDeadline;
-      while (node->TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-      ASSERT_GT(node->TEST_cluster()->TEST_heartbeats(), 0u);
-    }
+    ServerOptions options;
+    options.cluster_node_ttl_s = ttl_s;
+    StartClusterNodes(redis_.port(), count, options, &nodes_);
   }
 
   TestRedis redis_;

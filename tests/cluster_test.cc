@@ -26,26 +26,7 @@ class ClusterTest : public ::testing::Test {
 
   // Starts `count` nodes (node ids n0, n1, ...) with `options`.
   void StartNodes(int count, ServerOptions options = {}) {
-    for (int i = 0; i < count; ++i) {
-      ServerOptions node = options;
-      node.port = 0;
-      node.http_port = -1;
-      node.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
-      node.node_id = absl::StrCat("n", i);
-      nodes_.push_back(std::make_unique<Server>(node));
-      absl::Status started = nodes_.back()->Start();
-      ASSERT_TRUE(started.ok()) << started;
-    }
-    // Each node is up once it has answered a heartbeat, so guest numbers come from Redis.
-    for (auto& node : nodes_) WaitForHeartbeat(*node);
-  }
-
-  void WaitForHeartbeat(const Server& node) {
-    absl::Time deadline = absl::Now() + kLineDeadline;
-    while (node.TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    ASSERT_GT(node.TEST_cluster()->TEST_heartbeats(), 0u);
+    StartClusterNodes(redis_.port(), count, options, &nodes_);
   }
 
   std::unique_ptr<TestClient> On(int node, absl::string_view nick = "") {

@@ -85,7 +85,7 @@ class ModerationTest : public ::testing::TestWithParam<Nodes> {
     // A node is up once it has answered a heartbeat (as in cluster_test).
     if (!clustered()) return;
     for (auto& node : nodes_) {
-      ASSERT_NO_FATAL_FAILURE(WaitForHeartbeat(*node));
+      ASSERT_TRUE(node->TEST_cluster()->WaitUntilJoined(kLineDeadline));
     }
   }
   // Stops the server, or every node (Redis keeps running): StartServer() again is a restart.
@@ -137,14 +137,6 @@ class ModerationTest : public ::testing::TestWithParam<Nodes> {
   Server* server_ = nullptr;  // node 0 (the server, alone), while running
 
  private:
-  void WaitForHeartbeat(const Server& node) {
-    absl::Time deadline = absl::Now() + kLineDeadline;
-    while (node.TEST_cluster()->TEST_heartbeats() == 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    ASSERT_GT(node.TEST_cluster()->TEST_heartbeats(), 0u);
-  }
-
   TestRedis redis_;  // in a cluster; outlives the nodes
   std::vector<std::unique_ptr<Server>> nodes_;
   int next_node_ = 0;

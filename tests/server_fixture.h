@@ -43,6 +43,28 @@ class ServerFixture : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
+// Starts `count` in-process nodes of a cluster on the Redis at `redis_port` (ids n0, n1, ...),
+// each with `options` on ports they pick (no HTTP port), appends them to `nodes`, and waits until
+// each has joined (answered a heartbeat, so its guest numbers come from Redis).
+inline void StartClusterNodes(int redis_port, int count, const ServerOptions& options,
+                              std::vector<std::unique_ptr<Server>>* nodes) {
+  const size_t first = nodes->size();
+  for (int i = 0; i < count; ++i) {
+    ServerOptions node = options;
+    node.port = 0;
+    node.http_port = -1;
+    node.cluster_redis = absl::StrCat("127.0.0.1:", redis_port);
+    node.node_id = absl::StrCat("n", first + i);
+    if (node.data_dir == ServerOptions().data_dir) node.data_dir = NewDataDir();
+    nodes->push_back(std::make_unique<Server>(node));
+    absl::Status started = nodes->back()->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  for (size_t i = first; i < nodes->size(); ++i) {
+    ASSERT_TRUE((*nodes)[i]->TEST_cluster()->WaitUntilJoined(kLineDeadline)) << "n" << i;
+  }
+}
+
 // Lines received before a round trip: what arrived unasked.
 inline Lines Pending(TestClient& client) {
   absl::StatusOr<Lines> lines = client.Sync();
