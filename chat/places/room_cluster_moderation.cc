@@ -137,13 +137,14 @@ void Room::ApplySettingsEntry(const cluster::RoomEntry& entry) {
     }
     if (entry.kind == "DEOP") op_clients_.erase(id);
     if (entry.kind == "KICK" && target != nullptr) {
-      const std::string nick_key = NameKey(target->nick());
-      if (MoveKicked(*target, fields[1], fields[2])) {
-        // Redis has it out of the room already, unless this node registered it there again on
-        // its return from an outage, before it read this KICK back from the room's stream: then
-        // it leaves Redis's room too, so that Redis and this node agree (else nothing happens).
-        context().cluster->Leave(room_key_, nick_key, /*release_nick=*/false, nullptr);
-      }
+      // Redis has it out of the room already, unless this node registered it there again on its
+      // return from an outage, before it read this KICK back from the room's stream: then it
+      // leaves Redis's room too, so that Redis and this node agree (else nothing happens). Asked
+      // before the move: once moved, it hears KICKED and may /join again at once, and that join
+      // must reach Redis after this leave (an ASan run of moderation_test saw the leave undo it).
+      context().cluster->Leave(room_key_, NameKey(target->nick()), /*release_nick=*/false,
+                               nullptr);
+      MoveKicked(*target, fields[1], fields[2]);
     }
   }
   Announce(asker, *line);
