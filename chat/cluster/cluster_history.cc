@@ -1,6 +1,5 @@
 #include "chat/cluster/cluster_history.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,7 +79,7 @@ const std::string& AfterScript() {
 }
 
 std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
-                                 size_t limit, std::string bound, std::string min_id) {
+                                 size_t limit, std::string bound, std::string retention_ms) {
   return {"EVALSHA",
           RedisLink::ScriptSha(script),
           "2",
@@ -88,7 +87,7 @@ std::vector<std::string> Evalsha(const std::string& script, const std::string& r
           cluster::SeqKey(room_key),
           absl::StrCat(limit),
           std::move(bound),
-          std::move(min_id)};
+          std::move(retention_ms)};
 }
 
 absl::Status Failed(const absl::StatusOr<RedisReply>& reply) {
@@ -134,13 +133,12 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 
 std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
 
-std::string ClusterHistory::RetentionMs() const {
-  return absl::StrCat(int64_t{std::max(max_days_, 0)} * 24 * 3600 * 1000);
-}
+ClusterHistory::ClusterHistory(RedisLink* link, int max_days)
+    : link_(link), retention_ms_(absl::StrCat(cluster::RetentionMs(max_days))) {}
 
 void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
                               Done<HistoryDb::RoomState> done) {
-  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", RetentionMs()),
+  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", retention_ms_),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -156,7 +154,7 @@ void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
 void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
                                 Done<std::vector<StoredLine>> done) {
   std::string end = before_id == 0 ? "+" : absl::StrCat("(", cluster::StreamId(before_id));
-  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), RetentionMs()),
+  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), retention_ms_),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -168,7 +166,7 @@ void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t
 void ClusterHistory::ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
                                Done<HistoryDb::Page> done) {
   link_->Command(Evalsha(AfterScript(), room_key, limit,
-                         absl::StrCat("(", cluster::StreamId(after_id)), RetentionMs()),
+                         absl::StrCat("(", cluster::StreamId(after_id)), retention_ms_),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);

@@ -29,7 +29,7 @@ class ClusterHistory final : public HistoryService {
 
   // `link` outlives this. Lines older than `max_days` (0: no limit by age) are never read back:
   // each read trims them from the stream first (--history_max_days).
-  ClusterHistory(RedisLink* link, int max_days) : link_(link), max_days_(max_days) {}
+  ClusterHistory(RedisLink* link, int max_days);
 
   void Append(StoredLine line, uint64_t ack_client) override {}  // rc_post stored it
   void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done) override;
@@ -39,11 +39,8 @@ class ClusterHistory final : public HistoryService {
                  Done<HistoryDb::Page> done) override;
 
  private:
-  // The retention in ms, as the history scripts take it ("0": none).
-  std::string RetentionMs() const;
-
   RedisLink* const link_;
-  const int max_days_;
+  const std::string retention_ms_;  // as the history scripts take it ("0": none)
 };
 
 }  // namespace roomchat

@@ -84,7 +84,7 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
     return ResyncParts();
   }
   TakeGuestBlock();
-  beats_since_up_ = 0;
+  beaten_since_up_ = false;
   if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left
   Heartbeat();
   RegisterHoldings();
@@ -123,7 +123,8 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
     return;
   }
   heartbeats_.fetch_add(1, std::memory_order_acq_rel);
-  const bool first_since_up = beats_since_up_++ == 0;
+  const bool first_since_up = !beaten_since_up_;
+  beaten_since_up_ = true;
   for (const RedisReply& dead : reply->elements) {
     if (dead.str == options_.node_id) {
       // Its key was gone though the link stayed up: this node was too slow to beat (stopped,

@@ -239,7 +239,7 @@ class ClusterNode {
   uint64_t bad_entries_ = 0;
   bool taken_over_ = false;
   bool heartbeat_in_flight_ = false;
-  uint64_t beats_since_up_ = 0;  // heartbeats answered since the link last came up
+  bool beaten_since_up_ = false;  // a heartbeat was answered since the link last came up
   absl::flat_hash_set<std::string> reaping_;
 };
 

@@ -191,7 +191,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
                        Answer<absl::StatusOr<uint64_t>> done) {
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
-  request.retention_ms = int64_t{options_.max_stream_days} * 24 * 3600 * 1000;
+  request.retention_ms = cluster::RetentionMs(options_.max_stream_days);
   link_->Command(cluster::PostCommand(request),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());

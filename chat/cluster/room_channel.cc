@@ -43,7 +43,7 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
                string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
     -- The stream goes once its newest entry is past the retention, if nothing is posted by then.
     redis.call('PEXPIRE', hist_key, keep_ms)
-  else
+  elseif tonumber(state[3] or '0') > 0 then
     redis.call('PERSIST', hist_key)  -- an age limit set before and lifted since
   end
   redis.call('PUBLISH', channel, entry)
@@ -141,6 +141,8 @@ std::string FormatRoomEntry(const RoomEntry& entry) {
   return absl::StrCat("1 ", entry.seq, " ", entry.id, " ", entry.time_ms, " ", entry.origin, " ",
                       entry.kind, " ", entry.body);
 }
+
+int64_t RetentionMs(int max_days) { return int64_t{std::max(max_days, 0)} * 24 * 3600 * 1000; }
 
 std::vector<std::string> PostCommand(const PostRequest& request) {
   std::string retention = absl::StrCat(request.retention_ms);
