@@ -311,6 +311,14 @@ Timeline TimelineFrom(int64_t start, const Workload& workload) {
   return timeline;
 }
 
+// Every connection of the run needs a descriptor: the soft limit goes up to the hard one.
+void RaiseFileLimit() {
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+}
+
 // Adds one worker's counts, histograms and seconds to `total`.
 void AddResult(const BenchResult& part, BenchResult& total) {
   total.sent += part.sent;
@@ -335,10 +343,7 @@ LoadGenerator::LoadGenerator(const Workload& workload) : workload_(workload) {}
 LoadGenerator::~LoadGenerator() = default;
 
 absl::StatusOr<BenchResult> LoadGenerator::Run(std::function<void(bool begin)> on_window) {
-  rlimit files{};
-  getrlimit(RLIMIT_NOFILE, &files);
-  files.rlim_cur = files.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &files);
+  RaiseFileLimit();
 
   int threads = std::min(workload_.threads, workload_.rooms);
   std::vector<std::vector<int>> assignment(threads);
