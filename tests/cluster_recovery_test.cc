@@ -3,7 +3,9 @@
 //   - a node whose heartbeat finds its own key gone while a client's /nick is on its way (Redis
 //     frozen past the node key's life): whatever the answer, one client holds each nick after it
 //     (the node reconnects and registers again instead of pruning under a command in flight);
-//   - a joiner let in without its JOIN entry: a hole after it is read back from the stream.
+//   - a joiner let in without its JOIN entry: a hole after it is read back from the stream;
+//   - a process still running under a node id another process took over: it leaves the cluster
+//     (its link fenced) instead of beating for the id and undoing the new process's holdings.
 // From an attacker's review of the cluster's fixes; every wait has a deadline.
 #include <memory>
 #include <string>
@@ -100,6 +102,59 @@ TEST_F(ClusterRecoveryTest, AHoleAfterAJoinerLetInWithoutItsJoinIsReadFromTheStr
   EXPECT_EQ(bob->Next(), "MSG r alice one");
   EXPECT_EQ(bob->Next(), "MSG r alice two");
   EXPECT_EQ(Pending(*bob), Lines{}) << "each once, and nothing from before its JOIN";
+}
+
+TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
+  constexpr int kTtlSeconds = 2;  // a heartbeat every 400 ms
+  StartNodes(1, kTtlSeconds);
+  Server& old_process = *nodes_[0];
+  auto alice = Login(old_process.port(), "alice");
+  ASSERT_TRUE(alice);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+
+  // A second process under the same id (an operator restarted "n0" while the first still ran).
+  ServerOptions options;
+  options.port = 0;
+  options.http_port = -1;
+  options.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
+  options.node_id = "n0";
+  options.cluster_node_ttl_s = kTtlSeconds;
+  options.data_dir = NewDataDir();
+  nodes_.push_back(std::make_unique<Server>(options));
+  Server& new_process = *nodes_.back();
+  ASSERT_TRUE(new_process.Start().ok());
+  ASSERT_TRUE(new_process.TEST_cluster()->WaitUntilJoined(kLineDeadline));
+
+  // The takeover freed what the id held: alice's nick, her room.
+  auto bob = Login(new_process.port(), "bob");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->Ask("/nick alice"), "OK NICK alice");
+  EXPECT_EQ(bob->Ask("/create r"), "OK CREATE r");
+
+  // The old process's next heartbeat finds the id taken: it stops speaking for it.
+  for (absl::Time until = absl::Now() + kLineDeadline;
+       !old_process.TEST_cluster()->replaced() && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  }
+  ASSERT_TRUE(old_process.TEST_cluster()->replaced());
+  EXPECT_TRUE(IsErr(alice->Ask("/rooms"), "unavailable"));
+  EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice r") << "local now; the cluster's alice is bob";
+
+  // Three more of the new process's heartbeats (past the old link's reconnect backoff): the id
+  // stays the new process's, and so does everything it holds.
+  const uint64_t beats = new_process.TEST_cluster()->TEST_heartbeats();
+  for (absl::Time until = absl::Now() + kLineDeadline;
+       new_process.TEST_cluster()->TEST_heartbeats() < beats + 3 && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  }
+  ASSERT_GE(new_process.TEST_cluster()->TEST_heartbeats(), beats + 3);
+  EXPECT_TRUE(IsErr(alice->Ask("/rooms"), "unavailable"));
+  auto carol = Login(new_process.port(), "carol");
+  ASSERT_TRUE(carol);
+  EXPECT_TRUE(IsErr(carol->Ask("/nick alice"), "nick-taken"));
+  ASSERT_TRUE(carol->Send("/rooms").ok());
+  EXPECT_EQ(carol->Next(), "ROOM r 1");
+  EXPECT_EQ(carol->Next(), "OK ROOMS 1");
 }
 
 }  // namespace

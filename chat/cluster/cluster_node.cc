@@ -91,8 +91,8 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
 }
 
 void ClusterNode::TakeOver() {
-  link_->Command(cluster::ReapCommand(options_.node_id, options_.node_id,
-                                      options_.max_stream_entries, incarnation_),
+  link_->Command(cluster::TakeOverCommand(options_.node_id, incarnation_,
+                                          options_.max_stream_entries, times_),
                  [this](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return;  // the link is down again: retried when it is up
                    if (reply->type == RedisReply::Type::kError) {
@@ -119,6 +119,7 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
   heartbeat_in_flight_ = false;
   if (!reply.ok()) return;  // lost: the next heartbeat after the link is back
   if (reply->type != RedisReply::Type::kArray) {
+    if (absl::StartsWith(reply->str, "REPLACED")) return Replaced(reply->str);
     LOG(ERROR) << "cluster: heartbeat of node " << options_.node_id << " failed: " << reply->str;
     return;
   }
@@ -142,6 +143,16 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
       Reap(dead.str);
     }
   }
+}
+
+void ClusterNode::Replaced(absl::string_view error) {
+  // Whatever this process sent from now on would undo what the new one registers under the id.
+  LOG(ERROR) << "cluster: another process took over node id " << options_.node_id << " ("
+             << error << "; this one is " << incarnation_
+             << "): this process leaves the cluster for good; its clients keep their local rooms, "
+                "cluster commands fail; stop it";
+  replaced_.store(true, std::memory_order_release);
+  link_->Fence("another process took over this node's id");
 }
 
 void ClusterNode::Reap(const std::string& dead) {

@@ -8,7 +8,10 @@
 //     TTL) and its nicks' keys (the TTL), and reports the registered nodes whose key is gone;
 //   - for each of those it runs rc_reap: their members leave their rooms (LEAVE entries on the
 //     room channels), emptied rooms close, their nicks are freed. So a node killed with kill -9
-//     is reaped within the TTL (3/5 + 1/5 of it), by whichever survivor notices first.
+//     is reaped within the TTL (3/5 + 1/5 of it), by whichever survivor notices first;
+//   - a heartbeat that finds the key held by another incarnation (another process was started
+//     under this id and took it over) fences the link for good (RedisLink::Fence): this process
+//     stops speaking for the id, and its clients keep only their local rooms.
 //
 // For the places (cluster_node_rooms.cc) it runs the scripts that make nicks and rooms
 // cluster-wide (chat/cluster/scripts.h) and routes what arrives: a room channel's entries go to
@@ -166,6 +169,8 @@ class ClusterNode {
   // Heartbeats answered, and nodes this node reaped (with at least one thing freed).
   uint64_t TEST_heartbeats() const { return heartbeats_.load(std::memory_order_acquire); }
   uint64_t TEST_reaped() const { return reaped_.load(std::memory_order_acquire); }
+  // Another process took over this node's id; this one's link is fenced (closed for good).
+  bool replaced() const { return replaced_.load(std::memory_order_acquire); }
 
  private:
   explicit ClusterNode(const ClusterNodeOptions& options);
@@ -181,6 +186,8 @@ class ClusterNode {
   void Heartbeat();
   void OnHeartbeat(absl::StatusOr<RedisReply> reply);
   void Reap(const std::string& dead);
+  // The heartbeat found this node's key held by another incarnation (`error`): fence the link.
+  void Replaced(absl::string_view error);
 
   // ---- Link thread only (cluster_node_rooms.cc).
   // A room channel's state here: subscribed while a part is attached or a move is on its way.
@@ -221,6 +228,7 @@ class ClusterNode {
 
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
+  std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below

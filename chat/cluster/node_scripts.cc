@@ -11,8 +11,11 @@ namespace {
 // KEYS[1] rc:nodes, KEYS[2] rc:node:<node>, KEYS[3] rc:node:<node>:nicks
 // ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms, ARGV[4] nick key ms
 // Returns the nodes whose key is gone; this node among them when its own key was gone before
-// this beat (it was reaped, or beat too late, or Redis lost its data).
+// this beat (it was reaped, or beat too late, or Redis lost its data). An error "REPLACED <inc>"
+// when the key holds another incarnation: another process took this node's id over.
 constexpr char kHeartbeatScript[] = R"lua(
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[2] then return redis.error_reply('REPLACED ' .. holder) end
 local dead = {}
 if redis.call('EXISTS', KEYS[2]) == 0 then table.insert(dead, ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
@@ -27,10 +30,13 @@ return dead
 )lua";
 
 // KEYS[1] rc:nodes, KEYS[2] rc:node:<dead>, KEYS[3] its nicks, KEYS[4] its members
-// ARGV[1] dead node, ARGV[2] reaper, ARGV[3] max stream entries, ARGV[4] takeover incarnation
+// ARGV[1] dead node, ARGV[2] reaper, ARGV[3] max stream entries, ARGV[4] takeover incarnation,
+// ARGV[5] node key ms (a takeover claims the key at once: the old process's next heartbeat finds
+// it held by another incarnation and stops)
 constexpr char kReapBody[] = R"lua(
 local alive = redis.call('GET', KEYS[2])
 if alive and (ARGV[4] == '' or alive == ARGV[4]) then return -1 end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) end
 local known = redis.call('SREM', KEYS[1], ARGV[1]) == 1
 local members = redis.call('SMEMBERS', KEYS[4])
 if not known and #members == 0 and redis.call('SCARD', KEYS[3]) == 0 then return -2 end
@@ -108,8 +114,11 @@ std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_v
           absl::StrCat(times.nick_key.count())};
 }
 
-std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
-                                     size_t max_entries, absl::string_view takeover) {
+namespace {
+
+std::vector<std::string> ReapArgv(absl::string_view reaper, absl::string_view dead,
+                                  size_t max_entries, absl::string_view takeover,
+                                  std::string node_key_ms) {
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(ReapScript()));
   return {"EVALSHA",
           *sha,
@@ -121,7 +130,20 @@ std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view
           std::string(dead),
           std::string(reaper),
           absl::StrCat(max_entries),
-          std::string(takeover)};
+          std::string(takeover),
+          std::move(node_key_ms)};
+}
+
+}  // namespace
+
+std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
+                                     size_t max_entries) {
+  return ReapArgv(reaper, dead, max_entries, "", "");
+}
+
+std::vector<std::string> TakeOverCommand(absl::string_view node, absl::string_view incarnation,
+                                         size_t max_entries, const NodeTimes& times) {
+  return ReapArgv(node, node, max_entries, incarnation, absl::StrCat(times.node_key.count()));
 }
 
 }  // namespace cluster

@@ -61,17 +61,23 @@ const std::string& HeartbeatScript();
 const std::string& ReapScript();
 
 // EVALSHA argv of rc_heartbeat for `node` (incarnation `incarnation`); the reply is an array of the
-// ids of registered nodes whose key is gone (dead), maybe empty.
+// ids of registered nodes whose key is gone (dead), maybe empty, or the error "REPLACED <inc>" when
+// the node's key holds another incarnation (another process took the id over: this one must stop
+// speaking for it; its heartbeat does not re-arm the key).
 std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
                                           const NodeTimes& times);
 
-// EVALSHA argv of rc_reap: `reaper` (a node id, the LEAVE entries' origin) reaps `dead`. With
-// `takeover` (the caller's own new incarnation, `dead` being its own id after a restart) the node
-// is reaped while its key is missing or holds another incarnation. The reply is an integer: the
-// members removed (0 or more), -1 if the node is alive (not reaped), -2 if there was nothing to
-// reap (another node did it).
+// EVALSHA argv of rc_reap: `reaper` (a node id, the LEAVE entries' origin) reaps `dead`. The reply
+// is an integer: the members removed (0 or more), -1 if the node is alive (not reaped), -2 if
+// there was nothing to reap (another node did it).
 std::vector<std::string> ReapCommand(absl::string_view reaper, absl::string_view dead,
-                                     size_t max_entries, absl::string_view takeover = "");
+                                     size_t max_entries);
+// rc_reap of `node` by a new process of it (incarnation `incarnation`): it reaps what the id held
+// while its key is missing or holds another incarnation, and claims the key for `incarnation`
+// (so the old process, if it still runs, is told REPLACED by its next heartbeat). The reply is
+// ReapCommand's; -1 when the key is already this incarnation's.
+std::vector<std::string> TakeOverCommand(absl::string_view node, absl::string_view incarnation,
+                                         size_t max_entries, const NodeTimes& times);
 
 }  // namespace cluster
 }  // namespace roomchat

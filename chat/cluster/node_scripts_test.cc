@@ -152,9 +152,24 @@ TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
   Do({"SET", NodeKey("a"), "old-inc", "PX", "60000"});
   Do({"SADD", kNodesKey, "a"});
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -1);            // alive to others
-  EXPECT_EQ(Integer(ReapCommand("a", "a", 1000, "new-inc")), 1);  // the new "a" takes over
+  const NodeTimes times = TimesForTtl(std::chrono::seconds(60));
+  EXPECT_EQ(Integer(TakeOverCommand("a", "new-inc", 1000, times)), 1);  // the new "a" takes over
   EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);
   EXPECT_EQ(Integer({"EXISTS", RoomKey("lounge")}), 0);
+
+  // The key is the new process's at once; the old process's next heartbeat is refused and does
+  // not take it back.
+  absl::StatusOr<RedisReply> held = Ask(*link_, {"GET", NodeKey("a")});
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->str, "new-inc");
+  absl::StatusOr<RedisReply> old_beat = Ask(*link_, HeartbeatCommand("a", "old-inc", times));
+  ASSERT_TRUE(old_beat.ok());
+  EXPECT_EQ(old_beat->type, RedisReply::Type::kError);
+  EXPECT_EQ(old_beat->str, "REPLACED new-inc");
+  held = Ask(*link_, {"GET", NodeKey("a")});
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->str, "new-inc");
+  EXPECT_EQ(Integer(TakeOverCommand("a", "new-inc", 1000, times)), -1);  // already its own
 }
 
 TEST_F(NodeScriptsTest, NickKeysExpireByThemselvesWhenNobodyReaps) {

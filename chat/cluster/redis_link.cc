@@ -159,10 +159,18 @@ void RedisLink::Reconnect(std::string why) {
   loop_->Post([this, why = std::move(why)] { LinkDown(why, nullptr); });
 }
 
+void RedisLink::Fence(std::string why) {
+  loop_->Post([this, why = std::move(why)] {
+    fenced_ = true;
+    LinkDown(why, nullptr);
+    LOG(ERROR) << "redis link to " << address_ << " closed for good: " << why;
+  });
+}
+
 // ---- Connecting and losing the connections.
 
 void RedisLink::Connect() {
-  if (phase_ != Phase::kDown) return;
+  if (phase_ != Phase::kDown || fenced_) return;
   phase_ = Phase::kConnecting;
   unconfirmed_subscribes_ = 0;
   for (Conn* conn : {&cmd_, &sub_}) {
@@ -262,9 +270,11 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
   for (InFlight& command : failed) std::move(command.done)(Down(absl::StrCat("lost: ", why)));
   if (stopping_) return;
   if (was_up) {
-    LOG(WARNING) << "redis link to " << address_ << " lost: " << why << "; reconnecting";
+    LOG(WARNING) << "redis link to " << address_ << " lost: " << why
+                 << (fenced_ ? "" : "; reconnecting");
     if (on_state_) on_state_(State::kLost);
   }
+  if (fenced_) return;
   backoff_ = std::min(options_.backoff_max, std::max(options_.backoff_min, backoff_ * 2));
   ++failures_;
   // Every failure of the first few, then one in each 2^k: the log tells without flooding.

@@ -17,12 +17,12 @@
 // While the link is down a command fails at once with Unavailable: nothing waits for Redis to
 // return. The log says when the link is up, lost and back (with the address), never what is sent.
 //
-// Thread contract: Command(), Subscribe(), Unsubscribe(), Reconnect(), RunInLinkThread(), up() and
-// the TEST_
-// accessors are safe from any thread. Start() and Stop() are for the owner, once each; a command
-// queued after Stop() returned is dropped with its Done uncalled. Every callback (a command's Done,
-// the message sink, the state sink) runs on the link thread and must not block (nor call Stop()):
-// hand the result to another thread's queue (EventLoop::Post, Registry::RunWhereClientIs).
+// Thread contract: Command(), Subscribe(), Unsubscribe(), Reconnect(), Fence(), RunInLinkThread(),
+// up() and the TEST_ accessors are safe from any thread. Start() and Stop() are for the owner,
+// once each; a command queued after Stop() returned is dropped with its Done uncalled. Every
+// callback (a command's Done, the message sink, the state sink) runs on the link thread and must
+// not block (nor call Stop()): hand the result to another thread's queue (EventLoop::Post,
+// Registry::RunWhereClientIs).
 #ifndef ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 #define ROOMCHAT_CHAT_CLUSTER_REDIS_LINK_H_
 
@@ -134,6 +134,10 @@ class RedisLink {
   // state sink hears kLost) and reconnects after the backoff: for an owner that learns Redis no
   // longer holds what it registered.
   void Reconnect(std::string why);
+  // Drops both connections for good, as if Redis had gone and never came back (the state sink
+  // hears kLost, commands fail with Unavailable from then on): for an owner that learns another
+  // process now speaks for it in Redis, where anything it sent would undo the other's work.
+  void Fence(std::string why);
   // Runs `task` on the link thread (for what is built on the link: its timers, its state).
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
   // Whether the link is up now (a hint: it may change right after; on the link thread, exact).
@@ -218,6 +222,7 @@ class RedisLink {
   Conn sub_;
   Phase phase_ = Phase::kDown;
   bool stopping_ = false;
+  bool fenced_ = false;                // Fence() was called: no more connects
   bool was_up_ = false;                // has been up once: the next up is kReconnected
   uint64_t failures_ = 0;              // connect attempts failed in a row (the log reports some)
   size_t unconfirmed_subscribes_ = 0;  // SUBSCRIBEs sent while connecting, not yet confirmed
