@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "chat/history/data_dir.h"
+#include "chat/history/recent_lines.h"
 #include "chat/loop/socket.h"
 #include "chat/places/room.h"
 #include "chat/protocol/replies.h"
@@ -58,6 +59,7 @@ PlaceContext Server::MakePlaceContext() {
                                          : cluster_history_.get();
   context.history_on_join = options_.history_on_join;
   context.history_reply_bytes = HistoryReplyBytes(options_);
+  context.history_retention_ms = RetentionMs(options_.history_max_days);
   context.metrics = &metrics_;
   context.max_line_bytes = options_.max_line_bytes;
   context.idle_timeout = std::chrono::seconds(options_.idle_timeout_s);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/history/recent_lines.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -134,7 +135,7 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
 
 ClusterHistory::ClusterHistory(RedisLink* link, int max_days)
-    : link_(link), retention_ms_(absl::StrCat(cluster::RetentionMs(max_days))) {}
+    : link_(link), retention_ms_(absl::StrCat(RetentionMs(max_days))) {}
 
 void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
                               Done<HistoryDb::RoomState> done) {

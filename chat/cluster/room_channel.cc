@@ -142,8 +142,6 @@ std::string FormatRoomEntry(const RoomEntry& entry) {
                       entry.kind, " ", entry.body);
 }
 
-int64_t RetentionMs(int max_days) { return int64_t{std::max(max_days, 0)} * 24 * 3600 * 1000; }
-
 std::vector<std::string> PostCommand(const PostRequest& request) {
   std::string retention = absl::StrCat(request.retention_ms);
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));

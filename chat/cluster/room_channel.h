@@ -68,9 +68,6 @@ struct PostRequest {
   int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit
 };
 
-// --history_max_days as the scripts take it: milliseconds, 0 for no limit by age.
-int64_t RetentionMs(int max_days);
-
 // The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);
 // its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);

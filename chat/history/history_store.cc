@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "chat/history/recent_lines.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -156,7 +157,7 @@ void HistoryStore::Housekeeping() {
                     "replayed";
   }
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  int64_t oldest_ms = options_.max_days > 0 ? now_ms - int64_t{options_.max_days} * 86400000 : 0;
+  int64_t oldest_ms = options_.max_days > 0 ? now_ms - RetentionMs(options_.max_days) : 0;
   // Rooms that may be over their cap; all of them when too many rooms were written to keep count.
   const size_t look_after = std::max<size_t>(1, options_.max_lines_per_room / 10);
   // Every room at first: a room over a lowered cap, or idle since the last run, is trimmed too.

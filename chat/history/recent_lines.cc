@@ -22,6 +22,16 @@ void RecentLines::Push(HistoryLine line) {
   Evict();
 }
 
+int64_t RetentionMs(int max_days) { return int64_t{std::max(max_days, 0)} * 24 * 3600 * 1000; }
+
+void RecentLines::DropOlderThan(int64_t oldest_ms) {
+  while (!lines_.empty() && lines_.front().time_ms < oldest_ms) {
+    bytes_ -= lines_.front().bytes();
+    covers_after_ = lines_.front().id;
+    lines_.pop_front();
+  }
+}
+
 void RecentLines::Evict() {
   while (lines_.size() > min_lines_ && bytes_ > max_bytes_) {
     bytes_ -= lines_.front().bytes();

@@ -17,6 +17,9 @@
 
 namespace roomchat {
 
+// --history_max_days in milliseconds (0 and below: no limit by age, 0).
+int64_t RetentionMs(int max_days);
+
 // One chat line of a room, as history keeps it.
 struct HistoryLine {
   uint64_t id = 0;
@@ -35,6 +38,9 @@ class RecentLines {
   void Load(std::vector<HistoryLine> lines, uint64_t covers_after);
   // A new line, its id above every held one.
   void Push(HistoryLine line);
+  // Forgets the lines said before `oldest_ms` (Unix ms): retention by age has deleted them from
+  // the store, and nothing may replay them from memory either (--history_max_days).
+  void DropOlderThan(int64_t oldest_ms);
 
   // Every line with an id above this is held (0: every line there is).
   uint64_t covers_after() const { return covers_after_; }

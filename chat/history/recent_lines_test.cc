@@ -43,6 +43,21 @@ TEST(RecentLinesTest, EvictsOldestPastTheBytesButKeepsTheMinimum) {
   EXPECT_EQ(big_lines.covers_after(), 7u);
 }
 
+TEST(RecentLinesTest, LinesPastTheRetentionAreForgottenAndNoLongerCovered) {
+  RecentLines recent(10, 1 << 20);  // Line(id) was said at id ms
+  for (uint64_t id = 1; id <= 5; ++id) recent.Push(Line(id));
+  recent.DropOlderThan(3);
+  EXPECT_EQ(Ids(recent.After(0)), (std::vector<uint64_t>{3, 4, 5}));
+  EXPECT_EQ(recent.covers_after(), 2u) << "what is older must be asked of the store";
+  recent.DropOlderThan(100);
+  EXPECT_EQ(recent.size(), 0u);
+  EXPECT_EQ(recent.covers_after(), 5u);
+  EXPECT_EQ(recent.last_id(), 5u) << "ids go on above the forgotten ones";
+  EXPECT_EQ(RetentionMs(0), 0);
+  EXPECT_EQ(RetentionMs(-1), 0);
+  EXPECT_EQ(RetentionMs(2), 2 * 86400000);
+}
+
 TEST(RecentLinesTest, LoadedLinesCoverWhatTheStoreSays) {
   RecentLines recent(2, 1 << 20);
   recent.Load({Line(5), Line(9)}, /*covers_after=*/4);

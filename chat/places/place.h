@@ -53,6 +53,7 @@ struct PlaceContext {
   HistoryService* history = nullptr;
   size_t history_on_join = 0;      // lines replayed on join
   size_t history_reply_bytes = 0;  // at most this much history queued for a client at once
+  int64_t history_retention_ms = 0;  // lines older are never replayed (0: no limit by age)
   // Accounts (docs/PROTOCOL.md, "Accounts and moderation"); `accounts` is null when they are off.
   AccountService* accounts = nullptr;
   LoginGuard* login_guard = nullptr;

@@ -158,6 +158,8 @@ class Room final : public Place, public RoomFeed {
   size_t SendNewestThatFit(Connection& member, const std::vector<const HistoryLine*>& lines);
   // The newest lines below `before_id` (0: all) to a member that asked for replay.
   void Replay(Connection& member, uint64_t before_id = 0);
+  // Forgets the recent lines past --history_max_days, before anything is read from them.
+  void AgeRecentLines();
   void StartCatchUp(Connection& member, uint64_t since_id);
   // Sends `member` what it can of what it missed; asks the store when memory does not reach.
   void ContinueCatchUp(Connection& member, CatchUp& state);

@@ -101,8 +101,14 @@ size_t Room::SendNewestThatFit(Connection& member, const std::vector<const Histo
   return texts.size();
 }
 
+void Room::AgeRecentLines() {
+  if (context().history_retention_ms == 0) return;
+  recent_.DropOlderThan(absl::ToUnixMillis(absl::Now()) - context().history_retention_ms);
+}
+
 void Room::Replay(Connection& member, uint64_t before_id) {
   if (!has_history() || context().history_on_join == 0) return;
+  AgeRecentLines();
   SendNewestThatFit(member, recent_.Newest(context().history_on_join, before_id));
 }
 
@@ -113,6 +119,7 @@ void Room::OnHistory(Connection& member, const Command& command) {
   }
   size_t count = command.count == 0 ? kDefaultHistoryLines
                                     : std::min(command.count, kMaxHistoryLines);
+  AgeRecentLines();
   std::vector<const HistoryLine*> lines = recent_.Newest(count, command.before_id);
   if (lines.size() < count && recent_.covers_after() != 0) {
     return HistoryFromStore(member, count, command.before_id);
@@ -156,6 +163,7 @@ void Room::OnHistoryPage(ClientId id, absl::StatusOr<std::vector<StoredLine>> li
 
 void Room::StartCatchUp(Connection& member, uint64_t since_id) {
   if (!has_history()) return;
+  AgeRecentLines();
   member.set_catching_up(true);
   CatchUp& state = catching_up_[member.id()] = CatchUp{since_id, false};
   ContinueCatchUp(member, state);
