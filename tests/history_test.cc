@@ -474,35 +474,5 @@ TEST_F(HistoryTest, HistoryFromTheStoreComesBeforeTheRepliesToLaterCommands) {
   EXPECT_EQ((*before)[3], "OK HISTORY Lounge 3");
 }
 
-// ---- 12. Private messages are never kept.
-
-TEST_F(HistoryTest, PrivateMessagesAreNotKept) {
-  StartServer();
-  auto alice = Login("alice");
-  auto bob = Login("bob");
-  auto carol = Login("carol");
-  ASSERT_NE(carol, nullptr);
-  MeetIn("Lounge", *alice, *bob);
-  ASSERT_TRUE(alice->Send("public").ok());
-  EXPECT_EQ(bob->Next(), "MSG Lounge alice public");
-  EXPECT_EQ(alice->Ask("/msg bob a secret whisper"), "OK MSG bob");
-  EXPECT_EQ(bob->Next(), "PRIV alice a secret whisper");
-  EXPECT_EQ(carol->Ask("/msg alice from the lobby"), "OK MSG alice");
-  EXPECT_EQ(alice->Next(), "PRIV carol from the lobby");
-
-  HistoryAnswer answer = AskHistory(*bob, "/history");
-  EXPECT_EQ(answer.lines, Lines{"MSG Lounge alice public"});
-  EXPECT_EQ(answer.end, "OK HISTORY Lounge 1");
-  // Nor in the store: the room, created again, loads what was stored.
-  EveryoneLeaves("Lounge", {alice.get(), bob.get()});
-  RequestCaps(*carol, "replay");
-  EXPECT_EQ(carol->Ask("/create Lounge"), "OK CREATE Lounge");
-  EXPECT_EQ(carol->Next(), "MSG Lounge alice public") << "replayed without tags";
-  answer = AskHistory(*carol, "/history");
-  EXPECT_EQ(answer.lines, Lines{"MSG Lounge alice public"});
-  EXPECT_EQ(answer.end, "OK HISTORY Lounge 1");
-  EXPECT_EQ(Pending(*carol), Lines{});
-}
-
 }  // namespace
 }  // namespace roomchat
