@@ -194,18 +194,13 @@ absl::StatusOr<std::vector<ServerAddress>> Servers(Proto proto) {
   return servers;
 }
 
-int Main() {
+// The workload the flags describe.
+absl::StatusOr<Workload> WorkloadFromFlags() {
   Workload workload;
   absl::StatusOr<Proto> proto = ParseProto(FLAGS_proto);
-  if (!proto.ok()) {
-    std::fprintf(stderr, "chat_bench: %s\n", std::string(proto.status().message()).c_str());
-    return 2;
-  }
+  if (!proto.ok()) return proto.status();
   absl::StatusOr<std::vector<ServerAddress>> servers = Servers(*proto);
-  if (!servers.ok()) {
-    std::fprintf(stderr, "chat_bench: %s\n", std::string(servers.status().message()).c_str());
-    return 2;
-  }
+  if (!servers.ok()) return servers.status();
   workload.proto = *proto;
   workload.servers = *std::move(servers);
   workload.rooms = FLAGS_rooms;
@@ -221,12 +216,18 @@ int Main() {
   workload.irc_oper = FLAGS_irc_oper;
   workload.tls = FLAGS_tls;
   workload.room_prefix = FLAGS_room_prefix;
-  if (absl::Status valid = ValidateWorkload(workload); !valid.ok()) {
-    std::fprintf(stderr, "chat_bench: %s\n", std::string(valid.message()).c_str());
+  if (absl::Status valid = ValidateWorkload(workload); !valid.ok()) return valid;
+  return workload;
+}
+
+int Main() {
+  absl::StatusOr<Workload> workload = WorkloadFromFlags();
+  if (!workload.ok()) {
+    std::fprintf(stderr, "chat_bench: %s\n", std::string(workload.status().message()).c_str());
     return 2;
   }
 
-  LoadGenerator generator(workload);
+  LoadGenerator generator(*workload);
   absl::Notification done;
   std::thread progress([&] { ReportProgress(generator, done); });
   double cpu_begin = 0, cpu_end = 0;

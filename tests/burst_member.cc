@@ -249,6 +249,20 @@ std::string Burst(int index) {
   return bytes;
 }
 
+// Connects as member `nick` and joins (or creates) the room; false (and a DONE line) if it cannot.
+bool Enter(int fd, LineReader& reader, const std::string& nick) {
+  std::string welcome;
+  if (!reader.Next(absl::Now() + absl::Seconds(FLAGS_deadline_s), &welcome) ||
+      !absl::StartsWith(welcome, "WELCOME ") ||
+      !Expect(fd, reader, "/nick " + nick, "OK NICK " + nick) ||
+      !Expect(fd, reader, (FLAGS_create ? "/create " : "/join ") + FLAGS_room,
+              (FLAGS_create ? "OK CREATE " : "OK JOIN ") + FLAGS_room)) {
+    std::printf("DONE %s result=FAIL cannot join %s\n", nick.c_str(), FLAGS_room.c_str());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -264,15 +278,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   LineReader reader(fd);
-  std::string welcome;
-  if (!reader.Next(absl::Now() + absl::Seconds(FLAGS_deadline_s), &welcome) ||
-      !absl::StartsWith(welcome, "WELCOME ") ||
-      !Expect(fd, reader, "/nick " + nick, "OK NICK " + nick) ||
-      !Expect(fd, reader, (FLAGS_create ? "/create " : "/join ") + FLAGS_room,
-              (FLAGS_create ? "OK CREATE " : "OK JOIN ") + FLAGS_room)) {
-    std::printf("DONE %s result=FAIL cannot join %s\n", nick.c_str(), FLAGS_room.c_str());
-    return 1;
-  }
+  if (!Enter(fd, reader, nick)) return 1;
   // /nick and /join took two tokens from the server's flood bucket: waiting until they have
   // refilled (a lower bound on time, which a slow machine only lengthens) keeps the whole burst
   // within --flood_burst.

@@ -77,6 +77,11 @@ void PrintLine(absl::string_view text) {
   std::fflush(stdout);
 }
 
+// A note of the client's own (not the server's) on stderr, an error note when `error`.
+void PrintNote(absl::string_view note, bool error, RenderOptions render) {
+  std::fputs((RenderNote(note, error, render) + "\n").c_str(), stderr);
+}
+
 // After /quit: reads until the server closes the connection or the grace period ends.
 void AwaitClose(ChatApp& app, int server_fd) {
   auto deadline = std::chrono::steady_clock::now() + kQuitGrace;
@@ -98,7 +103,7 @@ Ending ConnectionLost(const ChatApp& app) {
   std::string note = app.got_bye()
                          ? absl::StrCat("disconnected by ", where, " (", app.bye_reason(), ")")
                          : absl::StrCat("lost the connection to ", where);
-  std::fputs((RenderNote(note, true, app.render()) + "\n").c_str(), stderr);
+  PrintNote(note, true, app.render());
   return {kExitConnectionLost, true};
 }
 
@@ -188,12 +193,9 @@ Ending RunInteractive(LineEditor& editor, LineConnection& connection, client::Se
 // Waits `delay` before reconnecting; false if the person pressed Ctrl-C meanwhile (interactive:
 // `signal_fd` reads SIGINT; -1 in script mode, where SIGINT ends the process as usual).
 bool WaitToReconnect(std::chrono::milliseconds delay, int signal_fd, RenderOptions render) {
-  std::fputs((RenderNote(absl::StrCat("reconnecting in ", delay.count() / 1000.0, " s",
-                                      signal_fd >= 0 ? " (Ctrl-C gives up)" : ""),
-                         false, render) +
-              "\n")
-                 .c_str(),
-             stderr);
+  PrintNote(absl::StrCat("reconnecting in ", delay.count() / 1000.0, " s",
+                         signal_fd >= 0 ? " (Ctrl-C gives up)" : ""),
+            false, render);
   auto deadline = std::chrono::steady_clock::now() + delay;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -236,11 +238,7 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
       continue;
     }
     if (options.tls) {
-      std::fputs((RenderNote(absl::StrCat("connected over ", (*connection)->tls_version()), false,
-                             render) +
-                  "\n")
-                     .c_str(),
-                 stderr);
+      PrintNote(absl::StrCat("connected over ", (*connection)->tls_version()), false, render);
     }
     std::unique_ptr<client::Session> owned = std::move(next);
     client::Session& session = *owned;
@@ -266,12 +264,9 @@ int Run(const char* program, bool interactive, bool reconnect, RenderOptions ren
     next = std::make_unique<client::Session>(session.ForReconnect());
     current = next.get();
     if (session.logged_in()) {
-      std::fputs((RenderNote(absl::StrCat("you were logged in as ", session.nick(),
-                                          "; after reconnecting, /login again"),
-                             false, render) +
-                  "\n")
-                     .c_str(),
-                 stderr);
+      PrintNote(absl::StrCat("you were logged in as ", session.nick(),
+                             "; after reconnecting, /login again"),
+                false, render);
     }
     backoff = kFirstBackoff;
     if (!WaitToReconnect(backoff, signal_fd, render)) return ending.exit_code;
