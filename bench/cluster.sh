@@ -13,6 +13,7 @@
 #   bench/cluster.sh                                   # W1-W3, 10 s each, into docs/cluster.*
 #   DURATION=3 OUT=/tmp/cluster bench/cluster.sh       # a quick look, elsewhere
 #   SCENARIOS="W2" SETUPS="1-node 3-nodes" bench/cluster.sh
+#   SERVER_BIN=/tmp/before/chat_server bench/cluster.sh   # another build of the server (before/after)
 #
 # Every node gets bench/scenarios.sh's roomchat flags (flood control and the idle timeout off) and
 # --history=false --accounts=false: clustered nodes run without them for now, so the plain node
@@ -94,7 +95,7 @@ start_node() {
   local name=$1 log
   shift
   log="$work/$name.log"
-  "$bin/chat/chat_server" --port=0 --http_port=-1 --history=false --accounts=false \
+  "${SERVER_BIN:-$bin/chat/chat_server}" --port=0 --http_port=-1 --history=false --accounts=false \
     "${roomchat_bench_flags[@]}" "$@" 2>"$log" &
   node_pid=$!
   pids+=("$node_pid")

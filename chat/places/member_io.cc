@@ -166,7 +166,6 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
       continue;
     }
     member.NoteLine(loop_->now());
-    pacer_.CountFrame();
     PlaceMetrics::Add(options_.metrics->lines_received);
     handler_->OnFrame(member, *frame);
     // The handler may have moved the member to another thread: it must not be touched then.
@@ -256,6 +255,7 @@ void MemberIo::Fanout(ClientId except, absl::string_view lines,
     ++deliveries;
     if (member.SendEncoded(encoded, now)) NoteCrossing(member);
   });
+  if (tagged_lines != nullptr) pacer_.CountLine();
   PlaceMetrics::Add(options_.metrics->deliveries, deliveries);
   options_.metrics->fanout.Observe(Clock::now() - started);
 }

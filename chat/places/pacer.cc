@@ -35,17 +35,17 @@ Clock::time_point Pacer::PauseRecheck(Clock::time_point now) const {
 
 void Pacer::StartPass(Clock::time_point now) {
   pass_started_ = now;
-  pass_frames_ = 0;
   pass_sends_ = 0;
   pass_bytes_ = 0;
 }
 
-Clock::duration Pacer::EndPass(Clock::time_point now) const {
+Clock::duration Pacer::EndPass(Clock::time_point now) {
   Clock::duration took = now - pass_started_;
   bool small_sends = pass_sends_ > 0 && pass_bytes_ / pass_sends_ < kSmallSend;
-  bool behind = pass_frames_ > 0 && took >= kSlowPass && small_sends;
+  bool behind = lines_since_pass_ > 0 && took >= kSlowPass && small_sends;
+  lines_since_pass_ = 0;
   if (!behind) return Clock::duration::zero();
-  return std::min<Clock::duration>(took, kMaxPassGap);
+  return std::min<Clock::duration>(kGapPerPassTime * took, kMaxPassGap);
 }
 
 }  // namespace roomchat

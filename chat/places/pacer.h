@@ -11,9 +11,12 @@
 // lobby members do not share output).
 //
 // Pass pacing (docs/ARCHITECTURE.md). Flushing visits every member in turn, a "pass". When a pass
-// took at least kSlowPass and its sends were small (under kSmallSend bytes each on average) while
-// lines kept arriving, the room cannot keep up with one send per line: the next pass waits as long
-// as the last one took (at most kMaxPassGap), so lines gather and each send carries more of them.
+// took at least kSlowPass and its sends were small (under kSmallSend bytes each on average), and
+// chat lines were fanned out since the last pass ended (read from a member, or handed in by the
+// cluster link: the line that started this pass counts), the room cannot keep up with one send per
+// line: the next pass waits kGapPerPassTime times as long as the last one took (at most
+// kMaxPassGap), so lines gather, each send carries more of them, and a room that cannot keep up
+// spends at most a third of its time in passes, leaving the cores it shares to the rest.
 //
 // Thread contract: not thread-safe; owned by a place's loop thread.
 #ifndef ROOMCHAT_CHAT_PLACES_PACER_H_
@@ -31,6 +34,7 @@ class Pacer {
  public:
   static constexpr std::chrono::microseconds kSlowPass{500};
   static constexpr std::chrono::microseconds kMaxPassGap{2000};
+  static constexpr int kGapPerPassTime = 2;
   static constexpr size_t kSmallSend = 1024;
 
   explicit Pacer(Clock::duration stall_after) : stall_after_(stall_after) {}
@@ -55,13 +59,15 @@ class Pacer {
 
   // ---- Pass pacing.
   void StartPass(Clock::time_point now);
-  void CountFrame() { ++pass_frames_; }
+  // A chat line was fanned out: it counts for the pass running or the next one.
+  void CountLine() { ++lines_since_pass_; }
   void CountSend(size_t bytes) {
     ++pass_sends_;
     pass_bytes_ += bytes;
   }
   // The pass that started at StartPass() ended at `now`: how long the next one waits (zero: none).
-  Clock::duration EndPass(Clock::time_point now) const;
+  // The lines counted so far are this pass's.
+  Clock::duration EndPass(Clock::time_point now);
 
  private:
   // Const after construction.
@@ -69,7 +75,7 @@ class Pacer {
 
   absl::flat_hash_map<ClientId, Clock::time_point> tracked_;  // last drain, by member
   Clock::time_point pass_started_;
-  size_t pass_frames_ = 0;
+  size_t lines_since_pass_ = 0;  // since the last EndPass()
   size_t pass_sends_ = 0;
   size_t pass_bytes_ = 0;
 };

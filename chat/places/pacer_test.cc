@@ -44,25 +44,41 @@ TEST(PacerTest, DrainingBelowTheMarkReleasesTheMember) {
   EXPECT_FALSE(pacer.Drained(9, false, t0)) << "never tracked";
 }
 
-TEST(PacerTest, ASlowPassOfSmallSendsWithArrivingLinesIsFollowedByAGap) {
+TEST(PacerTest, ASlowPassOfSmallSendsWithLinesToSendIsFollowedByAGap) {
   Pacer pacer(seconds(1));
   Clock::time_point t0;
   pacer.StartPass(t0);
-  pacer.CountFrame();
+  pacer.CountLine();
   for (int i = 0; i < 10; ++i) pacer.CountSend(100);
-  EXPECT_EQ(pacer.EndPass(t0 + microseconds(800)), microseconds(800)) << "as long as the pass";
+  EXPECT_EQ(pacer.EndPass(t0 + microseconds(800)), microseconds(1600)) << "twice the pass";
+  pacer.CountLine();
   EXPECT_EQ(pacer.EndPass(t0 + milliseconds(50)), Pacer::kMaxPassGap) << "capped";
+}
+
+// A part of a room in a cluster reads no line from its members: the lines it fans out come from
+// the link, each one just before the pass it starts. They count all the same.
+TEST(PacerTest, ALineFannedOutBeforeThePassStartedCounts) {
+  Pacer pacer(seconds(1));
+  Clock::time_point t0;
+  pacer.CountLine();
+  pacer.StartPass(t0);
+  for (int i = 0; i < 300; ++i) pacer.CountSend(70);
+  EXPECT_EQ(pacer.EndPass(t0 + microseconds(700)), microseconds(1400));
+  pacer.StartPass(t0 + milliseconds(2));
+  for (int i = 0; i < 300; ++i) pacer.CountSend(70);
+  EXPECT_EQ(pacer.EndPass(t0 + milliseconds(3)), Clock::duration::zero())
+      << "counted for one pass only: nothing new since";
 }
 
 TEST(PacerTest, NoGapForAFastPassBigSendsOrNoNewLines) {
   Pacer pacer(seconds(1));
   Clock::time_point t0;
   pacer.StartPass(t0);
-  pacer.CountFrame();
+  pacer.CountLine();
   pacer.CountSend(100);
   EXPECT_EQ(pacer.EndPass(t0 + microseconds(100)), Clock::duration::zero()) << "fast";
   pacer.StartPass(t0);
-  pacer.CountFrame();
+  pacer.CountLine();
   pacer.CountSend(64 * 1024);
   EXPECT_EQ(pacer.EndPass(t0 + milliseconds(1)), Clock::duration::zero()) << "big sends";
   pacer.StartPass(t0);
