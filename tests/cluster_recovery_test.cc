@@ -38,9 +38,36 @@ class ClusterRecoveryTest : public ::testing::Test {
     StartClusterNodes(redis_.port(), count, options, &nodes_);
   }
 
+  // Another process under node id "n0" (an operator restarting it while the first still runs),
+  // once it has joined; null if it could not start.
+  Server* StartAgainAsN0(int ttl_s) {
+    ServerOptions options;
+    options.port = 0;
+    options.http_port = -1;
+    options.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
+    options.node_id = "n0";
+    options.cluster_node_ttl_s = ttl_s;
+    options.data_dir = NewDataDir();
+    nodes_.push_back(std::make_unique<Server>(options));
+    Server& started = *nodes_.back();
+    if (!started.Start().ok() || !started.TEST_cluster()->WaitUntilJoined(kLineDeadline)) {
+      return nullptr;
+    }
+    return &started;
+  }
+
   TestRedis redis_;
   std::vector<std::unique_ptr<Server>> nodes_;
 };
+
+// Polls until `node` has been told another process took its id over, or the deadline.
+bool WaitUntilReplaced(const Server& node) {
+  for (absl::Time until = absl::Now() + kLineDeadline;
+       !node.TEST_cluster()->replaced() && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  }
+  return node.TEST_cluster()->replaced();
+}
 
 // Asks `command` until the answer is not "unavailable" (a node reconnecting) or the deadline.
 std::string AskWhileUnavailable(TestClient& client, absl::string_view command) {
@@ -113,17 +140,9 @@ TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
 
   // A second process under the same id (an operator restarted "n0" while the first still ran).
-  ServerOptions options;
-  options.port = 0;
-  options.http_port = -1;
-  options.cluster_redis = absl::StrCat("127.0.0.1:", redis_.port());
-  options.node_id = "n0";
-  options.cluster_node_ttl_s = kTtlSeconds;
-  options.data_dir = NewDataDir();
-  nodes_.push_back(std::make_unique<Server>(options));
-  Server& new_process = *nodes_.back();
-  ASSERT_TRUE(new_process.Start().ok());
-  ASSERT_TRUE(new_process.TEST_cluster()->WaitUntilJoined(kLineDeadline));
+  Server* started = StartAgainAsN0(kTtlSeconds);
+  ASSERT_TRUE(started);
+  Server& new_process = *started;
 
   // The takeover freed what the id held: alice's nick, her room.
   auto bob = Login(new_process.port(), "bob");
@@ -132,11 +151,7 @@ TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   EXPECT_EQ(bob->Ask("/create r"), "OK CREATE r");
 
   // The old process's next heartbeat finds the id taken: it stops speaking for it.
-  for (absl::Time until = absl::Now() + kLineDeadline;
-       !old_process.TEST_cluster()->replaced() && absl::Now() < until;) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  }
-  ASSERT_TRUE(old_process.TEST_cluster()->replaced());
+  ASSERT_TRUE(WaitUntilReplaced(old_process));
   EXPECT_TRUE(IsErr(alice->Ask("/rooms"), "unavailable"));
   EXPECT_EQ(alice->Ask("/whoami"), "OK WHOAMI alice r") << "local now; the cluster's alice is bob";
 
@@ -155,6 +170,35 @@ TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   ASSERT_TRUE(carol->Send("/rooms").ok());
   EXPECT_EQ(carol->Next(), "ROOM r 1");
   EXPECT_EQ(carol->Next(), "OK ROOMS 1");
+}
+
+// The old process's link drops and comes back after the takeover, before a heartbeat of its own
+// has told it: on reconnecting it prunes and registers what it holds, in the same round as the
+// heartbeat that will fence it. Redis must refuse those (the node key holds a newer
+// incarnation), or the prune would free the new process's nicks and rooms.
+TEST_F(ClusterRecoveryTest, AReplacedProcessReconnectingUndoesNothingOfTheNewOnes) {
+  constexpr int kTtlSeconds = 15;  // a heartbeat every 3 s: the drop below comes first
+  StartNodes(1, kTtlSeconds);
+  Server& old_process = *nodes_[0];
+  auto alice = Login(old_process.port(), "alice");
+  ASSERT_TRUE(alice);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  Server* started = StartAgainAsN0(kTtlSeconds);
+  ASSERT_TRUE(started);
+  Server& new_process = *started;
+  auto bob = Login(new_process.port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_EQ(bob->Ask("/create s"), "OK CREATE s");
+
+  old_process.TEST_cluster()->link().Reconnect("a test drops the old process's link");
+  ASSERT_TRUE(WaitUntilReplaced(old_process));
+  auto carol = Login(new_process.port(), "carol");
+  ASSERT_TRUE(carol);
+  EXPECT_TRUE(IsErr(carol->Ask("/nick bob"), "nick-taken")) << "bob's nick was freed";
+  ASSERT_TRUE(carol->Send("/rooms").ok());
+  EXPECT_EQ(carol->Next(), "ROOM s 1") << "the old process's room came back, or s went";
+  EXPECT_EQ(carol->Next(), "OK ROOMS 1");
+  EXPECT_EQ(carol->Ask("/nick alice"), "OK NICK alice") << "the old process claimed alice again";
 }
 
 }  // namespace

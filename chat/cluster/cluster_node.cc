@@ -13,9 +13,12 @@
 namespace roomchat {
 namespace {
 
+// The start time (ms, 12 hex digits) then 16 random hex digits: a later process's incarnation
+// sorts after an earlier one's, which is how a replaced process knows it is the older one.
 std::string NewIncarnation() {
   absl::BitGen bits;
-  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(bits));
+  return absl::StrFormat("%012x%016x", absl::ToUnixMillis(absl::Now()),
+                         absl::Uniform<uint64_t>(bits));
 }
 
 }  // namespace
@@ -91,14 +94,20 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
 }
 
 void ClusterNode::TakeOver() {
+  if (taking_over_) return;
+  taking_over_ = true;
   link_->Command(cluster::TakeOverCommand(options_.node_id, incarnation_,
                                           options_.max_stream_entries, times_),
                  [this](absl::StatusOr<RedisReply> reply) {
+                   taking_over_ = false;
                    if (!reply.ok()) return;  // the link is down again: retried when it is up
                    if (reply->type == RedisReply::Type::kError) {
+                     // Not this node's yet: no heartbeat until it is (the next beat retries).
                      LOG(ERROR) << "cluster: taking over node " << options_.node_id
-                                << " failed: " << reply->str;
-                   } else if (reply->integer >= 0) {
+                                << " failed: " << reply->str << "; retrying";
+                     return;
+                   }
+                   if (reply->integer >= 0) {
                      LOG(WARNING) << "cluster: node " << options_.node_id
                                   << " restarted: freed what its previous process held ("
                                   << reply->integer << " room members)";
@@ -109,7 +118,9 @@ void ClusterNode::TakeOver() {
 }
 
 void ClusterNode::Heartbeat() {
-  if (!taken_over_ || heartbeat_in_flight_ || !link_->up()) return;
+  if (!link_->up()) return;
+  if (!taken_over_) return TakeOver();
+  if (heartbeat_in_flight_) return;
   heartbeat_in_flight_ = true;
   link_->Command(cluster::HeartbeatCommand(options_.node_id, incarnation_, times_),
                  [this](absl::StatusOr<RedisReply> reply) { OnHeartbeat(std::move(reply)); });

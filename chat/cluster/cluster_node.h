@@ -245,7 +245,8 @@ class ClusterNode {
   // Owned by the link thread.
   absl::flat_hash_map<std::string, Feed> feeds_;  // by room key
   uint64_t bad_entries_ = 0;
-  bool taken_over_ = false;
+  bool taken_over_ = false;   // the takeover at start succeeded: the node key is this process's
+  bool taking_over_ = false;  // its command is on its way
   bool heartbeat_in_flight_ = false;
   bool beaten_since_up_ = false;  // a heartbeat was answered since the link last came up
   absl::flat_hash_set<std::string> reaping_;

@@ -351,6 +351,8 @@ void ClusterNode::SendRegistration(const cluster::Registration& client) {
       [this, client](absl::StatusOr<RedisReply> reply) {
         absl::Status status = cluster::ParseStatusReply(reply);
         if (status.ok() || !reply.ok()) return;  // link down: registered when it is back
+        // Refused: another process took this node id over (the heartbeat fences the link).
+        if (HasErrorCode(status, ErrorCode::kUnavailable)) return;
         if (!HasErrorCode(status, ErrorCode::kNickTaken)) {
           LOG(ERROR) << "cluster: registering client " << client.client << " failed: " << status;
           return;

@@ -12,10 +12,11 @@ namespace {
 // ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms, ARGV[4] nick key ms
 // Returns the nodes whose key is gone; this node among them when its own key was gone before
 // this beat (it was reaped, or beat too late, or Redis lost its data). An error "REPLACED <inc>"
-// when the key holds another incarnation: another process took this node's id over.
+// when the key holds a later incarnation: a newer process took this node's id over. (A key of an
+// earlier one, as after a failover to a replica that missed the takeover, is taken back.)
 constexpr char kHeartbeatScript[] = R"lua(
 local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[2] then return redis.error_reply('REPLACED ' .. holder) end
+if holder and holder > ARGV[2] then return redis.error_reply('REPLACED ' .. holder) end
 local dead = {}
 if redis.call('EXISTS', KEYS[2]) == 0 then table.insert(dead, ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])

@@ -149,11 +149,11 @@ TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
 TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
   AddMember("a", "lounge", "alice", "Alice");
   AddNick("a", "alice", "Alice");
-  Do({"SET", NodeKey("a"), "old-inc", "PX", "60000"});
+  Do({"SET", NodeKey("a"), "1-old", "PX", "60000"});
   Do({"SADD", kNodesKey, "a"});
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), -1);            // alive to others
   const NodeTimes times = TimesForTtl(std::chrono::seconds(60));
-  EXPECT_EQ(Integer(TakeOverCommand("a", "new-inc", 1000, times)), 1);  // the new "a" takes over
+  EXPECT_EQ(Integer(TakeOverCommand("a", "2-new", 1000, times)), 1);  // the new "a" takes over
   EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);
   EXPECT_EQ(Integer({"EXISTS", RoomKey("lounge")}), 0);
 
@@ -161,15 +161,25 @@ TEST_F(NodeScriptsTest, ARestartedNodeTakesOverItsOldIncarnation) {
   // not take it back.
   absl::StatusOr<RedisReply> held = Ask(*link_, {"GET", NodeKey("a")});
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(held->str, "new-inc");
-  absl::StatusOr<RedisReply> old_beat = Ask(*link_, HeartbeatCommand("a", "old-inc", times));
+  EXPECT_EQ(held->str, "2-new");
+  absl::StatusOr<RedisReply> old_beat = Ask(*link_, HeartbeatCommand("a", "1-old", times));
   ASSERT_TRUE(old_beat.ok());
   EXPECT_EQ(old_beat->type, RedisReply::Type::kError);
-  EXPECT_EQ(old_beat->str, "REPLACED new-inc");
+  EXPECT_EQ(old_beat->str, "REPLACED 2-new");
   held = Ask(*link_, {"GET", NodeKey("a")});
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(held->str, "new-inc");
-  EXPECT_EQ(Integer(TakeOverCommand("a", "new-inc", 1000, times)), -1);  // already its own
+  EXPECT_EQ(held->str, "2-new");
+  EXPECT_EQ(Integer(TakeOverCommand("a", "2-new", 1000, times)), -1);  // already its own
+
+  // A key rolled back to the older incarnation (a failover to a replica that missed the
+  // takeover) does not fence the newer process: its heartbeat takes the key back.
+  Do({"SET", NodeKey("a"), "1-old", "PX", "60000"});
+  absl::StatusOr<RedisReply> new_beat = Ask(*link_, HeartbeatCommand("a", "2-new", times));
+  ASSERT_TRUE(new_beat.ok());
+  EXPECT_EQ(new_beat->type, RedisReply::Type::kArray) << new_beat->str;
+  held = Ask(*link_, {"GET", NodeKey("a")});
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(held->str, "2-new");
 }
 
 TEST_F(NodeScriptsTest, NickKeysExpireByThemselvesWhenNobodyReaps) {

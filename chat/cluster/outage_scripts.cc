@@ -13,12 +13,15 @@ namespace cluster {
 namespace {
 
 // rc_prune, after an outage: forgets what Redis holds for this node and the node no longer has.
-// ARGV: node, max stream entries, M, M "<room> <nick key>" pairs kept, then the nick keys kept.
+// ARGV: node, incarnation, max stream entries, M, M "<room> <nick key>" pairs kept, then the nick
+// keys kept.
 constexpr char kPruneBody[] = R"lua(
-local node, max_entries, m = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
+if replaced then return replaced end
+local node, max_entries, m = ARGV[1], ARGV[3], tonumber(ARGV[4])
 local keep_members, keep_nicks = {}, {}
-for i = 4, 3 + m do keep_members[ARGV[i]] = true end
-for i = 4 + m, #ARGV do keep_nicks[ARGV[i]] = true end
+for i = 5, 4 + m do keep_members[ARGV[i]] = true end
+for i = 5 + m, #ARGV do keep_nicks[ARGV[i]] = true end
 local members_key, nicks_key = 'rc:node:' .. node .. ':members', 'rc:node:' .. node .. ':nicks'
 local removed = 0
 for _, pair in ipairs(redis.call('SMEMBERS', members_key)) do
@@ -49,6 +52,8 @@ return removed
 // account key ('-' none), address ('-' unknown).
 // The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
 constexpr char kRegisterBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
+if replaced then return replaced end
 local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local mine = node .. ' ' .. ARGV[2] .. ' '
 local held = redis.call('GET', 'rc:nick:' .. nick_key)
@@ -104,14 +109,14 @@ std::vector<std::string> OutageScripts() { return {PruneScript().text, RegisterS
 
 std::vector<std::string> PruneCommand(const NodeIdentity& self,
                                       const std::vector<Registration>& kept, size_t max_entries) {
-  std::vector<std::string> args = {self.node, absl::StrCat(max_entries), "0"};
+  std::vector<std::string> args = {self.node, self.incarnation, absl::StrCat(max_entries), "0"};
   size_t members = 0;
   for (const Registration& client : kept) {
     if (client.room_key.empty()) continue;
     args.push_back(absl::StrCat(client.room_key, " ", NameKey(client.nick)));
     ++members;
   }
-  args[2] = absl::StrCat(members);
+  args[3] = absl::StrCat(members);
   for (const Registration& client : kept) args.push_back(NameKey(client.nick));
   return Evalsha(PruneScript(), {NodeMembersKey(self.node), NodeNicksKey(self.node)},
                  std::move(args));

@@ -26,6 +26,8 @@ namespace {
 // value kept is "<node> <inc> <nick> <account or -> <address>" (the room scripts judge bans by
 // it). Checks come before any write: Redis keeps the writes of a script that answers an error.
 constexpr char kNickBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
+if replaced then return replaced end
 local node, old_key, new_key, old_nick, new_nick, room =
     ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local mine = node .. ' ' .. ARGV[2] .. ' '
@@ -76,11 +78,14 @@ return redis.status_reply('OK')
 // KEYS[5] rc:node:<node>:members
 // KEYS[6] rc:room:<room>:settings, KEYS[7] rc:room:<room>:ops, KEYS[8] rc:room:<room>:bans
 // ARGV: node, room key, room name, nick key, nick, old room key ('': none), max rooms (0: no
-// limit), max stream entries, account, former account, address, key, max rooms an account owns.
+// limit), max stream entries, account, former account, address, key, max rooms an account owns,
+// incarnation.
 // A room an account owns keeps its settings while closed: it is admitted to as /join is, and
 // its creator is no operator unless its account is one. Else the settings start anew: the
 // creator is operator (and its account the owner, within the limit), the key is the one given.
 constexpr char kCreateBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[1], ARGV[14])
+if replaced then return replaced end
 local node, room, name, account = ARGV[1], ARGV[2], ARGV[3], ARGV[9]
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('room-exists ' .. (redis.call('HGET', KEYS[2], 'name') or name) ..
@@ -116,8 +121,10 @@ return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0'), topic, top
 
 // KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members, KEYS[3] rc:node:<node>:members
 // ARGV: node, room key, nick key, nick, old room key ('': none), max members (0: no limit), max
-// stream entries, account, former account, address, key
+// stream entries, account, former account, address, key, incarnation
 constexpr char kJoinBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[1], ARGV[12])
+if replaced then return replaced end
 local node, room, nick_key, nick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local name = redis.call('HGET', KEYS[1], 'name')
 if not name then return redis.error_reply('no-such-room no room called ' .. room) end
@@ -139,6 +146,8 @@ return {name, redis.call('HLEN', KEYS[2]), posted[2], topic, topic_by}
 // KEYS[1] rc:nick:<nick>, KEYS[2] rc:node:<node>:nicks
 // ARGV: node, incarnation, room key ('': none), nick key, release ('1' or '0'), max stream entries
 constexpr char kLeaveBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
+if replaced then return replaced end
 local left = 0
 if ARGV[3] ~= '' then left = leave(ARGV[1], ARGV[3], ARGV[4], ARGV[6]) end
 if ARGV[5] == '1' then
@@ -253,7 +262,7 @@ std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove&
                  {self.node, move.room_key, move.room_name, move.nick_key, move.nick,
                   move.old_room_key, absl::StrCat(max_rooms), absl::StrCat(max_entries),
                   move.account, move.former_account, move.address, move.key,
-                  absl::StrCat(RoomSettings::kMaxOwnedPerAccount)});
+                  absl::StrCat(RoomSettings::kMaxOwnedPerAccount), self.incarnation});
 }
 
 std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& move,
@@ -263,7 +272,7 @@ std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& m
                   NodeMembersKey(self.node)},
                  {self.node, move.room_key, move.nick_key, move.nick, move.old_room_key,
                   absl::StrCat(max_room_members), absl::StrCat(max_entries), move.account,
-                  move.former_account, move.address, move.key});
+                  move.former_account, move.address, move.key, self.incarnation});
 }
 
 std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::string& room_key,

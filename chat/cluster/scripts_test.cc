@@ -376,6 +376,33 @@ TEST_F(ScriptsTest, TheReaperFreesWhatTheseScriptsRegistered) {
   EXPECT_EQ(Integer({"EXISTS", NodeMembersKey("a"), NodeNicksKey("a")}), 0);
 }
 
+// A process whose node id a newer process took over (the node key holds a later incarnation)
+// writes nothing for the id: every script that registers holdings refuses it, before any write.
+TEST_F(ScriptsTest, AReplacedProcessIsRefusedBeforeItWritesAnything) {
+  ASSERT_TRUE(Nick(a_, "", "Alice").ok());
+  ASSERT_TRUE(Create(a_, "Alice", "Lounge").ok());
+  const NodeIdentity newer{"a", "inc-b"};  // sorts after inc-a
+  Run({"SET", NodeKey("a"), newer.incarnation});
+  EXPECT_TRUE(HasErrorCode(Nick(a_, "", "Zed"), ErrorCode::kUnavailable));
+  EXPECT_TRUE(HasErrorCode(Create(a_, "Alice", "Den").status(), ErrorCode::kUnavailable));
+  EXPECT_TRUE(HasErrorCode(Join(a_, "Alice", "lounge").status(), ErrorCode::kUnavailable));
+  EXPECT_TRUE(HasErrorCode(Leave(a_, "lounge", "Alice", true), ErrorCode::kUnavailable));
+  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(PruneCommand(a_, {}, kEntries))),
+                           ErrorCode::kUnavailable));
+  Registration zed;
+  zed.client = 1;
+  zed.nick = "Zed";
+  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, kTtl, kEntries))),
+                           ErrorCode::kUnavailable));
+  EXPECT_EQ(Integer({"EXISTS", NickKey("zed"), RoomKey("den")}), 0);
+  EXPECT_EQ(Strings({"HKEYS", RoomMembersKey("lounge")}), std::vector<std::string>{"alice"});
+  EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 1) << "the prune was refused too";
+  // The newer process itself, and an older holder's key, are no bar.
+  EXPECT_TRUE(Nick(newer, "", "Bob").ok());
+  Run({"SET", NodeKey("a"), "inc-0"});
+  EXPECT_TRUE(Nick(a_, "", "Zed").ok());
+}
+
 }  // namespace
 }  // namespace cluster
 }  // namespace roomchat

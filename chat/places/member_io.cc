@@ -255,7 +255,7 @@ void MemberIo::Fanout(ClientId except, absl::string_view lines,
     ++deliveries;
     if (member.SendEncoded(encoded, now)) NoteCrossing(member);
   });
-  if (tagged_lines != nullptr) pacer_.CountLine();
+  pacer_.CountLine();
   PlaceMetrics::Add(options_.metrics->deliveries, deliveries);
   options_.metrics->fanout.Observe(Clock::now() - started);
 }

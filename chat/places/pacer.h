@@ -12,11 +12,11 @@
 //
 // Pass pacing (docs/ARCHITECTURE.md). Flushing visits every member in turn, a "pass". When a pass
 // took at least kSlowPass and its sends were small (under kSmallSend bytes each on average), and
-// chat lines were fanned out since the last pass ended (read from a member, or handed in by the
-// cluster link: the line that started this pass counts), the room cannot keep up with one send per
-// line: the next pass waits kGapPerPassTime times as long as the last one took (at most
+// lines were fanned out since the last pass ended (chat or events, from a member or handed in by
+// the cluster link: the line that started this pass counts), the room cannot keep up with one
+// send per line: the next pass waits kGapPerPassTime times as long as the last one took (at most
 // kMaxPassGap), so lines gather, each send carries more of them, and a room that cannot keep up
-// spends at most a third of its time in passes, leaving the cores it shares to the rest.
+// spends at most about a third of its time in passes, leaving the cores it shares to the rest.
 //
 // Thread contract: not thread-safe; owned by a place's loop thread.
 #ifndef ROOMCHAT_CHAT_PLACES_PACER_H_
@@ -59,7 +59,7 @@ class Pacer {
 
   // ---- Pass pacing.
   void StartPass(Clock::time_point now);
-  // A chat line was fanned out: it counts for the pass running or the next one.
+  // A line was fanned out (chat or an event): it counts for the pass running or the next one.
   void CountLine() { ++lines_since_pass_; }
   void CountSend(size_t bytes) {
     ++pass_sends_;
