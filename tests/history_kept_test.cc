@@ -1,8 +1,8 @@
 // What history keeps, end to end: never a private message, and no line past the retention.
 // Retention by age (--history_max_days) holds for what a room keeps in memory, not only for the
-// store: a room never replays, pages or catches a client up with a line said before the
-// retention, whether the store's housekeeping has deleted it yet or not (the store's housekeeping
-// runs every second; a room open for days holds its recent lines in memory all that time).
+// store: a room open for days holds its recent lines in memory all that time, and once the
+// store's housekeeping (every second) has deleted a line past the retention, the room must not
+// replay, page or catch a client up with it from memory either.
 #include <sqlite3.h>
 
 #include <memory>
