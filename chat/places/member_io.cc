@@ -332,7 +332,9 @@ void MemberIo::FlushMember(Connection& member, size_t* sends) {
 }
 
 void MemberIo::EndPass() {
-  Clock::duration gap = pacer_.EndPass(Clock::now());
+  const Clock::time_point now = Clock::now();
+  Clock::duration gap =
+      pacer_.EndPass(now, [this, now] { return core_wait_.ShareSinceLastAsked(now); });
   if (gap > Clock::duration::zero()) {
     pass_gap_ = loop_->RunAfter(gap, [this] { pass_gap_ = 0; });
   }

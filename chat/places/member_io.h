@@ -37,6 +37,7 @@
 #include "chat/metrics/metrics.h"
 #include "chat/net/codec.h"
 #include "chat/net/connection.h"
+#include "chat/places/core_wait.h"
 #include "chat/places/member_set.h"
 #include "chat/places/pacer.h"
 
@@ -149,6 +150,7 @@ class MemberIo final : private EventLoop::IoHandler {
   // Owned by the loop thread.
   MemberSet members_;
   Pacer pacer_;
+  CoreWait core_wait_;  // asked by the pacer after a slow pass
   std::deque<ClientId> ready_;  // members with input to handle, in turn order
   bool input_paused_ = false;   // the Pacer's word, refreshed each round and on each crossing
   size_t round_output_ = 0;     // bytes queued by this round's input

@@ -35,17 +35,20 @@ Clock::time_point Pacer::PauseRecheck(Clock::time_point now) const {
 
 void Pacer::StartPass(Clock::time_point now) {
   pass_started_ = now;
+  pass_lines_ = 0;
   pass_sends_ = 0;
   pass_bytes_ = 0;
 }
 
-Clock::duration Pacer::EndPass(Clock::time_point now) {
+Clock::duration Pacer::EndPass(Clock::time_point now, absl::FunctionRef<double()> wait_share) {
+  const size_t lines = lines_since_pass_;
+  lines_since_pass_ = 0;
   Clock::duration took = now - pass_started_;
   bool small_sends = pass_sends_ > 0 && pass_bytes_ / pass_sends_ < kSmallSend;
-  bool behind = lines_since_pass_ > 0 && took >= kSlowPass && small_sends;
-  lines_since_pass_ = 0;
-  if (!behind) return Clock::duration::zero();
-  return std::min<Clock::duration>(kGapPerPassTime * took, kMaxPassGap);
+  if (lines == 0 || took < kSlowPass || !small_sends) return Clock::duration::zero();
+  if (wait_share() >= kSaturatedWaitShare) return std::min<Clock::duration>(2 * took, kMaxPassGap);
+  if (pass_lines_ == 0) return Clock::duration::zero();
+  return std::min<Clock::duration>(took, kMaxPassGap);
 }
 
 }  // namespace roomchat

@@ -11,12 +11,14 @@
 // lobby members do not share output).
 //
 // Pass pacing (docs/ARCHITECTURE.md). Flushing visits every member in turn, a "pass". When a pass
-// took at least kSlowPass and its sends were small (under kSmallSend bytes each on average), and
-// lines were fanned out since the last pass ended (chat or events, from a member or handed in by
-// the cluster link: the line that started this pass counts), the room cannot keep up with one
-// send per line: the next pass waits kGapPerPassTime times as long as the last one took (at most
-// kMaxPassGap), so lines gather, each send carries more of them, and a room that cannot keep up
-// spends at most about a third of its time in passes, leaving the cores it shares to the rest.
+// took at least kSlowPass and its sends were small (under kSmallSend bytes each on average) while
+// lines kept coming (fanned out during the pass: chat or events, read from a member or handed in
+// by the cluster link), the room cannot keep up with one send per line: the next pass waits as
+// long as the last one took (at most kMaxPassGap), so lines gather and each send carries more.
+// On saturated cores (the room's thread waits for one, see CoreWait) a slow pass of small sends
+// waits after any line, even the one that started it, and twice as long: a room whose passes
+// take most of the time between two lines then gathers them and leaves the cores to the rest,
+// while on cores with room to spare it sends each line at once.
 //
 // Thread contract: not thread-safe; owned by a place's loop thread.
 #ifndef ROOMCHAT_CHAT_PLACES_PACER_H_
@@ -26,6 +28,7 @@
 #include <cstddef>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "chat/net/connection.h"
 
 namespace roomchat {
@@ -34,8 +37,9 @@ class Pacer {
  public:
   static constexpr std::chrono::microseconds kSlowPass{500};
   static constexpr std::chrono::microseconds kMaxPassGap{2000};
-  static constexpr int kGapPerPassTime = 2;
   static constexpr size_t kSmallSend = 1024;
+  // The share of its time a thread waits for a core from which its cores count as saturated.
+  static constexpr double kSaturatedWaitShare = 0.25;
 
   explicit Pacer(Clock::duration stall_after) : stall_after_(stall_after) {}
 
@@ -59,15 +63,19 @@ class Pacer {
 
   // ---- Pass pacing.
   void StartPass(Clock::time_point now);
-  // A line was fanned out (chat or an event): it counts for the pass running or the next one.
-  void CountLine() { ++lines_since_pass_; }
+  // A line was fanned out (chat or an event).
+  void CountLine() {
+    ++pass_lines_;
+    ++lines_since_pass_;
+  }
   void CountSend(size_t bytes) {
     ++pass_sends_;
     pass_bytes_ += bytes;
   }
   // The pass that started at StartPass() ended at `now`: how long the next one waits (zero: none).
-  // The lines counted so far are this pass's.
-  Clock::duration EndPass(Clock::time_point now);
+  // `wait_share` is asked only for a slow pass of small sends: the share of the time the thread
+  // has lately waited for a core (CoreWait).
+  Clock::duration EndPass(Clock::time_point now, absl::FunctionRef<double()> wait_share);
 
  private:
   // Const after construction.
@@ -75,7 +83,8 @@ class Pacer {
 
   absl::flat_hash_map<ClientId, Clock::time_point> tracked_;  // last drain, by member
   Clock::time_point pass_started_;
-  size_t lines_since_pass_ = 0;  // since the last EndPass()
+  size_t pass_lines_ = 0;        // fanned out during the pass
+  size_t lines_since_pass_ = 0;  // since the last pass ended
   size_t pass_sends_ = 0;
   size_t pass_bytes_ = 0;
 };
