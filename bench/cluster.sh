@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # roomchat alone vs a roomchat cluster (docs/CLUSTER.md): W1, W2 and W3 (bench/scenarios.sh), L
-# (a light load), W2h and W3h (W2 and W3 at half their rate), with
+# (a light load), W2h and W3h (W2 and W3 at half their rate), W3m (a room of 300), with
 # the same generator (//bench:chat_bench, -c opt) against
 #   1-node-no-redis  one plain node (no --cluster_redis): today's server
 #   1-node           one node joined to a Redis (--cluster_redis): what Redis costs by itself
@@ -46,6 +46,8 @@ scenarios+=("L --rooms=10 --members=10 --senders=1 --rate=100 --bytes=64")
 scenarios+=("W2h --rooms=100 --members=10 --senders=1 --rate=50 --bytes=64")
 # W3h: W3's room at half its rate (500,000 deliveries/s), the same question for one big room.
 scenarios+=("W3h --rooms=1 --members=1000 --senders=1 --rate=500 --bytes=64")
+# W3m: a mid-size room whose pass takes most of the time between two lines (300 x 1000 msg/s).
+scenarios+=("W3m --rooms=1 --members=300 --senders=1 --rate=1000 --bytes=64")
 ensure_packages cluster redis-server redis-tools jq
 if bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR"; then exit 1; fi
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
