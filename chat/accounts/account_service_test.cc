@@ -90,6 +90,8 @@ class AccountServiceTest : public ::testing::Test {
     sqlite3* db = nullptr;
     std::string path = absl::StrCat(options_.data_dir, "/", HistoryDb::kFileName);
     EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    // The service may hold the write lock (a save being retried): wait for it as it would.
+    sqlite3_busy_timeout(db, HistoryDb::kBusyTimeoutMs);
     std::string result;
     char* error = nullptr;
     sqlite3_exec(
