@@ -88,8 +88,8 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
   }
   TakeGuestBlock();
   beaten_since_up_ = false;
-  if (!taken_over_) TakeOver();  // queued first: it frees what a previous process left
-  Heartbeat();
+  Heartbeat();  // the takeover instead, until it succeeded: first, it frees what a previous
+                // process left
   RegisterHoldings();
 }
 
