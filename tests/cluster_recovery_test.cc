@@ -38,9 +38,14 @@ class ClusterRecoveryTest : public ::testing::Test {
     StartClusterNodes(redis_.port(), count, options, &nodes_);
   }
 
-  // Another process under node id "n0" (an operator restarting it while the first still runs),
-  // once it has joined; null if it could not start.
-  Server* StartAgainAsN0(int ttl_s) {
+  // nodes_[0], node n0, with `alice` on it in room r; then nodes_[1], another process under
+  // "n0" (an operator restarting it while the first still runs), once it has joined: the old
+  // process is taken over.
+  void StartTakenOver(int ttl_s, std::unique_ptr<TestClient>* alice) {
+    StartNodes(1, ttl_s);
+    *alice = Login(nodes_[0]->port(), "alice");
+    ASSERT_TRUE(*alice);
+    ASSERT_EQ((*alice)->Ask("/create r"), "OK CREATE r");
     ServerOptions options;
     options.port = 0;
     options.http_port = -1;
@@ -49,11 +54,8 @@ class ClusterRecoveryTest : public ::testing::Test {
     options.cluster_node_ttl_s = ttl_s;
     options.data_dir = NewDataDir();
     nodes_.push_back(std::make_unique<Server>(options));
-    Server& started = *nodes_.back();
-    if (!started.Start().ok() || !started.TEST_cluster()->WaitUntilJoined(kLineDeadline)) {
-      return nullptr;
-    }
-    return &started;
+    ASSERT_TRUE(nodes_.back()->Start().ok());
+    ASSERT_TRUE(nodes_.back()->TEST_cluster()->WaitUntilJoined(kLineDeadline));
   }
 
   TestRedis redis_;
@@ -133,16 +135,10 @@ TEST_F(ClusterRecoveryTest, AHoleAfterAJoinerLetInWithoutItsJoinIsReadFromTheStr
 
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   constexpr int kTtlSeconds = 2;  // a heartbeat every 400 ms
-  StartNodes(1, kTtlSeconds);
+  std::unique_ptr<TestClient> alice;
+  ASSERT_NO_FATAL_FAILURE(StartTakenOver(kTtlSeconds, &alice));
   Server& old_process = *nodes_[0];
-  auto alice = Login(old_process.port(), "alice");
-  ASSERT_TRUE(alice);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-
-  // A second process under the same id (an operator restarted "n0" while the first still ran).
-  Server* started = StartAgainAsN0(kTtlSeconds);
-  ASSERT_TRUE(started);
-  Server& new_process = *started;
+  Server& new_process = *nodes_[1];
 
   // The takeover freed what the id held: alice's nick, her room.
   auto bob = Login(new_process.port(), "bob");
@@ -178,14 +174,10 @@ TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
 // incarnation), or the prune would free the new process's nicks and rooms.
 TEST_F(ClusterRecoveryTest, AReplacedProcessReconnectingUndoesNothingOfTheNewOnes) {
   constexpr int kTtlSeconds = 15;  // a heartbeat every 3 s: the drop below comes first
-  StartNodes(1, kTtlSeconds);
+  std::unique_ptr<TestClient> alice;
+  ASSERT_NO_FATAL_FAILURE(StartTakenOver(kTtlSeconds, &alice));
   Server& old_process = *nodes_[0];
-  auto alice = Login(old_process.port(), "alice");
-  ASSERT_TRUE(alice);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  Server* started = StartAgainAsN0(kTtlSeconds);
-  ASSERT_TRUE(started);
-  Server& new_process = *started;
+  Server& new_process = *nodes_[1];
   auto bob = Login(new_process.port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_EQ(bob->Ask("/create s"), "OK CREATE s");
