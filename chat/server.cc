@@ -185,7 +185,8 @@ absl::Status Server::JoinCluster() {
   constexpr size_t kEntriesWithoutHistory = 1000;
   cluster.max_stream_entries =
       options_.history ? options_.history_max_lines : kEntriesWithoutHistory;
-  cluster.max_stream_days = options_.history ? options_.history_max_days : 0;
+  cluster.stream_retention_ms =
+      options_.history ? RetentionMs(options_.history_max_days) : cluster::kNoHistory;
   if (options_.history) cluster.redis.scripts = ClusterHistory::Scripts();
   cluster.max_rooms = options_.max_rooms;
   cluster.max_room_members = options_.max_room_members;

@@ -68,7 +68,9 @@ struct ClusterNodeOptions {
   // room's stream keeps at most (about: trimming is approximate).
   std::chrono::milliseconds node_ttl{0};
   size_t max_stream_entries = 0;
-  int max_stream_days = 0;                    // and none older (0: no limit by age)
+  // A chat line's retention (PostRequest::retention_ms): none older, in ms (0: no limit by age;
+  // cluster::kNoHistory: without history, a room's stream goes when it closes).
+  int64_t stream_retention_ms = cluster::kNoHistory;
   size_t max_rooms = 0;                       // --max_rooms, cluster-wide (0: no limit)
   size_t max_room_members = 0;                // --max_room_members, cluster-wide (0: no limit)
 };

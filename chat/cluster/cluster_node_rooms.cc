@@ -8,7 +8,6 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "chat/cluster/cluster_node.h"
-#include "chat/history/recent_lines.h"
 #include "chat/protocol/protocol_error.h"
 #include "glog/logging.h"
 
@@ -192,7 +191,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
                        Answer<absl::StatusOr<uint64_t>> done) {
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
-  request.retention_ms = RetentionMs(options_.max_stream_days);
+  request.retention_ms = options_.stream_retention_ms;
   link_->Command(cluster::PostCommand(request),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());

@@ -64,12 +64,7 @@ redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' ' .. ARGV[11] .. ' '
            'PX', ARGV[7])
 redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
-if redis.call('EXISTS', 'rc:room:' .. room) == 0 then
-  local t = redis.call('TIME')
-  redis.call('HSET', 'rc:room:' .. room, 'name', ARGV[6], 'created_ms',
-             string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
-  redis.call('ZADD', 'rc:rooms', 0, room)
-end
+if redis.call('EXISTS', 'rc:room:' .. room) == 0 then open_room(room, ARGV[6]) end
 local members_key = 'rc:room:' .. room .. ':members'
 if ARGV[9] ~= '' and ARGV[9] ~= nick_key then
   -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is

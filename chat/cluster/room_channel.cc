@@ -10,10 +10,11 @@
 namespace roomchat {
 namespace cluster {
 
-// post(seq key, stream key, channel, max entries, retention ms, origin, kind, body), and
-// close_if_empty(room). The retention ('0': no age limit; '': the one the room's last line gave,
-// kept in its seq hash, which events use) trims the stream by age on Redis's clock and sets the
-// stream to expire that long after its newest entry.
+// post(seq key, stream key, channel, max entries, retention ms, origin, kind, body),
+// open_room(room, name) and close_if_empty(room). The retention ('0': no age limit; '-1': no
+// history, the stream only bridges a node's outages; '': the one the room's last line gave, kept
+// in its seq hash, which events use, and '-1' for a room without lines yet) trims the stream by
+// age on Redis's clock and sets the stream to expire that long after its newest entry.
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
 local function post(seq_key, hist_key, channel, max_entries, retention, origin, kind, body)
@@ -22,7 +23,7 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
   local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms')
   local id = math.max(tonumber(state[1] or '0') + 1, now_us)
   local seq = tonumber(state[2] or '0') + 1
-  local keep_ms = tonumber(retention ~= '' and retention or (state[3] or '0'))
+  local keep_ms = tonumber(retention ~= '' and retention or (state[3] or '-1'))
   -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
   local ms = math.floor(id / 1000)
   local rem = id - ms * 1000
@@ -49,13 +50,30 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
   redis.call('PUBLISH', channel, entry)
   return {id, seq}
 end
+-- Opens `room` (called name): its hash and place in rc:rooms; its seq, kept from a lifetime
+-- before, kept for good again.
+local function open_room(room, name)
+  local t = redis.call('TIME')
+  redis.call('HSET', 'rc:room:' .. room, 'name', name, 'created_ms',
+             string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+  redis.call('ZADD', 'rc:rooms', 0, room)
+  redis.call('PERSIST', 'rc:seq:' .. room)
+end
 -- Closes `room` once its last member is gone: its hash, members and place in rc:rooms go, and its
--- settings unless an account owns it (a registered room keeps them); its seq and stream stay.
+-- settings unless an account owns it (a registered room keeps them). Its seq (seqs go on from it
+-- if the room opens again) outlives it by its retention, and by an hour at least: past any part of
+-- it still closing on a node (a node cut off for longer resynchronizes, and takes seqs starting
+-- again). Its stream goes with it without history, expires by the retention with one, and stays
+-- with history kept for good (retention 0), as the seq does.
 local function close_if_empty(room)
   local members_key = 'rc:room:' .. room .. ':members'
   if redis.call('HLEN', members_key) > 0 then return end
   redis.call('DEL', 'rc:room:' .. room, members_key)
   redis.call('ZREM', 'rc:rooms', room)
+  local seq_key = 'rc:seq:' .. room
+  local keep_ms = tonumber(redis.call('HGET', seq_key, 'retention_ms') or '-1')
+  if keep_ms < 0 then redis.call('DEL', 'rc:hist:' .. room) end
+  if keep_ms ~= 0 then redis.call('PEXPIRE', seq_key, math.max(keep_ms, 3600000)) end
   local settings_key = 'rc:room:' .. room .. ':settings'
   if not redis.call('HGET', settings_key, 'owner') then
     redis.call('DEL', settings_key, 'rc:room:' .. room .. ':ops', 'rc:room:' .. room .. ':bans')

@@ -65,8 +65,11 @@ struct PostRequest {
   std::string kind;
   std::string body;
   size_t max_entries = 10000;  // the stream keeps about this many (MAXLEN ~)
-  int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit
+  int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit;
+                               // kNoHistory: the stream goes when the room closes
 };
+// A PostRequest's retention_ms without history: the stream only bridges a node's outages.
+inline constexpr int64_t kNoHistory = -1;
 
 // The argv of an EVALSHA of rc_post (the link must load PostScript(): RedisLinkOptions::scripts);
 // its reply is an array {id, seq}.

@@ -102,11 +102,8 @@ if owner then
   if refused then return refused end
 end
 if ARGV[6] ~= '' and ARGV[6] ~= room then leave(node, ARGV[6], ARGV[4], ARGV[8]) end
-local t = redis.call('TIME')
-redis.call('HSET', KEYS[2], 'name', name, 'created_ms',
-           string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+open_room(room, name)
 add_member(node, room, ARGV[4], ARGV[5])
-redis.call('ZADD', KEYS[1], 0, room)
 local fresh, limit_hit = 0, 0
 if not owner then
   fresh = 1

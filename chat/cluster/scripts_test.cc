@@ -294,7 +294,48 @@ TEST_F(ScriptsTest, LeavePostsLeaveAndTheLastOneOutClosesTheRoom) {
   EXPECT_EQ(Integer({"EXISTS", RoomKey("den"), RoomMembersKey("den")}), 0);
   EXPECT_TRUE(Strings({"ZRANGE", kRoomsKey, "0", "-1"}).empty());
   EXPECT_EQ(String({"HGET", SeqKey("den"), "seq"}), "3");  // kept for the next lifetime
-  EXPECT_EQ(Integer({"XLEN", HistoryKey("den")}), 3);
+  EXPECT_EQ(Integer({"EXISTS", HistoryKey("den")}), 0);   // no lines: nothing to keep
+}
+
+// What a closed room leaves in Redis: without history nothing for good (its seq for an hour, for
+// the next lifetime's seqs to go on from), with a retention its seq for as long, with history kept
+// for good everything. Room names are the client's to choose: a loop of /create and /leave must not
+// grow Redis without bound.
+TEST_F(ScriptsTest, AClosedRoomKeepsItsSeqAndStreamOnlyAsLongAsItsHistory) {
+  constexpr int64_t kHourMs = 3600 * 1000;
+  constexpr int64_t kTwoDaysMs = 2 * 24 * kHourMs;
+  struct Case {
+    std::string room;
+    int64_t retention_ms;
+  };
+  for (const Case& room : {Case{"off", kNoHistory}, Case{"days", kTwoDaysMs}, Case{"kept", 0}}) {
+    SCOPED_TRACE(room.room);
+    ASSERT_TRUE(Create(a_, "Alice", room.room).ok());
+    ASSERT_TRUE(Run(PostCommand({room.room, "a", "MSG", "1 Alice hi", kEntries, room.retention_ms}))
+                    .ok());
+    ASSERT_TRUE(Leave(a_, room.room, "alice").ok());
+    ASSERT_EQ(Integer({"EXISTS", RoomKey(room.room)}), 0);
+    const int64_t seq_ttl = Integer({"PTTL", SeqKey(room.room)});
+    const int64_t stream_ttl = Integer({"PTTL", HistoryKey(room.room)});
+    if (room.retention_ms == kNoHistory) {
+      EXPECT_GT(seq_ttl, kHourMs - 60 * 1000);
+      EXPECT_LE(seq_ttl, kHourMs);
+      EXPECT_EQ(stream_ttl, -2);  // gone
+    } else if (room.retention_ms > 0) {
+      EXPECT_GT(seq_ttl, kTwoDaysMs - 60 * 1000);
+      EXPECT_LE(seq_ttl, kTwoDaysMs);
+      EXPECT_GT(stream_ttl, kTwoDaysMs - 60 * 1000);
+    } else {
+      EXPECT_EQ(seq_ttl, -1);  // kept, as the stream
+      EXPECT_EQ(stream_ttl, -1);
+    }
+    // Opened again: its seqs go on (the MSG and the LEAVE were 1 and 2), its seq is kept again.
+    absl::StatusOr<Entered> again = Create(b_, "Bob", room.room);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->seq, 2u);
+    EXPECT_EQ(Integer({"PTTL", SeqKey(room.room)}), -1);
+    ASSERT_TRUE(Leave(b_, room.room, "bob").ok());
+  }
 }
 
 TEST_F(ScriptsTest, RoomsAreListedByKeyWithTheirCounts) {
