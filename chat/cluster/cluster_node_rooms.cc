@@ -192,6 +192,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
   request.retention_ms = options_.stream_retention_ms;
+  request.incarnation = incarnation_;
   link_->Command(cluster::PostCommand(request),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());

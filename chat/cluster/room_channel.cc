@@ -11,7 +11,7 @@ namespace roomchat {
 namespace cluster {
 
 // post(seq key, stream key, channel, max entries, retention ms, origin, kind, body),
-// open_room(room, name) and close_if_empty(room). The retention ('0': no age limit; '-1': no
+// open_room(room, name), close_if_empty(room) and refuse_if_replaced(node, inc). The retention ('0': no age limit; '-1': no
 // history, the stream only bridges a node's outages; '': the one the room's last line gave, kept
 // in its seq hash, which events use, and '-1' for a room without lines yet) trims the stream by
 // age on Redis's clock and sets the stream to expire that long after its newest entry.
@@ -79,13 +79,26 @@ local function close_if_empty(room)
     redis.call('DEL', settings_key, 'rc:room:' .. room .. ':ops', 'rc:room:' .. room .. ':bans')
   end
 end
+-- The error a script answers node's process inc with when a newer process of node took its id
+-- over (its key holds a later incarnation: they begin with the start time), else nil. A process
+-- refused so writes nothing for the id; its next heartbeat fences it.
+local function refuse_if_replaced(node, inc)
+  local holder = redis.call('GET', 'rc:node:' .. node)
+  if holder and holder > inc then
+    return redis.error_reply('unavailable this server left the cluster (its node id was taken over)')
+  end
+  return nil
+end
 )lua";
 
 // KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
-// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body.
+// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation.
+// A process whose node id another took over posts nothing (its clients' nicks may be others' now).
 const std::string& PostScript() {
   static const std::string* const script = new std::string(absl::StrCat(
       kPostFunction,
+      "local replaced = refuse_if_replaced(ARGV[4], ARGV[7])\n"
+      "if replaced then return replaced end\n"
       "return post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"));
   return *script;
 }
@@ -173,7 +186,8 @@ std::vector<std::string> PostCommand(const PostRequest& request) {
           std::move(retention),
           request.origin,
           request.kind,
-          request.body};
+          request.body,
+          request.incarnation};
 }
 
 }  // namespace cluster

@@ -67,6 +67,7 @@ struct PostRequest {
   size_t max_entries = 10000;  // the stream keeps about this many (MAXLEN ~)
   int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit;
                                // kNoHistory: the stream goes when the room closes
+  std::string incarnation;     // origin's: refused if a later process took the node id over
 };
 // A PostRequest's retention_ms without history: the stream only bridges a node's outages.
 inline constexpr int64_t kNoHistory = -1;

@@ -18,16 +18,6 @@ constexpr char kSharedFunctions[] = R"lua(
 local function held_by(value, prefix)
   return value and string.sub(value, 1, #prefix) == prefix
 end
--- The error a script answers node's process inc with when a newer process of node took its id
--- over (its key holds a later incarnation: they begin with the start time), else nil. A process
--- refused so writes nothing for the id; its next heartbeat fences it.
-local function refuse_if_replaced(node, inc)
-  local holder = redis.call('GET', 'rc:node:' .. node)
-  if holder and holder > inc then
-    return redis.error_reply('unavailable this server left the cluster (its node id was taken over)')
-  end
-  return nil
-end
 local function room_post(room, max_entries, node, kind, body)
   return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
               node, kind, body)

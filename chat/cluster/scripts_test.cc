@@ -311,7 +311,8 @@ TEST_F(ScriptsTest, AClosedRoomKeepsItsSeqAndStreamOnlyAsLongAsItsHistory) {
   for (const Case& room : {Case{"off", kNoHistory}, Case{"days", kTwoDaysMs}, Case{"kept", 0}}) {
     SCOPED_TRACE(room.room);
     ASSERT_TRUE(Create(a_, "Alice", room.room).ok());
-    ASSERT_TRUE(Run(PostCommand({room.room, "a", "MSG", "1 Alice hi", kEntries, room.retention_ms}))
+    ASSERT_TRUE(ParseStatusReply(Run(PostCommand({room.room, "a", "MSG", "1 Alice hi", kEntries,
+                                             room.retention_ms, a_.incarnation})))
                     .ok());
     ASSERT_TRUE(Leave(a_, room.room, "alice").ok());
     ASSERT_EQ(Integer({"EXISTS", RoomKey(room.room)}), 0);
@@ -435,11 +436,17 @@ TEST_F(ScriptsTest, AReplacedProcessIsRefusedBeforeItWritesAnything) {
   zed.nick = "Zed";
   EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, kTtl, kEntries))),
                            ErrorCode::kUnavailable));
+  // Nor does a line of its clients (whose nicks may be others' by now) reach the room.
+  PostRequest line{"lounge", "a", "MSG", "1 Alice hi", kEntries, kNoHistory, a_.incarnation};
+  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(PostCommand(line))), ErrorCode::kUnavailable));
+  EXPECT_EQ(Integer({"EXISTS", HistoryKey("lounge")}), 0);
   EXPECT_EQ(Integer({"EXISTS", NickKey("zed"), RoomKey("den")}), 0);
   EXPECT_EQ(Strings({"HKEYS", RoomMembersKey("lounge")}), std::vector<std::string>{"alice"});
   EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 1) << "the prune was refused too";
   // The newer process itself, and an older holder's key, are no bar.
   EXPECT_TRUE(Nick(newer, "", "Bob").ok());
+  line.incarnation = newer.incarnation;
+  EXPECT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
   Run({"SET", NodeKey("a"), "inc-0"});
   EXPECT_TRUE(Nick(a_, "", "Zed").ok());
 }
