@@ -84,6 +84,18 @@ double CpuSeconds(int pid) {
 
 std::string Millis(int64_t nanos) { return absl::StrFormat("%.3f", nanos / 1e6); }
 
+// The histograms a result reports, by name: with several servers also the deliveries to members
+// on the senders' server and on the others (the difference is what a cross-node delivery adds).
+std::vector<std::pair<const char*, const LatencyHistogram*>> Histograms(const BenchResult& r) {
+  std::vector<std::pair<const char*, const LatencyHistogram*>> histograms = {
+      {"latency", &r.latency}, {"spread", &r.spread}};
+  if (r.latency_other_nodes.count() > 0) {
+    histograms.push_back({"latency_sender_node", &r.latency_sender_node});
+    histograms.push_back({"latency_other_nodes", &r.latency_other_nodes});
+  }
+  return histograms;
+}
+
 std::string RateName() {
   return FLAGS_rate > 0 ? absl::StrCat(FLAGS_rate, "/s")
                         : absl::StrCat("closed(window ", FLAGS_window, ")");
@@ -104,11 +116,11 @@ void PrintSummary(const BenchResult& r, double server_cpu_s) {
       (unsigned long long)r.delivered, r.delivered / seconds, (unsigned long long)r.expected,
       (unsigned long long)r.lost(), r.loss_pct(), (unsigned long long)r.duplicates,
       (unsigned long long)r.reorders);
-  for (const auto* h : {&r.latency, &r.spread}) {
-    std::printf("  %-13s p50 %s ms  p90 %s ms  p99 %s ms  p99.9 %s ms  max %s ms\n",
-                h == &r.latency ? "latency" : "spread", Millis(h->Percentile(50)).c_str(),
-                Millis(h->Percentile(90)).c_str(), Millis(h->Percentile(99)).c_str(),
-                Millis(h->Percentile(99.9)).c_str(), Millis(h->max()).c_str());
+  for (const auto& [name, h] : Histograms(r)) {
+    std::printf("  %-13s p50 %s ms  p90 %s ms  p99 %s ms  p99.9 %s ms  max %s ms\n", name,
+                Millis(h->Percentile(50)).c_str(), Millis(h->Percentile(90)).c_str(),
+                Millis(h->Percentile(99)).c_str(), Millis(h->Percentile(99.9)).c_str(),
+                Millis(h->max()).c_str());
   }
   if (server_cpu_s > 0) {
     std::printf("  server CPU    %.0f%% of one core; %.0f deliveries per server CPU-second\n",
@@ -126,7 +138,7 @@ void PrintJson(const BenchResult& r, double server_cpu_s) {
       FLAGS_label, FLAGS_proto, FLAGS_rooms, FLAGS_members, FLAGS_senders, FLAGS_rate, FLAGS_window,
       FLAGS_bytes, FLAGS_duration, r.sent, r.sent / seconds, r.delivered, r.delivered / seconds,
       r.expected, r.lost(), r.loss_pct(), r.duplicates, r.reorders);
-  for (const auto& [name, h] : {std::pair{"latency", &r.latency}, std::pair{"spread", &r.spread}}) {
+  for (const auto& [name, h] : Histograms(r)) {
     absl::StrAppendFormat(&json,
                           ",\"%s_ms\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"p99_9\":%s,\"max\":%s}",
                           name, Millis(h->Percentile(50)), Millis(h->Percentile(90)),

@@ -211,12 +211,14 @@ done
   echo "W2: 100 rooms x 10, 1 sender each at 100 msg/s. W3: 1 room x 1000, 1 sender at 1000 msg/s."
   echo "L: 10 rooms x 10, 1 sender each at 100 msg/s (a light load: the cost of a cross-node hop)."
   echo "3-nodes: member i of each room on node i mod 3, the sender on node 0. CPU: seconds over the"
-  echo "whole run (setup included), every node together, and Redis."
+  echo "whole run (setup included), every node together, and Redis. Sender's node / other nodes:"
+  echo "p50 and p99 of the deliveries to members on node 0 and on the others (3-nodes only)."
   echo
-  echo "| scenario | setup | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | nodes CPU s | Redis CPU s |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  jq -r 'if .failed then "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | failed | | | | | | | |"
-         else "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.nodes_cpu_s) | \(.redis_cpu_s) |" end' \
+  echo "| scenario | setup | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | nodes CPU s | Redis CPU s | sender's node p50 / p99 | other nodes p50 / p99 |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  jq -r 'def split_ms(h): if h then "\(h.p50) / \(h.p99)" else "" end;
+         if .failed then "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | failed | | | | | | | | | |"
+         else "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.nodes_cpu_s) | \(.redis_cpu_s) | \(split_ms(.latency_sender_node_ms)) | \(split_ms(.latency_other_nodes_ms)) |" end' \
     "$results"
 } >"$out.md"
 cat "$out.md"

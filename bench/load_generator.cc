@@ -150,6 +150,10 @@ void LoadGenerator::Worker::Receive(Connection& receiver, absl::string_view payl
   if (in_window) {
     ++result_.delivered;
     result_.latency.Record(now_ - fields.send_ns);
+    if (workload_.servers.size() > 1) {
+      (receiver.on_senders_server ? result_.latency_sender_node : result_.latency_other_nodes)
+          .Record(now_ - fields.send_ns);
+    }
     SecondStats& second = SecondAt(now_);
     ++second.delivered;
     second.latency.Record(now_ - fields.send_ns);
@@ -328,6 +332,8 @@ void AddResult(const BenchResult& part, BenchResult& total) {
   total.reorders += part.reorders;
   total.latency.Merge(part.latency);
   total.spread.Merge(part.spread);
+  total.latency_sender_node.Merge(part.latency_sender_node);
+  total.latency_other_nodes.Merge(part.latency_other_nodes);
   if (total.seconds.size() < part.seconds.size()) total.seconds.resize(part.seconds.size());
   for (size_t i = 0; i < part.seconds.size(); ++i) {
     total.seconds[i].sent += part.seconds[i].sent;

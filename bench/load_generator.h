@@ -73,6 +73,10 @@ struct BenchResult {
   uint64_t duplicates = 0;
   uint64_t reorders = 0;
   LatencyHistogram latency;          // per delivery
+  // With several servers, per delivery to a member on the senders' server (the first) and to one
+  // on another: what a cross-node delivery adds.
+  LatencyHistogram latency_sender_node;
+  LatencyHistogram latency_other_nodes;
   LatencyHistogram spread;           // per message: until the last member had it
   std::vector<SecondStats> seconds;  // from the start of the warmup
   double window_s = 0;

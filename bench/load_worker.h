@@ -80,6 +80,7 @@ class LoadGenerator::Worker {
     int fd = -1;
     std::unique_ptr<TlsStream> tls;  // with --tls
     uint32_t member = 0;
+    bool on_senders_server = true;  // connected to the first server, where the senders are
     bool ready = false;
     bool wants_out = false;
     std::unique_ptr<ProtocolConnection> protocol;

@@ -72,6 +72,7 @@ absl::Status LoadGenerator::Worker::Connect(Room& room, uint32_t member,
   connection->room = &room;
   connection->fd = fd;
   connection->member = member;
+  connection->on_senders_server = &server == &workload_.servers.front();
   ProtocolConnection::Options options;
   options.proto = workload_.proto;
   options.room = room.name;

@@ -73,6 +73,7 @@ TEST(ChatBenchTest, ASmallOpenLoopRunDeliversEverythingInOrder) {
   std::string json = bench.Stdout();
   // 3 rooms x 2 senders x 20/s x 1 s, each to the 3 other members.
   ExpectEveryLineDelivered(json, 3, 120);
+  EXPECT_FALSE(absl::StrContains(json, "latency_other_nodes_ms")) << "one server: no split";
   EXPECT_TRUE(absl::StrContains(bench.Stderr(), "delivered")) << "a progress line each second";
 }
 
@@ -101,6 +102,9 @@ TEST(ChatBenchTest, ARunOverTwoClusterNodesDeliversEverythingInOrder) {
   // 3 rooms x 1 sender x 20/s x 1 s, each to the 3 other members (two of them on the other node);
   // the JOIN events the members see while the others join are not deliveries.
   ExpectEveryLineDelivered(json, 3, 60);
+  // Member 2 is on the sender's node, members 1 and 3 on the other: both latencies are reported.
+  EXPECT_TRUE(absl::StrContains(json, "\"latency_sender_node_ms\":{\"p50\":")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"latency_other_nodes_ms\":{\"p50\":")) << json;
 }
 
 TEST(ChatBenchTest, ServersRefusesOtherProtocolsAndThePortFlag) {
