@@ -89,8 +89,10 @@ std::string Millis(int64_t nanos) { return absl::StrFormat("%.3f", nanos / 1e6);
 std::vector<std::pair<const char*, const LatencyHistogram*>> Histograms(const BenchResult& r) {
   std::vector<std::pair<const char*, const LatencyHistogram*>> histograms = {
       {"latency", &r.latency}, {"spread", &r.spread}};
-  if (r.latency_other_nodes.count() > 0) {
+  if (r.latency_sender_node.count() > 0) {
     histograms.push_back({"latency_sender_node", &r.latency_sender_node});
+  }
+  if (r.latency_other_nodes.count() > 0) {
     histograms.push_back({"latency_other_nodes", &r.latency_other_nodes});
   }
   return histograms;

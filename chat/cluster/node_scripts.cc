@@ -84,7 +84,6 @@ std::string NodeMembersKey(absl::string_view node) {
   return absl::StrCat("rc:node:", node, ":members");
 }
 std::string NickKey(absl::string_view nick_key) { return absl::StrCat("rc:nick:", nick_key); }
-std::string RoomKey(absl::string_view room_key) { return absl::StrCat("rc:room:", room_key); }
 std::string RoomSettingsKey(absl::string_view room_key) {
   return absl::StrCat("rc:room:", room_key, ":settings");
 }

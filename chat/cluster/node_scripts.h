@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "chat/cluster/room_channel.h"
 
 namespace roomchat {
 namespace cluster {
@@ -36,7 +37,7 @@ std::string NodeKey(absl::string_view node);             // rc:node:<node>
 std::string NodeNicksKey(absl::string_view node);        // rc:node:<node>:nicks
 std::string NodeMembersKey(absl::string_view node);      // rc:node:<node>:members
 std::string NickKey(absl::string_view nick_key);         // rc:nick:<nick>
-std::string RoomKey(absl::string_view room_key);         // rc:room:<room>
+// RoomKey (rc:room:<room>): room_channel.h.
 std::string RoomMembersKey(absl::string_view room_key);  // rc:room:<room>:members
 // A room's settings (docs/CLUSTER.md, "Room settings across nodes"): kept while the room is
 // closed when an account owns it.

@@ -11,10 +11,12 @@ namespace roomchat {
 namespace cluster {
 
 // post(seq key, stream key, channel, max entries, retention ms, origin, kind, body),
-// open_room(room, name), close_if_empty(room) and refuse_if_replaced(node, inc). The retention ('0': no age limit; '-1': no
-// history, the stream only bridges a node's outages; '': the one the room's last line gave, kept
-// in its seq hash, which events use, and '-1' for a room without lines yet) trims the stream by
-// age on Redis's clock and sets the stream to expire that long after its newest entry.
+// open_room(room, name), expire_closed(seq key, stream key), close_if_empty(room) and
+// refuse_if_replaced(node, inc). The retention ('0': no age limit; '-1': no history, the stream
+// only bridges a node's outages; '': the room's, kept in its seq hash, which events use, '-1' for
+// a room without lines yet) trims the stream by age on Redis's clock and sets the stream to expire
+// that long after its newest entry. A room's retention goes from none to kept, never back: a
+// line from a node without history does not let the room's history go when it closes.
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
 local function post(seq_key, hist_key, channel, max_entries, retention, origin, kind, body)
@@ -23,7 +25,9 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
   local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms')
   local id = math.max(tonumber(state[1] or '0') + 1, now_us)
   local seq = tonumber(state[2] or '0') + 1
-  local keep_ms = tonumber(retention ~= '' and retention or (state[3] or '-1'))
+  local kept_ms = tonumber(state[3] or '-1')
+  local keep_ms = tonumber(retention ~= '' and retention or kept_ms)
+  if keep_ms < 0 then keep_ms = kept_ms end
   -- id div 1000 and id mod 1000, exact even where id / 1000 rounds (ids near 2^53).
   local ms = math.floor(id / 1000)
   local rem = id - ms * 1000
@@ -44,36 +48,37 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
                string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
     -- The stream goes once its newest entry is past the retention, if nothing is posted by then.
     redis.call('PEXPIRE', hist_key, keep_ms)
-  elseif tonumber(state[3] or '0') > 0 then
+  elseif kept_ms > 0 then
     redis.call('PERSIST', hist_key)  -- an age limit set before and lifted since
   end
   redis.call('PUBLISH', channel, entry)
   return {id, seq}
 end
--- Opens `room` (called name): its hash and place in rc:rooms; its seq, kept from a lifetime
--- before, kept for good again.
+-- Opens `room` (called name): its hash and place in rc:rooms (its seq is kept for good again
+-- once a member is added: add_member).
 local function open_room(room, name)
   local t = redis.call('TIME')
   redis.call('HSET', 'rc:room:' .. room, 'name', name, 'created_ms',
              string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
   redis.call('ZADD', 'rc:rooms', 0, room)
-  redis.call('PERSIST', 'rc:seq:' .. room)
+end
+-- What a closed room leaves: its seq (seqs go on from it if the room opens again) outlives it by
+-- its retention, and by an hour at least: past any part of it still closing on a node (a node cut
+-- off for longer resynchronizes, and takes seqs starting again). Its stream goes without history,
+-- expires by the retention with one, and stays with history kept for good (0), as the seq does.
+local function expire_closed(seq_key, hist_key)
+  local keep_ms = tonumber(redis.call('HGET', seq_key, 'retention_ms') or '-1')
+  if keep_ms < 0 then redis.call('DEL', hist_key) end
+  if keep_ms ~= 0 then redis.call('PEXPIRE', seq_key, math.max(keep_ms, 3600000)) end
 end
 -- Closes `room` once its last member is gone: its hash, members and place in rc:rooms go, and its
--- settings unless an account owns it (a registered room keeps them). Its seq (seqs go on from it
--- if the room opens again) outlives it by its retention, and by an hour at least: past any part of
--- it still closing on a node (a node cut off for longer resynchronizes, and takes seqs starting
--- again). Its stream goes with it without history, expires by the retention with one, and stays
--- with history kept for good (retention 0), as the seq does.
+-- settings unless an account owns it (a registered room keeps them); expire_closed.
 local function close_if_empty(room)
   local members_key = 'rc:room:' .. room .. ':members'
   if redis.call('HLEN', members_key) > 0 then return end
   redis.call('DEL', 'rc:room:' .. room, members_key)
   redis.call('ZREM', 'rc:rooms', room)
-  local seq_key = 'rc:seq:' .. room
-  local keep_ms = tonumber(redis.call('HGET', seq_key, 'retention_ms') or '-1')
-  if keep_ms < 0 then redis.call('DEL', 'rc:hist:' .. room) end
-  if keep_ms ~= 0 then redis.call('PEXPIRE', seq_key, math.max(keep_ms, 3600000)) end
+  expire_closed('rc:seq:' .. room, 'rc:hist:' .. room)
   local settings_key = 'rc:room:' .. room .. ':settings'
   if not redis.call('HGET', settings_key, 'owner') then
     redis.call('DEL', settings_key, 'rc:room:' .. room .. ':ops', 'rc:room:' .. room .. ':bans')
@@ -91,15 +96,21 @@ local function refuse_if_replaced(node, inc)
 end
 )lua";
 
-// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>
+// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>, KEYS[3] rc:room:<room>
 // ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation.
 // A process whose node id another took over posts nothing (its clients' nicks may be others' now).
+// A line that comes after its room closed (posted before a kick or the last leave was answered)
+// leaves what a closed room leaves.
+constexpr char kPostBody[] = R"lua(
+local replaced = refuse_if_replaced(ARGV[4], ARGV[7])
+if replaced then return replaced end
+local posted = post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+if redis.call('EXISTS', KEYS[3]) == 0 then expire_closed(KEYS[1], KEYS[2]) end
+return posted
+)lua";
 const std::string& PostScript() {
-  static const std::string* const script = new std::string(absl::StrCat(
-      kPostFunction,
-      "local replaced = refuse_if_replaced(ARGV[4], ARGV[7])\n"
-      "if replaced then return replaced end\n"
-      "return post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"));
+  static const std::string* const script =
+      new std::string(absl::StrCat(kPostFunction, kPostBody));
   return *script;
 }
 
@@ -108,6 +119,7 @@ std::string RoomChannel(absl::string_view room_key) {
 }
 std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
 std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:hist:", room_key); }
+std::string RoomKey(absl::string_view room_key) { return absl::StrCat("rc:room:", room_key); }
 
 std::string StreamId(uint64_t id) { return absl::StrCat(id / 1000, "-", id % 1000); }
 
@@ -178,9 +190,10 @@ std::vector<std::string> PostCommand(const PostRequest& request) {
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));
   return {"EVALSHA",
           *sha,
-          "2",
+          "3",
           SeqKey(request.room_key),
           HistoryKey(request.room_key),
+          RoomKey(request.room_key),
           RoomChannel(request.room_key),
           absl::StrCat(request.max_entries),
           std::move(retention),

@@ -25,8 +25,9 @@ namespace cluster {
 
 // Keys and channels of the room whose NameKey() is `room_key`.
 std::string RoomChannel(absl::string_view room_key);  // rc:ch:room:<room>
-std::string SeqKey(absl::string_view room_key);       // rc:seq:<room>: last_id, seq; kept forever
+std::string SeqKey(absl::string_view room_key);       // rc:seq:<room>: last_id, seq, retention_ms
 std::string HistoryKey(absl::string_view room_key);   // rc:hist:<room>: the stream
+std::string RoomKey(absl::string_view room_key);      // rc:room:<room>: while the room is open
 
 // One entry as published and stored: "1 <seq> <id> <time_ms> <origin> <kind> <body>", where the
 // body is the kind's fields (for MSG: "<nick> <text>"), free text to the end.

@@ -22,9 +22,11 @@ local function room_post(room, max_entries, node, kind, body)
   return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
               node, kind, body)
 end
+-- A room with a member keeps its seq for good (close_if_empty lets it expire).
 local function add_member(node, room, nick_key, nick)
   redis.call('HSET', 'rc:room:' .. room .. ':members', nick_key, node .. ' ' .. nick)
   redis.call('SADD', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
+  redis.call('PERSIST', 'rc:seq:' .. room)
 end
 -- nil when a visitor may enter room (called name), else the error reply: an operator account
 -- always may; a ban matching its account (or the one it was last logged in to), nick key or
@@ -65,8 +67,8 @@ local function topic_of(room)
   local topic = redis.call('HMGET', 'rc:room:' .. room .. ':settings', 'topic', 'topic_by')
   return topic[1] or '', topic[2] or ''
 end
--- Removes node's member nick_key from room (LEAVE posted; the room closed if it emptied; its seq
--- and stream kept). 1 if it was node's member, else 0.
+-- Removes node's member nick_key from room (LEAVE posted; the room closed if it emptied). 1 if it
+-- was node's member, else 0.
 local function leave(node, room, nick_key, max_entries)
   local members_key = 'rc:room:' .. room .. ':members'
   local held = redis.call('HGET', members_key, nick_key)

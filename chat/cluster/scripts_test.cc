@@ -339,6 +339,41 @@ TEST_F(ScriptsTest, AClosedRoomKeepsItsSeqAndStreamOnlyAsLongAsItsHistory) {
   }
 }
 
+// A line that reaches Redis after its room closed (sent before a /kick or the last /leave was
+// answered) leaves no more than the closed room did; a node without history does not let a room's
+// history go; a member added to a room makes its seq permanent, whatever opened it.
+TEST_F(ScriptsTest, NothingAfterARoomClosedKeepsItsKeysForGood) {
+  PostRequest line{"den", "a", "MSG", "1 Alice hi", kEntries, kNoHistory, a_.incarnation};
+  ASSERT_TRUE(Create(a_, "Alice", "Den").ok());
+  // An open room has a seq, even before its first entry (rc_register tells a lost room by it).
+  EXPECT_EQ(String({"HGET", SeqKey("den"), "seq"}), "0");
+  ASSERT_TRUE(Leave(a_, "den", "alice").ok());
+  ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
+  EXPECT_EQ(Integer({"EXISTS", HistoryKey("den")}), 0);
+  EXPECT_GT(Integer({"PTTL", SeqKey("den")}), 0);
+  ASSERT_EQ(Integer({"DEL", SeqKey("den")}), 1);  // expired
+  ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
+  EXPECT_GT(Integer({"PTTL", SeqKey("den")}), 0);
+
+  // History kept for good by one node's line; another node's line without history comes last.
+  ASSERT_TRUE(Create(a_, "Alice", "Attic").ok());
+  line.room_key = "attic";
+  line.retention_ms = 0;
+  ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
+  line.retention_ms = kNoHistory;
+  ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
+  ASSERT_TRUE(Leave(a_, "attic", "alice").ok());
+  EXPECT_EQ(Integer({"XLEN", HistoryKey("attic")}), 3);  // both lines and the LEAVE
+  EXPECT_EQ(Integer({"PTTL", SeqKey("attic")}), -1);
+  EXPECT_EQ(Integer({"PTTL", HistoryKey("attic")}), -1);
+
+  // A room open while its seq counts down (opened by a script that did not keep it).
+  ASSERT_TRUE(Create(a_, "Alice", "Den").ok());
+  ASSERT_EQ(Integer({"PEXPIRE", SeqKey("den"), "100000"}), 1);
+  ASSERT_TRUE(Join(b_, "Bob", "den").ok());
+  EXPECT_EQ(Integer({"PTTL", SeqKey("den")}), -1);
+}
+
 TEST_F(ScriptsTest, RoomsAreListedByKeyWithTheirCounts) {
   ASSERT_TRUE(Create(a_, "Alice", "zeta").ok());
   ASSERT_TRUE(Create(b_, "Bob", "Alpha").ok());

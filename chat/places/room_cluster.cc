@@ -102,7 +102,8 @@ void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::s
   if (!cluster_local_logged_) {
     cluster_local_logged_ = true;
     LOG(WARNING) << "cluster: room " << room_name()
-                 << " cannot reach Redis; its lines reach this node's members only";
+                 << " could not post to Redis (unreachable, or this process left the cluster); "
+                    "its lines reach this node's members only";
   }
   const int64_t unix_us = absl::ToUnixMicros(absl::Now());
   const uint64_t id = NextId(unix_us);
