@@ -92,7 +92,9 @@ TEST_F(RoomChannelTest, PostSequencesStoresAndPublishesInOneOrder) {
   for (int i = 0; i < kLines; ++i) posted.push_back(Post(*node, "lounge", absl::StrCat("a ", i)));
   for (int i = 0; i < kLines; ++i) {
     EXPECT_EQ(posted[i].second, static_cast<uint64_t>(i + 1));
-    if (i > 0) EXPECT_GT(posted[i].first, posted[i - 1].first);
+    if (i > 0) {
+      EXPECT_GT(posted[i].first, posted[i - 1].first);
+    }
   }
 
   // The listener's subscription was confirmed before the first post: it has every entry.
