@@ -69,7 +69,11 @@ end
 local function expire_closed(seq_key, hist_key)
   local keep_ms = tonumber(redis.call('HGET', seq_key, 'retention_ms') or '-1')
   if keep_ms < 0 then redis.call('DEL', hist_key) end
-  if keep_ms ~= 0 then redis.call('PEXPIRE', seq_key, math.max(keep_ms, 3600000)) end
+  if keep_ms == 0 then
+    redis.call('PERSIST', seq_key)  -- a late line that made the room's history kept for good
+  else
+    redis.call('PEXPIRE', seq_key, math.max(keep_ms, 3600000))
+  end
 end
 -- Closes `room` once its last member is gone: its hash, members and place in rc:rooms go, and its
 -- settings unless an account owns it (a registered room keeps them); expire_closed.

@@ -103,7 +103,7 @@ if owner then
 end
 if ARGV[6] ~= '' and ARGV[6] ~= room then leave(node, ARGV[6], ARGV[4], ARGV[8]) end
 open_room(room, name)
--- An open room has a seq (rc_register tells a room Redis lost by its missing seq).
+-- A new room has a seq at once (rc_register tells a room Redis lost by its missing seq).
 redis.call('HSETNX', KEYS[4], 'seq', '0')
 add_member(node, room, ARGV[4], ARGV[5])
 local fresh, limit_hit = 0, 0

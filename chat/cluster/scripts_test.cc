@@ -367,6 +367,13 @@ TEST_F(ScriptsTest, NothingAfterARoomClosedKeepsItsKeysForGood) {
   EXPECT_EQ(Integer({"PTTL", SeqKey("attic")}), -1);
   EXPECT_EQ(Integer({"PTTL", HistoryKey("attic")}), -1);
 
+  // A late line that makes a closed room's history kept for good keeps its seq too.
+  line.room_key = "den";
+  line.retention_ms = 0;
+  ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
+  EXPECT_EQ(Integer({"PTTL", SeqKey("den")}), -1);
+  EXPECT_EQ(Integer({"PTTL", HistoryKey("den")}), -1);
+
   // A room open while its seq counts down (opened by a script that did not keep it).
   ASSERT_TRUE(Create(a_, "Alice", "Den").ok());
   ASSERT_EQ(Integer({"PEXPIRE", SeqKey("den"), "100000"}), 1);
