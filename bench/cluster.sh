@@ -16,8 +16,8 @@
 #   SERVER_BIN=/tmp/before/chat_server bench/cluster.sh   # another build of the server (before/after)
 #
 # Every node gets bench/scenarios.sh's roomchat flags (flood control and the idle timeout off) and
-# --history=false --accounts=false: clustered nodes run without them for now, so the plain node
-# does too and the rows differ only in Redis and the node count. Redis runs without persistence
+# --history=false --accounts=false, so the rows differ only in Redis and the node count (with
+# history on, a plain node keeps it in SQLite and a clustered one in Redis streams). Redis runs without persistence
 # (--save "" --appendonly no) on a free loopback port and is emptied (FLUSHALL) before each run,
 # so no run meets what an earlier one left (a stopped node's members stay in Redis until reaped).
 # Redis, the nodes and the generator all share this machine's cores: on 2 cores the 3-node figures

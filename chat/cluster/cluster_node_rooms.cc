@@ -64,7 +64,7 @@ void ClusterNode::TakeGuestBlock() {
 }
 
 void ClusterNode::Nick(const cluster::NickChange& change, Answer<absl::Status> done) {
-  link_->Command(cluster::NickCommand({options_.node_id, incarnation_}, change, times_.nick_key,
+  link_->Command(cluster::NickCommand({options_.node_id, incarnation_}, change,
                                       options_.max_stream_entries),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseStatusReply(reply));
@@ -346,7 +346,7 @@ void ClusterNode::RegisterHoldings() {
 
 void ClusterNode::SendRegistration(const cluster::Registration& client) {
   link_->Command(
-      cluster::RegisterCommand({options_.node_id, incarnation_}, client, times_.nick_key,
+      cluster::RegisterCommand({options_.node_id, incarnation_}, client,
                                options_.max_stream_entries),
       [this, client](absl::StatusOr<RedisReply> reply) {
         absl::Status status = cluster::ParseStatusReply(reply);

@@ -8,8 +8,9 @@ namespace roomchat {
 namespace cluster {
 namespace {
 
-// KEYS[1] rc:nodes, KEYS[2] rc:node:<node>, KEYS[3] rc:node:<node>:nicks
-// ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms, ARGV[4] nick key ms
+// KEYS[1] rc:nodes, KEYS[2] rc:node:<node>
+// ARGV[1] node, ARGV[2] incarnation, ARGV[3] node key ms
+// The work is the same however many nicks the node holds: they live while its key does.
 // Returns the nodes whose key is gone; this node among them when its own key was gone before
 // this beat (it was reaped, or beat too late, or Redis lost its data). An error "REPLACED <inc>"
 // when the key holds a later incarnation: a newer process took this node's id over. (A key of an
@@ -21,9 +22,6 @@ local dead = {}
 if redis.call('EXISTS', KEYS[2]) == 0 then table.insert(dead, ARGV[1]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[1], ARGV[1])
-for _, nick in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  redis.call('PEXPIRE', 'rc:nick:' .. nick, ARGV[4])
-end
 for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', 'rc:node:' .. node) == 0 then table.insert(dead, node) end
 end
@@ -39,6 +37,8 @@ local alive = redis.call('GET', KEYS[2])
 if alive and (ARGV[4] == '' or alive == ARGV[4]) then return -1 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) end
 local known = redis.call('SREM', KEYS[1], ARGV[1]) == 1
+-- A takeover registers the node at once: the nicks it claims next are reaped if it dies.
+if ARGV[4] ~= '' then redis.call('SADD', KEYS[1], ARGV[1]) end
 local members = redis.call('SMEMBERS', KEYS[4])
 if not known and #members == 0 and redis.call('SCARD', KEYS[3]) == 0 then return -2 end
 for _, pair in ipairs(members) do
@@ -97,21 +97,19 @@ std::string RoomMembersKey(absl::string_view room_key) {
   return absl::StrCat("rc:room:", room_key, ":members");
 }
 
-NodeTimes TimesForTtl(std::chrono::milliseconds ttl) { return {ttl / 5, ttl * 3 / 5, ttl}; }
+NodeTimes TimesForTtl(std::chrono::milliseconds ttl) { return {ttl / 5, ttl * 3 / 5}; }
 
 std::vector<std::string> HeartbeatCommand(absl::string_view node, absl::string_view incarnation,
                                           const NodeTimes& times) {
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(HeartbeatScript()));
   return {"EVALSHA",
           *sha,
-          "3",
+          "2",
           kNodesKey,
           NodeKey(node),
-          NodeNicksKey(node),
           std::string(node),
           std::string(incarnation),
-          absl::StrCat(times.node_key.count()),
-          absl::StrCat(times.nick_key.count())};
+          absl::StrCat(times.node_key.count())};
 }
 
 namespace {

@@ -2,8 +2,9 @@
 // frees what a dead node held (docs/CLUSTER.md, "A node that dies", "rc_heartbeat", "rc_reap").
 //
 // Each node runs rc_heartbeat every --cluster_node_ttl_s / 5: it re-arms the node's key (which
-// lives 3/5 of the TTL) and each of its nick keys (the whole TTL), and answers which registered
-// nodes' keys are gone. For each of those the node runs rc_reap, which, atomically: removes the
+// lives 3/5 of the TTL) and answers which registered nodes' keys are gone. Its nick keys have no
+// expiry: a nick is held while its node's key names the incarnation that claimed it, so the beat
+// costs the same for a node with ten thousand clients as for one with none. For each of those the node runs rc_reap, which, atomically: removes the
 // dead node's members from their rooms, posting a LEAVE entry in each room (so every other node's
 // members see it through the room channel), closes the rooms that emptied, frees the nicks it
 // still owned, and forgets the node. Reaping twice is harmless (the second finds nothing); a node
@@ -15,6 +16,7 @@
 //   rc:node:<node>:nicks     SET of <nick> it holds
 //   rc:node:<node>:members   SET of "<room> <nick>" it has in rooms
 //   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->"
+//                            (no expiry; held while rc:node:<node> is <incarnation>)
 //   rc:rooms                 ZSET of open <room>s
 //   rc:room:<room>           HASH name, ...; rc:room:<room>:members HASH <nick> -> "<node> <nick>"
 //
@@ -48,12 +50,11 @@ inline constexpr char kNodesKey[] = "rc:nodes";
 inline constexpr char kRoomsKey[] = "rc:rooms";
 inline constexpr char kClusterChannel[] = "rc:ch:cluster";
 
-// How long a node's key and its nicks' keys live, and how often the heartbeat re-arms them, from
-// --cluster_node_ttl_s: a dead node is noticed within node_key + every <= the TTL.
+// How long a node's key lives, and how often the heartbeat re-arms it, from --cluster_node_ttl_s:
+// a dead node is noticed within node_key + every <= the TTL.
 struct NodeTimes {
   std::chrono::milliseconds every;     // TTL / 5
   std::chrono::milliseconds node_key;  // TTL * 3 / 5
-  std::chrono::milliseconds nick_key;  // TTL
 };
 NodeTimes TimesForTtl(std::chrono::milliseconds ttl);
 

@@ -46,10 +46,9 @@ return removed
 // rc_register, after an outage: claims a client's nick again and puts it back in its room
 // (re-created if Redis lost it; JOIN posted if Redis had no such member). Fails nick-taken if
 // someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
-// room name, nick TTL ms, max stream entries, old nick key ('' none: the member it replaces,
-// renamed with a NICK unless another node's client holds that entry now or the room saw it
-// LEAVE), old nick as given,
-// account key ('-' none), address ('-' unknown).
+// room name, max stream entries, old nick key ('' none: the member it replaces, renamed with a
+// NICK unless another node's client holds that entry now or the room saw it LEAVE), old nick as
+// given, account key ('-' none), address ('-' unknown).
 // The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
 constexpr char kRegisterBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
@@ -57,28 +56,27 @@ if replaced then return replaced end
 local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local mine = node .. ' ' .. ARGV[2] .. ' '
 local held = redis.call('GET', 'rc:nick:' .. nick_key)
-if held and not held_by(held, mine) then
+if live_holder(held) and not held_by(held, mine) then
   return redis.error_reply('nick-taken ' .. nick .. ' is taken')
 end
-redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' ' .. ARGV[11] .. ' ' .. ARGV[12],
-           'PX', ARGV[7])
+redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' ' .. ARGV[10] .. ' ' .. ARGV[11])
 redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
 if redis.call('EXISTS', 'rc:room:' .. room) == 0 then open_room(room, ARGV[6]) end
 local members_key = 'rc:room:' .. room .. ':members'
-if ARGV[9] ~= '' and ARGV[9] ~= nick_key then
+if ARGV[8] ~= '' and ARGV[8] ~= nick_key then
   -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is
   -- in the room and took the entry, or this node was reaped and the room saw it LEAVE): it hears
   -- NICK old new. Redis that lost its data has no seq: the room heard nothing and knows the old.
-  local old_held = redis.call('HGET', members_key, ARGV[9])
+  local old_held = redis.call('HGET', members_key, ARGV[8])
   if (old_held and held_by(old_held, node .. ' ')) or
      (not old_held and redis.call('EXISTS', 'rc:seq:' .. room) == 0) then
     if old_held then
-      redis.call('HDEL', members_key, ARGV[9])
-      redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[9])
+      redis.call('HDEL', members_key, ARGV[8])
+      redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[8])
     end
     add_member(node, room, nick_key, nick)
-    room_post(room, ARGV[8], node, 'NICK', ARGV[10] .. ' ' .. nick)
+    room_post(room, ARGV[7], node, 'NICK', ARGV[9] .. ' ' .. nick)
     return 1
   end
 end
@@ -86,7 +84,7 @@ if redis.call('HGET', members_key, nick_key) == node .. ' ' .. nick then return 
 add_member(node, room, nick_key, nick)
 -- The room's other members saw this one LEAVE (the node was reaped) only if Redis kept the room's
 -- entries; after Redis lost its data nobody saw anything, and nobody is told of a JOIN.
-if redis.call('EXISTS', 'rc:seq:' .. room) == 1 then room_post(room, ARGV[8], node, 'JOIN', nick) end
+if redis.call('EXISTS', 'rc:seq:' .. room) == 1 then room_post(room, ARGV[7], node, 'JOIN', nick) end
 return 1
 )lua";
 
@@ -118,11 +116,11 @@ std::vector<std::string> PruneCommand(const NodeIdentity& self,
 }
 
 std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
-                                         std::chrono::milliseconds nick_ttl, size_t max_entries) {
+                                         size_t max_entries) {
   std::string nick_key = NameKey(client.nick);
   return Evalsha(RegisterScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
                  {self.node, self.incarnation, nick_key, client.nick, client.room_key,
-                  client.room_name, absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries),
+                  client.room_name, absl::StrCat(max_entries),
                   client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces,
                   client.account.empty() ? "-" : client.account,
                   client.address.empty() ? "-" : client.address});

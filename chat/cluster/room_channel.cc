@@ -98,6 +98,15 @@ local function refuse_if_replaced(node, inc)
   end
   return nil
 end
+-- The node holding a nick key's value "<node> <inc> ...", or nil: nobody holds a nick whose
+-- node's key is gone or names another incarnation (the node died or was replaced; the reaper
+-- deletes the value, which has no expiry of its own).
+local function live_holder(held)
+  if not held then return nil end
+  local node, inc = string.match(held, '^(%S+) (%S+) ')
+  if node and redis.call('GET', 'rc:node:' .. node) == inc then return node end
+  return nil
+end
 )lua";
 
 // KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>, KEYS[3] rc:room:<room>

@@ -20,25 +20,26 @@ namespace {
 
 // KEYS[1] rc:nick:<new>, KEYS[2] rc:node:<node>:nicks, KEYS[3] rc:node:<node>:members
 // ARGV: node, incarnation, old key ('': a first claim), new key, old nick, new nick, room key
-// ('': none), nick TTL ms, max stream entries, the caller's account key ('' none), take ('1': a
-// login, which takes the nick from whoever holds it; 'refresh': only the account and address of a
-// nick this node holds), the client's address ('-' unknown). The
-// value kept is "<node> <inc> <nick> <account or -> <address>" (the room scripts judge bans by
-// it). Checks come before any write: Redis keeps the writes of a script that answers an error.
+// ('': none), max stream entries, the caller's account key ('' none), take ('1': a login, which
+// takes the nick from whoever holds it; 'refresh': only the account and address of a nick this
+// node holds), the client's address ('-' unknown). The value kept is "<node> <inc> <nick>
+// <account or -> <address>" (the room scripts judge bans by it), with no expiry: it is held while
+// its node's key lives (live_holder), and the reaper deletes it. Checks come before any write:
+// Redis keeps the writes of a script that answers an error.
 constexpr char kNickBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
 if replaced then return replaced end
 local node, old_key, new_key, old_nick, new_nick, room =
     ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local mine = node .. ' ' .. ARGV[2] .. ' '
-local caller_account, take = ARGV[10], ARGV[11] == '1'
+local caller_account, take = ARGV[9], ARGV[10] == '1'
 local held = redis.call('GET', KEYS[1])
-if ARGV[11] == 'refresh' then
+if ARGV[10] == 'refresh' then
   -- The client's account changed (registered, logged out): its nick's value says so, if it
   -- still holds it.
   if held_by(held, mine) then
     local account = caller_account ~= '' and caller_account or '-'
-    redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[12], 'KEEPTTL')
+    redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11])
   end
   return redis.status_reply('OK')
 end
@@ -47,15 +48,18 @@ if not take then
     return redis.error_reply('nick-registered ' .. new_nick .. ' is registered; /login ' ..
                              new_nick .. ' PASSWORD')
   end
-  if held and not held_by(held, mine) then
+  if live_holder(held) and not held_by(held, mine) then
     return redis.error_reply('nick-taken ' .. new_nick .. ' is taken')
   end
-elseif held and not held_by(held, node .. ' ') then
+else
   -- A login takes the nick from a client on another node: that node renames its client.
-  redis.call('PUBLISH', 'rc:ch:node:' .. string.match(held, '^(%S+) '), 'lose ' .. new_key)
+  local holder = live_holder(held)
+  if holder and holder ~= node then
+    redis.call('PUBLISH', 'rc:ch:node:' .. holder, 'lose ' .. new_key)
+  end
 end
 local account = caller_account ~= '' and caller_account or '-'
-redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[12], 'PX', ARGV[8])
+redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11])
 redis.call('SADD', KEYS[2], new_key)
 if old_key ~= '' and old_key ~= new_key then
   local old_nick_key = 'rc:nick:' .. old_key
@@ -68,7 +72,7 @@ if room ~= '' and old_key ~= '' then
     redis.call('HDEL', members_key, old_key)
     redis.call('SREM', KEYS[3], room .. ' ' .. old_key)
     add_member(node, room, new_key, new_nick)
-    room_post(room, ARGV[9], node, 'NICK', old_nick .. ' ' .. new_nick)
+    room_post(room, ARGV[8], node, 'NICK', old_nick .. ' ' .. new_nick)
   end
 end
 return redis.status_reply('OK')
@@ -185,8 +189,7 @@ return out
 
 // KEYS[1] rc:nick:<to>; ARGV: node, to key, line
 constexpr char kMsgScript[] = R"lua(
-local held = redis.call('GET', KEYS[1])
-local owner = held and string.match(held, '^(%S+) ')
+local owner = live_holder(redis.call('GET', KEYS[1]))
 if not owner then return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2]) end
 if owner == ARGV[1] then return 'local' end
 redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. ARGV[2] .. ' ' .. ARGV[3])
@@ -220,7 +223,7 @@ const Script& WhoScript() {
   return *script;
 }
 const Script& MsgScript() {
-  static const Script* const script = NewScript(kMsgScript);
+  static const Script* const script = NewRoomScript(kMsgScript);
   return *script;
 }
 
@@ -240,13 +243,13 @@ std::vector<std::string> AllScripts() {
 std::string NodeChannel(absl::string_view node) { return absl::StrCat("rc:ch:node:", node); }
 
 std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
-                                     std::chrono::milliseconds nick_ttl, size_t max_entries) {
+                                     size_t max_entries) {
   std::string new_key = NameKey(change.new_nick);
   return Evalsha(NickScript(),
                  {NickKey(new_key), NodeNicksKey(self.node), NodeMembersKey(self.node)},
                  {self.node, self.incarnation, NameKey(change.old_nick), new_key,
                   change.old_nick, change.new_nick, change.room_key,
-                  absl::StrCat(nick_ttl.count()), absl::StrCat(max_entries), change.account,
+                  absl::StrCat(max_entries), change.account,
                   change.take ? "1" : (change.refresh ? "refresh" : "0"),
                   change.address.empty() ? "-" : change.address});
 }

@@ -3,7 +3,9 @@
 // the argv of their EVALSHA and the parsers of their replies.
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s; the formats rc_reap relies on):
-//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->", PX TTL
+//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->",
+//                            no expiry: held while rc:node:<node> holds <incarnation>, deleted by
+//                            whoever frees it (the holder, or the reaper when the node is dead)
 //   rc:node:<node>:nicks     SET of <nick> the node holds
 //   rc:node:<node>:members   SET of "<room> <nick>" the node has in rooms
 //   rc:rooms                 ZSET (scores 0) of open <room>s, so listing them is sorted by key
@@ -67,7 +69,7 @@ struct NickChange {
   bool refresh = false;
 };
 std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
-                                     std::chrono::milliseconds nick_ttl, size_t max_entries);
+                                     size_t max_entries);
 // OK, or the ProtocolError the script answered (nick-taken ...), or ERR unavailable.
 absl::Status ParseStatusReply(const absl::StatusOr<RedisReply>& reply);
 
@@ -166,7 +168,7 @@ struct Registration {
 std::vector<std::string> PruneCommand(const NodeIdentity& self,
                                       const std::vector<Registration>& kept, size_t max_entries);
 std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
-                                         std::chrono::milliseconds nick_ttl, size_t max_entries);
+                                         size_t max_entries);
 
 // ---- Guest numbers: INCRBY rc:guest <block>; the reply is the last number of the block (the
 // block is reply - block + 1 .. reply).

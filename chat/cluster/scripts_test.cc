@@ -26,7 +26,6 @@ namespace {
 
 using namespace testing_util;  // NOLINT: the test's own helpers
 
-constexpr auto kTtl = std::chrono::seconds(60);
 constexpr size_t kEntries = 1000;
 
 class ScriptsTest : public ::testing::Test {
@@ -38,6 +37,9 @@ class ScriptsTest : public ::testing::Test {
     link_ = StartLink(redis_.port(), reports_, &options);
     listener_ = StartLink(redis_.port(), heard_);
     ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
+    for (const NodeIdentity* node : {&a_, &b_}) {  // alive: a nick is held while its node is
+      ASSERT_TRUE(Run({"SET", NodeKey(node->node), node->incarnation}).ok());
+    }
   }
 
   absl::StatusOr<RedisReply> Run(std::vector<std::string> argv) {
@@ -45,7 +47,7 @@ class ScriptsTest : public ::testing::Test {
   }
   absl::Status Nick(const NodeIdentity& self, const std::string& old_nick,
                     const std::string& new_nick, const std::string& room = "") {
-    return ParseStatusReply(Run(NickCommand(self, {old_nick, new_nick, room}, kTtl, kEntries)));
+    return ParseStatusReply(Run(NickCommand(self, {old_nick, new_nick, room}, kEntries)));
   }
   absl::StatusOr<Entered> Create(const NodeIdentity& self, const std::string& nick,
                                  const std::string& room, const std::string& old_room = "",
@@ -136,9 +138,7 @@ TEST(ScriptRepliesTest, ErrorsBecomeProtocolErrors) {
 TEST_F(ScriptsTest, NickClaimsAreClusterWide) {
   ASSERT_TRUE(Nick(a_, "", "Alice").ok());
   EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - -");
-  int64_t ttl = Integer({"PTTL", NickKey("alice")});
-  EXPECT_GT(ttl, 0);
-  EXPECT_LE(ttl, 60000);
+  EXPECT_EQ(Integer({"PTTL", NickKey("alice")}), -1);  // held while a's key lives
   EXPECT_EQ(Strings({"SMEMBERS", NodeNicksKey("a")}), std::vector<std::string>{"alice"});
 
   absl::Status taken = Nick(b_, "", "ALICE");
@@ -447,6 +447,7 @@ TEST_F(ScriptsTest, TheReaperFreesWhatTheseScriptsRegistered) {
   ASSERT_TRUE(Nick(a_, "Carol", "Cara", "den").ok());
   Listen(RoomChannel("lounge"));
 
+  Run({"DEL", NodeKey("a")});  // a's key expired: it died
   EXPECT_EQ(Integer(ReapCommand("b", "a", kEntries)), 2);  // Alice in Lounge, Cara in Den
   std::vector<RoomEntry> left = Entries("lounge", 1);
   ASSERT_EQ(left.size(), 1u);
@@ -476,7 +477,7 @@ TEST_F(ScriptsTest, AReplacedProcessIsRefusedBeforeItWritesAnything) {
   Registration zed;
   zed.client = 1;
   zed.nick = "Zed";
-  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, kTtl, kEntries))),
+  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, kEntries))),
                            ErrorCode::kUnavailable));
   // Nor does a line of its clients (whose nicks may be others' by now) reach the room.
   PostRequest line{"lounge", "a", "MSG", "1 Alice hi", kEntries, kNoHistory, a_.incarnation};

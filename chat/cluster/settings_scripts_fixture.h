@@ -36,7 +36,6 @@ using namespace testing_util;  // NOLINT: test-only header; the link test helper
 using Verb = RoomOp::Verb;
 using Texts = std::vector<std::string>;
 
-constexpr auto kTtl = std::chrono::seconds(60);
 constexpr size_t kEntries = 1000;
 constexpr bool kOpHere = true;   // the asker is an operator by connection on its node
 constexpr bool kNotHere = false;
@@ -71,6 +70,9 @@ class SettingsScriptsTest : public ::testing::Test {
     options.scripts = AllScripts();
     link_ = StartLink(redis_.port(), reports_, &options);
     ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
+    for (const NodeIdentity* node : {&a_, &b_}) {  // alive: a nick is held while its node is
+      ASSERT_TRUE(Run({"SET", NodeKey(node->node), node->incarnation}).ok());
+    }
   }
 
   absl::StatusOr<RedisReply> Run(std::vector<std::string> argv) {
@@ -183,14 +185,14 @@ class SettingsScriptsTest : public ::testing::Test {
     }
     NickChange change{"", client.nick, "", client.account, /*take=*/false, client.address};
     absl::Status status =
-        ParseStatusReply(Run(NickCommand(client.self, change, kTtl, kEntries)));
+        ParseStatusReply(Run(NickCommand(client.self, change, kEntries)));
     ASSERT_TRUE(status.ok()) << status;
   }
   absl::Status Refresh(const NodeIdentity& self, const std::string& nick,
                        const std::string& account, const std::string& address) {
     NickChange change{nick, nick, "", account, /*take=*/false, address};
     change.refresh = true;
-    return ParseStatusReply(Run(NickCommand(self, change, kTtl, kEntries)));
+    return ParseStatusReply(Run(NickCommand(self, change, kEntries)));
   }
   absl::StatusOr<Entered> Create(const Client& client, const std::string& room,
                                  const std::string& key = "", const std::string& former = "",
