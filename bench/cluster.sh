@@ -14,7 +14,10 @@
 #   DURATION=3 OUT=/tmp/cluster bench/cluster.sh       # a quick look, elsewhere
 #   SCENARIOS="W2" SETUPS="1-node 3-nodes" bench/cluster.sh
 #   SERVER_BIN=/tmp/before/chat_server bench/cluster.sh   # another build of the server (before/after)
+#   IDLE=10000 SCENARIOS=W2 bench/cluster.sh           # beside 10,000 idle clients on the first node
 #
+# Redis logs every command that ran 1 ms or more (SLOWLOG); the table counts those of each run
+# and gives the longest: a long script holds every line of the cluster back that long.
 # Every node gets bench/scenarios.sh's roomchat flags (flood control and the idle timeout off) and
 # --history=false --accounts=false, so the rows differ only in Redis and the node count (with
 # history on, a plain node keeps it in SQLite and a clustered one in Redis streams). Redis runs without persistence
@@ -49,7 +52,8 @@ scenarios+=("W3h --rooms=1 --members=1000 --senders=1 --rate=500 --bytes=64")
 # W3m: a mid-size room whose pass takes most of the time between two lines (300 x 1000 msg/s).
 scenarios+=("W3m --rooms=1 --members=300 --senders=1 --rate=1000 --bytes=64")
 ensure_packages cluster redis-server redis-tools jq
-if bazel build -c opt //chat:chat_server //bench:chat_bench 2>&1 | grep -E "^ERROR"; then exit 1; fi
+if bazel build -c opt //chat:chat_server //bench:chat_bench //bench:hold_connections 2>&1 |
+    grep -E "^ERROR"; then exit 1; fi
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 ulimit -n "$(ulimit -Hn)"
 
@@ -79,6 +83,8 @@ start_redis() {
       then
         pids+=("$pid")
         redis_pid=$pid
+        redis-cli -p "$redis_port" config set slowlog-log-slower-than 1000 >/dev/null
+        redis-cli -p "$redis_port" config set slowlog-max-len 10000 >/dev/null
         return 0
       fi
       kill -0 "$pid" 2>/dev/null || break
@@ -123,6 +129,7 @@ start_setup() {
     start_node plain
     node_pids=("$node_pid")
     servers=(--port="$node_port")
+    hold_idle "$node_port"
     return 0
   fi
   redis-cli -p "$redis_port" flushall >/dev/null
@@ -130,7 +137,9 @@ start_setup() {
     start_node "n$i" --cluster_redis="127.0.0.1:$redis_port" --node_id="n$i"
     node_pids+=("$node_pid")
     addresses+=("127.0.0.1:$node_port")
+    [[ $i == 0 ]] && hold_idle "$node_port"
   done
+  redis-cli -p "$redis_port" slowlog reset >/dev/null
   local IFS=,
   if [[ $count == 1 ]]; then
     servers=(--port="$node_port")
@@ -139,8 +148,29 @@ start_setup() {
   fi
 }
 
+# With IDLE=N, holds N idle connections to the node on `port` for the run (killed by stop_nodes).
+hold_idle() {
+  holder_pid=
+  [[ ${IDLE:-0} -gt 0 ]] || return 0
+  "$bin/bench/hold_connections" --port="$1" --connections="$IDLE" \
+    --hold_s=$((duration + warmup + 600)) >"$work/hold.log" 2>&1 &
+  holder_pid=$!
+  pids+=("$holder_pid")
+  for _ in $(seq 1200); do
+    grep -q holding "$work/hold.log" && return 0
+    kill -0 "$holder_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "cluster: could not hold $IDLE idle connections: $(tail -1 "$work/hold.log")" >&2
+  return 1
+}
+
 stop_nodes() {
   local pid
+  if [[ -n ${holder_pid:-} ]]; then
+    kill "$holder_pid" 2>/dev/null || true
+    wait "$holder_pid" 2>/dev/null || true
+  fi
   for pid in "${node_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
@@ -187,12 +217,16 @@ for scenario in "${scenarios[@]}"; do
         >"$work/run.json" 2>"$work/bench.err"; then
       nodes_cpu=0
       for pid in "${node_pids[@]}"; do nodes_cpu=$(sum "$nodes_cpu" "$(cpu_s "$pid")"); done
-      redis_cpu=0
+      redis_cpu=0 redis_slow='{"count":0,"max_us":0}'
       if [[ $setup != 1-node-no-redis ]]; then
         redis_cpu=$(sum "$(cpu_s "$redis_pid")" "-$redis_cpu_before")
+        redis-cli -p "$redis_port" --json slowlog get 10000 >"$work/slowlog.json"
+        [[ -n ${KEEP_SLOWLOG:-} ]] && cp "$work/slowlog.json" "$out.$name.$setup.slowlog.json"
+        redis_slow=$(jq -c '[.[] | .[2]] | {count: length, max_us: (max // 0)}' "$work/slowlog.json")
       fi
-      jq -c --argjson nodes "$nodes_cpu" --argjson redis "$redis_cpu" \
-        '. + {nodes_cpu_s: $nodes, redis_cpu_s: $redis}' "$work/run.json" >>"$results"
+      jq -c --argjson nodes "$nodes_cpu" --argjson redis "$redis_cpu" --argjson slow "$redis_slow" \
+        '. + {nodes_cpu_s: $nodes, redis_cpu_s: $redis, redis_slow: $slow}' "$work/run.json" \
+        >>"$results"
     else
       echo "cluster: $label failed: $(tail -1 "$work/bench.err")" >&2
       echo "{\"label\":\"$label\",\"failed\":true}" >>"$results"
@@ -213,12 +247,14 @@ done
   echo "3-nodes: member i of each room on node i mod 3, the sender on node 0. CPU: seconds over the"
   echo "whole run (setup included), every node together, and Redis. Sender's node / other nodes:"
   echo "p50 and p99 of the deliveries to members on node 0 and on the others (3-nodes only)."
+  echo "Redis >= 1 ms: the commands Redis took 1 ms or more to run (SLOWLOG), and the longest."
+  [[ ${IDLE:-0} -gt 0 ]] && echo "Beside $IDLE idle clients held on the first node."
   echo
-  echo "| scenario | setup | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | nodes CPU s | Redis CPU s | sender's node p50 / p99 | other nodes p50 / p99 |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| scenario | setup | deliveries/s | loss | p50 ms | p99 ms | p99.9 ms | max ms | nodes CPU s | Redis CPU s | Redis >= 1 ms: count, longest us | sender's node p50 / p99 | other nodes p50 / p99 |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   jq -r 'def split_ms(h): if h then "\(h.p50) / \(h.p99)" else "" end;
-         if .failed then "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | failed | | | | | | | | | |"
-         else "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.nodes_cpu_s) | \(.redis_cpu_s) | \(split_ms(.latency_sender_node_ms)) | \(split_ms(.latency_other_nodes_ms)) |" end' \
+         if .failed then "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | failed | | | | | | | | | | |"
+         else "| \(.label | split(" ")[0]) | \(.label | split(" ")[1]) | \(.deliveries_per_s | floor) | \(.loss_pct)% | \(.latency_ms.p50) | \(.latency_ms.p99) | \(.latency_ms.p99_9) | \(.latency_ms.max) | \(.nodes_cpu_s) | \(.redis_cpu_s) | \(.redis_slow.count), \(.redis_slow.max_us) | \(split_ms(.latency_sender_node_ms)) | \(split_ms(.latency_other_nodes_ms)) |" end' \
     "$results"
 } >"$out.md"
 cat "$out.md"
