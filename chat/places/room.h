@@ -28,6 +28,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "chat/accounts/room_settings.h"
 #include "absl/status/statusor.h"
 #include "chat/history/recent_lines.h"
@@ -91,6 +92,10 @@ class Room final : public Place, public RoomFeed {
   void StartFill(const cluster::RoomEntry& next);
   void FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries);
   void DeliverInOrder(const cluster::RoomEntry& entry);
+  // Takes `entry` as delivered without sending it (the members here had it otherwise).
+  void PassInOrder(const cluster::RoomEntry& entry);
+  // The ids in post_window_->answered.
+  absl::flat_hash_set<uint64_t> AnsweredIds() const;
   // The entries that came while the room was loading its history.
   void DeliverLoadedEntries();
   void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
@@ -228,6 +233,11 @@ class Room final : public Place, public RoomFeed {
   struct PostWindow {
     std::atomic<size_t> in_flight{0};
     std::atomic<bool> paused{false};
+    // The ids Redis gave the room's latest lines from here (pushed on the link thread, read by
+    // FinishFill): a line of this node's in a hole read is one Redis answered (its publication was
+    // lost with the link: deliver it) or one whose post failed (delivered here then: skip it).
+    absl::Mutex mu;
+    std::deque<uint64_t> answered ABSL_GUARDED_BY(mu);
   };
   const std::shared_ptr<PostWindow> post_window_ = std::make_shared<PostWindow>();
   std::vector<ClientId> paused_posters_;

@@ -22,6 +22,9 @@ namespace {
 constexpr size_t kRecentEntries = 256;
 // Lines of one room on their way to Redis at most before its talkers wait.
 constexpr size_t kMaxPostsInFlight = 1024;
+// The answered ids kept (PostWindow::answered): lines answered but not yet heard on the room's
+// channel when the link drops are at most the ones in flight, with a wide margin.
+constexpr size_t kAnsweredKept = 4 * kMaxPostsInFlight;
 // A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
 constexpr std::chrono::seconds kJoinerWait{5};
 
@@ -70,6 +73,11 @@ void Room::PostChat(Connection& member, absl::string_view text) {
           room->RunInLoop([room] { room->ResumePosters(); });
         }
         if (id.ok()) {
+          {
+            absl::MutexLock lock(&window->mu);
+            window->answered.push_back(*id);
+            if (window->answered.size() > kAnsweredKept) window->answered.pop_front();
+          }
           if (!ack_room.empty()) registry->ForwardPrivate(sender, replies::Ack(ack_room, *id));
           return;
         }
@@ -161,15 +169,20 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
   size_t filled = 0;
   std::vector<cluster::RoomEntry> read;
   if (entries.ok()) read = *std::move(entries);
+  const absl::flat_hash_set<uint64_t> answered = AnsweredIds();
   for (const cluster::RoomEntry& entry : read) {
     if (entry.seq <= cluster_seq_ || entry.seq >= hole_end) continue;
-    // A line of this node's in the hole is one whose post failed with the link: its members had
-    // it then, with a local id.
-    if (entry.kind == "MSG" && entry.origin == context().cluster->node_id()) continue;
+    // A line of this node's that Redis did not answer is one whose post failed with the link:
+    // its members had it then, with a local id. (One Redis answered was never delivered here.)
+    const bool failed_here = entry.kind == "MSG" &&
+                             entry.origin == context().cluster->node_id() &&
+                             !answered.contains(entry.id);
     // A member here that was reaped meanwhile and registered again (LEAVE, then JOIN): the
     // members here never saw it go.
-    if ((entry.kind == "LEAVE" || entry.kind == "JOIN") &&
-        io().Find(context().registry->IdOf(entry.body)) != nullptr) {
+    const bool still_here = (entry.kind == "LEAVE" || entry.kind == "JOIN") &&
+                            io().Find(context().registry->IdOf(entry.body)) != nullptr;
+    if (failed_here || still_here) {
+      PassInOrder(entry);
       continue;
     }
     DeliverInOrder(entry);
@@ -185,11 +198,21 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
   for (const cluster::RoomEntry& entry : waiting) DeliverEntry(entry);
 }
 
-void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
+absl::flat_hash_set<uint64_t> Room::AnsweredIds() const {
+  absl::MutexLock lock(&post_window_->mu);
+  return absl::flat_hash_set<uint64_t>(post_window_->answered.begin(),
+                                       post_window_->answered.end());
+}
+
+void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
   cluster_seq_known_ = true;
   cluster_last_id_ = entry.id;
   last_id_ = std::max(last_id_, entry.id);
+}
+
+void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
+  PassInOrder(entry);
   SendEntry(entry, nullptr);
   cluster_recent_.push_back(entry);
   if (cluster_recent_.size() > kRecentEntries) cluster_recent_.pop_front();
