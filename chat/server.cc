@@ -136,8 +136,8 @@ absl::Status Server::OpenHistory() {
 }
 
 void Server::ConnectClusterSinks() {
-  cluster_->SetNodeMessageSink([this](const std::string& to_key, const std::string& line) {
-    registry_.SendPrivate(to_key, line).IgnoreError();  // gone meanwhile: as on one node
+  cluster_->SetNodeMessageSink([this](uint64_t client, const std::string& line) {
+    registry_.ForwardPrivate(client, line);  // gone meanwhile: as on one node
   });
   registry_.SetGuestNumbers([this] { return cluster_->NextGuestNumber(); });
   cluster_->SetHoldings(

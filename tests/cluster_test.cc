@@ -311,6 +311,46 @@ TEST_F(ClusterTest, PrivateMessagesReachANickOnAnyNode) {
   EXPECT_TRUE(IsErr(alice->Ask("/msg nobody hi"), "no-such-nick"));
 }
 
+// A /msg that Redis resolved before its target renamed reaches that client under its new nick
+// (an attacker's review lost a sixth of them: the target's node looked the old nick up after
+// the rename had reached it, and the sender had its OK MSG).
+TEST_F(ClusterTest, AMsgRacingItsTargetsRenameStillReachesIt) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  int accepted = 0, delivered = 0;
+  auto read_bob_until = [&](const std::string& last) {
+    for (std::string line = bob->Next(); line != last; line = bob->Next()) {
+      ASSERT_TRUE(absl::StartsWith(line, "PRIV alice m")) << line;
+      ++delivered;
+    }
+  };
+  std::string name = "bob";
+  for (int round = 0; round < 60; ++round) {
+    const std::string next = absl::StrCat("bob", round);
+    ASSERT_TRUE(alice->Send(absl::StrCat("/msg ", name, " m", round)).ok());
+    ASSERT_TRUE(bob->Send(absl::StrCat("/nick ", next)).ok());
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(alice->Send(absl::StrCat("/msg ", name, " m", round, "+", i)).ok());
+    }
+    for (int i = 0; i < 3; ++i) {
+      const std::string reply = alice->Next();
+      if (absl::StartsWith(reply, "OK MSG")) {
+        ++accepted;
+      } else {
+        ASSERT_TRUE(IsErr(reply, "no-such-nick")) << reply;
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(read_bob_until(absl::StrCat("OK NICK ", next)));
+    name = next;
+  }
+  // After every earlier one, on the same two connections.
+  ASSERT_EQ(alice->Ask(absl::StrCat("/msg ", name, " done")), absl::StrCat("OK MSG ", name));
+  ASSERT_NO_FATAL_FAILURE(read_bob_until("PRIV alice done"));
+  EXPECT_EQ(delivered, accepted) << "every /msg answered OK MSG reached bob";
+}
+
 TEST_F(ClusterTest, LimitsCountTheWholeCluster) {
   ServerOptions options;
   options.max_rooms = 2;

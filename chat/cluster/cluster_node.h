@@ -107,8 +107,9 @@ class ClusterNode {
   const std::string& incarnation() const { return incarnation_; }
   const std::string& node_id() const { return options_.node_id; }
 
-  // Owner, before Start(): where "msg <to> <line>" from another node's /msg goes (link thread).
-  using NodeMessageSink = std::function<void(const std::string& to_key, const std::string& line)>;
+  // Owner, before Start(): where "msg <client> <line>" from another node's /msg goes (link
+  // thread): the client that held the nick when Redis resolved it.
+  using NodeMessageSink = std::function<void(uint64_t client, const std::string& line)>;
   void SetNodeMessageSink(NodeMessageSink sink) { node_message_sink_ = std::move(sink); }
   // Owner, before Start(): told (link thread) that a login on another node took `nick_key` from
   // this node's client.

@@ -4,6 +4,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -242,9 +243,10 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
   if (channel != cluster::NodeChannel(options_.node_id)) return;
   if (absl::ConsumePrefix(&message, "msg ")) {
     size_t space = message.find(' ');
-    if (space != absl::string_view::npos && node_message_sink_) {
-      node_message_sink_(std::string(message.substr(0, space)),
-                         std::string(message.substr(space + 1)));
+    uint64_t client = 0;
+    if (space != absl::string_view::npos && node_message_sink_ &&
+        absl::SimpleAtoi(message.substr(0, space), &client)) {
+      node_message_sink_(client, std::string(message.substr(space + 1)));
     }
   } else if (absl::ConsumePrefix(&message, "lose ") && nick_taken_sink_) {
     nick_taken_sink_(std::string(message));

@@ -239,7 +239,7 @@ TEST_F(NodeScriptsTest, ANickIsHeldOnlyWhileItsNodeLives) {
   ASSERT_TRUE(Claim(b, "ALICE").ok());
   absl::StatusOr<RedisReply> held = Ask(*link_, {"GET", NickKey("alice")});
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(held->str, "b inc-b ALICE - -");
+  EXPECT_EQ(held->str, "b inc-b ALICE - - 0");
 
   Do({"SET", NodeKey("a"), "inc-a"});  // a is back, and b's id now another process's
   Do({"SET", NodeKey("b"), "inc-c"});
@@ -248,7 +248,7 @@ TEST_F(NodeScriptsTest, ANickIsHeldOnlyWhileItsNodeLives) {
   EXPECT_TRUE(ParseStatusReply(Ask(*link_, RegisterCommand(a, alice, 1000))).ok());
   held = Ask(*link_, {"GET", NickKey("alice")});
   ASSERT_TRUE(held.ok());
-  EXPECT_EQ(held->str, "a inc-a Alice - -");
+  EXPECT_EQ(held->str, "a inc-a Alice - - 0");
 }
 
 // A new process registers its node at once, before its first beat: what it claims is reaped if

@@ -48,7 +48,7 @@ return removed
 // someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
 // room name, max stream entries, old nick key ('' none: the member it replaces, renamed with a
 // NICK unless another node's client holds that entry now or the room saw it LEAVE), old nick as
-// given, account key ('-' none), address ('-' unknown).
+// given, account key ('-' none), address ('-' unknown), client id.
 // The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
 constexpr char kRegisterBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
@@ -59,7 +59,8 @@ local held = redis.call('GET', 'rc:nick:' .. nick_key)
 if live_holder(held) and not held_by(held, mine) then
   return redis.error_reply('nick-taken ' .. nick .. ' is taken')
 end
-redis.call('SET', 'rc:nick:' .. nick_key, mine .. nick .. ' ' .. ARGV[10] .. ' ' .. ARGV[11])
+redis.call('SET', 'rc:nick:' .. nick_key,
+           mine .. nick .. ' ' .. ARGV[10] .. ' ' .. ARGV[11] .. ' ' .. ARGV[12])
 redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
 if redis.call('EXISTS', 'rc:room:' .. room) == 0 then open_room(room, ARGV[6]) end
@@ -123,7 +124,7 @@ std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registr
                   client.room_name, absl::StrCat(max_entries),
                   client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces,
                   client.account.empty() ? "-" : client.account,
-                  client.address.empty() ? "-" : client.address});
+                  client.address.empty() ? "-" : client.address, absl::StrCat(client.client)});
 }
 
 }  // namespace cluster

@@ -280,15 +280,15 @@ TEST_F(SettingsScriptsTest, AnOwnedRoomKeepsItsSettingsWhileClosed) {
 
 TEST_F(SettingsScriptsTest, RefreshRewritesOnlyTheAccountAndAddressOfThisNodesNick) {
   Claim(alice_);
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - 127.0.0.1");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - 127.0.0.1 0");
   Claim(bob_);
-  EXPECT_EQ(String({"GET", NickKey("bob")}), "b inc-b Bob bob 127.0.0.2");
+  EXPECT_EQ(String({"GET", NickKey("bob")}), "b inc-b Bob bob 127.0.0.2 0");
 
   ASSERT_TRUE(Refresh(a_, "Alice", "alice", "127.0.0.9").ok());  // registered
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice alice 127.0.0.9");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice alice 127.0.0.9 0");
   Do({"HSET", "rc:acct:alice", "nick", "Alice"});
   ASSERT_TRUE(Refresh(a_, "Alice", "", "").ok());  // logged out: never nick-registered
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - -");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - - 0");
   EXPECT_EQ(Integer({"PTTL", NickKey("alice")}), -1);
 
   // Another node's nick, another incarnation's, nobody's: nothing changes.

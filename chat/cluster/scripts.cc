@@ -22,8 +22,9 @@ namespace {
 // ARGV: node, incarnation, old key ('': a first claim), new key, old nick, new nick, room key
 // ('': none), max stream entries, the caller's account key ('' none), take ('1': a login, which
 // takes the nick from whoever holds it; 'refresh': only the account and address of a nick this
-// node holds), the client's address ('-' unknown). The value kept is "<node> <inc> <nick>
-// <account or -> <address>" (the room scripts judge bans by it), with no expiry: it is held while
+// node holds), the client's address ('-' unknown), the client's id. The value kept is "<node>
+// <inc> <nick> <account or -> <address> <client>" (the room scripts judge bans by it; rc_msg
+// routes by the client), with no expiry: it is held while
 // its node's key lives (live_holder), and the reaper deletes it. Checks come before any write:
 // Redis keeps the writes of a script that answers an error.
 constexpr char kNickBody[] = R"lua(
@@ -39,7 +40,8 @@ if ARGV[10] == 'refresh' then
   -- still holds it.
   if held_by(held, mine) then
     local account = caller_account ~= '' and caller_account or '-'
-    redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11])
+    redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11] .. ' ' ..
+               ARGV[12])
   end
   return redis.status_reply('OK')
 end
@@ -59,7 +61,7 @@ else
   end
 end
 local account = caller_account ~= '' and caller_account or '-'
-redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11])
+redis.call('SET', KEYS[1], mine .. new_nick .. ' ' .. account .. ' ' .. ARGV[11] .. ' ' .. ARGV[12])
 redis.call('SADD', KEYS[2], new_key)
 if old_key ~= '' and old_key ~= new_key then
   local old_nick_key = 'rc:nick:' .. old_key
@@ -187,12 +189,16 @@ end
 return out
 )lua";
 
-// KEYS[1] rc:nick:<to>; ARGV: node, to key, line
+// KEYS[1] rc:nick:<to>; ARGV: node, to key, line. Another node's holder is sent
+// "msg <client> <line>": for the client that held the nick now, whatever it is called when the
+// message gets there.
 constexpr char kMsgScript[] = R"lua(
-local owner = live_holder(redis.call('GET', KEYS[1]))
+local held = redis.call('GET', KEYS[1])
+local owner = live_holder(held)
 if not owner then return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2]) end
 if owner == ARGV[1] then return 'local' end
-redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. ARGV[2] .. ' ' .. ARGV[3])
+local client = string.match(held, '(%d+)$')
+redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. client .. ' ' .. ARGV[3])
 return 'sent'
 )lua";
 
@@ -251,7 +257,7 @@ std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange&
                   change.old_nick, change.new_nick, change.room_key,
                   absl::StrCat(max_entries), change.account,
                   change.take ? "1" : (change.refresh ? "refresh" : "0"),
-                  change.address.empty() ? "-" : change.address});
+                  change.address.empty() ? "-" : change.address, absl::StrCat(change.client)});
 }
 
 std::vector<std::string> CreateCommand(const NodeIdentity& self, const RoomMove& move,

@@ -3,7 +3,8 @@
 // the argv of their EVALSHA and the parsers of their replies.
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s; the formats rc_reap relies on):
-//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->",
+//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->
+//                            <client id on its node>",
 //                            no expiry: held while rc:node:<node> holds <incarnation>, deleted by
 //                            whoever frees it (the holder, or the reaper when the node is dead)
 //   rc:node:<node>:nicks     SET of <nick> the node holds
@@ -67,6 +68,9 @@ struct NickChange {
   // Only the account and address kept with new_nick (== old_nick, held here) change: the client
   // registered or logged out. Never fails but for the link.
   bool refresh = false;
+  // The client's id on this node, kept with the nick: a /msg is for the client that held the nick
+  // when Redis resolved it, even if it renamed before the message reached this node.
+  uint64_t client = 0;
 };
 std::vector<std::string> NickCommand(const NodeIdentity& self, const NickChange& change,
                                      size_t max_entries);

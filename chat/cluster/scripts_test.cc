@@ -137,7 +137,7 @@ TEST(ScriptRepliesTest, ErrorsBecomeProtocolErrors) {
 
 TEST_F(ScriptsTest, NickClaimsAreClusterWide) {
   ASSERT_TRUE(Nick(a_, "", "Alice").ok());
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - -");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a Alice - - 0");
   EXPECT_EQ(Integer({"PTTL", NickKey("alice")}), -1);  // held while a's key lives
   EXPECT_EQ(Strings({"SMEMBERS", NodeNicksKey("a")}), std::vector<std::string>{"alice"});
 
@@ -146,12 +146,10 @@ TEST_F(ScriptsTest, NickClaimsAreClusterWide) {
   EXPECT_EQ(taken.message(), "ALICE is taken");
   EXPECT_TRUE(HasErrorCode(Nick({"a", "inc-new"}, "", "alice"), ErrorCode::kNickTaken));
   EXPECT_EQ(Integer({"EXISTS", NodeNicksKey("b")}), 0);  // a refusal changes nothing
-
   EXPECT_TRUE(Nick(a_, "", "Alice").ok());  // this node claiming again (re-registration)
   EXPECT_TRUE(Nick(a_, "Alice", "aLiCe").ok());  // a case change
-  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a aLiCe - -");
+  EXPECT_EQ(String({"GET", NickKey("alice")}), "a inc-a aLiCe - - 0");
   EXPECT_EQ(Strings({"SMEMBERS", NodeNicksKey("a")}), std::vector<std::string>{"alice"});
-
   ASSERT_TRUE(Nick(a_, "aLiCe", "Al").ok());  // a rename frees the old nick
   EXPECT_EQ(Integer({"EXISTS", NickKey("alice")}), 0);
   EXPECT_EQ(Strings({"SMEMBERS", NodeNicksKey("a")}), std::vector<std::string>{"al"});
@@ -412,7 +410,9 @@ TEST_F(ScriptsTest, WhoListsEveryNodesMembersCaseInsensitively) {
 
 TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
   ASSERT_TRUE(Nick(a_, "", "Alice").ok());
-  ASSERT_TRUE(Nick(b_, "", "Bob").ok());
+  NickChange bob{"", "Bob", ""};
+  bob.client = 42;  // its id on node b, where the message goes whatever Bob is called by then
+  ASSERT_TRUE(ParseStatusReply(Run(NickCommand(b_, bob, kEntries))).ok());
   Listen(NodeChannel("b"));
   EXPECT_EQ(NodeChannel("b"), "rc:ch:node:b");
   absl::StatusOr<MsgRoute> local = ParseMsgReply(Run(MsgCommand(a_, "alice", "PRIV x y")));
@@ -423,7 +423,7 @@ TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
   ASSERT_TRUE(sent.ok()) << sent.status();
   EXPECT_EQ(*sent, MsgRoute::kSent);
   EXPECT_EQ(Heard(NodeChannel("b"), 1),
-            std::vector<std::string>{absl::StrCat("msg bob ", line)});  // not the local one
+            std::vector<std::string>{absl::StrCat("msg 42 ", line)});  // not the local one
   absl::StatusOr<MsgRoute> nobody = ParseMsgReply(Run(MsgCommand(a_, "carol", line)));
   EXPECT_TRUE(HasErrorCode(nobody.status(), ErrorCode::kNoSuchNick)) << nobody.status();
 }

@@ -47,7 +47,7 @@ end
 -- A nick holder's account key ('' none) and address ('' unknown), from rc_nick's value.
 local function holder(nick_key)
   local account, address =
-      string.match(redis.call('GET', 'rc:nick:' .. nick_key) or '', '^%S+ %S+ %S+ (%S+) (%S+)$')
+      string.match(redis.call('GET', 'rc:nick:' .. nick_key) or '', '^%S+ %S+ %S+ (%S+) (%S+)')
   if not account or account == '-' then account = '' end
   if not address or address == '-' then address = '' end
   return account, address

@@ -17,6 +17,7 @@ void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
   cluster::NickChange claim{"", member.nick(), ""};
   claim.address = PeerAddress(member.peer());
+  claim.client = member.id();
   context_.cluster->Nick(
       claim,
       [registry, id = member.id(), nick = member.nick()](absl::Status status) {
@@ -42,6 +43,7 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "",
                              member.account()};
   change.address = PeerAddress(member.peer());
+  change.client = member.id();
   Registry* registry = context_.registry;
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
@@ -65,6 +67,7 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
 void Place::ClusterAccountChanged(const Connection& member) {
   cluster::NickChange change{member.nick(), member.nick(), "", member.account()};
   change.address = PeerAddress(member.peer());
+  change.client = member.id();
   change.refresh = true;
   // Sent before the client's next command, on the link's one connection: what it does next
   // (and what others see it do) comes after in Redis.
@@ -282,6 +285,7 @@ void Place::ClusterLogin(Connection& member, const std::string& nick,
                          const std::string& account) {
   cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "", account,
                              /*take=*/true, PeerAddress(member.peer())};
+  change.client = member.id();
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
                          member,
