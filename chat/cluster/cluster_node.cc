@@ -87,10 +87,28 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
     return ResyncParts();
   }
   TakeGuestBlock();
+  ClaimEpoch();
   beaten_since_up_ = false;
   Heartbeat();  // the takeover instead, until it succeeded: first, it frees what a previous
                 // process left
   RegisterHoldings();
+}
+
+void ClusterNode::ClaimEpoch() {
+  epoch_before_up_ = epoch_;
+  std::string candidate = absl::StrCat(incarnation_, "-", ++epoch_claims_);
+  link_->Command({"SET", cluster::kEpochKey, candidate, "NX", "GET"},
+                 [this, candidate](absl::StatusOr<RedisReply> reply) {
+                   if (!reply.ok() || reply->type == RedisReply::Type::kError) return;
+                   std::string now =
+                       reply->type == RedisReply::Type::kNil ? candidate : reply->str;
+                   if (!epoch_.empty() && now != epoch_) {
+                     LOG(WARNING) << "cluster: Redis lost its data while this node was away "
+                                     "(epoch " << epoch_ << ", now " << now
+                                  << "): the cluster is rebuilt from what the nodes hold";
+                   }
+                   epoch_ = std::move(now);
+                 });
 }
 
 void ClusterNode::TakeOver() {

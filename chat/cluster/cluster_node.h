@@ -221,6 +221,9 @@ class ClusterNode {
   void ResyncParts();
   // Prunes and registers again everything the holdings source says this node holds.
   void RegisterHoldings();
+  // Sets rc:epoch if Redis has none (it started empty) and learns Redis's epoch; sent before the
+  // re-registrations, which compare it with the one this node knew (rc_register).
+  void ClaimEpoch();
   void SendRegistration(const cluster::Registration& client);
   void TakeGuestBlock();
   // Const after construction.
@@ -253,6 +256,11 @@ class ClusterNode {
   bool heartbeat_in_flight_ = false;
   bool beaten_since_up_ = false;  // a heartbeat was answered since the link last came up
   absl::flat_hash_set<std::string> reaping_;
+  // Redis's data set, as rc:epoch names it (ClaimEpoch): the one this node last saw, and the one
+  // it knew before the link last came up ('' none), which its re-registrations are made against.
+  std::string epoch_;
+  std::string epoch_before_up_;
+  uint64_t epoch_claims_ = 0;
 };
 
 }  // namespace roomchat

@@ -348,7 +348,7 @@ void ClusterNode::RegisterHoldings() {
 
 void ClusterNode::SendRegistration(const cluster::Registration& client) {
   link_->Command(
-      cluster::RegisterCommand({options_.node_id, incarnation_}, client,
+      cluster::RegisterCommand({options_.node_id, incarnation_}, client, epoch_before_up_,
                                options_.max_stream_entries),
       [this, client](absl::StatusOr<RedisReply> reply) {
         absl::Status status = cluster::ParseStatusReply(reply);

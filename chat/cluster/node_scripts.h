@@ -12,6 +12,7 @@
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s):
 //   rc:nodes                 SET of registered node ids
+//   rc:epoch                 STRING naming Redis's data set (kEpochKey)
 //   rc:node:<node>           STRING its incarnation, PX 3/5 TTL
 //   rc:node:<node>:nicks     SET of <nick> it holds
 //   rc:node:<node>:members   SET of "<room> <nick>" it has in rooms
@@ -47,6 +48,9 @@ std::string RoomSettingsKey(absl::string_view room_key);  // rc:room:<room>:sett
 std::string RoomOpsKey(absl::string_view room_key);       // rc:room:<room>:ops (SET)
 std::string RoomBansKey(absl::string_view room_key);      // rc:room:<room>:bans (LIST)
 inline constexpr char kNodesKey[] = "rc:nodes";
+// A name for Redis's data set, set by the first node that finds none (Redis started empty): a
+// node that knew another one before its link dropped knows Redis lost its data meanwhile.
+inline constexpr char kEpochKey[] = "rc:epoch";
 inline constexpr char kRoomsKey[] = "rc:rooms";
 inline constexpr char kClusterChannel[] = "rc:ch:cluster";
 

@@ -245,10 +245,37 @@ TEST_F(NodeScriptsTest, ANickIsHeldOnlyWhileItsNodeLives) {
   Do({"SET", NodeKey("b"), "inc-c"});
   Registration alice;
   alice.nick = "Alice";
-  EXPECT_TRUE(ParseStatusReply(Ask(*link_, RegisterCommand(a, alice, 1000))).ok());
+  EXPECT_TRUE(ParseStatusReply(Ask(*link_, RegisterCommand(a, alice, "", 1000))).ok());
   held = Ask(*link_, {"GET", NickKey("alice")});
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(held->str, "a inc-a Alice - - 0");
+}
+
+// After Redis lost its data (rc:epoch is not the one the node knew), nobody saw a member go: its
+// re-registration posts no JOIN, even where another node's line started the room's seq again
+// (an attacker's review saw such JOINs). Where Redis kept its data (the node was reaped: the
+// room saw a LEAVE), or the node knew no epoch (nobody ever saw the member), it does.
+TEST_F(NodeScriptsTest, ARegistrationPostsAJoinOnlyWhereRedisKeptItsData) {
+  const NodeIdentity a{"a", "inc-a"};
+  Do({"SET", NodeKey("a"), "inc-a"});
+  Do({"SET", kEpochKey, "after"});
+  Do({"HSET", RoomKey("r"), "name", "R"});
+  ASSERT_TRUE(Ask(*link_, PostCommand({"r", "b", "MSG", "1 Bob hi", 1000, kNoHistory})).ok());
+  auto entries = [this] { return Integer({"XLEN", HistoryKey("r")}); };
+  ASSERT_EQ(entries(), 1);
+  auto register_in_r = [&](const std::string& nick, const std::string& known_epoch) {
+    Registration client;
+    client.nick = nick;
+    client.room_key = "r";
+    client.room_name = "R";
+    EXPECT_TRUE(ParseStatusReply(Ask(*link_, RegisterCommand(a, client, known_epoch, 1000))).ok());
+  };
+  register_in_r("Alice", "before");  // Redis lost its data since
+  EXPECT_EQ(entries(), 1);
+  register_in_r("Bob", "after");  // kept: this node was reaped, the room saw Bob leave
+  EXPECT_EQ(entries(), 2);
+  register_in_r("Carol", "");  // never registered before
+  EXPECT_EQ(entries(), 3);
 }
 
 // A new process registers its node at once, before its first beat: what it claims is reaped if

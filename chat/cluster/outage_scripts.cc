@@ -48,13 +48,17 @@ return removed
 // someone else holds the nick now. ARGV: node, incarnation, nick key, nick, room key ('' none),
 // room name, max stream entries, old nick key ('' none: the member it replaces, renamed with a
 // NICK unless another node's client holds that entry now or the room saw it LEAVE), old nick as
-// given, account key ('-' none), address ('-' unknown), client id.
-// The JOIN is posted only where the room's entries survived (else nobody saw a LEAVE).
+// given, account key ('-' none), address ('-' unknown), client id, the epoch the node knew before
+// its link came up ('' none: nothing of its clients was ever in Redis).
+// Redis lost its data since then when rc:epoch is another: nobody saw the member go, so no JOIN
+// is posted (and a renamed member's room hears NICK, knowing the old nick); else the room's
+// other members saw a LEAVE (the node was reaped), or never saw the member: JOIN.
 constexpr char kRegisterBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
 if replaced then return replaced end
 local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local mine = node .. ' ' .. ARGV[2] .. ' '
+local lost = ARGV[13] ~= '' and ARGV[13] ~= redis.call('GET', 'rc:epoch')
 local held = redis.call('GET', 'rc:nick:' .. nick_key)
 if live_holder(held) and not held_by(held, mine) then
   return redis.error_reply('nick-taken ' .. nick .. ' is taken')
@@ -68,10 +72,9 @@ local members_key = 'rc:room:' .. room .. ':members'
 if ARGV[8] ~= '' and ARGV[8] ~= nick_key then
   -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is
   -- in the room and took the entry, or this node was reaped and the room saw it LEAVE): it hears
-  -- NICK old new. Redis that lost its data has no seq: the room heard nothing and knows the old.
+  -- NICK old new. After Redis lost its data the room heard nothing and knows the old.
   local old_held = redis.call('HGET', members_key, ARGV[8])
-  if (old_held and held_by(old_held, node .. ' ')) or
-     (not old_held and redis.call('EXISTS', 'rc:seq:' .. room) == 0) then
+  if (old_held and held_by(old_held, node .. ' ')) or (not old_held and lost) then
     if old_held then
       redis.call('HDEL', members_key, ARGV[8])
       redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[8])
@@ -83,9 +86,7 @@ if ARGV[8] ~= '' and ARGV[8] ~= nick_key then
 end
 if redis.call('HGET', members_key, nick_key) == node .. ' ' .. nick then return 0 end
 add_member(node, room, nick_key, nick)
--- The room's other members saw this one LEAVE (the node was reaped) only if Redis kept the room's
--- entries; after Redis lost its data nobody saw anything, and nobody is told of a JOIN.
-if redis.call('EXISTS', 'rc:seq:' .. room) == 1 then room_post(room, ARGV[7], node, 'JOIN', nick) end
+if not lost then room_post(room, ARGV[7], node, 'JOIN', nick) end
 return 1
 )lua";
 
@@ -117,14 +118,15 @@ std::vector<std::string> PruneCommand(const NodeIdentity& self,
 }
 
 std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
-                                         size_t max_entries) {
+                                         const std::string& known_epoch, size_t max_entries) {
   std::string nick_key = NameKey(client.nick);
   return Evalsha(RegisterScript(), {NickKey(nick_key), NodeNicksKey(self.node)},
                  {self.node, self.incarnation, nick_key, client.nick, client.room_key,
                   client.room_name, absl::StrCat(max_entries),
                   client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces,
                   client.account.empty() ? "-" : client.account,
-                  client.address.empty() ? "-" : client.address, absl::StrCat(client.client)});
+                  client.address.empty() ? "-" : client.address, absl::StrCat(client.client),
+                  known_epoch});
 }
 
 }  // namespace cluster

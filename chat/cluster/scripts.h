@@ -171,8 +171,9 @@ struct Registration {
 };
 std::vector<std::string> PruneCommand(const NodeIdentity& self,
                                       const std::vector<Registration>& kept, size_t max_entries);
+// `known_epoch`: rc:epoch as this node knew it before its link came up ('' none).
 std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
-                                         size_t max_entries);
+                                         const std::string& known_epoch, size_t max_entries);
 
 // ---- Guest numbers: INCRBY rc:guest <block>; the reply is the last number of the block (the
 // block is reply - block + 1 .. reply).

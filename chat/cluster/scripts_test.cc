@@ -477,7 +477,7 @@ TEST_F(ScriptsTest, AReplacedProcessIsRefusedBeforeItWritesAnything) {
   Registration zed;
   zed.client = 1;
   zed.nick = "Zed";
-  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, kEntries))),
+  EXPECT_TRUE(HasErrorCode(ParseStatusReply(Run(RegisterCommand(a_, zed, "", kEntries))),
                            ErrorCode::kUnavailable));
   // Nor does a line of its clients (whose nicks may be others' by now) reach the room.
   PostRequest line{"lounge", "a", "MSG", "1 Alice hi", kEntries, kNoHistory, a_.incarnation};
