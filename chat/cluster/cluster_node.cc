@@ -96,10 +96,17 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
 
 void ClusterNode::ClaimEpoch() {
   epoch_before_up_ = epoch_;
+  conflict_epochs_.clear();  // last round's: a client not registered again by now left
   std::string candidate = absl::StrCat(incarnation_, "-", ++epoch_claims_);
   link_->Command({"SET", cluster::kEpochKey, candidate, "NX", "GET"},
                  [this, candidate](absl::StatusOr<RedisReply> reply) {
-                   if (!reply.ok() || reply->type == RedisReply::Type::kError) return;
+                   if (!reply.ok()) return;  // the link dropped again: claimed when it is back
+                   if (reply->type == RedisReply::Type::kError) {
+                     // Redis before 7.0 (no SET NX GET), or out of memory: a loss of its data
+                     // would go unnoticed (JOINs then announce members nobody saw go).
+                     LOG(ERROR) << "cluster: could not read or set rc:epoch: " << reply->str;
+                     return;
+                   }
                    std::string now =
                        reply->type == RedisReply::Type::kNil ? candidate : reply->str;
                    if (!epoch_.empty() && now != epoch_) {

@@ -5,7 +5,8 @@
 //     previous process under the same id left (it was killed and restarted before its key
 //     expired) is freed at once, and its members' rooms get their LEAVEs;
 //   - then, and every --cluster_node_ttl_s / 5, rc_heartbeat re-arms its node key (3/5 of the
-//     TTL) and its nicks' keys (the TTL), and reports the registered nodes whose key is gone;
+//     TTL; its nicks are held while the key lives), and reports the registered nodes whose key is
+//     gone;
 //   - for each of those it runs rc_reap: their members leave their rooms (LEAVE entries on the
 //     room channels), emptied rooms close, their nicks are freed. So a node killed with kill -9
 //     is reaped within the TTL (3/5 + 1/5 of it), by whichever survivor notices first;
@@ -107,8 +108,8 @@ class ClusterNode {
   const std::string& incarnation() const { return incarnation_; }
   const std::string& node_id() const { return options_.node_id; }
 
-  // Owner, before Start(): where "msg <client> <line>" from another node's /msg goes (link
-  // thread): the client that held the nick when Redis resolved it.
+  // Owner, before Start(): where "msg <incarnation> <client> <line>" from another node's /msg
+  // goes (link thread), for this process: the client that held the nick when Redis resolved it.
   using NodeMessageSink = std::function<void(uint64_t client, const std::string& line)>;
   void SetNodeMessageSink(NodeMessageSink sink) { node_message_sink_ = std::move(sink); }
   // Owner, before Start(): told (link thread) that a login on another node took `nick_key` from
@@ -224,7 +225,8 @@ class ClusterNode {
   // Sets rc:epoch if Redis has none (it started empty) and learns Redis's epoch; sent before the
   // re-registrations, which compare it with the one this node knew (rc_register).
   void ClaimEpoch();
-  void SendRegistration(const cluster::Registration& client);
+  // rc_register of `client`, against `known_epoch` (see rc_register).
+  void SendRegistration(const cluster::Registration& client, const std::string& known_epoch);
   void TakeGuestBlock();
   // Const after construction.
   const ClusterNodeOptions options_;
@@ -261,6 +263,9 @@ class ClusterNode {
   std::string epoch_;
   std::string epoch_before_up_;
   uint64_t epoch_claims_ = 0;
+  // Clients the conflict rule renamed this round, by id: the epoch their first registration
+  // was made against, for the one under their new nick (Register).
+  absl::flat_hash_map<uint64_t, std::string> conflict_epochs_;
 };
 
 }  // namespace roomchat

@@ -1,10 +1,12 @@
 // ClusterNode's API for the places: the scripts that make nicks and rooms cluster-wide, and the
 // routing of what arrives on the room and node channels (docs/CLUSTER.md).
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -242,11 +244,13 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
   if (channel == cluster::kClusterChannel) return OnClusterMessage(message);
   if (channel != cluster::NodeChannel(options_.node_id)) return;
   if (absl::ConsumePrefix(&message, "msg ")) {
-    size_t space = message.find(' ');
+    // "msg <incarnation> <client> <line>": another process under this node id (taken over, or
+    // the one taking over) is not told what was meant for its client of the same number.
+    std::vector<absl::string_view> parts = absl::StrSplit(message, absl::MaxSplits(' ', 2));
     uint64_t client = 0;
-    if (space != absl::string_view::npos && node_message_sink_ &&
-        absl::SimpleAtoi(message.substr(0, space), &client)) {
-      node_message_sink_(client, std::string(message.substr(space + 1)));
+    if (parts.size() == 3 && parts[0] == incarnation_ && node_message_sink_ &&
+        absl::SimpleAtoi(parts[1], &client)) {
+      node_message_sink_(client, std::string(parts[2]));
     }
   } else if (absl::ConsumePrefix(&message, "lose ") && nick_taken_sink_) {
     nick_taken_sink_(std::string(message));
@@ -321,7 +325,15 @@ void ClusterNode::ResyncParts() {
 namespace roomchat {
 
 void ClusterNode::Register(const cluster::Registration& client) {
-  link_->RunInLinkThread([this, client] { SendRegistration(client); });
+  link_->RunInLinkThread([this, client] {
+    // A client the conflict rule renamed in this round of re-registrations is registered against
+    // the round's epoch; any other against the epoch Redis has now.
+    auto conflict = conflict_epochs_.find(client.client);
+    if (conflict == conflict_epochs_.end()) return SendRegistration(client, epoch_);
+    std::string known = std::move(conflict->second);
+    conflict_epochs_.erase(conflict);
+    SendRegistration(client, known);
+  });
 }
 
 void ClusterNode::RegisterHoldings() {
@@ -339,18 +351,19 @@ void ClusterNode::RegisterHoldings() {
                                   << " room members that left during the outage were removed";
                    }
                  });
-  for (const cluster::Registration& client : held) SendRegistration(client);
+  for (const cluster::Registration& client : held) SendRegistration(client, epoch_before_up_);
   if (!held.empty()) {
     LOG(INFO) << "cluster: registering again the " << held.size() << " clients of node "
               << options_.node_id;
   }
 }
 
-void ClusterNode::SendRegistration(const cluster::Registration& client) {
+void ClusterNode::SendRegistration(const cluster::Registration& client,
+                                   const std::string& known_epoch) {
   link_->Command(
-      cluster::RegisterCommand({options_.node_id, incarnation_}, client, epoch_before_up_,
+      cluster::RegisterCommand({options_.node_id, incarnation_}, client, known_epoch,
                                options_.max_stream_entries),
-      [this, client](absl::StatusOr<RedisReply> reply) {
+      [this, client, known_epoch](absl::StatusOr<RedisReply> reply) {
         absl::Status status = cluster::ParseStatusReply(reply);
         if (status.ok() || !reply.ok()) return;  // link down: registered when it is back
         // Refused: another process took this node id over (the heartbeat fences the link).
@@ -361,6 +374,7 @@ void ClusterNode::SendRegistration(const cluster::Registration& client) {
         }
         LOG(WARNING) << "cluster: client " << client.client << " lost its nick " << client.nick
                      << " to another node while this one was cut off: " << status.message();
+        conflict_epochs_[client.client] = known_epoch;  // for its registration under a new nick
         if (nick_conflict_) nick_conflict_(client.client, client.nick);
       });
 }

@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "chat/cluster/link_test_util.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/cluster/scripts.h"
 #include "chat/cluster/test_redis.h"
 #include "gtest/gtest.h"
 
@@ -34,7 +36,8 @@ class ClusterNodeTest : public ::testing::Test {
     ASSERT_TRUE(SubscribeAndWait(*helper_, RoomChannel("lounge")));
   }
 
-  std::unique_ptr<ClusterNode> StartNode(const std::string& id) {
+  std::unique_ptr<ClusterNode> StartNode(const std::string& id,
+                                         ClusterNode::NodeMessageSink messages = nullptr) {
     ClusterNodeOptions options;
     options.redis = DefaultOptions(redis_.port());
     options.node_id = id;
@@ -42,6 +45,7 @@ class ClusterNodeTest : public ::testing::Test {
     options.max_stream_entries = 1000;
     absl::StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Create(options);
     EXPECT_TRUE(node.ok()) << node.status();
+    if (messages) (*node)->SetNodeMessageSink(std::move(messages));
     EXPECT_TRUE((*node)->Start().ok());
     return *std::move(node);
   }
@@ -62,7 +66,7 @@ class ClusterNodeTest : public ::testing::Test {
 
   // What the places of node `node` will register for client `nick` in the lounge.
   void Register(const std::string& node, const std::string& nick, const std::string& shown) {
-    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " -")});
+    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " - - 1")});
     Do({"SADD", NodeNicksKey(node), nick});
     Do({"HSET", RoomKey("lounge"), "name", "Lounge"});
     Do({"ZADD", kRoomsKey, "0", "lounge"});
@@ -107,9 +111,8 @@ TEST_F(ClusterNodeTest, AStoppedNodeIsReapedBySurvivorWithinItsTtl) {
   ASSERT_TRUE(WaitForHeartbeats(*b, 1));
   Register("a", "alice", "Alice");
   Register("b", "bob", "Bob");
-  // alice's nick key needs no beat of its own: it lives, with no expiry, while a does.
-  ASSERT_TRUE(WaitForHeartbeats(*a, a->TEST_heartbeats() + 6));  // > the TTL of beating
-  EXPECT_TRUE(Exists(NickKey("alice")));
+  // a beats past its TTL: never taken for dead.
+  ASSERT_TRUE(WaitForHeartbeats(*a, a->TEST_heartbeats() + 6));
   EXPECT_EQ(b->TEST_reaped(), 0u);
 
   a->Stop();  // no goodbye: as kill -9 leaves it
@@ -146,6 +149,54 @@ TEST_F(ClusterNodeTest, ARestartedNodeFreesItsPreviousProcessAtOnce) {
   EXPECT_FALSE(Exists(NickKey("alice")));
   ASSERT_TRUE(WaitForHeartbeats(*second, 1));
   EXPECT_TRUE(Exists(NodeKey("a")));
+}
+
+// A private message names the process it is for: one published for an earlier (or later)
+// process under the same node id reaches none of this one's clients, whose ids start at 1 too.
+TEST_F(ClusterNodeTest, PrivateMessagesReachOnlyTheProcessTheyAreFor) {
+  absl::Mutex mu;
+  std::vector<std::string> got;
+  std::unique_ptr<ClusterNode> a = StartNode("a", [&](uint64_t client, const std::string& line) {
+    absl::MutexLock lock(&mu);
+    got.push_back(absl::StrCat(client, " ", line));
+  });
+  ASSERT_TRUE(WaitForHeartbeats(*a, 1));
+  Do({"PUBLISH", NodeChannel("a"), "msg 0000-other 3 PRIV bob not for you"});
+  Do({"PUBLISH", NodeChannel("a"), absl::StrCat("msg ", a->incarnation(), " 3 PRIV bob hi")});
+  absl::Time end = absl::Now() + kDeadline;
+  for (bool done = false; !done && absl::Now() < end; absl::SleepFor(absl::Milliseconds(5))) {
+    absl::MutexLock lock(&mu);
+    done = !got.empty();
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(got, std::vector<std::string>{"3 PRIV bob hi"});
+}
+
+// After Redis lost its data and the node re-registered what it held against the epoch it knew,
+// a later registration (a client's room move that failed here, put back) is made against the
+// epoch Redis has now: the room saw the client go, so it hears it come back.
+TEST_F(ClusterNodeTest, ARegistrationAfterALossRoundIsAnnounced) {
+  std::unique_ptr<ClusterNode> a = StartNode("a");
+  ASSERT_TRUE(WaitForHeartbeats(*a, 1));
+  redis_.Kill();
+  ASSERT_TRUE(redis_.Restart().ok());  // empty
+  const uint64_t beats = a->TEST_heartbeats();
+  ASSERT_TRUE(WaitForHeartbeats(*a, beats + 1));  // up again, its epoch read before the beat
+  Reports heard;
+  std::unique_ptr<RedisLink> listener = StartLink(redis_.port(), heard);
+  ASSERT_TRUE(SubscribeAndWait(*listener, RoomChannel("lounge")));
+  cluster::Registration zed;
+  zed.client = 5;
+  zed.nick = "Zed";
+  zed.room_key = "lounge";
+  zed.room_name = "Lounge";
+  a->Register(zed);
+  std::vector<std::string> got = heard.WaitForCount(1);
+  ASSERT_EQ(got.size(), 1u);
+  absl::StatusOr<RoomEntry> join = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+  ASSERT_TRUE(join.ok()) << join.status();
+  EXPECT_EQ(join->kind, "JOIN");
+  EXPECT_EQ(join->body, "Zed");
 }
 
 }  // namespace

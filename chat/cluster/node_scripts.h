@@ -16,8 +16,8 @@
 //   rc:node:<node>           STRING its incarnation, PX 3/5 TTL
 //   rc:node:<node>:nicks     SET of <nick> it holds
 //   rc:node:<node>:members   SET of "<room> <nick>" it has in rooms
-//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->"
-//                            (no expiry; held while rc:node:<node> is <incarnation>)
+//   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->
+//                            <client id>" (no expiry; held while rc:node:<node> is <incarnation>)
 //   rc:rooms                 ZSET of open <room>s
 //   rc:room:<room>           HASH name, ...; rc:room:<room>:members HASH <nick> -> "<node> <nick>"
 //

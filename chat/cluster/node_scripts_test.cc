@@ -51,7 +51,7 @@ class NodeScriptsTest : public ::testing::Test {
     Do({"SADD", NodeMembersKey(node), absl::StrCat(room, " ", nick)});
   }
   void AddNick(const std::string& node, const std::string& nick, const std::string& shown) {
-    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " -")});
+    Do({"SET", NickKey(nick), absl::StrCat(node, " inc ", shown, " - - 1")});
     Do({"SADD", NodeNicksKey(node), nick});
   }
 
@@ -276,6 +276,41 @@ TEST_F(NodeScriptsTest, ARegistrationPostsAJoinOnlyWhereRedisKeptItsData) {
   EXPECT_EQ(entries(), 2);
   register_in_r("Carol", "");  // never registered before
   EXPECT_EQ(entries(), 3);
+  // Renamed by the conflict rule, its old entry taken by the winner: new to everyone.
+  Do({"HSET", RoomMembersKey("r"), "dave", "b Dave"});
+  Registration guest;
+  guest.nick = "Guest7";
+  guest.room_key = "r";
+  guest.room_name = "R";
+  guest.replaces = "Dave";
+  EXPECT_TRUE(ParseStatusReply(Ask(*link_, RegisterCommand(a, guest, "before", 1000))).ok());
+  EXPECT_EQ(entries(), 4);
+}
+
+// A nick is free to claim once its node's key is gone, maybe before the reaper ran, with the
+// dead member still in a room: its new holder joining makes the room hear that member LEAVE
+// first, and the reaper has nothing left to announce there.
+TEST_F(NodeScriptsTest, ANewHolderOfADeadMembersNickMakesItLeaveFirst) {
+  const NodeIdentity b{"b", "inc-b"};
+  Do({"SET", NodeKey("b"), "inc-b"});
+  AddMember("a", "r", "alice", "Alice");  // a's key is gone: it died
+  AddNick("a", "alice", "Alice");
+  Reports heard;
+  std::unique_ptr<RedisLink> listener = StartLink(redis_.port(), heard);
+  ASSERT_TRUE(SubscribeAndWait(*listener, RoomChannel("r")));
+  ASSERT_TRUE(Claim(b, "ALICE").ok());
+  RoomMove move{"alice", "ALICE", "r", "", ""};
+  ASSERT_TRUE(ParseEnteredReply(Ask(*link_, JoinCommand(b, move, 0, 1000))).ok());
+  EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 0);
+  std::vector<std::string> kinds;
+  for (const std::string& message : heard.WaitForCount(2)) {
+    absl::StatusOr<RoomEntry> entry =
+        ParseRoomEntry(message.substr(RoomChannel("r").size() + 1));
+    ASSERT_TRUE(entry.ok()) << entry.status();
+    kinds.push_back(absl::StrCat(entry->kind, " ", entry->body));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"LEAVE Alice", "JOIN ALICE"}));
+  EXPECT_EQ(Integer({"SISMEMBER", NodeMembersKey("a"), "r alice"}), 0);
 }
 
 // A new process registers its node at once, before its first beat: what it claims is reaped if

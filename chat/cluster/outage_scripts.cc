@@ -79,14 +79,16 @@ if ARGV[8] ~= '' and ARGV[8] ~= nick_key then
       redis.call('HDEL', members_key, ARGV[8])
       redis.call('SREM', 'rc:node:' .. node .. ':members', room .. ' ' .. ARGV[8])
     end
-    add_member(node, room, nick_key, nick)
+    add_member(node, room, nick_key, nick, ARGV[7])
     room_post(room, ARGV[7], node, 'NICK', ARGV[9] .. ' ' .. nick)
     return 1
   end
 end
 if redis.call('HGET', members_key, nick_key) == node .. ' ' .. nick then return 0 end
-add_member(node, room, nick_key, nick)
-if not lost then room_post(room, ARGV[7], node, 'JOIN', nick) end
+add_member(node, room, nick_key, nick, ARGV[7])
+-- A member renamed by the conflict whose old entry the winner took is new to everyone.
+local renamed = ARGV[8] ~= '' and ARGV[8] ~= nick_key
+if renamed or not lost then room_post(room, ARGV[7], node, 'JOIN', nick) end
 return 1
 )lua";
 

@@ -22,9 +22,18 @@ local function room_post(room, max_entries, node, kind, body)
   return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
               node, kind, body)
 end
--- A room with a member keeps its seq for good (close_if_empty lets it expire).
-local function add_member(node, room, nick_key, nick)
-  redis.call('HSET', 'rc:room:' .. room .. ':members', nick_key, node .. ' ' .. nick)
+-- A room with a member keeps its seq for good (close_if_empty lets it expire). An entry of the
+-- nick's on another node (a dead node's, whose nick was free to claim, or one a login took the
+-- nick from) leaves first, so the room hears it go before it hears the new holder.
+local function add_member(node, room, nick_key, nick, max_entries)
+  local members_key = 'rc:room:' .. room .. ':members'
+  local old = redis.call('HGET', members_key, nick_key)
+  if old and not held_by(old, node .. ' ') then
+    local other = string.match(old, '^(%S+) ')
+    redis.call('SREM', 'rc:node:' .. other .. ':members', room .. ' ' .. nick_key)
+    room_post(room, max_entries, node, 'LEAVE', string.sub(old, #other + 2))
+  end
+  redis.call('HSET', members_key, nick_key, node .. ' ' .. nick)
   redis.call('SADD', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
   redis.call('PERSIST', 'rc:seq:' .. room)
 end

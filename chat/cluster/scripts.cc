@@ -73,7 +73,7 @@ if room ~= '' and old_key ~= '' then
   if held_by(redis.call('HGET', members_key, old_key), node .. ' ') then
     redis.call('HDEL', members_key, old_key)
     redis.call('SREM', KEYS[3], room .. ' ' .. old_key)
-    add_member(node, room, new_key, new_nick)
+    add_member(node, room, new_key, new_nick, ARGV[8])
     room_post(room, ARGV[8], node, 'NICK', old_nick .. ' ' .. new_nick)
   end
 end
@@ -109,9 +109,9 @@ if owner then
 end
 if ARGV[6] ~= '' and ARGV[6] ~= room then leave(node, ARGV[6], ARGV[4], ARGV[8]) end
 open_room(room, name)
--- A new room has a seq at once (rc_register tells a room Redis lost by its missing seq).
+-- A new room has a seq at once: a room that closes without a line has one to expire.
 redis.call('HSETNX', KEYS[4], 'seq', '0')
-add_member(node, room, ARGV[4], ARGV[5])
+add_member(node, room, ARGV[4], ARGV[5], ARGV[8])
 local fresh, limit_hit = 0, 0
 if not owner then
   fresh = 1
@@ -142,7 +142,7 @@ if max_members > 0 and redis.call('HEXISTS', KEYS[2], nick_key) == 0 and
                                          max_members))
 end
 if ARGV[5] ~= '' and ARGV[5] ~= room then leave(node, ARGV[5], nick_key, ARGV[7]) end
-add_member(node, room, nick_key, nick)
+add_member(node, room, nick_key, nick, ARGV[7])
 local posted = room_post(room, ARGV[7], node, 'JOIN', nick)
 local topic, topic_by = topic_of(room)
 return {name, redis.call('HLEN', KEYS[2]), posted[2], topic, topic_by}
@@ -190,15 +190,18 @@ return out
 )lua";
 
 // KEYS[1] rc:nick:<to>; ARGV: node, to key, line. Another node's holder is sent
-// "msg <client> <line>": for the client that held the nick now, whatever it is called when the
-// message gets there.
+// "msg <incarnation> <client> <line>": for the client that held the nick now, whatever it is
+// called when the message gets there, and only in the process that held it (a node id's channel
+// outlives a process a newer one took over; client ids start again in each).
 constexpr char kMsgScript[] = R"lua(
 local held = redis.call('GET', KEYS[1])
 local owner = live_holder(held)
-if not owner then return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2]) end
+local inc, client = string.match(held or '', '^%S+ (%S+) .* (%d+)$')
+if not owner or not client then
+  return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2])
+end
 if owner == ARGV[1] then return 'local' end
-local client = string.match(held, '(%d+)$')
-redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. client .. ' ' .. ARGV[3])
+redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. inc .. ' ' .. client .. ' ' .. ARGV[3])
 return 'sent'
 )lua";
 

@@ -423,7 +423,7 @@ TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
   ASSERT_TRUE(sent.ok()) << sent.status();
   EXPECT_EQ(*sent, MsgRoute::kSent);
   EXPECT_EQ(Heard(NodeChannel("b"), 1),
-            std::vector<std::string>{absl::StrCat("msg 42 ", line)});  // not the local one
+            std::vector<std::string>{absl::StrCat("msg inc-b 42 ", line)});  // not the local one
   absl::StatusOr<MsgRoute> nobody = ParseMsgReply(Run(MsgCommand(a_, "carol", line)));
   EXPECT_TRUE(HasErrorCode(nobody.status(), ErrorCode::kNoSuchNick)) << nobody.status();
 }
