@@ -83,8 +83,7 @@ class ClusterNodeTest : public ::testing::Test {
   RoomEntry WaitForLeave() {
     std::vector<std::string> got = helper_reports_.WaitForCount(1);
     if (got.empty()) return {};
-    absl::StatusOr<RoomEntry> entry =
-        ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+    absl::StatusOr<RoomEntry> entry = HeardEntry("lounge", got[0]);
     EXPECT_TRUE(entry.ok()) << entry.status();
     return entry.ok() ? *entry : RoomEntry{};
   }
@@ -193,7 +192,7 @@ TEST_F(ClusterNodeTest, ARegistrationAfterALossRoundIsAnnounced) {
   a->Register(zed);
   std::vector<std::string> got = heard.WaitForCount(1);
   ASSERT_EQ(got.size(), 1u);
-  absl::StatusOr<RoomEntry> join = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+  absl::StatusOr<RoomEntry> join = HeardEntry("lounge", got[0]);
   ASSERT_TRUE(join.ok()) << join.status();
   EXPECT_EQ(join->kind, "JOIN");
   EXPECT_EQ(join->body, "Zed");

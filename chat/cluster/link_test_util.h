@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
@@ -66,6 +67,12 @@ class Reports {
   std::vector<std::string> messages_ ABSL_GUARDED_BY(mu_);
   std::vector<RedisLink::State> states_ ABSL_GUARDED_BY(mu_);
 };
+
+// The room entry in `heard` ("<channel> <payload>", as Reports keep it) on room_key's channel.
+inline absl::StatusOr<cluster::RoomEntry> HeardEntry(const std::string& room_key,
+                                                     const std::string& heard) {
+  return cluster::ParseRoomEntry(heard.substr(cluster::RoomChannel(room_key).size() + 1));
+}
 
 inline RedisLinkOptions DefaultOptions(int port) {
   RedisLinkOptions options;

@@ -142,7 +142,7 @@ TEST_F(NodeScriptsTest, ReapingFreesNicksAnnouncesLeavesAndClosesEmptiedRooms) {
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 2);
   std::vector<std::string> got = listener_reports.WaitForCount(1);
   ASSERT_EQ(got.size(), 1u);
-  absl::StatusOr<RoomEntry> leave = ParseRoomEntry(got[0].substr(RoomChannel("lounge").size() + 1));
+  absl::StatusOr<RoomEntry> leave = HeardEntry("lounge", got[0]);
   ASSERT_TRUE(leave.ok()) << leave.status();
   EXPECT_EQ(leave->kind, "LEAVE");
   EXPECT_EQ(leave->body, "Alice");
@@ -304,8 +304,7 @@ TEST_F(NodeScriptsTest, ANewHolderOfADeadMembersNickMakesItLeaveFirst) {
   EXPECT_EQ(Integer(ReapCommand("b", "a", 1000)), 0);
   std::vector<std::string> kinds;
   for (const std::string& message : heard.WaitForCount(2)) {
-    absl::StatusOr<RoomEntry> entry =
-        ParseRoomEntry(message.substr(RoomChannel("r").size() + 1));
+    absl::StatusOr<RoomEntry> entry = HeardEntry("r", message);
     ASSERT_TRUE(entry.ok()) << entry.status();
     kinds.push_back(absl::StrCat(entry->kind, " ", entry->body));
   }
