@@ -2,12 +2,12 @@
 // frees what a dead node held (docs/CLUSTER.md, "A node that dies", "rc_heartbeat", "rc_reap").
 //
 // Each node runs rc_heartbeat every --cluster_node_ttl_s / 5: it re-arms the node's key (which
-// lives 3/5 of the TTL) and answers which registered nodes' keys are gone. Its nick keys have no
+// lives 3/5 of the TTL) and answers which registered nodes' keys are gone. (Its nick keys have no
 // expiry: a nick is held while its node's key names the incarnation that claimed it, so the beat
-// costs the same for a node with ten thousand clients as for one with none. For each of those the node runs rc_reap, which, atomically: removes the
-// dead node's members from their rooms, posting a LEAVE entry in each room (so every other node's
-// members see it through the room channel), closes the rooms that emptied, frees the nicks it
-// still owned, and forgets the node. Reaping twice is harmless (the second finds nothing); a node
+// costs the same for a node with ten thousand clients as for one with none.) For each of those
+// the node runs rc_reap, which, atomically: removes the dead node's members from their rooms,
+// posting a LEAVE entry in each room (so every other node's members see it through the room
+// channel), closes the rooms that emptied, frees the nicks it still owned, and forgets the node. Reaping twice is harmless (the second finds nothing); a node
 // whose key is back (it returned) is not reaped.
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s):

@@ -59,6 +59,8 @@ if replaced then return replaced end
 local node, nick_key, nick, room = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local mine = node .. ' ' .. ARGV[2] .. ' '
 local lost = ARGV[13] ~= '' and ARGV[13] ~= redis.call('GET', 'rc:epoch')
+-- Renamed by the conflict rule: ARGV[8] is the nick the room knew it by.
+local renamed = ARGV[8] ~= '' and ARGV[8] ~= nick_key
 local held = redis.call('GET', 'rc:nick:' .. nick_key)
 if live_holder(held) and not held_by(held, mine) then
   return redis.error_reply('nick-taken ' .. nick .. ' is taken')
@@ -69,10 +71,10 @@ redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
 if redis.call('EXISTS', 'rc:room:' .. room) == 0 then open_room(room, ARGV[6]) end
 local members_key = 'rc:room:' .. room .. ':members'
-if ARGV[8] ~= '' and ARGV[8] ~= nick_key then
-  -- Renamed by a conflict: the room knew it by the old nick (unless the winner of the nick is
-  -- in the room and took the entry, or this node was reaped and the room saw it LEAVE): it hears
-  -- NICK old new. After Redis lost its data the room heard nothing and knows the old.
+if renamed then
+  -- The room knew it by the old nick (unless the winner of the nick is in the room and took
+  -- the entry, or this node was reaped and the room saw it LEAVE): it hears NICK old new. After
+  -- Redis lost its data the room heard nothing and knows the old.
   local old_held = redis.call('HGET', members_key, ARGV[8])
   if (old_held and held_by(old_held, node .. ' ')) or (not old_held and lost) then
     if old_held then
@@ -87,7 +89,6 @@ end
 if redis.call('HGET', members_key, nick_key) == node .. ' ' .. nick then return 0 end
 add_member(node, room, nick_key, nick, ARGV[7])
 -- A member renamed by the conflict whose old entry the winner took is new to everyone.
-local renamed = ARGV[8] ~= '' and ARGV[8] ~= nick_key
 if renamed or not lost then room_post(room, ARGV[7], node, 'JOIN', nick) end
 return 1
 )lua";

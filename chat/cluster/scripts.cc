@@ -24,9 +24,9 @@ namespace {
 // takes the nick from whoever holds it; 'refresh': only the account and address of a nick this
 // node holds), the client's address ('-' unknown), the client's id. The value kept is "<node>
 // <inc> <nick> <account or -> <address> <client>" (the room scripts judge bans by it; rc_msg
-// routes by the client), with no expiry: it is held while
-// its node's key lives (live_holder), and the reaper deletes it. Checks come before any write:
-// Redis keeps the writes of a script that answers an error.
+// routes by the client), with no expiry: it is held while its node's key lives (live_holder),
+// and the reaper deletes it. Checks come before any write: Redis keeps the writes of a script
+// that answers an error.
 constexpr char kNickBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[2])
 if replaced then return replaced end

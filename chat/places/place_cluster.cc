@@ -12,12 +12,24 @@
 #include "glog/logging.h"
 
 namespace roomchat {
+namespace {
+
+// A change of `member`'s nick in Redis, which keeps with the nick who holds it: the client's id
+// (rc_msg routes by it) and its address (address bans judge by it).
+cluster::NickChange NickChangeOf(const Connection& member, std::string old_nick,
+                                 std::string new_nick, std::string room_key, std::string account) {
+  cluster::NickChange change{std::move(old_nick), std::move(new_nick), std::move(room_key),
+                             std::move(account)};
+  change.address = PeerAddress(member.peer());
+  change.client = member.id();
+  return change;
+}
+
+}  // namespace
 
 void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
-  cluster::NickChange claim{"", member.nick(), ""};
-  claim.address = PeerAddress(member.peer());
-  claim.client = member.id();
+  cluster::NickChange claim = NickChangeOf(member, "", member.nick(), "", "");
   context_.cluster->Nick(
       claim,
       [registry, id = member.id(), nick = member.nick()](absl::Status status) {
@@ -40,10 +52,8 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
   if (absl::Status reserved = context_.registry->ReserveNick(member.id(), nick); !reserved.ok()) {
     return SendError(member, reserved);
   }
-  cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "",
-                             member.account()};
-  change.address = PeerAddress(member.peer());
-  change.client = member.id();
+  cluster::NickChange change = NickChangeOf(
+      member, member.nick(), nick, is_room() ? NameKey(room_name_) : "", member.account());
   Registry* registry = context_.registry;
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
@@ -65,9 +75,8 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
 }
 
 void Place::ClusterAccountChanged(const Connection& member) {
-  cluster::NickChange change{member.nick(), member.nick(), "", member.account()};
-  change.address = PeerAddress(member.peer());
-  change.client = member.id();
+  cluster::NickChange change =
+      NickChangeOf(member, member.nick(), member.nick(), "", member.account());
   change.refresh = true;
   // Sent before the client's next command, on the link's one connection: what it does next
   // (and what others see it do) comes after in Redis.
@@ -283,9 +292,9 @@ void Place::RegisterRenamed(Connection& member, const std::string& lost_nick) {
 
 void Place::ClusterLogin(Connection& member, const std::string& nick,
                          const std::string& account) {
-  cluster::NickChange change{member.nick(), nick, is_room() ? NameKey(room_name_) : "", account,
-                             /*take=*/true, PeerAddress(member.peer())};
-  change.client = member.id();
+  cluster::NickChange change =
+      NickChangeOf(member, member.nick(), nick, is_room() ? NameKey(room_name_) : "", account);
+  change.take = true;
   ClusterNode* node = context_.cluster;
   node->Nick(change, HoldFor<absl::Status>(
                          member,
