@@ -261,14 +261,17 @@ TEST_F(ChatClientTest, InteractiveLinesArriveAboveWhatIsBeingTyped) {
   tmux.Keys("'half a thou'");
   ASSERT_TRUE(tmux.WaitForLastRow("alice@lounge> half a thou")) << Joined(tmux.Screen());
   ASSERT_TRUE(bob->Send("are you there?").ok());
-  ASSERT_TRUE(tmux.WaitForLastRow("alice@lounge> half a thou")) << Joined(tmux.Screen());
+  // The prompt row was already there before the line came: wait for the line itself.
+  const std::string line = "[lounge] bob: are you there?";
   std::vector<std::string> screen;
   absl::Time until = absl::Now() + kLineDeadline;
   do {
     screen = tmux.Screen();
-  } while (screen.size() < 2 && absl::Now() < until);
+  } while ((screen.size() < 2 || screen[screen.size() - 2] != line) && absl::Now() < until);
+  ASSERT_TRUE(tmux.WaitForLastRow("alice@lounge> half a thou")) << Joined(tmux.Screen());
+  screen = tmux.Screen();
   ASSERT_GE(screen.size(), 2u);
-  EXPECT_EQ(screen[screen.size() - 2], "[lounge] bob: are you there?") << Joined(screen);
+  EXPECT_EQ(screen[screen.size() - 2], line) << Joined(screen);
 
   // Finishing the line sends it whole, and the cursor was where it was left.
   tmux.Keys("'ght' Enter");
