@@ -63,13 +63,7 @@ class ClusterModerationAttackTest : public ::testing::Test {
 
   // Waits until node `node`'s link to Redis is up (or down).
   ::testing::AssertionResult WaitLink(int node, bool up) {
-    absl::Time deadline = absl::Now() + kLineDeadline + absl::Seconds(10);
-    while (nodes_[node]->TEST_cluster()->up() != up && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    if (nodes_[node]->TEST_cluster()->up() == up) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "node " << node << "'s link never went "
-                                         << (up ? "up" : "down");
+    return WaitClusterLink(*nodes_[node], up) << " (node " << node << ")";
   }
 
   // One command on the probe connection (Redis must be answering).

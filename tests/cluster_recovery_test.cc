@@ -20,6 +20,7 @@
 #include "chat/cluster/test_redis.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
+#include "tests/history_lines.h"
 #include "tests/server_fixture.h"
 #include "tests/test_client.h"
 
@@ -159,6 +160,55 @@ TEST_F(ClusterRecoveryTest, AnsweredLinesWhosePublicationsWereLostReachTheSender
     EXPECT_EQ(Pending(*reader), Lines{}) << "each once";
   }
   EXPECT_EQ(Pending(*alice), Lines{}) << "nothing back to the sender";
+}
+
+// The chat lines (MSG) `client` receives up to and including `last`, or until the deadline.
+Lines ChatLinesUntil(TestClient& client, absl::string_view last) {
+  Lines lines;
+  for (absl::Time until = absl::Now() + kLineDeadline; absl::Now() < until;) {
+    absl::StatusOr<std::string> line = client.ReadLine(until - absl::Now());
+    if (!line.ok()) break;
+    if (!absl::StartsWith(*line, "MSG ")) continue;  // JOINs and LEAVEs of the nodes' return
+    lines.push_back(*line);
+    if (*line == last) break;
+  }
+  return lines;
+}
+
+// Found by freezing Redis for longer than the node key's life and shorter than the link's
+// command timeout during chat: the lines whose posts failed went to the sender's node-mates at
+// once, and those Redis had answered just before (their publications lost with the link) came
+// after them, from the hole read, out of the order they were said in.
+TEST_F(ClusterRecoveryTest, LinesAnsweredBeforeTheLinkDroppedReachTheSendersNodeMatesFirst) {
+  constexpr int kTtlSeconds = 2;  // the node key lives 1.2 s: a freeze soon drops the link
+  StartNodes(2, kTtlSeconds);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto dave = Login(nodes_[0]->port(), "dave");
+  auto bob = Login(nodes_[1]->port(), "bob");
+  ASSERT_TRUE(alice && dave && bob);
+  RequestCaps(*alice, "ack");
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(dave->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r dave");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_EQ(dave->Next(), "JOIN r bob");
+  nodes_[0]->TEST_cluster()->TEST_DropRoomEntries(2);  // alice's node hears neither publication
+  for (const char* text : {"one", "two"}) {
+    ASSERT_TRUE(alice->Send(text).ok());
+    ASSERT_NE(AckedId(alice->Next(), "r"), 0u) << "answered on alice's node: " << text;
+  }
+  redis_.Freeze();
+  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
+  ASSERT_TRUE(alice->Send("three").ok());  // fails at once: for alice's node-mates only
+  redis_.Thaw();
+  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
+  ASSERT_TRUE(WaitClusterLink(*nodes_[1], /*up=*/true));
+  ASSERT_TRUE(bob->Send("four").ok());  // its entry shows alice's node the hole
+  EXPECT_EQ(ChatLinesUntil(*dave, "MSG r bob four"),
+            (Lines{"MSG r alice one", "MSG r alice two", "MSG r alice three", "MSG r bob four"}));
+  EXPECT_EQ(ChatLinesUntil(*bob, "MSG r alice two"), (Lines{"MSG r alice one", "MSG r alice two"}));
+  EXPECT_EQ(ChatLinesUntil(*alice, "MSG r bob four"), (Lines{"MSG r bob four"}));
 }
 
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {

@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
 #include "tests/data_dir.h"
@@ -63,6 +65,17 @@ inline void StartClusterNodes(int redis_port, int count, const ServerOptions& op
   for (size_t i = first; i < nodes->size(); ++i) {
     ASSERT_TRUE((*nodes)[i]->TEST_cluster()->WaitUntilJoined(kLineDeadline)) << "n" << i;
   }
+}
+
+// Waits until `node`'s link to Redis is up (or down); the deadline allows for a heartbeat that
+// finds the node key past its life, or a command unanswered for the link's timeout.
+inline ::testing::AssertionResult WaitClusterLink(const Server& node, bool up) {
+  const absl::Time deadline = absl::Now() + kLineDeadline + absl::Seconds(10);
+  while (node.TEST_cluster()->up() != up && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));  // polling interval
+  }
+  if (node.TEST_cluster()->up() == up) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the link never went " << (up ? "up" : "down");
 }
 
 // Lines received before a round trip: what arrived unasked.

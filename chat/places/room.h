@@ -84,8 +84,16 @@ class Room final : public Place, public RoomFeed {
   void PostChat(Connection& member, absl::string_view text);
   // Takes again the input of the members paused while too many lines were on their way to Redis.
   void ResumePosters();
-  // The line could not reach Redis: the members here get it with a local id.
+  // The line could not reach Redis: the members here get it with a local id, after the lines
+  // Redis answered that this part has not delivered yet (DeliverAnsweredAhead).
   void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
+  // The room's lines from here that Redis answered and whose entries have not come back (their
+  // publications lost with the link, or still on their way): the members here get them now, in
+  // the order posted and with their Redis ids, so that no line after them overtakes them. Their
+  // entries, when they come (the channel or a hole read), are not sent again.
+  void DeliverAnsweredAhead();
+  // Whether the entry `id` was delivered ahead (and forgets it and every older one).
+  bool TakeDeliveredAhead(uint64_t id);
   void DeliverEntry(const cluster::RoomEntry& entry);
   // A hole before `next` (entries published while the link was down): they are read from the
   // room's stream, and `next` and what follows wait meanwhile.
@@ -94,11 +102,13 @@ class Room final : public Place, public RoomFeed {
   void DeliverInOrder(const cluster::RoomEntry& entry);
   // Takes `entry` as delivered without sending it (the members here had it otherwise).
   void PassInOrder(const cluster::RoomEntry& entry);
-  // The ids in post_window_->answered.
+  // The ids in post_window_->answered, and those delivered ahead.
   absl::flat_hash_set<uint64_t> AnsweredIds() const;
   // The entries that came while the room was loading its history.
   void DeliverLoadedEntries();
   void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
+  // Keeps a delivered line for /history and replay (the room's load may already have brought it).
+  void RememberChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat);
   // Sends `entry` to every member but `except` (or only to `only`, when given).
   void SendEntry(const cluster::RoomEntry& entry, Connection* only);
   // What a JOIN, LEAVE or NICK entry delivered to the part changes in the nicks it keeps: the
@@ -223,6 +233,8 @@ class Room final : public Place, public RoomFeed {
   std::vector<WaitingJoiner> waiting_joiners_;
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
+  // The ids of lines delivered ahead of their entries (DeliverAnsweredAhead), oldest first.
+  std::deque<uint64_t> delivered_ahead_;
   absl::flat_hash_set<std::string> announced_leaves_;  // nick keys, see AnnounceLeaveDuringOutage
   // The members here by the nick key the room's entries know them by, both ways (StreamMember).
   absl::flat_hash_map<std::string, ClientId> stream_members_;
@@ -233,11 +245,22 @@ class Room final : public Place, public RoomFeed {
   struct PostWindow {
     std::atomic<size_t> in_flight{0};
     std::atomic<bool> paused{false};
-    // The ids Redis gave the room's latest lines from here (pushed on the link thread, read by
-    // FinishFill): a line of this node's in a hole read is one Redis answered (its publication was
-    // lost with the link: deliver it) or one whose post failed (delivered here then: skip it).
+    // The id of the last entry the part delivered (cluster_last_id_, stored by the room thread):
+    // the link thread forgets the answered lines up to it.
+    std::atomic<uint64_t> heard_id{0};
+    // The room's lines from here that Redis answered and the part may not have delivered yet
+    // (pushed on the link thread, in the order posted). A line of this node's in a hole read is
+    // one Redis answered (its publication was lost with the link: deliver it) or one whose post
+    // failed (delivered here then: skip it); and a post that fails sends these first
+    // (DeliverAnsweredAhead).
+    struct AnsweredLine {
+      uint64_t id = 0;
+      ClientId sender = kNobody;
+      std::string nick;
+      std::string text;
+    };
     absl::Mutex mu;
-    std::deque<uint64_t> answered ABSL_GUARDED_BY(mu);
+    std::deque<AnsweredLine> answered ABSL_GUARDED_BY(mu);
   };
   const std::shared_ptr<PostWindow> post_window_ = std::make_shared<PostWindow>();
   std::vector<ClientId> paused_posters_;

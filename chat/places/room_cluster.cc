@@ -2,6 +2,7 @@
 // them and publishes them on the room's channel; every part, this one included, delivers the
 // room's entries in seq order as they come back.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +66,7 @@ void Room::PostChat(Connection& member, absl::string_view text) {
   context().cluster->Post(
       room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
       [weak, sender, registry, window, ack_room, nick = member.nick(),
-       text = std::string(text)](absl::StatusOr<uint64_t> id) {
+       text = std::string(text)](absl::StatusOr<uint64_t> id) mutable {
         size_t left = window->in_flight.fetch_sub(1) - 1;
         std::shared_ptr<Place> place = weak.lock();
         Room* room = static_cast<Room*>(place.get());
@@ -73,16 +74,19 @@ void Room::PostChat(Connection& member, absl::string_view text) {
           room->RunInLoop([room] { room->ResumePosters(); });
         }
         if (id.ok()) {
-          {
-            absl::MutexLock lock(&window->mu);
-            window->answered.push_back(*id);
-            if (window->answered.size() > kAnsweredKept) window->answered.pop_front();
-          }
           if (!ack_room.empty()) registry->ForwardPrivate(sender, replies::Ack(ack_room, *id));
+          const uint64_t heard = window->heard_id.load(std::memory_order_relaxed);
+          absl::MutexLock lock(&window->mu);
+          std::deque<PostWindow::AnsweredLine>& answered = window->answered;
+          while (!answered.empty() && answered.front().id <= heard) answered.pop_front();
+          answered.push_back({*id, sender, std::move(nick), std::move(text)});
+          if (answered.size() > kAnsweredKept) answered.pop_front();
           return;
         }
         if (room == nullptr) return;
-        room->RunInLoop([room, sender, nick, text] { room->DeliverLocally(sender, nick, text); });
+        room->RunInLoop([room, sender, nick = std::move(nick), text = std::move(text)] {
+          room->DeliverLocally(sender, nick, text);
+        });
       });
   if (in_flight < kMaxPostsInFlight) return;
   member.set_input_on_hold(true);
@@ -107,6 +111,7 @@ void Room::ResumePosters() {
 }
 
 void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::string& text) {
+  DeliverAnsweredAhead();
   if (!cluster_local_logged_) {
     cluster_local_logged_ = true;
     LOG(WARNING) << "cluster: room " << room_name()
@@ -119,6 +124,33 @@ void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::s
   io().SendChatToAll(sender, line, [&] {
     return absl::StrCat(replies::Tags(id, unix_us / 1000, /*history=*/false), line);
   });
+}
+
+void Room::DeliverAnsweredAhead() {
+  std::deque<PostWindow::AnsweredLine> answered;
+  {
+    absl::MutexLock lock(&post_window_->mu);
+    answered.swap(post_window_->answered);
+  }
+  for (const PostWindow::AnsweredLine& line : answered) {
+    if (line.id <= cluster_last_id_) continue;  // delivered from its entry
+    // The entry's time is Redis's clock when it chose the id (the id, unless bumped past it).
+    const int64_t time_ms = static_cast<int64_t>(line.id / 1000);
+    std::string sent = replies::Msg(room_name(), line.nick, line.text);
+    io().SendChatToAll(line.sender, sent, [&] {
+      return absl::StrCat(replies::Tags(line.id, time_ms, /*history=*/false), sent);
+    });
+    last_id_ = std::max(last_id_, line.id);
+    delivered_ahead_.push_back(line.id);
+    if (delivered_ahead_.size() > kAnsweredKept) delivered_ahead_.pop_front();
+  }
+}
+
+bool Room::TakeDeliveredAhead(uint64_t id) {
+  while (!delivered_ahead_.empty() && delivered_ahead_.front() < id) delivered_ahead_.pop_front();
+  if (delivered_ahead_.empty() || delivered_ahead_.front() != id) return false;
+  delivered_ahead_.pop_front();
+  return true;
 }
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
@@ -177,6 +209,7 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
     const bool failed_here = entry.kind == "MSG" &&
                              entry.origin == context().cluster->node_id() &&
                              !answered.contains(entry.id);
+    // (A line delivered ahead counts as answered: DeliverInOrder does not send it again.)
     // A member here that was reaped meanwhile and registered again (LEAVE, then JOIN): the
     // members here never saw it go.
     const bool still_here = (entry.kind == "LEAVE" || entry.kind == "JOIN") &&
@@ -199,21 +232,27 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
 }
 
 absl::flat_hash_set<uint64_t> Room::AnsweredIds() const {
+  absl::flat_hash_set<uint64_t> ids(delivered_ahead_.begin(), delivered_ahead_.end());
   absl::MutexLock lock(&post_window_->mu);
-  return absl::flat_hash_set<uint64_t>(post_window_->answered.begin(),
-                                       post_window_->answered.end());
+  for (const PostWindow::AnsweredLine& line : post_window_->answered) ids.insert(line.id);
+  return ids;
 }
 
 void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
   cluster_seq_known_ = true;
   cluster_last_id_ = entry.id;
+  post_window_->heard_id.store(entry.id, std::memory_order_relaxed);
   last_id_ = std::max(last_id_, entry.id);
 }
 
 void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
   PassInOrder(entry);
-  SendEntry(entry, nullptr);
+  if (!TakeDeliveredAhead(entry.id)) {
+    SendEntry(entry, nullptr);
+  } else if (std::optional<cluster::ChatLine> chat = cluster::ParseChatLine(entry)) {
+    RememberChat(entry, *chat);  // the members here had it
+  }
   cluster_recent_.push_back(entry);
   if (cluster_recent_.size() > kRecentEntries) cluster_recent_.pop_front();
   if (!waiting_joiners_.empty()) AdmitWaitingJoiners(/*timed_out=*/false);
@@ -230,9 +269,11 @@ void Room::DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine&
   io().SendChatToAll(ours ? chat.sender : kNobody, line, [&] {
     return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
   });
-  if (!has_history()) return;
-  // The room's load may already have brought it.
-  if (entry.id > recent_.last_id()) {
+  RememberChat(entry, chat);
+}
+
+void Room::RememberChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat) {
+  if (has_history() && entry.id > recent_.last_id()) {
     recent_.Push(HistoryLine{entry.id, entry.time_ms, chat.nick, chat.text});
   }
 }
