@@ -140,6 +140,8 @@ class Connection {
     bool hung_up = false;      // epoll said so (EPOLLRDHUP/EPOLLHUP): read on until EOF
     bool queued = false;       // in the place's queue of connections with input to handle
     bool tracked = false;      // above the high-water mark and known to the Pacer
+    // A send failed: how it departs once the input it sent before it went has been handled.
+    std::optional<Departure> send_failed;
   };
   LoopState& loop_state() { return loop_state_; }
 

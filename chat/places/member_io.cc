@@ -142,24 +142,36 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
   const ClientId id = member.id();
   for (int frames = 0; frames < kFramesPerTurn; ++frames) {
     if (member.departure()) return Turn::kGone;
-    if (member.input_on_hold()) return Turn::kBlocked;  // queued again by Resume()
-    if (member.output().overflowed()) {
-      Depart(member, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
+    const std::optional<Departure>& send_failed = member.loop_state().send_failed;
+    if (member.input_on_hold()) {
+      if (!send_failed) return Turn::kBlocked;  // queued again by Resume()
+      // What it sent after the command that waits is not handled, as when the read came first.
+      Depart(member, *send_failed);
       return Turn::kGone;
     }
-    if (member.output().above_high_water()) {
-      NoteCrossing(member);  // queued again once its output drains
-      return Turn::kBlocked;
+    if (!send_failed) {  // its output goes nowhere once a send failed
+      if (member.output().overflowed()) {
+        Depart(member, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
+        return Turn::kGone;
+      }
+      if (member.output().above_high_water()) {
+        NoteCrossing(member);  // queued again once its output drains
+        return Turn::kBlocked;
+      }
     }
     if (input_paused_ || round_output_ >= kRoundOutputBudget) return Turn::kMore;
     std::optional<Frame> frame = member.NextFrame();
     if (!frame) {
       if (member.input_ended()) {
-        Depart(member, {DepartureReason::kEndOfInput, ""});
+        Depart(member, send_failed ? *send_failed : Departure{DepartureReason::kEndOfInput, ""});
         return Turn::kGone;
       }
       if (!ReadSome(member)) {
         if (member.departure()) return Turn::kGone;
+        if (send_failed) {  // what it sent before it went has been handled
+          Depart(member, *send_failed);
+          return Turn::kGone;
+        }
         member.flood().CaughtUp(loop_->now());  // its waiting lines no longer count as late
         return Turn::kIdle;
       }
@@ -206,7 +218,7 @@ bool MemberIo::ReadSome(Connection& member) {
 
 void MemberIo::NoteCrossing(Connection& member) {
   Connection::LoopState& state = member.loop_state();
-  if (state.tracked) return;
+  if (state.tracked || state.send_failed) return;
   state.tracked = true;
   pacer_.Track(member.id(), member.output().last_drain());
   if (options_.input_waits_for_all && !input_paused_) {
@@ -310,7 +322,7 @@ void MemberIo::FlushMember(Connection& member, size_t* sends) {
     return Depart(member, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});
   }
   Connection::LoopState& state = member.loop_state();
-  if (member.output().empty() || !state.writable) return;
+  if (member.output().empty() || !state.writable || state.send_failed) return;
   ++*sends;
   size_t before = member.output().unsent();
   bool blocked;
@@ -318,9 +330,9 @@ void MemberIo::FlushMember(Connection& member, size_t* sends) {
   size_t sent = before - member.output().unsent();
   pacer_.CountSend(sent);
   PlaceMetrics::Add(options_.metrics->bytes_out, sent);
-  if (absl::IsAborted(flushed)) return Depart(member, {DepartureReason::kPeerClosed, "reset"});
+  if (absl::IsAborted(flushed)) return SendFailed(member, {DepartureReason::kPeerClosed, "reset"});
   if (!flushed.ok()) {
-    return Depart(member, {DepartureReason::kIoError, std::string(flushed.message())});
+    return SendFailed(member, {DepartureReason::kIoError, std::string(flushed.message())});
   }
   if (blocked) state.writable = false;
   if (sent > 0 && state.tracked &&
@@ -329,6 +341,21 @@ void MemberIo::FlushMember(Connection& member, size_t* sends) {
     Enqueue(member);  // its input may have waited for this
   }
   DepartIfOutputStuck(member);
+}
+
+void MemberIo::SendFailed(Connection& member, Departure departure) {
+  Connection::LoopState& state = member.loop_state();
+  state.send_failed = std::move(departure);
+  state.writable = false;
+  if (state.tracked) {  // its output never drains: it must not hold the room's input back
+    state.tracked = false;
+    pacer_.Forget(member.id());
+  }
+  // Read on until EOF or the error: a client's last line and its close (or reset) come together,
+  // and this send may have come first.
+  state.readable = true;
+  state.hung_up = true;
+  Enqueue(member);
 }
 
 void MemberIo::EndPass() {

@@ -14,7 +14,10 @@
 //      still unsent, handed to the lobby to linger until it is sent (at most kLinger).
 //   3. output: one pass visits every member in turn and sends each everything queued, capped at
 //      kWriteChunk bytes per member and kSendsPerRound sends per round so no reader starves the
-//      rest; after a slow pass of small sends the next waits (a timer), so lines gather.
+//      rest; after a slow pass of small sends the next waits (a timer), so lines gather. A send
+//      that fails (the client is gone) does not depart the member at once: the lines it sent
+//      before it went may be unread yet, so its input is read and handled first (up to a command
+//      that waits for an answer), then it departs; a read that came first would have done that.
 // Sockets are watched edge-triggered for input and output, so a full socket costs no epoll_ctl:
 // the loop state in each Connection remembers what the last event said.
 // Once a second (a timer): idle members, and members stuck above the soft output cap, depart.
@@ -136,6 +139,11 @@ class MemberIo final : private EventLoop::IoHandler {
   void Retire(std::unique_ptr<Connection> connection);
   void Flush();
   void FlushMember(Connection& member, size_t* sends);
+  // A send to `member` failed: the client is gone, but the lines it sent before it went may be
+  // unread (a read before this send would have handled them). Its input is read to the end and
+  // handled first (TakeTurn), up to a command that waits for an answer; then it departs with
+  // `departure`. Its output is sent no more.
+  void SendFailed(Connection& member, Departure departure);
   void EndPass();
   void Housekeeping();
   void DepartIfOutputStuck(Connection& member);

@@ -228,5 +228,27 @@ TEST_F(MemberIoTest, ADepartedMembersLastOutputIsDeliveredWhileItReads) {
   OnLoop([this] { EXPECT_EQ(io_->TEST_lingering(), 0u); });
 }
 
+// A client's last line and its close arrive together; a send to it that fails before they are
+// read (the send comes first) must not lose the line: a /kick sent just before its operator quits
+// still lands. The line is handled, then the member departs.
+TEST_F(MemberIoTest, AMemberWhoseSendFailsHasTheLinesItSentBeforeItWentHandledFirst) {
+  Start(/*input_waits_for_all=*/true);
+  UniqueFd member = AddMember(1);
+  OnLoop([&] {
+    // On the loop thread, after this round's events were taken: the line and the close are
+    // noticed only in the next round, after this round's send to the member has failed.
+    WriteAll(member.get(), "last\n");
+    member.Reset();
+    io_->Send(*io_->Find(1), "x\n");
+  });
+  bool gone = false;
+  for (int waited = 0; !gone && waited < kDeadlineMs; waited += 5) {
+    OnLoop([&] { gone = io_->Find(1) == nullptr; });
+    if (!gone) absl::SleepFor(absl::Milliseconds(5));  // polling interval
+  }
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(Frames(), (std::vector<std::string>{"1:last"}));
+}
+
 }  // namespace
 }  // namespace roomchat
