@@ -167,6 +167,9 @@ class ClusterNode {
   // For tests: the next `count` room entries that arrive are dropped, as if published while the
   // link was down.
   void TEST_DropRoomEntries(int count) { test_drop_entries_.store(count); }
+  // For tests: the next `count` posts fail in their place on the connection (Redis is sent a
+  // script it does not have, as after a SCRIPT FLUSH), the link staying up.
+  void TEST_FailPosts(int count) { test_fail_posts_.store(count); }
   // A part of `room_key` opened here: entries go to it until DetachRoom(room_key, feed).
   void AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed);
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);
@@ -238,6 +241,7 @@ class ClusterNode {
   std::atomic<uint64_t> reaped_{0};
   std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
+  std::atomic<int> test_fail_posts_{0};
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;

@@ -196,7 +196,11 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
                                options_.max_stream_entries};
   request.retention_ms = options_.stream_retention_ms;
   request.incarnation = incarnation_;
-  link_->Command(cluster::PostCommand(request),
+  std::vector<std::string> command = cluster::PostCommand(request);
+  if (test_fail_posts_.load(std::memory_order_relaxed) > 0 && test_fail_posts_.fetch_sub(1) > 0) {
+    command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
+  }
+  link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
                    if (reply->type != RedisReply::Type::kArray || reply->elements.empty() ||

@@ -347,6 +347,8 @@ void RedisLink::OnReply(const void* raw) {
     LOG(WARNING) << "redis at " << address_
                  << " lost its scripts (SCRIPT FLUSH?); loading them again";
     LoadScripts();
+    // Not the script's answer: the command did not run, as if the link had dropped.
+    return std::move(command.done)(absl::UnavailableError("Redis lost its scripts"));
   }
   std::move(command.done)(std::move(reply));
 }

@@ -240,10 +240,17 @@ void MemberIo::SendChatToAll(ClientId except, absl::string_view lines,
   Fanout(except, lines, &tagged_lines);
 }
 
+void MemberIo::SendChatToAllBut(const absl::flat_hash_set<ClientId>& had_it, ClientId except,
+                                absl::string_view lines,
+                                absl::FunctionRef<std::string()> tagged_lines) {
+  Fanout(except, lines, &tagged_lines, &had_it);
+}
+
 // `tagged_lines` is null for lines that are the same for everyone (events); otherwise the lines
 // are chat, skipped for members catching up and tagged for members that asked.
 void MemberIo::Fanout(ClientId except, absl::string_view lines,
-                      absl::FunctionRef<std::string()>* tagged_lines) {
+                      absl::FunctionRef<std::string()>* tagged_lines,
+                      const absl::flat_hash_set<ClientId>* had_it) {
   Clock::time_point started = Clock::now();
   Broadcast broadcast(lines);
   std::string tagged_text;
@@ -254,6 +261,7 @@ void MemberIo::Fanout(ClientId except, absl::string_view lines,
     if (member.id() == except || member.departure()) return;
     absl::string_view encoded;
     if (tagged_lines != nullptr && member.catching_up()) return;
+    if (had_it != nullptr && had_it->contains(member.id())) return;
     if (tagged_lines != nullptr && member.caps().Has(Cap::kTags)) {
       if (!tagged) {
         tagged_text = (*tagged_lines)();

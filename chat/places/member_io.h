@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "chat/loop/event_loop.h"
@@ -117,6 +118,9 @@ class MemberIo final : private EventLoop::IoHandler {
   // first of them is met), `lines` to the others.
   void SendChatToAll(ClientId except, absl::string_view lines,
                      absl::FunctionRef<std::string()> tagged_lines);
+  // The same, but not to the members in `had_it` either (they were sent the line earlier).
+  void SendChatToAllBut(const absl::flat_hash_set<ClientId>& had_it, ClientId except,
+                        absl::string_view lines, absl::FunctionRef<std::string()> tagged_lines);
 
   // For tests.
   size_t TEST_lingering() const { return lingering_.size(); }
@@ -128,7 +132,8 @@ class MemberIo final : private EventLoop::IoHandler {
   void OnIo(uint64_t key, uint32_t events) override;
 
   void Fanout(ClientId except, absl::string_view lines,
-              absl::FunctionRef<std::string()>* tagged_lines);
+              absl::FunctionRef<std::string()>* tagged_lines,
+              const absl::flat_hash_set<ClientId>* had_it = nullptr);
   void Enqueue(Connection& member);
   void TakeInput();
   Turn TakeTurn(Connection& member);

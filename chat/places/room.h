@@ -81,19 +81,50 @@ class Room final : public Place, public RoomFeed {
   // Redis could not be told that `nick` left: its LEAVE goes to the members here now (and the one
   // rc_prune posts on return is not sent again).
   void AnnounceLeaveDuringOutage(const std::string& nick) override;
+  // ---- Posts (room_cluster_posts.cc).
+  // Lines handed to the link and not yet answered by Redis (counted down on the link thread):
+  // past kMaxPostsInFlight the members who talk wait (their input is held) until it is back under
+  // half, so a slow Redis slows talkers instead of growing queues.
+  struct PostWindow {
+    std::atomic<size_t> in_flight{0};
+    std::atomic<bool> paused{false};
+    // The id of the last entry the part delivered (cluster_last_id_, stored by the room thread):
+    // the link thread forgets the answered lines up to it.
+    std::atomic<uint64_t> heard_id{0};
+    // The outcomes of the room's posts from here, in the order the link thread had them (pushed
+    // there, taken by the room thread): lines Redis answered that the part may not have
+    // delivered yet, and lines whose posts failed. A line of this node's in a hole read is one
+    // Redis answered (its publication was lost with the link: deliver it) or one whose post
+    // failed (delivered here then: skip it); a failed post is delivered after the answered lines
+    // before it (DeliverFailedPosts).
+    struct PostOutcome {
+      uint64_t id = 0;  // Redis's; 0: the post failed
+      ClientId sender = kNobody;
+      std::string nick;
+      std::string text;
+    };
+    // On the link thread: keeps `post` (and forgets what the part has heard since).
+    void Push(PostOutcome post);
+    absl::Mutex mu;
+    std::deque<PostOutcome> outcomes ABSL_GUARDED_BY(mu);
+  };
+  // Takes the failed posts out of post_window_ in order, with the answered lines before them:
+  // the failed lines reach the members here with local ids, after the lines Redis answered that
+  // this part has not delivered yet (DeliverAhead), so that no line overtakes an earlier one.
+  void DeliverFailedPosts();
+  // The line could not reach Redis: the members here get it with a local id.
+  void DeliverLocally(const PostWindow::PostOutcome& post);
+  // A line Redis answered whose entry has not come back (its publication lost with the link, or
+  // still on its way): `had_it` (the members here now, but those catching up) get it now, with
+  // its Redis id. Its entry, when it comes (the channel or a hole read), goes to the others.
+  void DeliverAhead(const PostWindow::PostOutcome& post,
+                    std::shared_ptr<const absl::flat_hash_set<ClientId>> had_it);
+  std::shared_ptr<const absl::flat_hash_set<ClientId>> ChatReadersNow();
+  // Who was sent the entry `id` ahead (null: it was not), forgetting it and every older one.
+  std::shared_ptr<const absl::flat_hash_set<ClientId>> TakeDeliveredAhead(uint64_t id);
   void PostChat(Connection& member, absl::string_view text);
   // Takes again the input of the members paused while too many lines were on their way to Redis.
   void ResumePosters();
-  // The line could not reach Redis: the members here get it with a local id, after the lines
-  // Redis answered that this part has not delivered yet (DeliverAnsweredAhead).
-  void DeliverLocally(ClientId sender, const std::string& nick, const std::string& text);
-  // The room's lines from here that Redis answered and whose entries have not come back (their
-  // publications lost with the link, or still on their way): the members here get them now, in
-  // the order posted and with their Redis ids, so that no line after them overtakes them. Their
-  // entries, when they come (the channel or a hole read), are not sent again.
-  void DeliverAnsweredAhead();
-  // Whether the entry `id` was delivered ahead (and forgets it and every older one).
-  bool TakeDeliveredAhead(uint64_t id);
   void DeliverEntry(const cluster::RoomEntry& entry);
   // A hole before `next` (entries published while the link was down): they are read from the
   // room's stream, and `next` and what follows wait meanwhile.
@@ -102,11 +133,13 @@ class Room final : public Place, public RoomFeed {
   void DeliverInOrder(const cluster::RoomEntry& entry);
   // Takes `entry` as delivered without sending it (the members here had it otherwise).
   void PassInOrder(const cluster::RoomEntry& entry);
-  // The ids in post_window_->answered, and those delivered ahead.
+  // The ids of the answered lines in post_window_, and those delivered ahead.
   absl::flat_hash_set<uint64_t> AnsweredIds() const;
   // The entries that came while the room was loading its history.
   void DeliverLoadedEntries();
-  void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours);
+  // To every member (but the sender, if `ours`), or to those not in `had_it` when given.
+  void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours,
+                   const absl::flat_hash_set<ClientId>* had_it = nullptr);
   // Keeps a delivered line for /history and replay (the room's load may already have brought it).
   void RememberChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat);
   // Sends `entry` to every member but `except` (or only to `only`, when given).
@@ -233,35 +266,16 @@ class Room final : public Place, public RoomFeed {
   std::vector<WaitingJoiner> waiting_joiners_;
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
-  // The ids of lines delivered ahead of their entries (DeliverAnsweredAhead), oldest first.
-  std::deque<uint64_t> delivered_ahead_;
+  // Lines delivered ahead of their entries (DeliverAhead), oldest first, and who got each.
+  struct DeliveredAhead {
+    uint64_t id = 0;
+    std::shared_ptr<const absl::flat_hash_set<ClientId>> had_it;
+  };
+  std::deque<DeliveredAhead> delivered_ahead_;
   absl::flat_hash_set<std::string> announced_leaves_;  // nick keys, see AnnounceLeaveDuringOutage
   // The members here by the nick key the room's entries know them by, both ways (StreamMember).
   absl::flat_hash_map<std::string, ClientId> stream_members_;
   absl::flat_hash_map<ClientId, std::string> stream_nicks_;
-  // Lines handed to the link and not yet answered by Redis (counted down on the link thread):
-  // past kMaxPostsInFlight the members who talk wait (their input is held) until it is back under
-  // half, so a slow Redis slows talkers instead of growing queues.
-  struct PostWindow {
-    std::atomic<size_t> in_flight{0};
-    std::atomic<bool> paused{false};
-    // The id of the last entry the part delivered (cluster_last_id_, stored by the room thread):
-    // the link thread forgets the answered lines up to it.
-    std::atomic<uint64_t> heard_id{0};
-    // The room's lines from here that Redis answered and the part may not have delivered yet
-    // (pushed on the link thread, in the order posted). A line of this node's in a hole read is
-    // one Redis answered (its publication was lost with the link: deliver it) or one whose post
-    // failed (delivered here then: skip it); and a post that fails sends these first
-    // (DeliverAnsweredAhead).
-    struct AnsweredLine {
-      uint64_t id = 0;
-      ClientId sender = kNobody;
-      std::string nick;
-      std::string text;
-    };
-    absl::Mutex mu;
-    std::deque<AnsweredLine> answered ABSL_GUARDED_BY(mu);
-  };
   const std::shared_ptr<PostWindow> post_window_ = std::make_shared<PostWindow>();
   std::vector<ClientId> paused_posters_;
 };

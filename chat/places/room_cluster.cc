@@ -21,11 +21,6 @@ namespace {
 // Entries a part keeps for joiners whose answer came after the part had delivered past their
 // JOIN (the answer and the channel are two connections, so either may come first).
 constexpr size_t kRecentEntries = 256;
-// Lines of one room on their way to Redis at most before its talkers wait.
-constexpr size_t kMaxPostsInFlight = 1024;
-// The answered ids kept (PostWindow::answered): lines answered but not yet heard on the room's
-// channel when the link drops are at most the ones in flight, with a wide margin.
-constexpr size_t kAnsweredKept = 4 * kMaxPostsInFlight;
 // A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
 constexpr std::chrono::seconds kJoinerWait{5};
 
@@ -52,105 +47,6 @@ void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
 void Room::OnEnd() {
   if (in_cluster()) context().cluster->DetachRoom(room_key_, this);
   waiting_joiners_.clear();
-}
-
-void Room::PostChat(Connection& member, absl::string_view text) {
-  std::weak_ptr<Place> weak = weak_from_this();
-  const ClientId sender = member.id();
-  // In Redis once rc_post answers: the ACK goes then, wherever the sender is by then.
-  std::string ack_room = has_history() && member.caps().Has(Cap::kAck) ? room_name() : "";
-  Registry* registry = context().registry;
-  std::shared_ptr<PostWindow> window = post_window_;
-  // Counted before the link can answer (and count it down).
-  const size_t in_flight = post_window_->in_flight.fetch_add(1) + 1;
-  context().cluster->Post(
-      room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
-      [weak, sender, registry, window, ack_room, nick = member.nick(),
-       text = std::string(text)](absl::StatusOr<uint64_t> id) mutable {
-        size_t left = window->in_flight.fetch_sub(1) - 1;
-        std::shared_ptr<Place> place = weak.lock();
-        Room* room = static_cast<Room*>(place.get());
-        if (room != nullptr && left <= kMaxPostsInFlight / 2 && window->paused.exchange(false)) {
-          room->RunInLoop([room] { room->ResumePosters(); });
-        }
-        if (id.ok()) {
-          if (!ack_room.empty()) registry->ForwardPrivate(sender, replies::Ack(ack_room, *id));
-          const uint64_t heard = window->heard_id.load(std::memory_order_relaxed);
-          absl::MutexLock lock(&window->mu);
-          std::deque<PostWindow::AnsweredLine>& answered = window->answered;
-          while (!answered.empty() && answered.front().id <= heard) answered.pop_front();
-          answered.push_back({*id, sender, std::move(nick), std::move(text)});
-          if (answered.size() > kAnsweredKept) answered.pop_front();
-          return;
-        }
-        if (room == nullptr) return;
-        room->RunInLoop([room, sender, nick = std::move(nick), text = std::move(text)] {
-          room->DeliverLocally(sender, nick, text);
-        });
-      });
-  if (in_flight < kMaxPostsInFlight) return;
-  member.set_input_on_hold(true);
-  paused_posters_.push_back(sender);
-  if (!post_window_->paused.exchange(true)) {
-    LOG(WARNING) << "cluster: room " << room_name() << " has " << kMaxPostsInFlight
-                 << " lines on their way to Redis; its talkers wait";
-  }
-  // Answered meanwhile, before the flag was up: nobody else will resume them.
-  if (post_window_->in_flight.load() <= kMaxPostsInFlight / 2 &&
-      post_window_->paused.exchange(false)) {
-    ResumePosters();
-  }
-}
-
-void Room::ResumePosters() {
-  std::vector<ClientId> paused;
-  paused.swap(paused_posters_);
-  for (ClientId id : paused) {
-    if (Connection* member = io().Find(id)) io().Resume(*member);
-  }
-}
-
-void Room::DeliverLocally(ClientId sender, const std::string& nick, const std::string& text) {
-  DeliverAnsweredAhead();
-  if (!cluster_local_logged_) {
-    cluster_local_logged_ = true;
-    LOG(WARNING) << "cluster: room " << room_name()
-                 << " could not post to Redis (unreachable, or this process left the cluster); "
-                    "its lines reach this node's members only";
-  }
-  const int64_t unix_us = absl::ToUnixMicros(absl::Now());
-  const uint64_t id = NextId(unix_us);
-  std::string line = replies::Msg(room_name(), nick, text);
-  io().SendChatToAll(sender, line, [&] {
-    return absl::StrCat(replies::Tags(id, unix_us / 1000, /*history=*/false), line);
-  });
-}
-
-void Room::DeliverAnsweredAhead() {
-  std::deque<PostWindow::AnsweredLine> answered;
-  {
-    absl::MutexLock lock(&post_window_->mu);
-    answered.swap(post_window_->answered);
-  }
-  for (const PostWindow::AnsweredLine& line : answered) {
-    if (line.id <= cluster_last_id_) continue;  // delivered from its entry
-    // The entry's time is Redis's clock when it chose the id (the id, unless bumped past it).
-    const int64_t time_ms = static_cast<int64_t>(line.id / 1000);
-    std::string sent = replies::Msg(room_name(), line.nick, line.text);
-    io().SendChatToAll(line.sender, sent, [&] {
-      return absl::StrCat(replies::Tags(line.id, time_ms, /*history=*/false), sent);
-    });
-    last_id_ = std::max(last_id_, line.id);
-    delivered_ahead_.push_back(line.id);
-    if (delivered_ahead_.size() > kAnsweredKept) delivered_ahead_.pop_front();
-  }
-}
-
-bool Room::TakeDeliveredAhead(uint64_t id) {
-  while (!delivered_ahead_.empty() && delivered_ahead_.front() < id) delivered_ahead_.pop_front();
-  if (delivered_ahead_.empty() || delivered_ahead_.front() != id) return false;
-  delivered_ahead_.pop_front();
-  return true;
 }
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
@@ -209,13 +105,16 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
     const bool failed_here = entry.kind == "MSG" &&
                              entry.origin == context().cluster->node_id() &&
                              !answered.contains(entry.id);
-    // (A line delivered ahead counts as answered: DeliverInOrder does not send it again.)
+    // (A line delivered ahead counts as answered: DeliverInOrder sends it only to newcomers.)
     // A member here that was reaped meanwhile and registered again (LEAVE, then JOIN): the
     // members here never saw it go.
     const bool still_here = (entry.kind == "LEAVE" || entry.kind == "JOIN") &&
                             io().Find(context().registry->IdOf(entry.body)) != nullptr;
     if (failed_here || still_here) {
       PassInOrder(entry);
+      // Redis ran it after all: /history and since= here answer what Redis holds.
+      std::optional<cluster::ChatLine> chat;
+      if (failed_here && (chat = cluster::ParseChatLine(entry))) RememberChat(entry, *chat);
       continue;
     }
     DeliverInOrder(entry);
@@ -231,13 +130,6 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
   for (const cluster::RoomEntry& entry : waiting) DeliverEntry(entry);
 }
 
-absl::flat_hash_set<uint64_t> Room::AnsweredIds() const {
-  absl::flat_hash_set<uint64_t> ids(delivered_ahead_.begin(), delivered_ahead_.end());
-  absl::MutexLock lock(&post_window_->mu);
-  for (const PostWindow::AnsweredLine& line : post_window_->answered) ids.insert(line.id);
-  return ids;
-}
-
 void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
   cluster_seq_known_ = true;
@@ -248,10 +140,14 @@ void Room::PassInOrder(const cluster::RoomEntry& entry) {
 
 void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
   PassInOrder(entry);
-  if (!TakeDeliveredAhead(entry.id)) {
+  if (std::shared_ptr<const absl::flat_hash_set<ClientId>> had_it =
+          TakeDeliveredAhead(entry.id)) {
+    // Sent here ahead of its entry: now to whoever was not a member to be sent it then.
+    if (std::optional<cluster::ChatLine> chat = cluster::ParseChatLine(entry)) {
+      DeliverChat(entry, *chat, /*ours=*/true, had_it.get());
+    }
+  } else {
     SendEntry(entry, nullptr);
-  } else if (std::optional<cluster::ChatLine> chat = cluster::ParseChatLine(entry)) {
-    RememberChat(entry, *chat);  // the members here had it
   }
   cluster_recent_.push_back(entry);
   if (cluster_recent_.size() > kRecentEntries) cluster_recent_.pop_front();
@@ -264,11 +160,18 @@ void Room::DeliverLoadedEntries() {
   for (const cluster::RoomEntry& entry : entries) DeliverEntry(entry);
 }
 
-void Room::DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours) {
+void Room::DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours,
+                       const absl::flat_hash_set<ClientId>* had_it) {
   std::string line = replies::Msg(room_name(), chat.nick, chat.text);
-  io().SendChatToAll(ours ? chat.sender : kNobody, line, [&] {
+  auto tagged = [&] {
     return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
-  });
+  };
+  const ClientId except = ours ? chat.sender : kNobody;
+  if (had_it == nullptr) {
+    io().SendChatToAll(except, line, tagged);
+  } else {
+    io().SendChatToAllBut(*had_it, except, line, tagged);
+  }
   RememberChat(entry, chat);
 }
 
