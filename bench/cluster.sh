@@ -103,6 +103,7 @@ start_node() {
   local name=$1 log
   shift
   log="$work/$name.log"
+  : >"$log"  # there before the node opens it: the loop below reads it at once
   "${SERVER_BIN:-$bin/chat/chat_server}" --port=0 --http_port=-1 --history=false --accounts=false \
     "${roomchat_bench_flags[@]}" "$@" 2>"$log" &
   node_pid=$!
