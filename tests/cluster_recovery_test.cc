@@ -62,8 +62,24 @@ class ClusterRecoveryTest : public ::testing::Test {
     ASSERT_TRUE(nodes_.back()->TEST_cluster()->WaitUntilJoined(kLineDeadline));
   }
 
+  // alice and dave on node 0 and bob on node 1, all in room r (alice created it), each JOIN read.
+  void SeatAliceDaveAndBob(int ttl_s) {
+    StartNodes(2, ttl_s);
+    alice_ = Login(nodes_[0]->port(), "alice");
+    dave_ = Login(nodes_[0]->port(), "dave");
+    bob_ = Login(nodes_[1]->port(), "bob");
+    ASSERT_TRUE(alice_ && dave_ && bob_);
+    ASSERT_EQ(alice_->Ask("/create r"), "OK CREATE r");
+    ASSERT_EQ(dave_->Ask("/join r"), "OK JOIN r 2");
+    ASSERT_EQ(alice_->Next(), "JOIN r dave");
+    ASSERT_EQ(bob_->Ask("/join r"), "OK JOIN r 3");
+    ASSERT_EQ(alice_->Next(), "JOIN r bob");
+    ASSERT_EQ(dave_->Next(), "JOIN r bob");
+  }
+
   TestRedis redis_;
   std::vector<std::unique_ptr<Server>> nodes_;
+  std::unique_ptr<TestClient> alice_, dave_, bob_;  // SeatAliceDaveAndBob
 };
 
 // Polls until `node` has been told another process took its id over, or the deadline.
@@ -73,6 +89,17 @@ bool WaitUntilReplaced(const Server& node) {
     absl::SleepFor(absl::Milliseconds(20));  // polling interval
   }
   return node.TEST_cluster()->replaced();
+}
+
+// Waits until `node` has had `count` more heartbeats answered, or the deadline.
+::testing::AssertionResult WaitForHeartbeats(const Server& node, uint64_t count) {
+  const uint64_t want = node.TEST_cluster()->TEST_heartbeats() + count;
+  for (absl::Time until = absl::Now() + kLineDeadline;
+       node.TEST_cluster()->TEST_heartbeats() < want && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  }
+  if (node.TEST_cluster()->TEST_heartbeats() >= want) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "fewer than " << count << " more heartbeats";
 }
 
 // Asks `command` until the answer is not "unavailable" (a node reconnecting) or the deadline.
@@ -157,20 +184,13 @@ TEST_F(ClusterRecoveryTest, AHoleAfterAJoinerLetInWithoutItsJoinIsReadFromTheStr
 // lines came in before the link was dropped, their publications not, and the hole read took
 // every line of the node's own for one whose post had failed.
 TEST_F(ClusterRecoveryTest, AnsweredLinesWhosePublicationsWereLostReachTheSendersNodeMates) {
-  StartNodes(2, 15);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto dave = Login(nodes_[0]->port(), "dave");
-  auto bob = Login(nodes_[1]->port(), "bob");
-  ASSERT_TRUE(alice && dave && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(dave->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r dave");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(dave->Next(), "JOIN r bob");
+  ASSERT_NO_FATAL_FAILURE(SeatAliceDaveAndBob(15));
+  TestClient* alice = alice_.get();
+  TestClient* dave = dave_.get();
+  TestClient* bob = bob_.get();
   nodes_[0]->TEST_cluster()->TEST_DropRoomEntries(2);  // alice's node hears neither publication
   for (const char* text : {"one", "two", "three"}) ASSERT_TRUE(alice->Send(text).ok());
-  for (TestClient* reader : {dave.get(), bob.get()}) {
+  for (TestClient* reader : {dave, bob}) {
     EXPECT_EQ(reader->Next(), "MSG r alice one");
     EXPECT_EQ(reader->Next(), "MSG r alice two");
     EXPECT_EQ(reader->Next(), "MSG r alice three");
@@ -198,18 +218,11 @@ Lines ChatLinesUntil(TestClient& client, absl::string_view last) {
 // after them, from the hole read, out of the order they were said in.
 TEST_F(ClusterRecoveryTest, LinesAnsweredBeforeTheLinkDroppedReachTheSendersNodeMatesFirst) {
   constexpr int kTtlSeconds = 2;  // the node key lives 1.2 s: a freeze soon drops the link
-  StartNodes(2, kTtlSeconds);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto dave = Login(nodes_[0]->port(), "dave");
-  auto bob = Login(nodes_[1]->port(), "bob");
-  ASSERT_TRUE(alice && dave && bob);
+  ASSERT_NO_FATAL_FAILURE(SeatAliceDaveAndBob(kTtlSeconds));
+  TestClient* alice = alice_.get();
+  TestClient* dave = dave_.get();
+  TestClient* bob = bob_.get();
   RequestCaps(*alice, "ack");
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(dave->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r dave");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(dave->Next(), "JOIN r bob");
   nodes_[0]->TEST_cluster()->TEST_DropRoomEntries(2);  // alice's node hears neither publication
   for (const char* text : {"one", "two"}) {
     ASSERT_TRUE(alice->Send(text).ok());
@@ -222,8 +235,11 @@ TEST_F(ClusterRecoveryTest, LinesAnsweredBeforeTheLinkDroppedReachTheSendersNode
   redis_.Thaw();
   ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
   ASSERT_TRUE(WaitClusterLink(*nodes_[1], /*up=*/true));
-  // A round trip through bob's node's link, after its re-registration (it may have been taken
-  // for dead): bob's line is then posted as bob's, not refused.
+  // Both node keys expired in the freeze: each node may reap the other before its own beat takes
+  // its key again. Three beats of each later (400 ms apart) the cluster is whole again, and a round
+  // trip through bob's node's link comes after its re-registration: bob's line is posted as bob's.
+  ASSERT_TRUE(WaitForHeartbeats(*nodes_[0], 3));
+  ASSERT_TRUE(WaitForHeartbeats(*nodes_[1], 3));
   ASSERT_EQ(AnswerSkippingOthers(*bob, "/msg dave hi"), "OK MSG dave");
   ASSERT_TRUE(bob->Send("four").ok());  // its entry shows alice's node the hole
   EXPECT_EQ(ChatLinesUntil(*dave, "MSG r bob four"),
@@ -235,18 +251,12 @@ TEST_F(ClusterRecoveryTest, LinesAnsweredBeforeTheLinkDroppedReachTheSendersNode
 // has not heard; a joiner still waiting outside for its JOIN is not sent them then, and gets them
 // from their entries (an attacker's review of the first version: the joiner never got them).
 TEST_F(ClusterRecoveryTest, AJoinerWaitingWhileLinesGoAheadGetsThemFromTheirEntries) {
-  StartNodes(2, 15);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto dave = Login(nodes_[0]->port(), "dave");
+  ASSERT_NO_FATAL_FAILURE(SeatAliceDaveAndBob(15));
+  TestClient* alice = alice_.get();
+  TestClient* dave = dave_.get();
+  TestClient* bob = bob_.get();
   auto jj = Login(nodes_[0]->port(), "jj");
-  auto bob = Login(nodes_[1]->port(), "bob");
-  ASSERT_TRUE(alice && dave && jj && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(dave->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r dave");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(dave->Next(), "JOIN r bob");
+  ASSERT_TRUE(jj);
   // alice's node hears neither jj's JOIN nor alice's two lines: jj waits outside for its JOIN.
   nodes_[0]->TEST_cluster()->TEST_DropRoomEntries(3);
   ASSERT_TRUE(jj->Send("/join r").ok());
@@ -327,12 +337,7 @@ TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
 
   // Three more of the new process's heartbeats (past the old link's reconnect backoff): the id
   // stays the new process's, and so does everything it holds.
-  const uint64_t beats = new_process.TEST_cluster()->TEST_heartbeats();
-  for (absl::Time until = absl::Now() + kLineDeadline;
-       new_process.TEST_cluster()->TEST_heartbeats() < beats + 3 && absl::Now() < until;) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  }
-  ASSERT_GE(new_process.TEST_cluster()->TEST_heartbeats(), beats + 3);
+  ASSERT_TRUE(WaitForHeartbeats(new_process, 3));
   EXPECT_TRUE(IsErr(alice->Ask("/rooms"), "unavailable"));
   auto carol = Login(new_process.port(), "carol");
   ASSERT_TRUE(carol);
