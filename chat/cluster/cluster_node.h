@@ -36,6 +36,7 @@
 #ifndef ROOMCHAT_CHAT_CLUSTER_CLUSTER_NODE_H_
 #define ROOMCHAT_CHAT_CLUSTER_CLUSTER_NODE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -167,6 +168,10 @@ class ClusterNode {
   // For tests: the next `count` room entries that arrive are dropped, as if published while the
   // link was down.
   void TEST_DropRoomEntries(int count) { test_drop_entries_.store(count); }
+  // For tests: how many of those are still to come (0 once the node has heard, and dropped, all).
+  int TEST_room_entries_to_drop() const {
+    return std::max(test_drop_entries_.load(std::memory_order_acquire), 0);
+  }
   // For tests: the next `count` posts fail in their place on the connection (Redis is sent a
   // script it does not have, as after a SCRIPT FLUSH), the link staying up.
   void TEST_FailPosts(int count) { test_fail_posts_.store(count); }
