@@ -236,14 +236,9 @@ void MemberIo::SendToAll(ClientId except, absl::string_view lines) {
 }
 
 void MemberIo::SendChatToAll(ClientId except, absl::string_view lines,
-                             absl::FunctionRef<std::string()> tagged_lines) {
-  Fanout(except, lines, &tagged_lines);
-}
-
-void MemberIo::SendChatToAllBut(const absl::flat_hash_set<ClientId>& had_it, ClientId except,
-                                absl::string_view lines,
-                                absl::FunctionRef<std::string()> tagged_lines) {
-  Fanout(except, lines, &tagged_lines, &had_it);
+                             absl::FunctionRef<std::string()> tagged_lines,
+                             const absl::flat_hash_set<ClientId>* had_it) {
+  Fanout(except, lines, &tagged_lines, had_it);
 }
 
 // `tagged_lines` is null for lines that are the same for everyone (events); otherwise the lines

@@ -113,14 +113,12 @@ class MemberIo final : private EventLoop::IoHandler {
   void Send(Connection& member, absl::string_view lines);
   // Sends `lines` to every member but `except` (0: to all), encoded once per codec in use.
   void SendToAll(ClientId except, absl::string_view lines);
-  // A chat line to every member but `except` and those still catching up on history (they get
-  // it from there): `tagged_lines()` to members with the tags capability (made once, when the
-  // first of them is met), `lines` to the others.
+  // A chat line to every member but `except`, those still catching up on history (they get it
+  // from there) and those in `had_it` (sent it earlier), if given: `tagged_lines()` to members
+  // with the tags capability (made once, when the first of them is met), `lines` to the others.
   void SendChatToAll(ClientId except, absl::string_view lines,
-                     absl::FunctionRef<std::string()> tagged_lines);
-  // The same, but not to the members in `had_it` either (they were sent the line earlier).
-  void SendChatToAllBut(const absl::flat_hash_set<ClientId>& had_it, ClientId except,
-                        absl::string_view lines, absl::FunctionRef<std::string()> tagged_lines);
+                     absl::FunctionRef<std::string()> tagged_lines,
+                     const absl::flat_hash_set<ClientId>* had_it = nullptr);
 
   // For tests.
   size_t TEST_lingering() const { return lingering_.size(); }

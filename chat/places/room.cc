@@ -52,15 +52,20 @@ void Room::OnChat(Connection& member, absl::string_view text) {
   const int64_t unix_us = absl::ToUnixMicros(absl::Now());
   const uint64_t id = NextId(unix_us);
   const int64_t time_ms = unix_us / 1000;
-  std::string line = replies::Msg(room_name(), member.nick(), text);
-  io().SendChatToAll(member.id(), line, [&] {
-    return absl::StrCat(replies::Tags(id, time_ms, /*history=*/false), line);
-  });
+  SendChat(member.id(), member.nick(), text, id, time_ms);
   if (!has_history()) return;
   recent_.Push(HistoryLine{id, time_ms, member.nick(), std::string(text)});
   context().history->Append(
       StoredLine{room_key_, room_name(), id, time_ms, member.nick(), std::string(text)},
       member.caps().Has(Cap::kAck) ? member.id() : 0);
+}
+
+void Room::SendChat(ClientId except, absl::string_view nick, absl::string_view text, uint64_t id,
+                    int64_t time_ms, const absl::flat_hash_set<ClientId>* had_it) {
+  std::string line = replies::Msg(room_name(), nick, text);
+  io().SendChatToAll(
+      except, line,
+      [&] { return absl::StrCat(replies::Tags(id, time_ms, /*history=*/false), line); }, had_it);
 }
 
 void Room::OnLeave(Connection& member) {

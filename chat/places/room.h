@@ -137,6 +137,10 @@ class Room final : public Place, public RoomFeed {
   absl::flat_hash_set<uint64_t> AnsweredIds() const;
   // The entries that came while the room was loading its history.
   void DeliverLoadedEntries();
+  // Sends `nick`'s line to the members here but `except` (and those in `had_it`, if given),
+  // tagged with `id` and `time_ms` for those that asked.
+  void SendChat(ClientId except, absl::string_view nick, absl::string_view text, uint64_t id,
+                int64_t time_ms, const absl::flat_hash_set<ClientId>* had_it = nullptr);
   // To every member (but the sender, if `ours`), or to those not in `had_it` when given.
   void DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours,
                    const absl::flat_hash_set<ClientId>* had_it = nullptr);

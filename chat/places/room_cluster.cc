@@ -162,16 +162,7 @@ void Room::DeliverLoadedEntries() {
 
 void Room::DeliverChat(const cluster::RoomEntry& entry, const cluster::ChatLine& chat, bool ours,
                        const absl::flat_hash_set<ClientId>* had_it) {
-  std::string line = replies::Msg(room_name(), chat.nick, chat.text);
-  auto tagged = [&] {
-    return absl::StrCat(replies::Tags(entry.id, entry.time_ms, /*history=*/false), line);
-  };
-  const ClientId except = ours ? chat.sender : kNobody;
-  if (had_it == nullptr) {
-    io().SendChatToAll(except, line, tagged);
-  } else {
-    io().SendChatToAllBut(*had_it, except, line, tagged);
-  }
+  SendChat(ours ? chat.sender : kNobody, chat.nick, chat.text, entry.id, entry.time_ms, had_it);
   RememberChat(entry, chat);
 }
 

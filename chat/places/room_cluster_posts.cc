@@ -6,7 +6,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "chat/cluster/room_channel.h"
 #include "chat/places/room.h"
@@ -130,20 +129,14 @@ std::shared_ptr<const absl::flat_hash_set<ClientId>> Room::ChatReadersNow() {
 void Room::DeliverLocally(const PostWindow::PostOutcome& post) {
   const int64_t unix_us = absl::ToUnixMicros(absl::Now());
   const uint64_t id = NextId(unix_us);
-  std::string line = replies::Msg(room_name(), post.nick, post.text);
-  io().SendChatToAll(post.sender, line, [&] {
-    return absl::StrCat(replies::Tags(id, unix_us / 1000, /*history=*/false), line);
-  });
+  SendChat(post.sender, post.nick, post.text, id, unix_us / 1000);
 }
 
 void Room::DeliverAhead(const PostWindow::PostOutcome& post,
                         std::shared_ptr<const absl::flat_hash_set<ClientId>> had_it) {
   // The entry's time is Redis's clock when it chose the id (the id, unless bumped past it).
   const int64_t time_ms = static_cast<int64_t>(post.id / 1000);
-  std::string line = replies::Msg(room_name(), post.nick, post.text);
-  io().SendChatToAll(post.sender, line, [&] {
-    return absl::StrCat(replies::Tags(post.id, time_ms, /*history=*/false), line);
-  });
+  SendChat(post.sender, post.nick, post.text, post.id, time_ms);
   last_id_ = std::max(last_id_, post.id);
   delivered_ahead_.push_back({post.id, std::move(had_it)});
   if (delivered_ahead_.size() > kAnsweredKept) delivered_ahead_.pop_front();
