@@ -84,31 +84,21 @@ class ClusterRecoveryTest : public ::testing::Test {
 
 // Polls until `node` has been told another process took its id over, or the deadline.
 bool WaitUntilReplaced(const Server& node) {
-  for (absl::Time until = absl::Now() + kLineDeadline;
-       !node.TEST_cluster()->replaced() && absl::Now() < until;) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  }
-  return node.TEST_cluster()->replaced();
+  return WaitUntil([&] { return node.TEST_cluster()->replaced(); });
 }
 
 // Polls until `node` has heard (and dropped) every room entry TEST_DropRoomEntries told it to
 // drop, or the deadline.
 bool WaitUntilEntriesDropped(const Server& node) {
-  for (absl::Time until = absl::Now() + kLineDeadline;
-       node.TEST_cluster()->TEST_room_entries_to_drop() > 0 && absl::Now() < until;) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  }
-  return node.TEST_cluster()->TEST_room_entries_to_drop() == 0;
+  return WaitUntil([&] { return node.TEST_cluster()->TEST_room_entries_to_drop() == 0; });
 }
 
 // Waits until `node` has had `count` more heartbeats answered, or the deadline.
 ::testing::AssertionResult WaitForHeartbeats(const Server& node, uint64_t count) {
   const uint64_t want = node.TEST_cluster()->TEST_heartbeats() + count;
-  for (absl::Time until = absl::Now() + kLineDeadline;
-       node.TEST_cluster()->TEST_heartbeats() < want && absl::Now() < until;) {
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
+  if (WaitUntil([&] { return node.TEST_cluster()->TEST_heartbeats() >= want; })) {
+    return ::testing::AssertionSuccess();
   }
-  if (node.TEST_cluster()->TEST_heartbeats() >= want) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "fewer than " << count << " more heartbeats";
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -67,14 +68,21 @@ inline void StartClusterNodes(int redis_port, int count, const ServerOptions& op
   }
 }
 
+// Polls `done` (every 10 ms) until it holds or `deadline` passes; whether it held.
+inline bool WaitUntil(absl::FunctionRef<bool()> done, absl::Duration deadline = kLineDeadline) {
+  for (const absl::Time until = absl::Now() + deadline; !done() && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(10));  // polling interval
+  }
+  return done();
+}
+
 // Waits until `node`'s link to Redis is up (or down); the deadline allows for a heartbeat that
 // finds the node key past its life, or a command unanswered for the link's timeout.
 inline ::testing::AssertionResult WaitClusterLink(const Server& node, bool up) {
-  const absl::Time deadline = absl::Now() + kLineDeadline + absl::Seconds(10);
-  while (node.TEST_cluster()->up() != up && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));  // polling interval
+  if (WaitUntil([&] { return node.TEST_cluster()->up() == up; },
+                kLineDeadline + absl::Seconds(10))) {
+    return ::testing::AssertionSuccess();
   }
-  if (node.TEST_cluster()->up() == up) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "the link never went " << (up ? "up" : "down");
 }
 
