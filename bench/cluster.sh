@@ -6,6 +6,9 @@
 #   1-node           one node joined to a Redis (--cluster_redis): what Redis costs by itself
 #   3-nodes          three nodes on that Redis, each room's members spread over them
 #                    (chat_bench --servers: member i on node i mod 3, the sender on node 0)
+#   redis-relay      no node: the clients publish and subscribe on that Redis themselves
+#                    (chat_bench --proto=resp), the floor any relay through Redis pub/sub starts
+#                    from (not in the default SETUPS)
 # one after the other, on loopback, same duration. Writes one JSON object per run (chat_bench
 # --json, plus the CPU seconds the nodes and Redis used over the whole run) to $OUT.jsonl and a
 # table to $OUT.md, and prints the table.
@@ -126,6 +129,11 @@ start_setup() {
   local count=$1 i
   node_pids=()
   local addresses=()
+  if [[ $count == -1 ]]; then  # no node: Redis pub/sub alone
+    redis-cli -p "$redis_port" flushall >/dev/null
+    servers=(--proto=resp --port="$redis_port" --server_pid="$redis_pid")
+    return 0
+  fi
   if [[ $count == 0 ]]; then  # the plain node
     start_node plain
     node_pids=("$node_pid")
@@ -202,7 +210,7 @@ start_redis
 results=$out.jsonl
 : >"$results"
 : >"$out.warnings"
-declare -A node_counts=([1-node-no-redis]=0 [1-node]=1 [3-nodes]=3)
+declare -A node_counts=([redis-relay]=-1 [1-node-no-redis]=0 [1-node]=1 [3-nodes]=3)
 for scenario in "${scenarios[@]}"; do
   name=${scenario%% *}
   [[ $name == W4 ]] && continue
