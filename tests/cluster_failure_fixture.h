@@ -89,48 +89,6 @@ class ClusterFailureTest : public ::testing::Test {
   std::vector<std::unique_ptr<Node>> nodes_;  // stable addresses: tests keep Node&
 };
 
-// Asks `command` until the answer starts with `want` or `deadline` passes; returns the last answer.
-inline std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want,
-                     absl::Duration deadline) {
-  absl::Time until = absl::Now() + deadline;
-  std::string answer;
-  do {
-    answer = client.Ask(command);
-    if (absl::StartsWith(answer, want)) return answer;
-    absl::SleepFor(absl::Milliseconds(50));  // polling interval
-  } while (absl::Now() < until);
-  return answer;
-}
-
-// Sends a listing command (/rooms, /who) and returns its lines up to and including the final
-// "OK ..." or "ERR ..." line; a "<timeout>"-like line when the answer did not come.
-inline Lines Listing(TestClient& client, absl::string_view command) {
-  Lines lines;
-  if (!client.Send(command).ok()) return {"<send failed>"};
-  while (true) {
-    lines.push_back(client.Next());
-    const std::string& last = lines.back();
-    if (absl::StartsWith(last, "OK ") || absl::StartsWith(last, "ERR ") ||
-        absl::StartsWith(last, "<")) {
-      return lines;
-    }
-  }
-}
-
-// Repeats Listing(command) until it returns `want` or `deadline` passes; returns the last answer.
-inline Lines ListingUntil(TestClient& client, absl::string_view command, const Lines& want,
-                   absl::Duration deadline, bool sort = false) {
-  absl::Time until = absl::Now() + deadline;
-  Lines answer;
-  do {
-    answer = Listing(client, command);
-    if (sort) std::sort(answer.begin(), answer.end());
-    if (answer == want) return answer;
-    absl::SleepFor(absl::Milliseconds(50));  // polling interval
-  } while (absl::Now() < until);
-  return answer;
-}
-
 // Reads until `want`; returns the lines read before it (in `skipped`) and whether it came.
 inline bool ReadUntilLine(TestClient& client, absl::string_view want, Lines* skipped,
                    absl::Duration deadline = kLineDeadline) {

@@ -220,11 +220,11 @@ void ExpectClusterCommandsRefused(const Node& node,
 void ExpectRegisteredAgain(const Node& a, const Node& b, TestClient& lister_a,
                            TestClient& lister_b) {
   const Lines rooms = {"OK ROOMS 1", "ROOM r 3"};  // sorted
-  EXPECT_EQ(ListingUntil(lister_a, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
-  EXPECT_EQ(ListingUntil(lister_b, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  EXPECT_EQ(AnswerUntil(lister_a, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
+  EXPECT_EQ(AnswerUntil(lister_b, "/rooms", rooms, RecoveryDeadline(), /*sort=*/true), rooms);
   const Lines who = {"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3"};  // sorted
-  EXPECT_EQ(ListingUntil(lister_b, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
-  EXPECT_EQ(ListingUntil(lister_a, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
+  EXPECT_EQ(AnswerUntil(lister_b, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
+  EXPECT_EQ(AnswerUntil(lister_a, "/who r", who, RecoveryDeadline(), /*sort=*/true), who);
   auto thief = Login(b.port);
   ASSERT_TRUE(thief);
   EXPECT_TRUE(IsErr(thief->Ask("/nick alice"), "nick-taken")) << "alice's nick claimed again";

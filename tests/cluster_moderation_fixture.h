@@ -97,34 +97,6 @@ class ClusterModerationAttackTest : public ::testing::Test {
   std::vector<std::unique_ptr<Server>> nodes_;
 };
 
-// Sends `command` and reads its answer: every line up to the first "OK "/"ERR " line (that one
-// last), or a "<...>" line when none came.
-inline Lines Answer(TestClient& client, absl::string_view command) {
-  Lines lines;
-  if (!client.Send(command).ok()) return {"<send failed>"};
-  while (true) {
-    lines.push_back(client.Next());
-    const std::string& line = lines.back();
-    if (absl::StartsWith(line, "OK ") || absl::StartsWith(line, "ERR ") ||
-        absl::StartsWith(line, "<")) {
-      return lines;
-    }
-  }
-}
-
-// Asks `command` until its answer is `want` (another node's change arrives asynchronously);
-// returns the last answer.
-inline Lines AnswerUntil(TestClient& client, absl::string_view command, const Lines& want) {
-  absl::Time deadline = absl::Now() + kLineDeadline;
-  Lines answer;
-  do {
-    answer = Answer(client, command);
-    if (answer == want) return answer;
-    absl::SleepFor(absl::Milliseconds(20));  // polling interval
-  } while (absl::Now() < deadline);
-  return answer;
-}
-
 // The next line of `client` that is not one of `skipped`-prefixed lines.
 inline std::string NextSkipping(TestClient& client, const std::vector<std::string>& skipped) {
   for (int i = 0; i < 1000; ++i) {

@@ -33,37 +33,6 @@ class ClusterTest : public ::testing::Test {
     return Login(nodes_[node]->port(), nick);
   }
 
-  // Asks `command` until the answer starts with `want` (a state another node changes
-  // asynchronously, such as a nick freed by a quit there); returns the last answer.
-  std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want) {
-    absl::Time deadline = absl::Now() + kLineDeadline;
-    std::string answer;
-    do {
-      answer = client.Ask(command);
-      if (absl::StartsWith(answer, want)) return answer;
-      absl::SleepFor(absl::Milliseconds(20));
-    } while (absl::Now() < deadline);
-    return answer;
-  }
-
-  // Asks /rooms until the listing is `want` (the lines before OK ROOMS); returns the last one.
-  Lines RoomsUntil(TestClient& client, const Lines& want) {
-    absl::Time deadline = absl::Now() + kLineDeadline;
-    Lines rooms;
-    do {
-      if (!client.Send("/rooms").ok()) return {"<send failed>"};
-      rooms.clear();
-      for (std::string line = client.Next(); !absl::StartsWith(line, "OK ROOMS");
-           line = client.Next()) {
-        rooms.push_back(line);
-        if (absl::StartsWith(line, "ERR") || line == "<timeout>" || line == "<closed>") break;
-      }
-      if (rooms == want) return rooms;
-      absl::SleepFor(absl::Milliseconds(20));
-    } while (absl::Now() < deadline);
-    return rooms;
-  }
-
   TestRedis redis_;
   std::vector<std::unique_ptr<Server>> nodes_;
 };
@@ -456,8 +425,9 @@ TEST_F(ClusterTest, RedisRestartedEmptyIsRebuiltFromTheNodes) {
   EXPECT_TRUE(IsErr(dave->Ask("/join elsewhere"), "unavailable"));
 
   ASSERT_TRUE(redis_.Restart().ok());
-  EXPECT_EQ(RoomsUntil(*carol, {"ROOM r 3"}), Lines{"ROOM r 3"});
-  EXPECT_EQ(RoomsUntil(*alice, {"ROOM r 3"}), Lines{"ROOM r 3"});
+  const Lines listing = {"ROOM r 3", "OK ROOMS 1"};
+  EXPECT_EQ(AnswerUntil(*carol, "/rooms", listing), listing);
+  EXPECT_EQ(AnswerUntil(*alice, "/rooms", listing), listing);
   auto eve = On(1);
   ASSERT_TRUE(eve);
   EXPECT_TRUE(IsErr(eve->Ask("/nick alice"), "nick-taken"));

@@ -31,13 +31,13 @@ TEST_P(ModerationTest, HostileTopicsAndKickReasonsArriveVerbatim) {
     ASSERT_EQ(alice->Ask(absl::StrCat("/topic ", topic)), "OK TOPIC R-1.x") << topic;
     EXPECT_EQ(Arrived(*bob, 1), Lines{absl::StrCat("TOPIC R-1.x alice ", topic)});
     EXPECT_EQ(Arrived(*carol, 1), Lines{absl::StrCat("TOPIC R-1.x alice ", topic)});
-    EXPECT_EQ(AskUntil(*bob, "/topic", "OK TOPIC"),
+    EXPECT_EQ(AnswerEndingWith(*bob, "/topic", "OK TOPIC"),
               (Lines{absl::StrCat("TOPIC R-1.x alice ", topic), "OK TOPIC R-1.x"}));
   }
   EXPECT_TRUE(IsErr(alice->Ask(absl::StrCat("/topic ", at_limit, "y")), "bad-args"));
   // A joiner reads the topic as set, with its spaces and bytes.
   auto dave = Login("dave");
-  EXPECT_EQ(AskUntil(*dave, "/join R-1.x", "TOPIC"),
+  EXPECT_EQ(AnswerEndingWith(*dave, "/join R-1.x", "TOPIC"),
             (Lines{"OK JOIN R-1.x 4", absl::StrCat("TOPIC R-1.x alice ", at_limit)}));
   EXPECT_EQ(Arrived(*alice, 1), Lines{"JOIN R-1.x dave"});
   EXPECT_EQ(Arrived(*bob, 1), Lines{"JOIN R-1.x dave"});
@@ -56,7 +56,7 @@ TEST_P(ModerationTest, HostileTopicsAndKickReasonsArriveVerbatim) {
   ASSERT_EQ(alice->Ask(absl::StrCat("/kick dave ", utf8_reason)), "OK KICK dave");
   EXPECT_EQ(Arrived(*dave, 1), Lines{absl::StrCat("KICKED R-1.x alice ", utf8_reason)});
   EXPECT_EQ(Arrived(*carol, 1), Lines{absl::StrCat("KICK R-1.x dave alice ", utf8_reason)});
-  EXPECT_EQ(AskUntil(*alice, "/who", "OK WHO"),
+  EXPECT_EQ(AnswerEndingWith(*alice, "/who", "OK WHO"),
             (Lines{"MEMBER alice", "MEMBER carol", "OK WHO R-1.x 2"}));
 }
 

@@ -180,7 +180,8 @@ inline void MeetIn(absl::string_view room, const std::vector<TestClient*>& membe
 
 // Sends `command` and reads until a line starting with `end` (or an ERR, or no line in time);
 // returns every line, that one last.
-inline Lines AskUntil(TestClient& client, absl::string_view command, absl::string_view end) {
+inline Lines AnswerEndingWith(TestClient& client, absl::string_view command,
+                              absl::string_view end) {
   Lines lines;
   if (!client.Send(command).ok()) return {"<send failed>"};
   while (true) {
@@ -195,7 +196,7 @@ inline Lines AskUntil(TestClient& client, absl::string_view command, absl::strin
 
 // `client`'s answer to /bans: the BAN lines sorted, then the OK line.
 inline Lines Bans(TestClient& client) {
-  Lines lines = AskUntil(client, "/bans", "OK BANS ");
+  Lines lines = AnswerEndingWith(client, "/bans", "OK BANS ");
   if (!lines.empty()) std::sort(lines.begin(), lines.end() - 1);
   return lines;
 }

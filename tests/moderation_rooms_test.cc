@@ -70,9 +70,9 @@ TEST_P(ModerationTest, ARegisteredRoomKeepsItsSettingsWhenCreatedAgainAndAfterAR
     ASSERT_EQ(alice->Ask("/create Lounge"), "OK CREATE Lounge");
     ASSERT_EQ(alice->Ask("/topic Our place"), "OK TOPIC Lounge");
     ASSERT_EQ(alice->Ask(absl::StrCat("/key ", kLoungeKey)), "OK KEY Lounge");
-    ASSERT_EQ(AskUntil(*bob, absl::StrCat("/join Lounge ", kLoungeKey), "OK JOIN")[0],
+    ASSERT_EQ(AnswerEndingWith(*bob, absl::StrCat("/join Lounge ", kLoungeKey), "OK JOIN")[0],
               "OK JOIN Lounge 2");
-    ASSERT_EQ(AskUntil(*carol, absl::StrCat("/join Lounge ", kLoungeKey), "OK JOIN")[0],
+    ASSERT_EQ(AnswerEndingWith(*carol, absl::StrCat("/join Lounge ", kLoungeKey), "OK JOIN")[0],
               "OK JOIN Lounge 3");
     EXPECT_EQ(Arrived(*alice, 2), (Lines{"JOIN Lounge bob", "JOIN Lounge carol"}));
     EXPECT_EQ(Arrived(*bob, 2), (Lines{kLoungeTopic, "JOIN Lounge carol"}));
@@ -85,7 +85,8 @@ TEST_P(ModerationTest, ARegisteredRoomKeepsItsSettingsWhenCreatedAgainAndAfterAR
     ASSERT_EQ(alice->Next(), "LEAVE Lounge carol");
     ASSERT_EQ(alice->Ask("/leave"), "OK LEAVE Lounge");
     for (TestClient* client : {alice.get(), bob.get(), carol.get(), dave.get()}) Pending(*client);
-    ASSERT_EQ(AskUntil(*dave, "/rooms", "OK ROOMS"), Lines{"OK ROOMS 0"}) << "Lounge is gone";
+    ASSERT_EQ(AnswerEndingWith(*dave, "/rooms", "OK ROOMS"), Lines{"OK ROOMS 0"})
+        << "Lounge is gone";
 
     ExpectLoungeComesBackAsAliceLeftIt(*alice, *bob, *carol, *dave);
   }
@@ -122,7 +123,7 @@ TEST_P(ModerationTest, TheOwnerCannotBeDeoppedKickedOrBanned) {
   EXPECT_EQ(alice->Next(), "MSG Lounge bob after the refusals");
   EXPECT_EQ(Pending(*alice), Lines{}) << "alice is still in, undisturbed";
   EXPECT_TRUE(IsOp(*alice));
-  EXPECT_EQ(AskUntil(*bob, "/bans", "OK BANS"), Lines{"OK BANS Lounge 0"});
+  EXPECT_EQ(AnswerEndingWith(*bob, "/bans", "OK BANS"), Lines{"OK BANS Lounge 0"});
 }
 
 TEST_P(ModerationTest, AnOppedAccountInAGuestsRoomBecomesItsOwner) {

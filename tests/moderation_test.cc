@@ -37,7 +37,8 @@ TEST_P(ModerationTest, TheCreatorIsOpAndEveryOpCommandRefusesOthers) {
                               "/topic -", "/key sesame-42", "/key -"}) {
     EXPECT_TRUE(IsErr(bob->Ask(command), "not-op")) << command;
   }
-  EXPECT_EQ(AskUntil(*bob, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"}) << "anyone may ask";
+  EXPECT_EQ(AnswerEndingWith(*bob, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"})
+      << "anyone may ask";
   // A chat line from bob comes after anything his refused commands would have sent the others.
   ASSERT_TRUE(bob->Send("after the refusals").ok());
   EXPECT_EQ(alice->Next(), "MSG Lounge bob after the refusals");
@@ -99,7 +100,7 @@ TEST_P(ModerationTest, KickSendsTheTargetToTheLobbyAndItMayComeBack) {
   EXPECT_EQ(Pending(*alice), Lines{}) << "the op gets OK KICK only";
   EXPECT_TRUE(IsErr(bob->Ask("still talking"), "not-in-room")) << "bob is in the lobby";
   ASSERT_EQ(bob->Ask("/whoami"), "OK WHOAMI bob -");
-  EXPECT_EQ(AskUntil(*alice, "/who", "OK WHO"),
+  EXPECT_EQ(AnswerEndingWith(*alice, "/who", "OK WHO"),
             (Lines{"MEMBER alice", "MEMBER carol", "OK WHO Lounge 2"}));
 
   // A kick is not a ban.
@@ -227,8 +228,9 @@ TEST_P(ModerationTest, KeyIsNeededToJoinAndNeverShown) {
   EXPECT_EQ(alice->Next(), "JOIN Lounge bob");
   EXPECT_EQ(ask(*alice, "/ban zed"), "OK BAN zed");
   for (TestClient* client : {alice.get(), bob.get(), carol.get()}) {
-    for (const Lines& lines : {AskUntil(*client, "/rooms", "OK ROOMS"),
-                               AskUntil(*client, "/who Lounge", "OK WHO"), Pending(*client)}) {
+    for (const Lines& lines :
+         {AnswerEndingWith(*client, "/rooms", "OK ROOMS"),
+          AnswerEndingWith(*client, "/who Lounge", "OK WHO"), Pending(*client)}) {
       seen.insert(seen.end(), lines.begin(), lines.end());
     }
   }
@@ -240,7 +242,7 @@ TEST_P(ModerationTest, KeyIsNeededToJoinAndNeverShown) {
   // Members already in stay; /key - lifts it.
   ASSERT_EQ(alice->Ask("/key -"), "OK KEY Lounge -");
   ASSERT_EQ(carol->Ask("/join Lounge"), "OK JOIN Lounge 3");
-  EXPECT_EQ(AskUntil(*carol, "/who", "OK WHO"),
+  EXPECT_EQ(AnswerEndingWith(*carol, "/who", "OK WHO"),
             (Lines{"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO Lounge 3"}));
 }
 
@@ -254,7 +256,8 @@ TEST_P(ModerationTest, TopicIsShownToJoinersAndOnlyOpsSetIt) {
   auto dave = Login("dave");
   ASSERT_NE(dave, nullptr);
   MeetIn("Lounge", {alice.get(), bob.get()});
-  EXPECT_EQ(AskUntil(*alice, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"}) << "no topic yet";
+  EXPECT_EQ(AnswerEndingWith(*alice, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"})
+      << "no topic yet";
   EXPECT_TRUE(IsErr(alice->Ask("/topic " + std::string(391, 't')), "bad-args"));
   ASSERT_EQ(alice->Ask("/topic Welcome to the lounge"), "OK TOPIC Lounge");
   EXPECT_EQ(bob->Next(), "TOPIC Lounge alice Welcome to the lounge");
@@ -264,10 +267,10 @@ TEST_P(ModerationTest, TopicIsShownToJoinersAndOnlyOpsSetIt) {
   EXPECT_EQ(carol->Next(), "TOPIC Lounge alice Welcome to the lounge") << "right after OK JOIN";
   EXPECT_EQ(alice->Next(), "JOIN Lounge carol");
   EXPECT_EQ(bob->Next(), "JOIN Lounge carol");
-  EXPECT_EQ(AskUntil(*carol, "/topic", "OK TOPIC"),
+  EXPECT_EQ(AnswerEndingWith(*carol, "/topic", "OK TOPIC"),
             (Lines{"TOPIC Lounge alice Welcome to the lounge", "OK TOPIC Lounge"}));
   EXPECT_TRUE(IsErr(carol->Ask("/topic hijacked"), "not-op"));
-  EXPECT_EQ(AskUntil(*bob, "/topic", "OK TOPIC"),
+  EXPECT_EQ(AnswerEndingWith(*bob, "/topic", "OK TOPIC"),
             (Lines{"TOPIC Lounge alice Welcome to the lounge", "OK TOPIC Lounge"}));
 
   ASSERT_EQ(alice->Ask("/topic -"), "OK TOPIC Lounge");
@@ -275,7 +278,7 @@ TEST_P(ModerationTest, TopicIsShownToJoinersAndOnlyOpsSetIt) {
   EXPECT_EQ(carol->Next(), "TOPIC Lounge alice");
   ASSERT_EQ(dave->Ask("/join Lounge"), "OK JOIN Lounge 4");
   EXPECT_EQ(Pending(*dave), Lines{}) << "no topic, no TOPIC line";
-  EXPECT_EQ(AskUntil(*dave, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"});
+  EXPECT_EQ(AnswerEndingWith(*dave, "/topic", "OK TOPIC"), Lines{"OK TOPIC Lounge"});
 }
 
 INSTANTIATE_TEST_SUITE_P(, ModerationTest, ::testing::Values(Nodes::kOne, Nodes::kTwo),

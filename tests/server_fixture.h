@@ -5,6 +5,7 @@
 #ifndef ROOMCHAT_TESTS_SERVER_FIXTURE_H_
 #define ROOMCHAT_TESTS_SERVER_FIXTURE_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,12 +69,59 @@ inline void StartClusterNodes(int redis_port, int count, const ServerOptions& op
   }
 }
 
-// Polls `done` (every 10 ms) until it holds or `deadline` passes; whether it held.
+// Polls `done` (every 10 ms) until it holds or `deadline` passes; whether it held. `done` runs
+// once a round, so it may have effects (send a command, keep the answer).
 inline bool WaitUntil(absl::FunctionRef<bool()> done, absl::Duration deadline = kLineDeadline) {
-  for (const absl::Time until = absl::Now() + deadline; !done() && absl::Now() < until;) {
+  const absl::Time until = absl::Now() + deadline;
+  while (!done()) {
+    if (absl::Now() >= until) return false;
     absl::SleepFor(absl::Milliseconds(10));  // polling interval
   }
-  return done();
+  return true;
+}
+
+// Sends `command` and reads its answer: every line up to the first "OK "/"ERR " line (that one
+// last), or a "<...>" line when none came.
+inline Lines Answer(TestClient& client, absl::string_view command) {
+  Lines lines;
+  if (!client.Send(command).ok()) return {"<send failed>"};
+  while (true) {
+    lines.push_back(client.Next());
+    const std::string& line = lines.back();
+    if (absl::StartsWith(line, "OK ") || absl::StartsWith(line, "ERR ") ||
+        absl::StartsWith(line, "<")) {
+      return lines;
+    }
+  }
+}
+
+// Asks `command` until its answer (sorted, with `sort`) is `want` or `deadline` passes: a state
+// another node or thread changes asynchronously. Returns the last answer.
+inline Lines AnswerUntil(TestClient& client, absl::string_view command, const Lines& want,
+                         absl::Duration deadline = kLineDeadline, bool sort = false) {
+  Lines answer;
+  WaitUntil(
+      [&] {
+        answer = Answer(client, command);
+        if (sort) std::sort(answer.begin(), answer.end());
+        return answer == want;
+      },
+      deadline);
+  return answer;
+}
+
+// Asks `command` (a one-line answer) until the answer starts with `want` or `deadline` passes;
+// returns the last answer.
+inline std::string AskUntil(TestClient& client, absl::string_view command, absl::string_view want,
+                            absl::Duration deadline = kLineDeadline) {
+  std::string answer;
+  WaitUntil(
+      [&] {
+        answer = client.Ask(command);
+        return absl::StartsWith(answer, want);
+      },
+      deadline);
+  return answer;
 }
 
 // Waits until `node`'s link to Redis is up (or down); the deadline allows for a heartbeat that
