@@ -152,7 +152,7 @@ class ClusterNode {
   void Leave(const std::string& room_key, const std::string& nick_key, bool release_nick,
              Answer<absl::Status> done);
   void ListRooms(Answer<absl::StatusOr<std::vector<cluster::ClusterRoom>>> done);
-  void Who(const std::string& room_key, Answer<absl::StatusOr<cluster::ClusterWho>> done);
+  void Who(const std::string& room_name, Answer<absl::StatusOr<cluster::ClusterWho>> done);
   // A room operator's command (rc_room_op): its checks and changes in Redis, its entry posted.
   void OperateRoom(const cluster::RoomOp& op, Answer<absl::StatusOr<cluster::RoomOpDone>> done);
   void SendPrivate(const std::string& to_key, const std::string& line,

@@ -165,9 +165,9 @@ void ClusterNode::ListRooms(Answer<absl::StatusOr<std::vector<cluster::ClusterRo
                  });
 }
 
-void ClusterNode::Who(const std::string& room_key,
+void ClusterNode::Who(const std::string& room_name,
                       Answer<absl::StatusOr<cluster::ClusterWho>> done) {
-  link_->Command(cluster::WhoCommand(room_key),
+  link_->Command(cluster::WhoCommand(room_name),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseWhoReply(reply));
                  });

@@ -10,7 +10,7 @@ namespace {
 using namespace testing_util;  // NOLINT: the test's own helpers
 // ---- rc_join and rc_create: admission.
 
-TEST_F(SettingsScriptsTest, JoinAdmitsByBansAndKeyBeforeRoomFull) {
+TEST_F(SettingsScriptsTest, JoinRefusesAFullRoomThenByBansAndKey) {
   const Client olga{a_, "Olga", "olga", "127.0.0.1"};
   Claim(olga);
   ASSERT_TRUE(Create(olga, "Den").ok());
@@ -37,11 +37,12 @@ TEST_F(SettingsScriptsTest, JoinAdmitsByBansAndKeyBeforeRoomFull) {
                       "Den needs a key: /join Den KEY"));
   EXPECT_TRUE(IsError(Join(dan, "den", "K1", "", "attic"), ErrorCode::kBadKey,
                       "wrong key for Den"));
-  EXPECT_TRUE(IsError(Join(dan, "den", "", "", "attic", /*max_members=*/1), ErrorCode::kBadKey,
-                      "Den needs a key: /join Den KEY"));  // admission before room-full
-  EXPECT_TRUE(IsError(Join(eve, "den", "k1", "", "", 1), ErrorCode::kBanned, banned));
-  EXPECT_TRUE(IsError(Join(dan, "den", "k1", "", "attic", 1), ErrorCode::kRoomFull,
-                      "Den holds its maximum of 1 members"));
+  // room-full before the room's settings, as one node asks (Registry::JoinRoom).
+  const std::string full = "Den holds its maximum of 1 members";
+  EXPECT_TRUE(IsError(Join(dan, "den", "", "", "attic", /*max_members=*/1), ErrorCode::kRoomFull,
+                      full));
+  EXPECT_TRUE(IsError(Join(eve, "den", "k1", "", "", 1), ErrorCode::kRoomFull, full));
+  EXPECT_TRUE(IsError(Join(dan, "den", "k1", "", "attic", 1), ErrorCode::kRoomFull, full));
   EXPECT_EQ(Everything(), before);  // nobody moved: Dan is still in Attic
 
   absl::StatusOr<Entered> in = Join(dan, "den", "k1", "", "attic");
@@ -77,7 +78,7 @@ TEST_F(SettingsScriptsTest, CreatingAKeptRoomAdmitsAsJoinAndKeepsItsSettings) {
   ExpectDone(Op(olga, kNotHere, Verb::kBan, "Sam"), "");
   Do({"RPUSH", RoomBansKey("den"), "address 127.0.0.5 Olga"});
   ASSERT_TRUE(Leave(olga, "den").ok());
-  const Texts settings{"key=k1", "owner=olga", "topic=Kept", "topic_by=Olga"};
+  const Texts settings{"key=k1", "name=Den", "owner=olga", "topic=Kept", "topic_by=Olga"};
   const Texts bans{"nick sam Olga", "address 127.0.0.5 Olga"};
   ASSERT_EQ(Settings("den"), settings);
   ASSERT_EQ(Integer({"EXISTS", RoomKey("den")}), 0);  // closed
@@ -89,7 +90,7 @@ TEST_F(SettingsScriptsTest, CreatingAKeptRoomAdmitsAsJoinAndKeepsItsSettings) {
   EXPECT_TRUE(IsError(Create(dan, "Den", "", "", "attic"), ErrorCode::kBadKey,
                       "Den needs a key: /join Den KEY"));
   EXPECT_TRUE(IsError(Create(dan, "DEN", "k2", "", "attic"), ErrorCode::kBadKey,
-                      "wrong key for DEN"));
+                      "wrong key for Den"));  // the name it was registered under, as one node says
   EXPECT_EQ(Everything(), before);  // nothing created; Dan still in Attic
 
   absl::StatusOr<Entered> again = Create(dan, "Den", "k1", "", "attic");
@@ -142,12 +143,12 @@ TEST_F(SettingsScriptsTest, CreatingAFreshRoomStartsItsSettingsAnew) {
   ASSERT_TRUE(lounge.ok()) << lounge.status();
   EXPECT_TRUE(lounge->creator_is_op);
   EXPECT_FALSE(lounge->owner_limit_hit);
-  EXPECT_EQ(Settings("lounge"), Texts{"owner=olga"});
+  EXPECT_EQ(Settings("lounge"), (Texts{"name=Lounge", "owner=olga"}));
   EXPECT_EQ(Ops("lounge"), Texts{"olga"});
   EXPECT_EQ(Owned("olga"), Texts{"lounge"});
   absl::StatusOr<Entered> hall = Create(bob_, "Hall", "hk");
   ASSERT_TRUE(hall.ok()) << hall.status();
-  EXPECT_EQ(Settings("hall"), (Texts{"key=hk", "owner=bob"}));
+  EXPECT_EQ(Settings("hall"), (Texts{"key=hk", "name=Hall", "owner=bob"}));
   EXPECT_EQ(Ops("hall"), Texts{"bob"});
 
   // One that owns its maximum of rooms: an operator account, not the owner (the room is not kept).
@@ -228,7 +229,7 @@ TEST_F(SettingsScriptsTest, AnOwnedRoomKeepsItsSettingsWhileClosed) {
   ExpectDone(Op(olga, kNotHere, Verb::kOp, "Bob"), "Bob");
   ExpectDone(Op(olga, kNotHere, Verb::kTopic, "", "Kept"), "");
   ExpectDone(Op(olga, kNotHere, Verb::kBan, "Sam"), "");
-  const Texts settings{"key=k1", "owner=olga", "topic=Kept", "topic_by=Olga"};
+  const Texts settings{"key=k1", "name=Den", "owner=olga", "topic=Kept", "topic_by=Olga"};
   const Texts ops{"bob", "olga"};
   const Texts bans{"nick sam Olga"};
   auto expect_kept = [&] {

@@ -37,13 +37,15 @@ local function add_member(node, room, nick_key, nick, max_entries)
   redis.call('SADD', 'rc:node:' .. node .. ':members', room .. ' ' .. nick_key)
   redis.call('PERSIST', 'rc:seq:' .. room)
 end
--- nil when a visitor may enter room (called name), else the error reply: an operator account
+-- nil when a visitor may enter room (called name; the errors of an owned room call it by the
+-- name it was registered under, as one node does), else the error reply: an operator account
 -- always may; a ban matching its account (or the one it was last logged in to), nick key or
 -- address refuses it (banned); a key it did not give refuses it (bad-key). RoomSettings'
 -- AdmitToRoom, over the room's settings in Redis.
 local function admit(room, name, account, former, nick_key, address, key)
   local base = 'rc:room:' .. room
   if account ~= '' and redis.call('SISMEMBER', base .. ':ops', account) == 1 then return nil end
+  name = redis.call('HGET', base .. ':settings', 'name') or name
   for _, ban in ipairs(redis.call('LRANGE', base .. ':bans', 0, -1)) do
     local kind, value = string.match(ban, '^(%S+) (%S+)')
     if (kind == 'account' and (value == account or value == former)) or
@@ -60,14 +62,15 @@ local function admit(room, name, account, former, nick_key, address, key)
   end
   return nil
 end
--- Makes account an operator account of room. The first of a room nobody owns becomes its owner
--- (the room is kept while closed) unless it owns max_owned rooms already: then 1.
-local function add_op_account(room, account, max_owned)
+-- Makes account an operator account of room (called name). The first of a room nobody owns
+-- becomes its owner (the room is kept while closed, under the name it has now) unless it owns
+-- max_owned rooms already: then 1.
+local function add_op_account(room, name, account, max_owned)
   local base = 'rc:room:' .. room
   redis.call('SADD', base .. ':ops', account)
   if redis.call('HGET', base .. ':settings', 'owner') then return 0 end
   if redis.call('SCARD', 'rc:owned:' .. account) >= max_owned then return 1 end
-  redis.call('HSET', base .. ':settings', 'owner', account)
+  redis.call('HSET', base .. ':settings', 'owner', account, 'name', name)
   redis.call('SADD', 'rc:owned:' .. account, room)
   return 0
 end

@@ -100,7 +100,7 @@ end
 local max_rooms = tonumber(ARGV[7])
 if max_rooms > 0 and redis.call('ZCARD', KEYS[1]) >= max_rooms then
   return redis.error_reply(string.format(
-      'limit the cluster holds its maximum of %d rooms; cannot create %s', max_rooms, name))
+      'limit the server holds its maximum of %d rooms; cannot create %s', max_rooms, name))
 end
 local owner = redis.call('HGET', KEYS[6], 'owner')
 if owner then
@@ -117,7 +117,7 @@ if not owner then
   fresh = 1
   redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
   if ARGV[12] ~= '' then redis.call('HSET', KEYS[6], 'key', ARGV[12]) end
-  if account ~= '' then limit_hit = add_op_account(room, account, tonumber(ARGV[13])) end
+  if account ~= '' then limit_hit = add_op_account(room, name, account, tonumber(ARGV[13])) end
 end
 local topic, topic_by = topic_of(room)
 return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0'), topic, topic_by, fresh,
@@ -126,21 +126,23 @@ return {name, 1, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0'), topic, top
 
 // KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members, KEYS[3] rc:node:<node>:members
 // ARGV: node, room key, nick key, nick, old room key ('': none), max members (0: no limit), max
-// stream entries, account, former account, address, key, incarnation
+// stream entries, account, former account, address, key, incarnation, the room's name as asked.
+// The checks in the single-node order (Registry::JoinRoom): no such room, full, then the room's
+// settings (ban, key).
 constexpr char kJoinBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[1], ARGV[12])
 if replaced then return replaced end
 local node, room, nick_key, nick = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local name = redis.call('HGET', KEYS[1], 'name')
-if not name then return redis.error_reply('no-such-room no room called ' .. room) end
-local refused = admit(room, name, ARGV[8], ARGV[9], nick_key, ARGV[10], ARGV[11])
-if refused then return refused end
+if not name then return redis.error_reply('no-such-room no room called ' .. ARGV[13]) end
 local max_members = tonumber(ARGV[6])
 if max_members > 0 and redis.call('HEXISTS', KEYS[2], nick_key) == 0 and
     redis.call('HLEN', KEYS[2]) >= max_members then
   return redis.error_reply(string.format('room-full %s holds its maximum of %d members', name,
                                          max_members))
 end
+local refused = admit(room, name, ARGV[8], ARGV[9], nick_key, ARGV[10], ARGV[11])
+if refused then return refused end
 if ARGV[5] ~= '' and ARGV[5] ~= room then leave(node, ARGV[5], nick_key, ARGV[7]) end
 add_member(node, room, nick_key, nick, ARGV[7])
 local posted = room_post(room, ARGV[7], node, 'JOIN', nick)
@@ -177,7 +179,7 @@ end
 return out
 )lua";
 
-// KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members; ARGV[1] room key
+// KEYS[1] rc:room:<room>, KEYS[2] rc:room:<room>:members; ARGV[1] the room's name as asked
 constexpr char kWhoScript[] = R"lua(
 local name = redis.call('HGET', KEYS[1], 'name')
 if not name then return redis.error_reply('no-such-room no room called ' .. ARGV[1]) end
@@ -283,7 +285,7 @@ std::vector<std::string> JoinCommand(const NodeIdentity& self, const RoomMove& m
                   NodeMembersKey(self.node)},
                  {self.node, move.room_key, move.nick_key, move.nick, move.old_room_key,
                   absl::StrCat(max_room_members), absl::StrCat(max_entries), move.account,
-                  move.former_account, move.address, move.key, self.incarnation});
+                  move.former_account, move.address, move.key, self.incarnation, move.room_name});
 }
 
 std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::string& room_key,
@@ -296,8 +298,9 @@ std::vector<std::string> LeaveCommand(const NodeIdentity& self, const std::strin
 
 std::vector<std::string> RoomsCommand() { return Evalsha(RoomsScript(), {kRoomsKey}, {}); }
 
-std::vector<std::string> WhoCommand(const std::string& room_key) {
-  return Evalsha(WhoScript(), {RoomKey(room_key), RoomMembersKey(room_key)}, {room_key});
+std::vector<std::string> WhoCommand(const std::string& room_name) {
+  const std::string room_key = NameKey(room_name);
+  return Evalsha(WhoScript(), {RoomKey(room_key), RoomMembersKey(room_key)}, {room_name});
 }
 
 std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,

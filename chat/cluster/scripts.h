@@ -135,8 +135,8 @@ struct ClusterRoom {
 absl::StatusOr<std::vector<ClusterRoom>> ParseRoomsReply(const absl::StatusOr<RedisReply>& reply);
 
 // ---- rc_who: the room's display name and its members' nicks (as given), sorted by NameKey() as
-// the single-node server sorts them; fails no-such-room.
-std::vector<std::string> WhoCommand(const std::string& room_key);
+// the single-node server sorts them; fails no-such-room, naming the room as asked.
+std::vector<std::string> WhoCommand(const std::string& room_name);
 struct ClusterWho {
   std::string room_name;
   std::vector<std::string> nicks;

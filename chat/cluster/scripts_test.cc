@@ -58,7 +58,7 @@ class ScriptsTest : public ::testing::Test {
   absl::StatusOr<Entered> Join(const NodeIdentity& self, const std::string& nick,
                                const std::string& room, const std::string& old_room = "",
                                size_t max_members = 0) {
-    RoomMove move{NameKey(nick), nick, room, "", old_room};
+    RoomMove move{NameKey(nick), nick, NameKey(room), room, old_room};
     return ParseEnteredReply(Run(JoinCommand(self, move, max_members, kEntries)));
   }
   absl::Status Leave(const NodeIdentity& self, const std::string& room, const std::string& nick,
@@ -239,8 +239,10 @@ TEST_F(ScriptsTest, CreatingFromARoomLeavesIt) {
 }
 
 TEST_F(ScriptsTest, JoinCountsMembersOfEveryNodeAndPostsJoin) {
-  absl::StatusOr<Entered> missing = Join(a_, "Alice", "nowhere");
+  absl::StatusOr<Entered> missing = Join(a_, "Alice", "NoWhere");
   EXPECT_TRUE(HasErrorCode(missing.status(), ErrorCode::kNoSuchRoom)) << missing.status();
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "no room called NoWhere"))
+      << "named as asked, as one node does: " << missing.status();
   ASSERT_TRUE(Create(a_, "Alice", "Den").ok());
   Listen(RoomChannel("den"));
   absl::StatusOr<Entered> bob = Join(b_, "Bob", "den", "", /*max_members=*/2);
@@ -404,8 +406,10 @@ TEST_F(ScriptsTest, WhoListsEveryNodesMembersCaseInsensitively) {
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(who->room_name, "Den");
   EXPECT_EQ(who->nicks, (std::vector<std::string>{"alice", "Bob", "carol", "Dave"}));
-  absl::StatusOr<ClusterWho> missing = ParseWhoReply(Run(WhoCommand("nowhere")));
+  absl::StatusOr<ClusterWho> missing = ParseWhoReply(Run(WhoCommand("NoWhere")));
   EXPECT_TRUE(HasErrorCode(missing.status(), ErrorCode::kNoSuchRoom)) << missing.status();
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "no room called NoWhere"))
+      << missing.status();
 }
 
 TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {

@@ -140,7 +140,7 @@ if verb == 'op' then
     if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[14]) then
       return redis.error_reply('limit too many operator accounts')
     end
-    limit_hit = add_op_account(room, account, tonumber(ARGV[15]))
+    limit_hit = add_op_account(room, name, account, tonumber(ARGV[15]))
   end
   post_entry('OP', nick .. ' ' .. asker .. ' ' .. (account == '' and 'guest' or 'account'))
   return done(nick, 0, limit_hit)

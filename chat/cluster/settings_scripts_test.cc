@@ -106,7 +106,7 @@ TEST_F(SettingsScriptsTest, TopicIsStoredAndPostedKeyOnlyStored) {
 
   ExpectDone(Op(alice_, kOpHere, Verb::kOp, "Bob"), "Bob");
   ExpectDone(Op(bob_, kNotHere, Verb::kTopic, "", "-"), "");  // '-' clears it
-  EXPECT_EQ(Settings("den"), (Texts{"owner=bob", "topic=", "topic_by=Bob"}));
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob", "topic=", "topic_by=Bob"}));
   EXPECT_EQ(LastPosted("den"), "b TOPIC Bob ");
   absl::StatusOr<RoomOpDone> shown = Op(carol_, kNotHere, Verb::kShowTopic);
   ASSERT_TRUE(shown.ok()) << shown.status();
@@ -115,11 +115,12 @@ TEST_F(SettingsScriptsTest, TopicIsStoredAndPostedKeyOnlyStored) {
 
   const size_t posted = Posted("den").size();
   ExpectDone(Op(alice_, kOpHere, Verb::kKey, "", "s3cret"), "");
-  EXPECT_EQ(Settings("den"), (Texts{"key=s3cret", "owner=bob", "topic=", "topic_by=Bob"}));
+  EXPECT_EQ(Settings("den"),
+            (Texts{"key=s3cret", "name=Den", "owner=bob", "topic=", "topic_by=Bob"}));
   ExpectDone(Op(alice_, kOpHere, Verb::kKey, "", "other"), "");
   EXPECT_EQ(String({"HGET", RoomSettingsKey("den"), "key"}), "other");
   ExpectDone(Op(alice_, kOpHere, Verb::kKey, "", "-"), "");
-  EXPECT_EQ(Settings("den"), (Texts{"owner=bob", "topic=", "topic_by=Bob"}));
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob", "topic=", "topic_by=Bob"}));
   EXPECT_EQ(Posted("den").size(), posted);  // a key is never shown
 }
 
@@ -135,14 +136,14 @@ TEST_F(SettingsScriptsTest, OpOfAGuestIsByConnectionOfALoggedInMemberByAccount) 
   ExpectDone(Op(alice_, kOpHere, Verb::kOp, "Bob"), "Bob");
   EXPECT_EQ(LastPosted("den"), "a OP Bob Alice account");
   EXPECT_EQ(Ops("den"), Texts{"bob"});
-  EXPECT_EQ(Settings("den"), Texts{"owner=bob"});
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob"}));
   EXPECT_EQ(Owned("bob"), Texts{"den"});
 
   // The next one is an operator account only.
   ExpectDone(Op(bob_, kNotHere, Verb::kOp, "DAVE"), "Dave");
   EXPECT_EQ(LastPosted("den"), "b OP Dave Bob account");
   EXPECT_EQ(Ops("den"), (Texts{"bob", "dave"}));
-  EXPECT_EQ(Settings("den"), Texts{"owner=bob"});
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob"}));
   EXPECT_EQ(Integer({"EXISTS", "rc:owned:dave"}), 0);
   ExpectDone(Op(alice_, kOpHere, Verb::kOp, "Dave"), "Dave");  // again: announced, nothing new
   EXPECT_EQ(LastPosted("den"), "a OP Dave Alice account");
@@ -168,7 +169,7 @@ TEST_F(SettingsScriptsTest, OpOfAGuestIsByConnectionOfALoggedInMemberByAccount) 
   ExpectDone(Op(alice_, kOpHere, Verb::kDeop, "Carol"), "Carol");  // by connection: on b
   EXPECT_EQ(LastPosted("den"), "a DEOP Carol Alice");
   EXPECT_EQ(Ops("den"), Texts{"bob"});
-  EXPECT_EQ(Settings("den"), Texts{"owner=bob"});
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob"}));
 }
 
 TEST_F(SettingsScriptsTest, AnOperatorAccountOwnsTheRoomOnlyWithinItsLimit) {
@@ -185,7 +186,7 @@ TEST_F(SettingsScriptsTest, AnOperatorAccountOwnsTheRoomOnlyWithinItsLimit) {
   OwnRooms("bob", RoomSettings::kMaxOwnedPerAccount - 1);
   ExpectDone(Op(dave_, kNotHere, Verb::kOp, "Bob"), "Bob");
   EXPECT_EQ(Ops("den"), (Texts{"bob", "dave"}));
-  EXPECT_EQ(Settings("den"), Texts{"owner=bob"});
+  EXPECT_EQ(Settings("den"), (Texts{"name=Den", "owner=bob"}));
   EXPECT_EQ(Integer({"SCARD", "rc:owned:bob"}), 20);
   EXPECT_EQ(Integer({"SISMEMBER", "rc:owned:bob", "den"}), 1);
 }

@@ -344,7 +344,7 @@ void Place::DoWho(Connection& member, const std::string& name) {
     return SendError(member, ProtocolError(ErrorCode::kNotInRoom,
                                            "you are in the lobby; name a room: /who ROOM"));
   }
-  if (in_cluster()) return ClusterWho(member, NameKey(name.empty() ? room_name_ : name));
+  if (in_cluster()) return ClusterWho(member, name.empty() ? room_name_ : name);
   absl::StatusOr<RoomMembers> members = context_.registry->Who(name.empty() ? room_name_ : name);
   if (!members.ok()) return SendError(member, members.status());
   std::string out;

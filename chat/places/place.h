@@ -237,7 +237,7 @@ class Place : public Destination,
   void EnterClusterRoom(Connection& member, const std::string& room_key,
                         absl::StatusOr<cluster::Entered> entered, Admission admission);
   void ClusterRooms(Connection& member);
-  void ClusterWho(Connection& member, const std::string& room_key);
+  void ClusterWho(Connection& member, const std::string& room_name);
   void ClusterMsg(Connection& member, const Command& command);
   // /join of the room `member` is in: OK JOIN with the members on every node.
   void ClusterAlreadyIn(Connection& member);

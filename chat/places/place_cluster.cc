@@ -93,7 +93,6 @@ void Place::ClusterCreate(Connection& member, const Command& command) {
   absl::Status can_create = context_.registry->CheckCanCreate(command.name, member.id());
   if (!can_create.ok()) return SendError(member, can_create);
   cluster::RoomMove move = RoomMoveOf(member, command);
-  move.room_name = command.name;
   Admission admission{Admission::Kind::kCreated, ""};
   admission.key = command.key;
   ClusterNode* node = context_.cluster;
@@ -126,8 +125,8 @@ void Place::ClusterJoin(Connection& member, const Command& command) {
 
 cluster::RoomMove Place::RoomMoveOf(const Connection& member, const Command& command) const {
   RoomVisitor visitor = context_.registry->VisitorOf(member.id());
-  cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name), "",
-                         is_room() ? NameKey(room_name_) : ""};
+  cluster::RoomMove move{NameKey(member.nick()), member.nick(), NameKey(command.name),
+                         command.name, is_room() ? NameKey(room_name_) : ""};
   move.account = std::move(visitor.account);
   move.former_account = std::move(visitor.former_account);
   move.address = std::move(visitor.address);
@@ -214,9 +213,9 @@ void Place::ClusterRooms(Connection& member) {
       }));
 }
 
-void Place::ClusterWho(Connection& member, const std::string& room_key) {
+void Place::ClusterWho(Connection& member, const std::string& room_name) {
   using Who = absl::StatusOr<cluster::ClusterWho>;
-  context_.cluster->Who(room_key, HoldFor<Who>(member, [](Place& here, Connection& held, Who who) {
+  context_.cluster->Who(room_name, HoldFor<Who>(member, [](Place& here, Connection& held, Who who) {
                           if (!who.ok()) return here.SendError(held, who.status());
                           std::string out;
                           for (const std::string& nick : who->nicks) out += replies::Member(nick);
@@ -229,7 +228,7 @@ void Place::ClusterWho(Connection& member, const std::string& room_key) {
 void Place::ClusterAlreadyIn(Connection& member) {
   using Who = absl::StatusOr<cluster::ClusterWho>;
   context_.cluster->Who(
-      NameKey(room_name_), HoldFor<Who>(member, [room = room_name_](Place& here, Connection& held,
+      room_name_, HoldFor<Who>(member, [room = room_name_](Place& here, Connection& held,
                                                                    Who who) {
         // Redis away: the members here, as one node would say.
         size_t members = who.ok() ? who->nicks.size() : here.io().size();

@@ -56,14 +56,26 @@ absl::Status Registry::Rename(ClientId id, absl::string_view nick) {
   absl::MutexLock lock(&mu_);
   auto it = clients_.find(id);
   if (it == clients_.end()) return absl::NotFoundError("unknown client");
-  if (accounts_.contains(key) && it->second.account != key) {
-    return ProtocolError(ErrorCode::kNickRegistered,
-                         absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
+  if (absl::Status refused = RefuseRegisteredLocked(it->second, key, nick); !refused.ok()) {
+    return refused;
   }
   if (absl::Status free = NickFreeForLocked(id, key, nick); !free.ok()) return free;
   reserved_nicks_.erase(key);  // its own reservation, if any, ends here
   RenameLocked(id, it->second, std::string(nick));
   return absl::OkStatus();
+}
+
+absl::Status Registry::RefuseRegisteredLocked(const ClientEntry& client, const std::string& key,
+                                              absl::string_view nick) const {
+  if (client.account == key) return absl::OkStatus();
+  bool registered = accounts_.contains(key);
+  if (auto held = nicks_.find(key); !registered && held != nicks_.end()) {
+    auto holder = clients_.find(held->second);
+    registered = holder != clients_.end() && holder->second.account == key;
+  }
+  if (!registered) return absl::OkStatus();
+  return ProtocolError(ErrorCode::kNickRegistered,
+                       absl::StrCat(nick, " is registered; /login ", nick, " PASSWORD"));
 }
 
 absl::Status Registry::NickFreeForLocked(ClientId id, const std::string& key,

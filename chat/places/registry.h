@@ -245,6 +245,12 @@ class Registry {
   // Whether `settings` (maybe null) let client `id`, giving `key`, in.
   absl::Status AdmitLocked(const RoomSettings* settings, ClientId id, absl::string_view key) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // nick-registered when nick `key` (shown as `nick`) is an account that `client` is not logged in
+  // to: asked before whether it is taken, as rc_nick asks in a cluster. An account this node has
+  // not heard of (registered on another node since) counts when a client here is logged in to it.
+  absl::Status RefuseRegisteredLocked(const ClientEntry& client, const std::string& key,
+                                      absl::string_view nick) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OK when nick `key` (shown as `nick`) is neither held nor reserved by a client but `id`;
   // else nick-taken.
   absl::Status NickFreeForLocked(ClientId id, const std::string& key, absl::string_view nick) const

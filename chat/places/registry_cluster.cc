@@ -12,6 +12,11 @@ void Registry::SetGuestNumbers(std::function<uint64_t()> next) { guest_numbers_ 
 absl::Status Registry::ReserveNick(ClientId id, absl::string_view nick) {
   std::string key = NameKey(nick);
   absl::MutexLock lock(&mu_);
+  auto client = clients_.find(id);
+  if (client == clients_.end()) return absl::NotFoundError("unknown client");
+  if (absl::Status refused = RefuseRegisteredLocked(client->second, key, nick); !refused.ok()) {
+    return refused;
+  }
   if (absl::Status free = NickFreeForLocked(id, key, nick); !free.ok()) return free;
   reserved_nicks_[key] = id;
   return absl::OkStatus();
