@@ -188,6 +188,27 @@ TEST_F(ClusterTest, EntriesANodeMissedAreReadFromTheRoomsStream) {
   EXPECT_EQ(Pending(*bob), Lines{}) << "each once";
 }
 
+// A hole whose read fails (the link dropped under it, or Redis refused it) is read again: the
+// lines in it still reach the members there, in order, once.
+TEST_F(ClusterTest, AHoleWhoseReadFailsIsReadAgain) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(alice->Next(), "JOIN r bob");
+  nodes_[1]->TEST_cluster()->TEST_DropRoomEntries(2);
+  nodes_[1]->TEST_cluster()->TEST_FailReads(2);
+  for (const char* text : {"one", "two", "three"}) ASSERT_TRUE(alice->Send(text).ok());
+  EXPECT_EQ(bob->Next(), "MSG r alice one");
+  EXPECT_EQ(bob->Next(), "MSG r alice two");
+  EXPECT_EQ(bob->Next(), "MSG r alice three");
+  ASSERT_TRUE(alice->Send("four").ok());
+  EXPECT_EQ(bob->Next(), "MSG r alice four");
+  EXPECT_EQ(Pending(*bob), Lines{}) << "each once";
+}
+
 // A joiner whose JOIN entry never reaches its node's new part (dropped, as if published while the
 // link was down) is let in after a wait: with the cluster's count, and then the room's lines
 // from its JOIN on, nothing older read from the stream.

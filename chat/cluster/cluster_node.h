@@ -175,6 +175,8 @@ class ClusterNode {
   // For tests: the next `count` posts fail in their place on the connection (Redis is sent a
   // script it does not have, as after a SCRIPT FLUSH), the link staying up.
   void TEST_FailPosts(int count) { test_fail_posts_.store(count); }
+  // For tests: the next `count` reads of a room's missed entries (ReadEntries) fail likewise.
+  void TEST_FailReads(int count) { test_fail_reads_.store(count); }
   // A part of `room_key` opened here: entries go to it until DetachRoom(room_key, feed).
   void AttachRoom(const std::string& room_key, std::weak_ptr<RoomFeed> feed);
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);
@@ -247,6 +249,7 @@ class ClusterNode {
   std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
   std::atomic<int> test_fail_posts_{0};
+  std::atomic<int> test_fail_reads_{0};
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;

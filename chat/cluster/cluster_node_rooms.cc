@@ -1,5 +1,7 @@
 // ClusterNode's API for the places: the scripts that make nicks and rooms cluster-wide, and the
 // routing of what arrives on the room and node channels (docs/CLUSTER.md).
+#include <atomic>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -25,6 +27,11 @@ constexpr size_t kMaxEarlyEntries = 1024;
 // Entries (and their bodies' bytes) a room's channel keeps for the next part to attach.
 constexpr size_t kMaxRecentEntries = 16;
 constexpr size_t kMaxRecentBytes = 16 * 1024;
+
+// For the TEST_ hooks: whether one of `count`'s remaining events is taken (counted down).
+bool TakeOne(std::atomic<int>& count) {
+  return count.load(std::memory_order_relaxed) > 0 && count.fetch_sub(1) > 0;
+}
 
 }  // namespace
 
@@ -197,9 +204,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
   request.retention_ms = options_.stream_retention_ms;
   request.incarnation = incarnation_;
   std::vector<std::string> command = cluster::PostCommand(request);
-  if (test_fail_posts_.load(std::memory_order_relaxed) > 0 && test_fail_posts_.fetch_sub(1) > 0) {
-    command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
-  }
+  if (TakeOne(test_fail_posts_)) command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
   link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
@@ -279,17 +284,17 @@ void ClusterNode::ShareLoginFailure(const std::string& address) {
 void ClusterNode::ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id,
                               size_t max,
                               Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done) {
-  link_->Command(cluster::EntriesBetweenCommand(room_key, after_id, before_id, max),
+  std::vector<std::string> command =
+      cluster::EntriesBetweenCommand(room_key, after_id, before_id, max);
+  if (TakeOne(test_fail_reads_)) command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
+  link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseEntriesReply(reply));
                  });
 }
 
 void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& payload) {
-  if (test_drop_entries_.load(std::memory_order_relaxed) > 0 &&
-      test_drop_entries_.fetch_sub(1) > 0) {
-    return;
-  }
+  if (TakeOne(test_drop_entries_)) return;
   absl::StatusOr<cluster::RoomEntry> entry = cluster::ParseRoomEntry(payload);
   if (!entry.ok()) {
     if (bad_entries_++ == 0) {

@@ -129,7 +129,13 @@ class Room final : public Place, public RoomFeed {
   // A hole before `next` (entries published while the link was down): they are read from the
   // room's stream, and `next` and what follows wait meanwhile.
   void StartFill(const cluster::RoomEntry& next);
+  // Asks for the hole before fill_waiting_'s first entry (again, after a failed read).
+  void ReadHole();
+  // A failed read is tried again (kFillAttempts in all); then the waiting entries go on.
   void FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries);
+  // The link was lost: the next entry may start Redis's seqs anew (it may have lost its data).
+  // While a hole is read, that holds from the entries that come after the ones waiting now.
+  void MarkResync();
   void DeliverInOrder(const cluster::RoomEntry& entry);
   // Takes `entry` as delivered without sending it (the members here had it otherwise).
   void PassInOrder(const cluster::RoomEntry& entry);
@@ -258,10 +264,16 @@ class Room final : public Place, public RoomFeed {
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   bool cluster_resync_ = false;
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for
-  // (a hole is read once: what the stream no longer has is logged as missed).
+  // (a hole is read once, tried again while reading fails: what the stream no longer has is
+  // logged as missed); the reads that failed, the timer of the next, whether the last hole could
+  // not be read at all (said once); after how many waiting entries the link was lost.
   bool filling_ = false;
   std::vector<cluster::RoomEntry> fill_waiting_;
   uint64_t fill_tried_seq_ = 0;
+  int fill_failures_ = 0;
+  EventLoop::TimerId fill_timer_ = 0;
+  bool fill_read_failed_ = false;
+  std::optional<size_t> fill_resync_at_;
   std::deque<cluster::RoomEntry> cluster_recent_;
   struct WaitingJoiner {
     std::unique_ptr<Connection> connection;

@@ -23,6 +23,11 @@ namespace {
 constexpr size_t kRecentEntries = 256;
 // A joiner waits at most this long for its JOIN's entry (it could be lost only with the link).
 constexpr std::chrono::seconds kJoinerWait{5};
+// A hole's read that fails (the link dropped under it, Redis refused it) is tried again after
+// 250 ms, 500 ms, ... at most 4 s apart: about 20 s in all, past a reconnection's backoff.
+constexpr int kFillAttempts = 8;
+constexpr std::chrono::milliseconds kFillFirstRetry{250};
+constexpr std::chrono::milliseconds kFillLongestRetry{4000};
 
 }  // namespace
 
@@ -32,11 +37,19 @@ void Room::OnEntry(cluster::RoomEntry entry) {
 
 void Room::OnResync() {
   RunInLoop([this] {
-    cluster_resync_ = true;
+    MarkResync();
     // Their seqs may not be Redis's any more (it may come back empty, its seqs from 1): a joiner
     // greeted after this must not be sent them, nor be taken for the target of an old KICK.
     cluster_recent_.clear();
   });
+}
+
+void Room::MarkResync() {
+  if (!filling_) {
+    cluster_resync_ = true;
+  } else if (!fill_resync_at_) {
+    fill_resync_at_ = fill_waiting_.size();
+  }
 }
 
 void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
@@ -47,6 +60,8 @@ void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
 void Room::OnEnd() {
   if (in_cluster()) context().cluster->DetachRoom(room_key_, this);
   waiting_joiners_.clear();
+  if (fill_timer_ != 0) loop().Cancel(fill_timer_);
+  fill_timer_ = 0;
 }
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
@@ -65,9 +80,11 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (cluster_seq_known_ && entry.seq > cluster_seq_ + 1) {
     // Published while this node did not hear (the link was down): read from the stream once.
     if (entry.seq > fill_tried_seq_) return StartFill(entry);
-    LOG(WARNING) << "cluster: room " << room_name() << " missed entries " << cluster_seq_ + 1
-                 << " to " << entry.seq - 1 << " (published while the link to Redis was down, "
-                 << "and no longer in the room's stream)";
+    if (!fill_read_failed_) {  // (else FinishFill said so)
+      LOG(WARNING) << "cluster: room " << room_name() << " missed entries " << cluster_seq_ + 1
+                   << " to " << entry.seq - 1 << " (published while the link to Redis was down, "
+                   << "and no longer in the room's stream)";
+    }
   }
   DeliverInOrder(entry);
 }
@@ -75,7 +92,14 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
 void Room::StartFill(const cluster::RoomEntry& next) {
   filling_ = true;
   fill_tried_seq_ = next.seq;
+  fill_failures_ = 0;
+  fill_read_failed_ = false;
   fill_waiting_.push_back(next);
+  ReadHole();
+}
+
+void Room::ReadHole() {
+  const cluster::RoomEntry& next = fill_waiting_.front();
   std::weak_ptr<Place> weak = weak_from_this();
   context().cluster->ReadEntries(
       room_key_, cluster_last_id_, next.id, next.seq - cluster_seq_ - 1,
@@ -90,10 +114,24 @@ void Room::StartFill(const cluster::RoomEntry& next) {
 }
 
 void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
+  const uint64_t hole_end = fill_waiting_.front().seq;
+  if (!entries.ok() && ++fill_failures_ < kFillAttempts) {
+    if (fill_failures_ == 1) {
+      LOG(WARNING) << "cluster: room " << room_name() << " could not read the entries "
+                   << cluster_seq_ + 1 << " to " << hole_end - 1
+                   << " it missed: " << entries.status() << "; trying again";
+    }
+    fill_timer_ = loop().RunAfter(
+        std::min(kFillLongestRetry, kFillFirstRetry * (1 << (fill_failures_ - 1))), [this] {
+          fill_timer_ = 0;
+          ReadHole();
+        });
+    return;
+  }
   filling_ = false;
   std::vector<cluster::RoomEntry> waiting;
   waiting.swap(fill_waiting_);
-  const uint64_t hole_end = waiting.front().seq;
+  const std::optional<size_t> resync_at = std::exchange(fill_resync_at_, std::nullopt);
   size_t filled = 0;
   std::vector<cluster::RoomEntry> read;
   if (entries.ok()) read = *std::move(entries);
@@ -120,14 +158,21 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
     DeliverInOrder(entry);
     ++filled;
   }
+  fill_read_failed_ = !entries.ok();
   if (!entries.ok()) {
-    LOG(WARNING) << "cluster: room " << room_name() << " could not read its missed entries: "
-                 << entries.status();
+    LOG(ERROR) << "cluster: room " << room_name() << " could not read the entries "
+               << cluster_seq_ + 1 << " to " << hole_end - 1 << " it missed in "
+               << kFillAttempts << " attempts (" << entries.status()
+               << "); its members here do not get them";
   } else if (filled > 0) {
     LOG(INFO) << "cluster: room " << room_name() << " read " << filled
               << " entries it missed from its stream";
   }
-  for (const cluster::RoomEntry& entry : waiting) DeliverEntry(entry);
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (resync_at == i) MarkResync();  // the entries from here came after the link was lost
+    DeliverEntry(waiting[i]);
+  }
+  if (resync_at == waiting.size()) MarkResync();
 }
 
 void Room::PassInOrder(const cluster::RoomEntry& entry) {
