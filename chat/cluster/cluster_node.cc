@@ -162,6 +162,11 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
   heartbeats_.fetch_add(1, std::memory_order_acq_rel);
   const bool first_since_up = !beaten_since_up_;
   beaten_since_up_ = true;
+  if (std::exchange(register_again_, false)) {
+    // In-flight commands fail with the link, so the prune that follows cannot undo them.
+    link_->Reconnect("Redis takes writes again after refusing some of this node's registrations");
+    return;
+  }
   for (const RedisReply& dead : reply->elements) {
     if (dead.str == options_.node_id) {
       // Its key was gone though the link stayed up: this node was too slow to beat (stopped,
@@ -179,6 +184,10 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
       Reap(dead.str);
     }
   }
+}
+
+void ClusterNode::RegisterAgainOnceWritable() {
+  link_->RunInLinkThread([this] { register_again_ = true; });
 }
 
 void ClusterNode::Replaced(absl::string_view error) {

@@ -46,6 +46,21 @@ absl::Status Down(absl::string_view why) {
   return absl::UnavailableError(absl::StrCat("redis link ", why));
 }
 
+// The error's code: its first word ("OOM", "ERR", ...).
+absl::string_view FirstWord(absl::string_view error) { return error.substr(0, error.find(' ')); }
+
+// Whether an error reply says Redis did not run the command because of its own state, not
+// because of the command: the command may succeed later, unchanged.
+bool IsRefusal(absl::string_view error) {
+  static constexpr absl::string_view kRefusals[] = {"OOM",     "READONLY",   "MISCONF",
+                                                    "LOADING", "MASTERDOWN", "NOREPLICAS",
+                                                    "BUSY",    "TRYAGAIN",   "CLUSTERDOWN"};
+  for (absl::string_view code : kRefusals) {
+    if (FirstWord(error) == code) return true;
+  }
+  return false;
+}
+
 // Whether an array reply's element `i` is a string (hiredis gives pub/sub frames as arrays).
 bool StringAt(const redisReply& reply, size_t i) {
   return reply.type == REDIS_REPLY_ARRAY && reply.elements > i &&
@@ -349,6 +364,15 @@ void RedisLink::OnReply(const void* raw) {
     LoadScripts();
     // Not the script's answer: the command did not run, as if the link had dropped.
     return std::move(command.done)(absl::UnavailableError("Redis lost its scripts"));
+  }
+  if (reply.type == RedisReply::Type::kError && IsRefusal(reply.str)) {
+    ++refusals_;  // the first few, then one in each 2^k
+    if (refusals_ <= 3 || (refusals_ & (refusals_ - 1)) == 0) {
+      LOG(WARNING) << "redis at " << address_ << " refuses commands (" << refusals_
+                   << " so far): " << reply.str.substr(0, reply.str.find('.'));
+    }
+    return std::move(command.done)(absl::UnavailableError(
+        absl::StrCat("Redis refuses commands now (", FirstWord(reply.str), "); try later")));
   }
   std::move(command.done)(std::move(reply));
 }

@@ -121,7 +121,10 @@ class RedisLink {
   // ---- Safe from any thread.
   // Sends `argv` (one command, binary-safe arguments) after every command queued before it; from
   // the link thread (a callback), at once, ahead of what other threads queued and the link has
-  // not taken yet (`done` may then run before this returns, when the link is down).
+  // not taken yet (`done` may then run before this returns, when the link is down). A command
+  // Redis did not run because of its own state (out of memory, a read-only replica, a failed
+  // save, loading, a busy script, lost scripts) fails with Unavailable, as when the link is down,
+  // the link staying up; its other error replies are the reply.
   void Command(std::vector<std::string> argv, Done done);
   // Messages on `channel` go to the message sink from now on until Unsubscribe(), across
   // reconnects. Subscribing is asynchronous: `subscribed`, if given, is called on the link thread
@@ -225,6 +228,7 @@ class RedisLink {
   bool fenced_ = false;                // Fence() was called: no more connects
   bool was_up_ = false;                // has been up once: the next up is kReconnected
   uint64_t failures_ = 0;              // connect attempts failed in a row (the log reports some)
+  uint64_t refusals_ = 0;  // commands Redis refused (RefusalOf), since the link started
   size_t unconfirmed_subscribes_ = 0;  // SUBSCRIBEs sent while connecting, not yet confirmed
   uint64_t next_key_ = 1;
   std::chrono::milliseconds backoff_{0};

@@ -284,6 +284,24 @@ TEST_F(RedisLinkTest, ScriptsAreLoadedOnEveryConnectAndAfterAFlush) {
   EXPECT_EQ(restarted->integer, 10) << restarted->str;
 }
 
+TEST_F(RedisLinkTest, ACommandRedisRefusesFailsAsUnavailableAndTheLinkStaysUp) {
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory", "1"}).ok());
+  absl::StatusOr<RedisReply> refused = Ask(*link, {"SET", "k", "v"});  // OOM
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  absl::StatusOr<RedisReply> wrong = Ask(*link, {"INCR", "k", "extra"});  // not a refusal
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  EXPECT_EQ(wrong->type, RedisReply::Type::kError);
+  EXPECT_TRUE(link->up());
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory", "0"}).ok());
+  absl::StatusOr<RedisReply> taken = Ask(*link, {"SET", "k", "v"});
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->str, "OK");
+}
+
 TEST_F(RedisLinkTest, StopAnswersEveryCommand) {
   Reports reports;
   std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);

@@ -30,9 +30,10 @@ cluster::NickChange NickChangeOf(const Connection& member, std::string old_nick,
 void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
   cluster::NickChange claim = NickChangeOf(member, "", member.nick(), "", "");
-  context_.cluster->Nick(
+  ClusterNode* node = context_.cluster;
+  node->Nick(
       claim,
-      [registry, id = member.id(), nick = member.nick()](absl::Status status) {
+      [registry, node, id = member.id(), nick = member.nick()](absl::Status status) {
         if (status.ok()) return;
         // Someone on another node took this guest nick with /nick first: a new one.
         if (HasErrorCode(status, ErrorCode::kNickTaken) ||
@@ -41,7 +42,12 @@ void Place::ClaimGuestNick(Connection& member) {
               id, ClusterNickLost(nick, "someone on another server chose this guest nick first"));
           return;
         }
-        // Redis away: claimed when the link is back (re-registration).
+        // Redis away: claimed when the link is back (re-registration); Redis refused it (the link
+        // logs why): once it takes writes again.
+        if (absl::IsUnavailable(status)) {
+          if (node->up()) node->RegisterAgainOnceWritable();
+          return;
+        }
         LOG(WARNING) << "cluster: guest nick " << nick << " could not be claimed in Redis: "
                      << status;
       });
