@@ -92,5 +92,24 @@ TEST_F(ClusterRefusalsTest, AGuestNickRedisRefusedIsClaimedOnceItTakesWritesAgai
   EXPECT_EQ(guest->Ask("/whoami"), absl::StrCat("OK WHOAMI ", nick, " -")) << "kept its nick";
 }
 
+// A leave Redis refused keeps the member there; once Redis takes commands again the node
+// registers what it holds anew, and the member is gone for everyone.
+TEST_F(ClusterRefusalsTest, AMemberWhoLeftWhileRedisRefusedIsGoneOnceItTakesWritesAgain) {
+  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto bob = Login(nodes_[1]->port(), "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  RefuseWrites(true);
+  EXPECT_EQ(alice->Ask("/leave"), "OK LEAVE r");  // here at once; refused in Redis
+  EXPECT_TRUE(IsErr(alice->Ask("/create s"), "unavailable"));  // (after the leave, in order)
+  RefuseWrites(false);
+  EXPECT_EQ(bob->Next(kLineDeadline + absl::Seconds(10)), "LEAVE r alice");
+  const Lines who = {"MEMBER bob", "OK WHO r 1"};
+  EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
+}
+
 }  // namespace
 }  // namespace roomchat

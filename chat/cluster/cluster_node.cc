@@ -162,9 +162,13 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
   heartbeats_.fetch_add(1, std::memory_order_acq_rel);
   const bool first_since_up = !beaten_since_up_;
   beaten_since_up_ = true;
-  if (std::exchange(register_again_, false)) {
-    // In-flight commands fail with the link, so the prune that follows cannot undo them.
-    link_->Reconnect("Redis takes writes again after refusing some of this node's registrations");
+  if (link_->refusals() != refusals_seen_) {
+    // Redis refused commands (out of memory, ...) since the last beat: what this node holds may
+    // be missing there (a guest's nick, a registration) or kept there (a refused leave). As after
+    // an outage: in-flight commands fail with the link, then it prunes and registers again.
+    refusals_seen_ = link_->refusals();
+    link_->Reconnect("Redis refused commands and takes them again: registering this node's "
+                     "clients again");
     return;
   }
   for (const RedisReply& dead : reply->elements) {
@@ -184,10 +188,6 @@ void ClusterNode::OnHeartbeat(absl::StatusOr<RedisReply> reply) {
       Reap(dead.str);
     }
   }
-}
-
-void ClusterNode::RegisterAgainOnceWritable() {
-  link_->RunInLinkThread([this] { register_again_ = true; });
 }
 
 void ClusterNode::Replaced(absl::string_view error) {

@@ -141,10 +141,6 @@ class ClusterNode {
   void Nick(const cluster::NickChange& change, Answer<absl::Status> done);
   // Claims the client's nick and membership again (after a conflict renamed it).
   void Register(const cluster::Registration& client);
-  // Redis refused (out of memory, read-only, ...) to record something this node holds (a guest's
-  // nick): once a heartbeat gets through, the node reconnects and registers what it holds again,
-  // as after an outage. Safe from any thread.
-  void RegisterAgainOnceWritable();
   // /create and /join: the room's channel is subscribed (and confirmed) before the script runs,
   // so every entry after the answer's seq reaches this node. The caller must then call
   // EndRoomMove(room_key) once it has attached a part (or given up).
@@ -273,7 +269,7 @@ class ClusterNode {
   bool taking_over_ = false;  // its command is on its way
   bool heartbeat_in_flight_ = false;
   bool beaten_since_up_ = false;  // a heartbeat was answered since the link last came up
-  bool register_again_ = false;   // RegisterAgainOnceWritable(): at the next heartbeat answered
+  uint64_t refusals_seen_ = 0;    // the link's refusals() at the last heartbeat answered
   absl::flat_hash_set<std::string> reaping_;
   // Redis's data set, as rc:epoch names it (ClaimEpoch): the one this node last saw, and the one
   // it knew before the link last came up ('' none), which its re-registrations are made against.

@@ -374,11 +374,8 @@ void ClusterNode::SendRegistration(const cluster::Registration& client,
                                options_.max_stream_entries),
       [this, client, known_epoch](absl::StatusOr<RedisReply> reply) {
         absl::Status status = cluster::ParseStatusReply(reply);
-        if (!reply.ok()) {  // link down: registered when it is back; refused: once writable
-          if (link_->up()) register_again_ = true;
-          return;
-        }
-        if (status.ok()) return;
+        // Link down: registered when it is back; refused: once Redis takes commands again.
+        if (status.ok() || !reply.ok()) return;
         // Refused: another process took this node id over (the heartbeat fences the link).
         if (HasErrorCode(status, ErrorCode::kUnavailable)) return;
         if (!HasErrorCode(status, ErrorCode::kNickTaken)) {

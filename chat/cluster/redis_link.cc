@@ -42,6 +42,11 @@ namespace {
 
 constexpr std::chrono::milliseconds kTimeoutCheckEvery{250};
 
+// Put before each script loaded: a script that declares itself so (Redis 7) is refused whole,
+// before it starts, by a Redis out of memory (or a read-only replica), instead of failing at its
+// first write after what it deleted is gone: each script then changes all it changes or nothing.
+constexpr absl::string_view kScriptHeader = "#!lua\n";
+
 absl::Status Down(absl::string_view why) {
   return absl::UnavailableError(absl::StrCat("redis link ", why));
 }
@@ -70,8 +75,9 @@ bool StringAt(const redisReply& reply, size_t i) {
 }  // namespace
 
 std::string RedisLink::ScriptSha(absl::string_view script) {
+  const std::string text = absl::StrCat(kScriptHeader, script);
   unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
@@ -346,8 +352,9 @@ void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
 
 void RedisLink::LoadScripts() {
   for (const std::string& script : options_.scripts) {
-    const char* args[] = {"SCRIPT", "LOAD", script.data()};
-    const size_t lengths[] = {6, 4, script.size()};
+    const std::string text = absl::StrCat(kScriptHeader, script);
+    const char* args[] = {"SCRIPT", "LOAD", text.data()};
+    const size_t lengths[] = {6, 4, text.size()};
     redisAsyncCommandArgv(cmd_.ctx, ScriptLoadCallback, nullptr, 3, args, lengths);
   }
 }

@@ -79,7 +79,9 @@ struct RedisLinkOptions {
   // Commands sent and not yet answered at most; past it a command fails with Unavailable.
   size_t max_in_flight = 100000;
   // Lua scripts loaded (SCRIPT LOAD) on the command connection each time it connects, before any
-  // command, so an EVALSHA of ScriptSha(script) never meets NOSCRIPT (a Redis that restarted
+  // command, each behind a "#!lua" line (Redis then refuses a script whole when it is out of
+  // memory or a replica, rather than at its first write), so an EVALSHA of ScriptSha(script)
+  // never meets NOSCRIPT (a Redis that restarted
   // empty comes with a new connection). If a reply says NOSCRIPT anyway (an operator ran SCRIPT
   // FLUSH), that command fails and the scripts are loaded again for the next ones.
   std::vector<std::string> scripts;
@@ -145,6 +147,8 @@ class RedisLink {
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
   // Whether the link is up now (a hint: it may change right after; on the link thread, exact).
   bool up() const { return up_.load(std::memory_order_acquire); }
+  // Link thread only: how many commands Redis refused (out of memory, ...) since the link started.
+  uint64_t refusals() const { return refusals_; }
   // How many times the link has connected (1 after the first connect).
   uint64_t TEST_connects() const { return connects_.load(std::memory_order_acquire); }
 

@@ -302,6 +302,25 @@ TEST_F(RedisLinkTest, ACommandRedisRefusesFailsAsUnavailableAndTheLinkStaysUp) {
   EXPECT_EQ(taken->str, "OK");
 }
 
+TEST_F(RedisLinkTest, AScriptRedisCannotRunWholeIsRefusedBeforeItChangesAnything) {
+  const std::string script = "redis.call('DEL', KEYS[1]); redis.call('SET', KEYS[2], 'new')";
+  RedisLinkOptions options = DefaultOptions(redis_.port());
+  options.scripts = {script};
+  Reports reports;
+  std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports, &options);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(Ask(*link, {"SET", "old", "kept"}).ok());
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory-policy", "noeviction"}).ok());
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory", "1"}).ok());
+  absl::StatusOr<RedisReply> refused =
+      Ask(*link, {"EVALSHA", RedisLink::ScriptSha(script), "2", "old", "new"});
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "SET", "maxmemory", "0"}).ok());
+  absl::StatusOr<RedisReply> old = Ask(*link, {"GET", "old"});
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->str, "kept") << "the script's DEL ran without its SET";
+}
+
 TEST_F(RedisLinkTest, StopAnswersEveryCommand) {
   Reports reports;
   std::unique_ptr<RedisLink> link = StartLink(redis_.port(), reports);

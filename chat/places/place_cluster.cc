@@ -30,10 +30,9 @@ cluster::NickChange NickChangeOf(const Connection& member, std::string old_nick,
 void Place::ClaimGuestNick(Connection& member) {
   Registry* registry = context_.registry;
   cluster::NickChange claim = NickChangeOf(member, "", member.nick(), "", "");
-  ClusterNode* node = context_.cluster;
-  node->Nick(
+  context_.cluster->Nick(
       claim,
-      [registry, node, id = member.id(), nick = member.nick()](absl::Status status) {
+      [registry, id = member.id(), nick = member.nick()](absl::Status status) {
         if (status.ok()) return;
         // Someone on another node took this guest nick with /nick first: a new one.
         if (HasErrorCode(status, ErrorCode::kNickTaken) ||
@@ -42,12 +41,9 @@ void Place::ClaimGuestNick(Connection& member) {
               id, ClusterNickLost(nick, "someone on another server chose this guest nick first"));
           return;
         }
-        // Redis away: claimed when the link is back (re-registration); Redis refused it (the link
-        // logs why): once it takes writes again.
-        if (absl::IsUnavailable(status)) {
-          if (node->up()) node->RegisterAgainOnceWritable();
-          return;
-        }
+        // Redis away, or refusing commands (the link logs why): claimed when the node registers
+        // its clients again, once Redis is back.
+        if (absl::IsUnavailable(status)) return;
         LOG(WARNING) << "cluster: guest nick " << nick << " could not be claimed in Redis: "
                      << status;
       });
