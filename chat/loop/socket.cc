@@ -5,11 +5,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -120,6 +123,15 @@ absl::Status SetNoDelay(int fd) {
     return ErrnoStatus("setsockopt TCP_NODELAY");
   }
   return absl::OkStatus();
+}
+
+int AcceptedDescriptorCap() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur > static_cast<rlim_t>(std::numeric_limits<int>::max())) {
+    return std::numeric_limits<int>::max();
+  }
+  return std::max(static_cast<int>(limit.rlim_cur) - kReservedDescriptors, 0);
 }
 
 absl::StatusOr<UniqueFd> MakeEventFd() {

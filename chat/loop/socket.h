@@ -48,6 +48,14 @@ std::string PeerAddress(int fd);
 // Disables Nagle's algorithm, so small chat lines leave at once.
 absl::Status SetNoDelay(int fd);
 
+// Descriptors a server keeps for its own use (a room's epoll set and eventfd, the Redis link's
+// reconnections, the stores' files): a listener turns away a connection accepted into the last
+// this many under the open-file limit.
+inline constexpr int kReservedDescriptors = 32;
+// The lowest descriptor number an accepted connection may not have: the open-file limit less
+// kReservedDescriptors (the kernel hands out the lowest free number, so all lower ones are taken).
+int AcceptedDescriptorCap();
+
 // An eventfd for waking a poll loop: non-blocking, close-on-exec.
 absl::StatusOr<UniqueFd> MakeEventFd();
 

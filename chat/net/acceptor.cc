@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,7 @@ Acceptor::Acceptor(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Registry
                    ServerMetrics* metrics)
     : loop_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
+      descriptor_cap_(AcceptedDescriptorCap()),
       registry_(registry),
       lobby_(lobby),
       limits_(limits),
@@ -95,6 +97,10 @@ bool Acceptor::AcceptAll() {
   while (true) {
     int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     accept_calls_.fetch_add(1, std::memory_order_relaxed);
+    if (fd >= descriptor_cap_) {
+      TurnAway(UniqueFd(fd));
+      continue;
+    }
     if (fd >= 0) {
       warned_ = false;
       Hand(UniqueFd(fd));
@@ -106,6 +112,18 @@ bool Acceptor::AcceptAll() {
       PLOG(ERROR) << "acceptor: accept";
     }
     return false;
+  }
+}
+
+void Acceptor::TurnAway(UniqueFd fd) {
+  const std::string bye = replies::Bye(words::kByeServerFull);
+  (void)::send(fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);  // best effort
+  ++turned_away_;
+  if ((turned_away_ & (turned_away_ - 1)) == 0) {  // the first, then one in each 2^k
+    LOG(WARNING) << "limit hit: descriptors nearly exhausted (accepted descriptor " << fd.get()
+                 << ", the last " << kReservedDescriptors
+                 << " under the open-file limit are kept for the server): turned away "
+                 << turned_away_ << " connections so far";
   }
 }
 

@@ -46,7 +46,8 @@ struct TlsAccepting {
 
 class Acceptor final : private EventLoop::IoHandler {
  public:
-  // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
+  // How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM. A connection accepted
+  // into the kReservedDescriptors (chat/loop/socket.h) is turned away (BYE server-full).
   static constexpr std::chrono::milliseconds kBackoff{100};
 
   // `ids` hands out client ids (shared with the HTTP port's WebSocket clients) and `metrics`
@@ -81,12 +82,15 @@ class Acceptor final : private EventLoop::IoHandler {
   bool AcceptAll();
   void BackOff();
   void Hand(UniqueFd fd);
+  // Closes a connection accepted into the reserved descriptors, telling it the server is full.
+  void TurnAway(UniqueFd fd);
   // A connection ready to be a client (accepted, or done with its TLS handshake).
   void Admit(std::unique_ptr<Transport> transport, std::string peer, bool maybe_readable);
 
   // Const after construction.
   const std::unique_ptr<EventLoop> loop_;
   const UniqueFd listen_fd_;
+  const int descriptor_cap_;  // an accepted descriptor this high or higher is turned away
   Registry* const registry_;
   Destination* const lobby_;
   const ConnectionLimits limits_;
@@ -95,6 +99,7 @@ class Acceptor final : private EventLoop::IoHandler {
 
   // Owned by the acceptor thread.
   bool warned_ = false;  // the current run of resource errors has been logged
+  uint64_t turned_away_ = 0;  // connections turned away to keep kReservedDescriptors
   std::unique_ptr<TlsHandshaker> handshaker_;  // the TLS port only
 
   // Written by the acceptor thread, read by tests.

@@ -51,6 +51,7 @@ HttpServer::HttpServer(std::unique_ptr<EventLoop> loop, UniqueFd listen_fd, Http
                        std::atomic<ClientId>* ids, ServerMetrics* metrics)
     : loop_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
+      descriptor_cap_(AcceptedDescriptorCap()),
       routes_(std::move(routes)),
       registry_(registry),
       lobby_(lobby),
@@ -87,6 +88,11 @@ void HttpServer::AcceptAll() {
         PLOG_EVERY_N(WARNING, 100) << "limit hit: http accept failed";
       }
       return;
+    }
+    if (fd.get() >= descriptor_cap_) {  // the last descriptors are kept for the server
+      LOG_EVERY_N(WARNING, 100) << "limit hit: descriptors nearly exhausted (accepted descriptor "
+                                << fd.get() << "); closing a new HTTP connection";
+      continue;
     }
     size_t handshaking = handshaker_ != nullptr ? handshaker_->pending() : 0;
     if (connections_.size() + handshaking >= kMaxConnections) {

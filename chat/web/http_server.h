@@ -101,6 +101,7 @@ class HttpServer final : private EventLoop::IoHandler {
   // Const after construction.
   const std::unique_ptr<EventLoop> loop_;
   const UniqueFd listen_fd_;
+  const int descriptor_cap_;  // an accepted descriptor this high or higher is closed at once
   const HttpRoutes routes_;
   Registry* const registry_;
   Destination* const lobby_;
