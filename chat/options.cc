@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "chat/protocol/names.h"
@@ -86,6 +87,14 @@ absl::Status ValidateLimits(const ServerOptions& options) {
 absl::Status ValidateCluster(const ServerOptions& options) {
   if (options.node_id.find(' ') != std::string::npos) {
     return Invalid("--node_id must be one word (no spaces)");
+  }
+  // Node "a"'s sets in Redis are rc:node:a:nicks and rc:node:a:members: a node called "a:nicks"
+  // would take the first for its own key.
+  for (absl::string_view suffix : {":nicks", ":members"}) {
+    if (absl::EndsWith(options.node_id, suffix)) {
+      return Invalid(absl::StrCat("--node_id must not end in ", suffix,
+                                  " (the name of another node's set in Redis)"));
+    }
   }
   if (options.cluster_node_ttl_s < 1) return Invalid("--cluster_node_ttl_s must be at least 1");
   if (options.cluster_redis.empty()) return absl::OkStatus();

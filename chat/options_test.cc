@@ -61,6 +61,13 @@ TEST(OptionsTest, NonsenseValuesAreNamed) {
   options = ServerOptions();
   options.https_port = -2;
   EXPECT_TRUE(absl::StrContains(ValidateOptions(options).message(), "--https_port"));
+  for (const char* id : {"a b", "a:nicks", "a:members"}) {  // the last two: node a's Redis sets
+    options = ServerOptions();
+    options.node_id = id;
+    EXPECT_TRUE(absl::StrContains(ValidateOptions(options).message(), "--node_id")) << id;
+  }
+  options.node_id = "10.0.0.7:7070";
+  EXPECT_TRUE(ValidateOptions(options).ok());
 }
 
 TEST(OptionsTest, HttpsNeedsACertificateAndTheHttpPort) {
