@@ -143,12 +143,9 @@ MemberIo::Turn MemberIo::TakeTurn(Connection& member) {
   for (int frames = 0; frames < kFramesPerTurn; ++frames) {
     if (member.departure()) return Turn::kGone;
     const std::optional<Departure>& send_failed = member.loop_state().send_failed;
-    if (member.input_on_hold()) {
-      if (!send_failed) return Turn::kBlocked;  // queued again by Resume()
-      // What it sent after the command that waits is not handled, as when the read came first.
-      Depart(member, *send_failed);
-      return Turn::kGone;
-    }
+    // Queued again by Resume() when the answer comes (or fails: the link's timeout bounds it),
+    // even once its sends failed: what it sent after the command that waits is handled then.
+    if (member.input_on_hold()) return Turn::kBlocked;
     if (!send_failed) {  // its output goes nowhere once a send failed
       if (member.output().overflowed()) {
         Depart(member, {DepartureReason::kOutputLimit, "unsent output passed the hard cap"});

@@ -58,6 +58,7 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
       member, member.nick(), nick, is_room() ? NameKey(room_name_) : "", member.account());
   Registry* registry = context_.registry;
   ClusterNode* node = context_.cluster;
+  const std::string room_key = change.room_key;
   node->Nick(change, HoldFor<absl::Status>(
                          member,
                          [nick](Place& here, Connection& held, absl::Status status) {
@@ -69,10 +70,12 @@ void Place::ClusterNick(Connection& member, const std::string& nick) {
                            held.set_nick(nick);
                            here.io().Send(held, replies::Ok(Command::Kind::kNick, nick));
                          },
-                         // Gone before the answer: the nick Redis may have given it is freed.
-                         [registry, node, id = member.id(), nick] {
+                         // Gone before the answer: the nick Redis may have given it is freed, and
+                         // its room's member under that nick leaves (its own leave was under the
+                         // old nick, which Redis had renamed).
+                         [registry, node, id = member.id(), nick, room_key] {
                            registry->Unreserve(id, nick);
-                           node->Leave("", NameKey(nick), /*release_nick=*/true, nullptr);
+                           node->Leave(room_key, NameKey(nick), /*release_nick=*/true, nullptr);
                          }));
 }
 
