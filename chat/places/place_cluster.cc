@@ -306,8 +306,9 @@ void Place::ClusterLogin(Connection& member, const std::string& nick,
                            if (!status.ok()) return here.SendError(held, status);
                            here.CompleteLogin(held, nick, account);
                          },
-                         [node, nick] {
-                           node->Leave("", NameKey(nick), /*release_nick=*/true, nullptr);
+                         // Gone before the answer: as for a rename (ClusterNick).
+                         [node, nick, room_key = change.room_key] {
+                           node->Leave(room_key, NameKey(nick), /*release_nick=*/true, nullptr);
                          }));
 }
 
