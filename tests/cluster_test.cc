@@ -234,6 +234,27 @@ TEST_F(ClusterTest, LinesSentAfterARenameBeforeAResetAreHandledAndTheMemberLeave
   EXPECT_EQ(other->Ask("/nick ghost2"), "OK NICK ghost2") << "freed";
 }
 
+// A room member's private message to a client on its own node comes after the lines it said
+// before it, as on one node (sent from the node at once, it overtook them: they go through Redis).
+TEST_F(ClusterTest, AMessageToAClientHereComesAfterTheLinesItsSenderSaidBefore) {
+  StartNodes(1);
+  auto alice = On(0, "alice");
+  auto bob = On(0, "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  constexpr int kRounds = 10;
+  for (int i = 0; i < kRounds; ++i) {
+    ASSERT_TRUE(bob->SendRaw(absl::StrCat("line ", i, "\n/msg alice psst ", i, "\n")).ok());
+  }
+  for (int i = 0; i < kRounds; ++i) {
+    EXPECT_EQ(alice->Next(), absl::StrCat("MSG r bob line ", i));
+    EXPECT_EQ(alice->Next(), absl::StrCat("PRIV bob psst ", i));
+    EXPECT_EQ(bob->Next(), "OK MSG alice");
+  }
+}
+
 // A joiner whose JOIN entry never reaches its node's new part (dropped, as if published while the
 // link was down) is let in after a wait: with the cluster's count, and then the room's lines
 // from its JOIN on, nothing older read from the stream.

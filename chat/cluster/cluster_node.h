@@ -155,7 +155,8 @@ class ClusterNode {
   void Who(const std::string& room_name, Answer<absl::StatusOr<cluster::ClusterWho>> done);
   // A room operator's command (rc_room_op): its checks and changes in Redis, its entry posted.
   void OperateRoom(const cluster::RoomOp& op, Answer<absl::StatusOr<cluster::RoomOpDone>> done);
-  void SendPrivate(const std::string& to_key, const std::string& line,
+  // rc_msg (MsgCommand): `even_here` for a sender whose room lines go through Redis.
+  void SendPrivate(const std::string& to_key, const std::string& line, bool even_here,
                    Answer<absl::StatusOr<cluster::MsgRoute>> done);
   // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel;
   // `done` gets its id (or why it could not be posted).

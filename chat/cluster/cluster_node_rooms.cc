@@ -189,9 +189,9 @@ void ClusterNode::OperateRoom(const cluster::RoomOp& op,
                  });
 }
 
-void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line,
+void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line, bool even_here,
                               Answer<absl::StatusOr<cluster::MsgRoute>> done) {
-  link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line),
+  link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line, even_here),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseMsgReply(reply));
                  });

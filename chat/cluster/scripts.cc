@@ -191,7 +191,7 @@ end
 return out
 )lua";
 
-// KEYS[1] rc:nick:<to>; ARGV: node, to key, line. Another node's holder is sent
+// KEYS[1] rc:nick:<to>; ARGV: node, to key, line, '1' to publish even to this node. Another node's holder is sent
 // "msg <incarnation> <client> <line>": for the client that held the nick now, whatever it is
 // called when the message gets there, and only in the process that held it (a node id's channel
 // outlives a process a newer one took over; client ids start again in each).
@@ -202,7 +202,7 @@ local inc, client = string.match(held or '', '^%S+ (%S+) .* (%d+)$')
 if not owner or not client then
   return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2])
 end
-if owner == ARGV[1] then return 'local' end
+if owner == ARGV[1] and ARGV[4] ~= '1' then return 'local' end
 redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. inc .. ' ' .. client .. ' ' .. ARGV[3])
 return 'sent'
 )lua";
@@ -304,8 +304,8 @@ std::vector<std::string> WhoCommand(const std::string& room_name) {
 }
 
 std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,
-                                    const std::string& line) {
-  return Evalsha(MsgScript(), {NickKey(to_key)}, {self.node, to_key, line});
+                                    const std::string& line, bool even_here) {
+  return Evalsha(MsgScript(), {NickKey(to_key)}, {self.node, to_key, line, even_here ? "1" : "0"});
 }
 
 std::vector<std::string> GuestBlockCommand(uint64_t block) {

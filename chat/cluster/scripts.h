@@ -144,11 +144,12 @@ struct ClusterWho {
 absl::StatusOr<ClusterWho> ParseWhoReply(const absl::StatusOr<RedisReply>& reply);
 
 // ---- rc_msg: where nick `to_key`'s client is. Fails no-such-nick if nobody holds it; kLocal if
-// this node does (publishes nothing: deliver it here); else publishes "msg <to_key> <line>" on
-// the owner's NodeChannel() and answers kSent. `line` is the whole protocol line to deliver (it
-// may hold spaces, not LF).
+// this node does (publishes nothing: deliver it here) unless `even_here`; else publishes
+// "msg <to_key> <line>" on the owner's NodeChannel() and answers kSent. `line` is the whole
+// protocol line to deliver (it may hold spaces, not LF). `even_here` sends it the way of the
+// room lines posted before it, so that it comes after them.
 std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,
-                                    const std::string& line);
+                                    const std::string& line, bool even_here = false);
 enum class MsgRoute { kLocal, kSent };
 absl::StatusOr<MsgRoute> ParseMsgReply(const absl::StatusOr<RedisReply>& reply);
 std::string NodeChannel(absl::string_view node);  // rc:ch:node:<node>

@@ -430,6 +430,15 @@ TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
             std::vector<std::string>{absl::StrCat("msg inc-b 42 ", line)});  // not the local one
   absl::StatusOr<MsgRoute> nobody = ParseMsgReply(Run(MsgCommand(a_, "carol", line)));
   EXPECT_TRUE(HasErrorCode(nobody.status(), ErrorCode::kNoSuchNick)) << nobody.status();
+  // Even here: published on the holder's own node's channel, as to another node.
+  bob.client = 7;
+  ASSERT_TRUE(ParseStatusReply(Run(NickCommand(b_, bob, kEntries))).ok());
+  absl::StatusOr<MsgRoute> through = ParseMsgReply(Run(MsgCommand(b_, "bob", line, true)));
+  ASSERT_TRUE(through.ok()) << through.status();
+  EXPECT_EQ(*through, MsgRoute::kSent);
+  const std::vector<std::string> heard = Heard(NodeChannel("b"), 2);
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[1], absl::StrCat("msg inc-b 7 ", line));
 }
 
 TEST_F(ScriptsTest, GuestNumbersComeInBlocks) {

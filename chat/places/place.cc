@@ -354,8 +354,11 @@ void Place::DoWho(Connection& member, const std::string& name) {
 }
 
 void Place::DoMsg(Connection& member, const Command& command) {
-  if (in_cluster() && context_.registry->IdOf(command.name) == 0) {
-    return ClusterMsg(member, command);
+  if (in_cluster()) {
+    const bool here = context_.registry->IdOf(command.name) != 0;
+    // A room member's lines go through Redis: a message to a client here goes the same way, so
+    // it comes after them, as on one node (sent from here at once it overtook them).
+    if (!here || (is_room() && context_.cluster->up())) return ClusterMsg(member, command, here);
   }
   absl::Status sent =
       context_.registry->SendPrivate(command.name, replies::Priv(member.nick(), command.text));

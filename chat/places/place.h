@@ -238,7 +238,7 @@ class Place : public Destination,
                         absl::StatusOr<cluster::Entered> entered, Admission admission);
   void ClusterRooms(Connection& member);
   void ClusterWho(Connection& member, const std::string& room_name);
-  void ClusterMsg(Connection& member, const Command& command);
+  void ClusterMsg(Connection& member, const Command& command, bool even_here);
   // /join of the room `member` is in: OK JOIN with the members on every node.
   void ClusterAlreadyIn(Connection& member);
   void LoseClusterNick(Connection& member, const std::string& lost_nick,

@@ -241,15 +241,18 @@ void Place::ClusterAlreadyIn(Connection& member) {
       }));
 }
 
-void Place::ClusterMsg(Connection& member, const Command& command) {
+void Place::ClusterMsg(Connection& member, const Command& command, bool even_here) {
   using Route = absl::StatusOr<cluster::MsgRoute>;
   std::string line = replies::Priv(member.nick(), command.text);
   context_.cluster->SendPrivate(
-      NameKey(command.name), line,
-      HoldFor<Route>(member, [to = command.name, line](Place& here, Connection& held, Route route) {
+      NameKey(command.name), line, even_here,
+      HoldFor<Route>(member, [to = command.name, line, even_here](Place& here, Connection& held,
+                                                                  Route route) {
         absl::Status sent = route.status();
-        // "local": the nick came to this node after the first look; deliver it from here.
-        if (route.ok() && *route == cluster::MsgRoute::kLocal) {
+        // "local": the nick came to this node after the first look; deliver it from here. So is
+        // a message to a client here that Redis could not take (as in an outage).
+        if ((route.ok() && *route == cluster::MsgRoute::kLocal) ||
+            (even_here && absl::IsUnavailable(route.status()))) {
           sent = here.context_.registry->SendPrivate(to, line);
         }
         if (!sent.ok()) return here.SendError(held, sent);
