@@ -171,6 +171,36 @@ TEST_F(ClusterTest, OkLeaveComesOnceRedisHasTheMemberOut) {
   EXPECT_EQ(bob->Ask("/create r"), "OK CREATE r") << "the room closed everywhere with OK LEAVE";
 }
 
+// A member gone (here: idle past --idle_timeout_s) while its rename waits for Redis: Redis renames
+// it after all, and its node then takes it out of the room under the new nick, as its own leave
+// named the old one.
+TEST_F(ClusterTest, AMemberGoneWhileItsRenameWaitedLeavesUnderTheNewNick) {
+  ServerOptions idle_soon;
+  idle_soon.idle_timeout_s = 1;
+  StartNodes(1, idle_soon);  // n0: ghost's
+  StartNodes(1);             // n1: alice's, with the default timeout
+  auto alice = On(1, "alice");
+  auto ghost = On(0, "ghost");
+  ASSERT_TRUE(alice && ghost);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(ghost->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r ghost");
+  redis_.Freeze();
+  ASSERT_TRUE(ghost->Send("/nick ghost2").ok());
+  // Idle while its rename waits; alice stays (a /ping does not need Redis).
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return alice->Ask("/ping") == "PONG" && ghost->Next(absl::Milliseconds(1)) == "<closed>";
+      },
+      absl::Seconds(4)))
+      << "ghost was not timed out";
+  redis_.Thaw();
+  EXPECT_EQ(alice->Next(), "NICK ghost ghost2");
+  EXPECT_EQ(alice->Next(), "LEAVE r ghost2");
+  const Lines who = {"MEMBER alice", "OK WHO r 1"};
+  EXPECT_EQ(AnswerUntil(*alice, "/who r", who), who);
+}
+
 TEST_F(ClusterTest, EntriesANodeMissedAreReadFromTheRoomsStream) {
   StartNodes(2);
   auto alice = On(0, "alice");
