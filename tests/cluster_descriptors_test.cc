@@ -4,17 +4,15 @@
 // to 256 descriptors and cut its Redis connections: the link could not reconnect ("Too many open
 // files") until the clients left, and the other node reaped it. The node here is a chat_server
 // child process started under prlimit(1), with a redis-server of the test's own.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "chat/client/line_connection.h"
 #include "gtest/gtest.h"
 #include "tests/cluster_failure_fixture.h"
 #include "tests/server_fixture.h"
@@ -26,21 +24,6 @@ namespace {
 
 constexpr int kOpenFileLimit = 128;
 constexpr int kConnections = 160;  // more than the limit
-
-// A connected TCP socket to 127.0.0.1:`port`, or -1.
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 TEST_F(ClusterFailureTest, ANodeOutOfDescriptorsTurnsClientsAwayAndKeepsItsLinkToRedis) {
   Subprocess node(
@@ -54,10 +37,11 @@ TEST_F(ClusterFailureTest, ANodeOutOfDescriptorsTurnsClientsAwayAndKeepsItsLinkT
       node.WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " up"), kLineDeadline))
       << node.Stderr();
 
-  std::vector<int> held;
+  std::vector<std::unique_ptr<LineConnection>> held;
   for (int i = 0; i < kConnections; ++i) {
-    int fd = Connect(*port);
-    if (fd >= 0) held.push_back(fd);
+    absl::StatusOr<std::unique_ptr<LineConnection>> connection =
+        LineConnection::Connect("127.0.0.1", *port);
+    if (connection.ok()) held.push_back(*std::move(connection));
   }
   EXPECT_TRUE(node.WaitForStderr("limit hit: descriptors nearly exhausted", kLineDeadline))
       << "no connection turned away";
@@ -71,7 +55,7 @@ TEST_F(ClusterFailureTest, ANodeOutOfDescriptorsTurnsClientsAwayAndKeepsItsLinkT
   EXPECT_TRUE(node.WaitForStderr(absl::StrCat("redis link to ", RedisAddress(), " restored"),
                                  RecoveryDeadline()))
       << "the link did not reconnect while the clients held the descriptors";
-  for (int fd : held) ::close(fd);
+  held.clear();
   if (HasFailure()) std::cerr << "---- log of node a ----\n" << node.Stderr() << "\n";
 }
 
