@@ -81,9 +81,9 @@ struct RedisLinkOptions {
   // Lua scripts loaded (SCRIPT LOAD) on the command connection each time it connects, before any
   // command, each behind a "#!lua" line (Redis then refuses a script whole when it is out of
   // memory or a replica, rather than at its first write), so an EVALSHA of ScriptSha(script)
-  // never meets NOSCRIPT (a Redis that restarted
-  // empty comes with a new connection). If a reply says NOSCRIPT anyway (an operator ran SCRIPT
-  // FLUSH), that command fails and the scripts are loaded again for the next ones.
+  // never meets NOSCRIPT (a Redis that restarted empty comes with a new connection). If a reply
+  // says NOSCRIPT anyway (an operator ran SCRIPT FLUSH), that command fails and the scripts are
+  // loaded again for the next ones.
   std::vector<std::string> scripts;
 };
 
