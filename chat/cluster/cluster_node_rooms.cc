@@ -33,6 +33,12 @@ bool TakeOne(std::atomic<int>& count) {
   return count.load(std::memory_order_relaxed) > 0 && count.fetch_sub(1) > 0;
 }
 
+// For TEST_FailPosts and TEST_FailReads: while `count` lasts, `command` is replaced by a script
+// Redis does not have (NOSCRIPT), which fails in its place on the connection.
+void MaybeFailInPlace(std::atomic<int>& count, std::vector<std::string>* command) {
+  if (TakeOne(count)) *command = {"EVALSHA", std::string(40, '0'), "0"};
+}
+
 }  // namespace
 
 uint64_t ClusterNode::NextGuestNumber() {
@@ -204,7 +210,7 @@ void ClusterNode::Post(const std::string& room_key, const std::string& kind, std
   request.retention_ms = options_.stream_retention_ms;
   request.incarnation = incarnation_;
   std::vector<std::string> command = cluster::PostCommand(request);
-  if (TakeOne(test_fail_posts_)) command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
+  MaybeFailInPlace(test_fail_posts_, &command);
   link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
@@ -286,7 +292,7 @@ void ClusterNode::ReadEntries(const std::string& room_key, uint64_t after_id, ui
                               Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done) {
   std::vector<std::string> command =
       cluster::EntriesBetweenCommand(room_key, after_id, before_id, max);
-  if (TakeOne(test_fail_reads_)) command = {"EVALSHA", std::string(40, '0'), "0"};  // NOSCRIPT
+  MaybeFailInPlace(test_fail_reads_, &command);
   link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseEntriesReply(reply));

@@ -11,32 +11,10 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
 namespace roomchat {
-
-RedisReply CopyRedisReply(const redisReply& in) {
-  RedisReply out;
-  switch (in.type) {
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::kString; break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::kStatus; break;
-    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::kError; break;
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::kInteger; break;
-    case REDIS_REPLY_ARRAY: out.type = RedisReply::Type::kArray; break;
-    default: out.type = RedisReply::Type::kNil; break;
-  }
-  if (in.str != nullptr) out.str.assign(in.str, in.len);
-  out.integer = in.integer;
-  if (in.type == REDIS_REPLY_ARRAY) {
-    out.elements.reserve(in.elements);
-    for (size_t i = 0; i < in.elements; ++i) {
-      out.elements.push_back(CopyRedisReply(*in.element[i]));
-    }
-  }
-  return out;
-}
 
 namespace {
 
@@ -49,21 +27,6 @@ constexpr absl::string_view kScriptHeader = "#!lua\n";
 
 absl::Status Down(absl::string_view why) {
   return absl::UnavailableError(absl::StrCat("redis link ", why));
-}
-
-// The error's code: its first word ("OOM", "ERR", ...).
-absl::string_view FirstWord(absl::string_view error) { return error.substr(0, error.find(' ')); }
-
-// Whether an error reply says Redis did not run the command because of its own state, not
-// because of the command: the command may succeed later, unchanged.
-bool IsRefusal(absl::string_view error) {
-  static constexpr absl::string_view kRefusals[] = {"OOM",     "READONLY",   "MISCONF",
-                                                    "LOADING", "MASTERDOWN", "NOREPLICAS",
-                                                    "BUSY",    "TRYAGAIN",   "CLUSTERDOWN"};
-  for (absl::string_view code : kRefusals) {
-    if (FirstWord(error) == code) return true;
-  }
-  return false;
 }
 
 // Whether an array reply's element `i` is a string (hiredis gives pub/sub frames as arrays).
@@ -365,7 +328,7 @@ void RedisLink::OnReply(const void* raw) {
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
   RedisReply reply = CopyRedisReply(*static_cast<const redisReply*>(raw));
-  if (reply.type == RedisReply::Type::kError && absl::StartsWith(reply.str, "NOSCRIPT")) {
+  if (reply.type == RedisReply::Type::kError && RedisErrorCode(reply.str) == "NOSCRIPT") {
     LOG(WARNING) << "redis at " << address_
                  << " lost its scripts (SCRIPT FLUSH?); loading them again";
     LoadScripts();
@@ -379,7 +342,7 @@ void RedisLink::OnReply(const void* raw) {
                    << " so far): " << reply.str.substr(0, reply.str.find('.'));
     }
     return std::move(command.done)(absl::UnavailableError(
-        absl::StrCat("Redis refuses commands now (", FirstWord(reply.str), "); try later")));
+        absl::StrCat("Redis refuses commands now (", RedisErrorCode(reply.str), "); try later")));
   }
   std::move(command.done)(std::move(reply));
 }

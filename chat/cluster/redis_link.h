@@ -42,24 +42,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/cluster/redis_reply.h"
 #include "chat/loop/event_loop.h"
 
 struct redisAsyncContext;
-struct redisReply;
 
 namespace roomchat {
-
-// A reply, copied out of hiredis's redisReply so it can leave the link thread.
-struct RedisReply {
-  enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
-  Type type = Type::kNil;
-  std::string str;                   // kString, kStatus, kError
-  int64_t integer = 0;               // kInteger
-  std::vector<RedisReply> elements;  // kArray
-};
-
-// A copy of hiredis's reply (for a synchronous hiredis connection's replies too).
-RedisReply CopyRedisReply(const redisReply& reply);
 
 struct RedisLinkOptions {
   std::string host = "127.0.0.1";
@@ -232,7 +220,7 @@ class RedisLink {
   bool fenced_ = false;                // Fence() was called: no more connects
   bool was_up_ = false;                // has been up once: the next up is kReconnected
   uint64_t failures_ = 0;              // connect attempts failed in a row (the log reports some)
-  uint64_t refusals_ = 0;  // commands Redis refused (RefusalOf), since the link started
+  uint64_t refusals_ = 0;  // commands Redis refused (IsRefusal), since the link started
   size_t unconfirmed_subscribes_ = 0;  // SUBSCRIBEs sent while connecting, not yet confirmed
   uint64_t next_key_ = 1;
   std::chrono::milliseconds backoff_{0};

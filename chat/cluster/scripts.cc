@@ -191,7 +191,8 @@ end
 return out
 )lua";
 
-// KEYS[1] rc:nick:<to>; ARGV: node, to key, line, '1' to publish even to this node. Another node's holder is sent
+// KEYS[1] rc:nick:<to>; ARGV: node, to key, line, '1' to publish even to this node. Another node's
+// holder (or this one's, with '1') is sent
 // "msg <incarnation> <client> <line>": for the client that held the nick now, whatever it is
 // called when the message gets there, and only in the process that held it (a node id's channel
 // outlives a process a newer one took over; client ids start again in each).

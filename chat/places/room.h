@@ -133,6 +133,9 @@ class Room final : public Place, public RoomFeed {
   void ReadHole();
   // A failed read is tried again (kFillAttempts in all); then the waiting entries go on.
   void FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries);
+  // Delivers the entries `read` from the stream that fall in the hole (after the last delivered,
+  // before seq `hole_end`), passing those the members here had otherwise; how many it sent.
+  size_t DeliverHole(const std::vector<cluster::RoomEntry>& read, uint64_t hole_end);
   // The link was lost: the next entry may start Redis's seqs anew (it may have lost its data).
   // While a hole is read, that holds from the entries that come after the ones waiting now.
   void MarkResync();

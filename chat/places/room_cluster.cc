@@ -132,9 +132,26 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
   std::vector<cluster::RoomEntry> waiting;
   waiting.swap(fill_waiting_);
   const std::optional<size_t> resync_at = std::exchange(fill_resync_at_, std::nullopt);
+  const size_t filled = entries.ok() ? DeliverHole(*entries, hole_end) : 0;
+  fill_read_failed_ = !entries.ok();
+  if (!entries.ok()) {
+    LOG(ERROR) << "cluster: room " << room_name() << " could not read the entries "
+               << cluster_seq_ + 1 << " to " << hole_end - 1 << " it missed in "
+               << kFillAttempts << " attempts (" << entries.status()
+               << "); its members here do not get them";
+  } else if (filled > 0) {
+    LOG(INFO) << "cluster: room " << room_name() << " read " << filled
+              << " entries it missed from its stream";
+  }
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (resync_at == i) MarkResync();  // the entries from here came after the link was lost
+    DeliverEntry(waiting[i]);
+  }
+  if (resync_at == waiting.size()) MarkResync();
+}
+
+size_t Room::DeliverHole(const std::vector<cluster::RoomEntry>& read, uint64_t hole_end) {
   size_t filled = 0;
-  std::vector<cluster::RoomEntry> read;
-  if (entries.ok()) read = *std::move(entries);
   const absl::flat_hash_set<uint64_t> answered = AnsweredIds();
   for (const cluster::RoomEntry& entry : read) {
     if (entry.seq <= cluster_seq_ || entry.seq >= hole_end) continue;
@@ -158,21 +175,7 @@ void Room::FinishFill(absl::StatusOr<std::vector<cluster::RoomEntry>> entries) {
     DeliverInOrder(entry);
     ++filled;
   }
-  fill_read_failed_ = !entries.ok();
-  if (!entries.ok()) {
-    LOG(ERROR) << "cluster: room " << room_name() << " could not read the entries "
-               << cluster_seq_ + 1 << " to " << hole_end - 1 << " it missed in "
-               << kFillAttempts << " attempts (" << entries.status()
-               << "); its members here do not get them";
-  } else if (filled > 0) {
-    LOG(INFO) << "cluster: room " << room_name() << " read " << filled
-              << " entries it missed from its stream";
-  }
-  for (size_t i = 0; i < waiting.size(); ++i) {
-    if (resync_at == i) MarkResync();  // the entries from here came after the link was lost
-    DeliverEntry(waiting[i]);
-  }
-  if (resync_at == waiting.size()) MarkResync();
+  return filled;
 }
 
 void Room::PassInOrder(const cluster::RoomEntry& entry) {
