@@ -111,5 +111,22 @@ TEST_F(ClusterRefusalsTest, AMemberWhoLeftWhileRedisRefusedIsGoneOnceItTakesWrit
   EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
 }
 
+// An operator's SCRIPT FLUSH: the leave that meets NOSCRIPT did not run, as one Redis refused;
+// the node registers what it holds anew, and the member is gone for everyone.
+TEST_F(ClusterRefusalsTest, AMemberWhoLeftAsRedisLostItsScriptsIsGoneOnceTheyAreBack) {
+  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto bob = Login(nodes_[1]->port(), "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_EQ(Redis({"SCRIPT", "FLUSH"}), "OK");
+  EXPECT_EQ(alice->Ask("/leave"), "OK LEAVE r");  // here at once; NOSCRIPT in Redis
+  EXPECT_EQ(bob->Next(kLineDeadline + absl::Seconds(10)), "LEAVE r alice");
+  const Lines who = {"MEMBER bob", "OK WHO r 1"};
+  EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
+}
+
 }  // namespace
 }  // namespace roomchat

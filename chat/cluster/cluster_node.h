@@ -174,7 +174,7 @@ class ClusterNode {
     return std::max(test_drop_entries_.load(std::memory_order_acquire), 0);
   }
   // For tests: the next `count` posts fail in their place on the connection (Redis is sent a
-  // script it does not have, as after a SCRIPT FLUSH), the link staying up.
+  // script that answers an error, as a refused post would be), the link staying up.
   void TEST_FailPosts(int count) { test_fail_posts_.store(count); }
   // For tests: the next `count` reads of a room's missed entries (ReadEntries) fail likewise.
   void TEST_FailReads(int count) { test_fail_reads_.store(count); }

@@ -33,10 +33,11 @@ bool TakeOne(std::atomic<int>& count) {
   return count.load(std::memory_order_relaxed) > 0 && count.fetch_sub(1) > 0;
 }
 
-// For TEST_FailPosts and TEST_FailReads: while `count` lasts, `command` is replaced by a script
-// Redis does not have (NOSCRIPT), which fails in its place on the connection.
+// For TEST_FailPosts and TEST_FailReads: while `count` lasts, `command` is replaced by one Redis
+// answers with an error (neither a refusal nor NOSCRIPT: the link does not reconnect for it),
+// which fails in its place on the connection.
 void MaybeFailInPlace(std::atomic<int>& count, std::vector<std::string>* command) {
-  if (TakeOne(count)) *command = {"EVALSHA", std::string(40, '0'), "0"};
+  if (TakeOne(count)) *command = {"EVAL", "return redis.error_reply('TEST failed in place')", "0"};
 }
 
 }  // namespace

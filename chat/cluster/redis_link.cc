@@ -304,7 +304,7 @@ void RedisLink::SendCommand(std::vector<std::string> argv, Done done) {
     return std::move(done)(absl::InvalidArgumentError("redis command not sent"));
   }
   last_sent_ = loop_->now();
-  in_flight_.push_back({std::move(done), last_sent_});
+  in_flight_.push_back({std::move(done), last_sent_, ++commands_sent_});
 }
 
 void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
@@ -314,6 +314,7 @@ void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
 }
 
 void RedisLink::LoadScripts() {
+  sent_before_scripts_loaded_ = commands_sent_;
   for (const std::string& script : options_.scripts) {
     const std::string text = absl::StrCat(kScriptHeader, script);
     const char* args[] = {"SCRIPT", "LOAD", text.data()};
@@ -328,23 +329,24 @@ void RedisLink::OnReply(const void* raw) {
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
   RedisReply reply = CopyRedisReply(*static_cast<const redisReply*>(raw));
-  if (reply.type == RedisReply::Type::kError && RedisErrorCode(reply.str) == "NOSCRIPT") {
-    LOG(WARNING) << "redis at " << address_
-                 << " lost its scripts (SCRIPT FLUSH?); loading them again";
+  if (reply.type != RedisReply::Type::kError) return std::move(command.done)(std::move(reply));
+  const absl::string_view code = RedisErrorCode(reply.str);
+  const bool lost_scripts = code == "NOSCRIPT";
+  if (!lost_scripts && !IsRefusal(reply.str)) return std::move(command.done)(std::move(reply));
+  // The command did not run, as if the link had dropped. Counted: a refused leave or claim
+  // leaves Redis out of step with the node until its owner registers again (ClusterNode).
+  ++refusals_;  // the first few, then one in each 2^k
+  if (refusals_ <= 3 || (refusals_ & (refusals_ - 1)) == 0) {
+    LOG(WARNING) << "redis at " << address_ << " refuses commands (" << refusals_
+                 << " so far): " << reply.str.substr(0, reply.str.find('.'));
+  }
+  if (lost_scripts && command.number > sent_before_scripts_loaded_) {
+    // An operator's SCRIPT FLUSH; the commands sent before this load meet it too.
+    LOG(WARNING) << "redis at " << address_ << " lost its scripts; loading them again";
     LoadScripts();
-    // Not the script's answer: the command did not run, as if the link had dropped.
-    return std::move(command.done)(absl::UnavailableError("Redis lost its scripts"));
   }
-  if (reply.type == RedisReply::Type::kError && IsRefusal(reply.str)) {
-    ++refusals_;  // the first few, then one in each 2^k
-    if (refusals_ <= 3 || (refusals_ & (refusals_ - 1)) == 0) {
-      LOG(WARNING) << "redis at " << address_ << " refuses commands (" << refusals_
-                   << " so far): " << reply.str.substr(0, reply.str.find('.'));
-    }
-    return std::move(command.done)(absl::UnavailableError(
-        absl::StrCat("Redis refuses commands now (", RedisErrorCode(reply.str), "); try later")));
-  }
-  std::move(command.done)(std::move(reply));
+  std::move(command.done)(absl::UnavailableError(
+      absl::StrCat("Redis refuses commands now (", code, "); try later")));
 }
 
 void RedisLink::OnSubscriberReply(const void* raw) {

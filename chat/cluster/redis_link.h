@@ -70,8 +70,8 @@ struct RedisLinkOptions {
   // command, each behind a "#!lua" line (Redis then refuses a script whole when it is out of
   // memory or a replica, rather than at its first write), so an EVALSHA of ScriptSha(script)
   // never meets NOSCRIPT (a Redis that restarted empty comes with a new connection). If a reply
-  // says NOSCRIPT anyway (an operator ran SCRIPT FLUSH), that command fails and the scripts are
-  // loaded again for the next ones.
+  // says NOSCRIPT anyway (an operator ran SCRIPT FLUSH), the commands that meet it fail as
+  // refused (refusals()) and the scripts are loaded again for the next ones.
   std::vector<std::string> scripts;
 };
 
@@ -135,7 +135,8 @@ class RedisLink {
   void RunInLinkThread(EventLoop::Task task) { loop_->Post(std::move(task)); }
   // Whether the link is up now (a hint: it may change right after; on the link thread, exact).
   bool up() const { return up_.load(std::memory_order_acquire); }
-  // Link thread only: how many commands Redis refused (out of memory, ...) since the link started.
+  // Link thread only: how many commands Redis refused (out of memory, lost scripts, ...) since
+  // the link started.
   uint64_t refusals() const { return refusals_; }
   // How many times the link has connected (1 after the first connect).
   uint64_t TEST_connects() const { return connects_.load(std::memory_order_acquire); }
@@ -162,6 +163,7 @@ class RedisLink {
   struct InFlight {
     Done done;
     Clock::time_point sent;
+    uint64_t number;  // commands_sent_ once it was sent
   };
 
   RedisLink(const RedisLinkOptions& options, std::unique_ptr<EventLoop> loop,
@@ -220,7 +222,9 @@ class RedisLink {
   bool fenced_ = false;                // Fence() was called: no more connects
   bool was_up_ = false;                // has been up once: the next up is kReconnected
   uint64_t failures_ = 0;              // connect attempts failed in a row (the log reports some)
-  uint64_t refusals_ = 0;  // commands Redis refused (IsRefusal), since the link started
+  uint64_t refusals_ = 0;  // commands Redis refused (IsRefusal, NOSCRIPT) since the link started
+  uint64_t commands_sent_ = 0;               // on the command connection, since the link started
+  uint64_t sent_before_scripts_loaded_ = 0;  // commands_sent_ when the scripts were last loaded
   size_t unconfirmed_subscribes_ = 0;  // SUBSCRIBEs sent while connecting, not yet confirmed
   uint64_t next_key_ = 1;
   std::chrono::milliseconds backoff_{0};

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -275,6 +276,31 @@ TEST_F(RedisLinkTest, ScriptsAreLoadedOnEveryConnectAndAfterAFlush) {
   absl::StatusOr<RedisReply> again = Ask(*link, {"EVALSHA", sha, "0", "1"});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->integer, 2) << again->str;
+
+  // A burst sent before the flush's first NOSCRIPT came back: every one fails, and the scripts
+  // are loaded once more, not once for each.
+  ASSERT_TRUE(Ask(*link, {"SCRIPT", "FLUSH"}).ok());
+  ASSERT_TRUE(Ask(*link, {"CONFIG", "RESETSTAT"}).ok());
+  constexpr int kBurst = 50;
+  absl::Mutex mu;
+  int unavailable = 0, answered = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    link->Command({"EVALSHA", sha, "0", "1"}, [&](absl::StatusOr<RedisReply> reply) {
+      absl::MutexLock lock(&mu);
+      ++answered;
+      if (absl::IsUnavailable(reply.status())) ++unavailable;
+    });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](int* n) { return *n == kBurst; }, &answered),
+                                    kDeadline));
+    EXPECT_GE(unavailable, 1);
+  }
+  absl::StatusOr<RedisReply> stats = Ask(*link, {"INFO", "commandstats"});
+  ASSERT_TRUE(stats.ok());
+  EXPECT_TRUE(absl::StrContains(stats->str, "cmdstat_script|load:calls=1,")) << stats->str;
 
   // A Redis restarted empty: loaded again as the link reconnects, before any command.
   ASSERT_TRUE(redis_.Restart().ok());
