@@ -183,6 +183,10 @@ class ClusterNode {
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);
   // Heartbeats answered, and nodes this node reaped (with at least one thing freed).
   uint64_t TEST_heartbeats() const { return heartbeats_.load(std::memory_order_acquire); }
+  // For tests: messages heard on this node's own channel (a /msg to a client here, ...).
+  uint64_t TEST_node_messages() const { return node_messages_.load(std::memory_order_acquire); }
+  // For tests: the link's answers wait unhandled while held (RedisLink::TEST_HoldReplies).
+  void TEST_HoldReplies(bool hold) { link_->TEST_HoldReplies(hold); }
   uint64_t TEST_reaped() const { return reaped_.load(std::memory_order_acquire); }
   // Another process took over this node's id; this one's link is fenced (closed for good).
   bool replaced() const { return replaced_.load(std::memory_order_acquire); }
@@ -224,6 +228,8 @@ class ClusterNode {
   void OnRoomEntry(const std::string& room_key, const std::string& payload);
   // rc:ch:cluster: what every node hears (another node's login failures; reaps).
   void OnClusterMessage(absl::string_view message);
+  // rc:ch:node:<this node>: "msg ..." for a client here, "lose <nick>" (a login took it).
+  void OnNodeMessage(absl::string_view message);
   // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
   // down, or when it goes down before the subscription is confirmed.
   void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);
@@ -247,6 +253,7 @@ class ClusterNode {
 
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
+  std::atomic<uint64_t> node_messages_{0};
   std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
   std::atomic<int> test_fail_posts_{0};

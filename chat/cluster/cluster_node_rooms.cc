@@ -259,6 +259,16 @@ void ClusterNode::OnMessage(const std::string& channel, const std::string& paylo
   absl::string_view message = payload;
   if (channel == cluster::kClusterChannel) return OnClusterMessage(message);
   if (channel != cluster::NodeChannel(options_.node_id)) return;
+  node_messages_.fetch_add(1, std::memory_order_acq_rel);
+  // Handled after the answers to every command sent before it came: Redis ran those first (a
+  // /nick that made a client here the message's target), and one node answers its client before
+  // any /msg reaches the new nick. A PING on the command connection is answered after them.
+  link_->Command({"PING"}, [this, message = std::string(message)](absl::StatusOr<RedisReply>) {
+    OnNodeMessage(message);
+  });
+}
+
+void ClusterNode::OnNodeMessage(absl::string_view message) {
   if (absl::ConsumePrefix(&message, "msg ")) {
     // "msg <incarnation> <client> <line>": another process under this node id (taken over, or
     // the one taking over) is not told what was meant for its client of the same number.

@@ -251,6 +251,7 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
   }
   std::deque<InFlight> failed;
   failed.swap(in_flight_);
+  test_held_replies_.clear();
   for (InFlight& command : failed) std::move(command.done)(Down(absl::StrCat("lost: ", why)));
   if (stopping_) return;
   if (was_up) {
@@ -323,12 +324,28 @@ void RedisLink::LoadScripts() {
   }
 }
 
+void RedisLink::TEST_HoldReplies(bool hold) {
+  loop_->Post([this, hold] {
+    test_holding_replies_ = hold;
+    if (hold) return;
+    std::deque<RedisReply> held;
+    held.swap(test_held_replies_);
+    for (RedisReply& reply : held) HandleReply(std::move(reply));
+  });
+}
+
 void RedisLink::OnReply(const void* raw) {
   // A null reply is hiredis freeing the context: LinkDown fails what is in flight.
-  if (raw == nullptr || in_flight_.empty()) return;
+  if (raw == nullptr || in_flight_.size() <= test_held_replies_.size()) return;
+  RedisReply reply = CopyRedisReply(*static_cast<const redisReply*>(raw));
+  if (test_holding_replies_) return test_held_replies_.push_back(std::move(reply));
+  HandleReply(std::move(reply));
+}
+
+void RedisLink::HandleReply(RedisReply reply) {
+  if (in_flight_.empty()) return;  // failed with the link while a test held it
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
-  RedisReply reply = CopyRedisReply(*static_cast<const redisReply*>(raw));
   if (reply.type != RedisReply::Type::kError) return std::move(command.done)(std::move(reply));
   const absl::string_view code = RedisErrorCode(reply.str);
   const bool lost_scripts = code == "NOSCRIPT";

@@ -138,6 +138,9 @@ class RedisLink {
   // Link thread only: how many commands Redis refused (out of memory, lost scripts, ...) since
   // the link started.
   uint64_t refusals() const { return refusals_; }
+  // For tests: while held, the answers on the command connection wait unhandled, as if they
+  // were slow to come (the subscriber connection goes on); released, they are handled in order.
+  void TEST_HoldReplies(bool hold);
   // How many times the link has connected (1 after the first connect).
   uint64_t TEST_connects() const { return connects_.load(std::memory_order_acquire); }
 
@@ -185,6 +188,8 @@ class RedisLink {
   void SendSubscription(const char* verb, const std::string& channel);
   void LoadScripts();
   void OnReply(const void* reply);
+  // The answer to the oldest command in flight (an error Redis refuses with fails it Unavailable).
+  void HandleReply(RedisReply reply);
   void OnSubscriberReply(const void* reply);
   void CheckTimeouts();
   // The loop's round hook: writes what the round queued on each connection.
@@ -231,6 +236,8 @@ class RedisLink {
   EventLoop::TimerId connect_timer_ = 0;
   Clock::time_point last_sent_;                // the last command sent on the command connection
   std::deque<InFlight> in_flight_;             // on the command connection, oldest first
+  bool test_holding_replies_ = false;          // TEST_HoldReplies
+  std::deque<RedisReply> test_held_replies_;   // answers to the first of in_flight_, in order
   absl::flat_hash_set<std::string> channels_;  // asked for, subscribed again on reconnect
   // Who waits for a channel's confirmation.
   absl::flat_hash_map<std::string, std::vector<Subscribed>> waiting_subscribed_;
