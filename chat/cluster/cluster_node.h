@@ -224,7 +224,7 @@ class ClusterNode {
     std::deque<cluster::RoomEntry> recent;
     size_t recent_bytes = 0;
   };
-  void OnMessage(const std::string& channel, const std::string& payload);
+  void OnMessage(std::string channel, std::string payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);
   // rc:ch:cluster: what every node hears (another node's login failures; reaps).
   void OnClusterMessage(absl::string_view message);
@@ -287,6 +287,14 @@ class ClusterNode {
   // Clients the conflict rule renamed this round, by id: the epoch their first registration
   // was made against, for the one under their new nick (Register).
   absl::flat_hash_map<uint64_t, std::string> conflict_epochs_;
+  // A message on this node's channel waits for a PING's answer (OnMessage), and those that came
+  // after it wait behind it (for the PING's life: at most the link's command timeout).
+  struct Message {
+    std::string channel;
+    std::string payload;
+  };
+  bool awaiting_ping_ = false;
+  std::deque<Message> behind_ping_;
 };
 
 }  // namespace roomchat

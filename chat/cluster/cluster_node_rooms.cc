@@ -251,20 +251,29 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
   });
 }
 
-void ClusterNode::OnMessage(const std::string& channel, const std::string& payload) {
+void ClusterNode::OnMessage(std::string channel, std::string payload) {
+  // Behind a message on this node's channel that waits for its PING: in the order Redis sent
+  // them (a room's line said after a /msg to a client here comes after the PRIV).
+  if (awaiting_ping_) return behind_ping_.push_back({std::move(channel), std::move(payload)});
   absl::string_view room_key = channel;
   if (absl::ConsumePrefix(&room_key, kRoomChannelPrefix)) {
     return OnRoomEntry(std::string(room_key), payload);
   }
-  absl::string_view message = payload;
-  if (channel == cluster::kClusterChannel) return OnClusterMessage(message);
+  if (channel == cluster::kClusterChannel) return OnClusterMessage(payload);
   if (channel != cluster::NodeChannel(options_.node_id)) return;
   node_messages_.fetch_add(1, std::memory_order_acq_rel);
   // Handled after the answers to every command sent before it came: Redis ran those first (a
   // /nick that made a client here the message's target), and one node answers its client before
   // any /msg reaches the new nick. A PING on the command connection is answered after them.
-  link_->Command({"PING"}, [this, message = std::string(message)](absl::StatusOr<RedisReply>) {
+  awaiting_ping_ = true;
+  link_->Command({"PING"}, [this, message = std::move(payload)](absl::StatusOr<RedisReply>) {
     OnNodeMessage(message);
+    awaiting_ping_ = false;
+    while (!awaiting_ping_ && !behind_ping_.empty()) {
+      Message next = std::move(behind_ping_.front());
+      behind_ping_.pop_front();
+      OnMessage(std::move(next.channel), std::move(next.payload));
+    }
   });
 }
 
