@@ -183,8 +183,9 @@ class ClusterNode {
   void DetachRoom(const std::string& room_key, const RoomFeed* feed);
   // Heartbeats answered, and nodes this node reaped (with at least one thing freed).
   uint64_t TEST_heartbeats() const { return heartbeats_.load(std::memory_order_acquire); }
-  // For tests: messages heard on this node's own channel (a /msg to a client here, ...).
-  uint64_t TEST_node_messages() const { return node_messages_.load(std::memory_order_acquire); }
+  // For tests: messages heard on the subscriber connection (room entries, a /msg to a client
+  // here, ...), handled or waiting to be.
+  uint64_t TEST_messages_heard() const { return messages_heard_.load(std::memory_order_acquire); }
   // For tests: the link's answers wait unhandled while held (RedisLink::TEST_HoldReplies).
   void TEST_HoldReplies(bool hold) { link_->TEST_HoldReplies(hold); }
   uint64_t TEST_reaped() const { return reaped_.load(std::memory_order_acquire); }
@@ -253,7 +254,7 @@ class ClusterNode {
 
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
-  std::atomic<uint64_t> node_messages_{0};
+  std::atomic<uint64_t> messages_heard_{0};
   std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
   std::atomic<int> test_fail_posts_{0};

@@ -261,7 +261,6 @@ void ClusterNode::OnMessage(std::string channel, std::string payload) {
   }
   if (channel == cluster::kClusterChannel) return OnClusterMessage(payload);
   if (channel != cluster::NodeChannel(options_.node_id)) return;
-  node_messages_.fetch_add(1, std::memory_order_acq_rel);
   // Handled after the answers to every command sent before it came: Redis ran those first (a
   // /nick that made a client here the message's target), and one node answers its client before
   // any /msg reaches the new nick. A PING on the command connection is answered after them.
