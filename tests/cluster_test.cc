@@ -254,27 +254,6 @@ TEST_F(ClusterTest, LinesSentAfterARenameBeforeAResetAreHandledAndTheMemberLeave
   EXPECT_EQ(other->Ask("/nick ghost2"), "OK NICK ghost2") << "freed";
 }
 
-// A room member's private message to a client on its own node comes after the lines it said
-// before it, as on one node (sent from the node at once, it overtook them: they go through Redis).
-TEST_F(ClusterTest, AMessageToAClientHereComesAfterTheLinesItsSenderSaidBefore) {
-  StartNodes(1);
-  auto alice = On(0, "alice");
-  auto bob = On(0, "bob");
-  ASSERT_TRUE(alice && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  constexpr int kRounds = 10;
-  for (int i = 0; i < kRounds; ++i) {
-    ASSERT_TRUE(bob->SendRaw(absl::StrCat("line ", i, "\n/msg alice psst ", i, "\n")).ok());
-  }
-  for (int i = 0; i < kRounds; ++i) {
-    EXPECT_EQ(alice->Next(), absl::StrCat("MSG r bob line ", i));
-    EXPECT_EQ(alice->Next(), absl::StrCat("PRIV bob psst ", i));
-    EXPECT_EQ(bob->Next(), "OK MSG alice");
-  }
-}
-
 // A joiner whose JOIN entry never reaches its node's new part (dropped, as if published while the
 // link was down) is let in after a wait: with the cluster's count, and then the room's lines
 // from its JOIN on, nothing older read from the stream.
@@ -367,46 +346,6 @@ TEST_F(ClusterTest, PrivateMessagesReachANickOnAnyNode) {
   EXPECT_EQ(bob->Ask("/msg alice back"), "OK MSG alice");
   EXPECT_EQ(alice->Next(), "PRIV bob back");
   EXPECT_TRUE(IsErr(alice->Ask("/msg nobody hi"), "no-such-nick"));
-}
-
-// A /msg that Redis resolved before its target renamed reaches that client under its new nick
-// (an attacker's review lost a sixth of them: the target's node looked the old nick up after
-// the rename had reached it, and the sender had its OK MSG).
-TEST_F(ClusterTest, AMsgRacingItsTargetsRenameStillReachesIt) {
-  StartNodes(2);
-  auto alice = On(0, "alice");
-  auto bob = On(1, "bob");
-  ASSERT_TRUE(alice && bob);
-  int accepted = 0, delivered = 0;
-  auto read_bob_until = [&](const std::string& last) {
-    for (std::string line = bob->Next(); line != last; line = bob->Next()) {
-      ASSERT_TRUE(absl::StartsWith(line, "PRIV alice m")) << line;
-      ++delivered;
-    }
-  };
-  std::string name = "bob";
-  for (int round = 0; round < 60; ++round) {
-    const std::string next = absl::StrCat("bob", round);
-    ASSERT_TRUE(alice->Send(absl::StrCat("/msg ", name, " m", round)).ok());
-    ASSERT_TRUE(bob->Send(absl::StrCat("/nick ", next)).ok());
-    for (int i = 0; i < 2; ++i) {
-      ASSERT_TRUE(alice->Send(absl::StrCat("/msg ", name, " m", round, "+", i)).ok());
-    }
-    for (int i = 0; i < 3; ++i) {
-      const std::string reply = alice->Next();
-      if (absl::StartsWith(reply, "OK MSG")) {
-        ++accepted;
-      } else {
-        ASSERT_TRUE(IsErr(reply, "no-such-nick")) << reply;
-      }
-    }
-    ASSERT_NO_FATAL_FAILURE(read_bob_until(absl::StrCat("OK NICK ", next)));
-    name = next;
-  }
-  // After every earlier one, on the same two connections.
-  ASSERT_EQ(alice->Ask(absl::StrCat("/msg ", name, " done")), absl::StrCat("OK MSG ", name));
-  ASSERT_NO_FATAL_FAILURE(read_bob_until("PRIV alice done"));
-  EXPECT_EQ(delivered, accepted) << "every /msg answered OK MSG reached bob";
 }
 
 TEST_F(ClusterTest, LimitsCountTheWholeCluster) {
