@@ -111,6 +111,20 @@ TEST_F(ClusterRefusalsTest, AMemberWhoLeftWhileRedisRefusedIsGoneOnceItTakesWrit
   EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
 }
 
+// A client here whose nick Redis does not have (its claim was refused, and the node has not
+// registered it again yet) still gets a private message from a room member here, as on one node.
+TEST_F(ClusterRefusalsTest, AMessageToAClientHereWhoseNickRedisLostStillReachesIt) {
+  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto bob = Login(nodes_[0]->port(), "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(Redis({"DEL", "rc:nick:bob"}), "1");
+  EXPECT_EQ(alice->Ask("/msg bob hi"), "OK MSG bob");
+  EXPECT_EQ(bob->Next(), "PRIV alice hi");
+  EXPECT_TRUE(IsErr(alice->Ask("/msg nobody hi"), "no-such-nick"));
+}
+
 // An operator's SCRIPT FLUSH: the leave that meets NOSCRIPT did not run, as one Redis refused;
 // the node registers what it holds anew, and the member is gone for everyone.
 TEST_F(ClusterRefusalsTest, AMemberWhoLeftAsRedisLostItsScriptsIsGoneOnceTheyAreBack) {

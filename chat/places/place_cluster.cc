@@ -250,9 +250,11 @@ void Place::ClusterMsg(Connection& member, const Command& command, bool even_her
                                                                   Route route) {
         absl::Status sent = route.status();
         // "local": the nick came to this node after the first look; deliver it from here. So is
-        // a message to a client here that Redis could not take (as in an outage).
+        // a message to a client here that Redis could not take (as in an outage), or whose nick
+        // Redis does not have (its claim refused, and not yet made again).
         if ((route.ok() && *route == cluster::MsgRoute::kLocal) ||
-            (even_here && absl::IsUnavailable(route.status()))) {
+            (even_here && (absl::IsUnavailable(sent) ||
+                           HasErrorCode(sent, ErrorCode::kNoSuchNick)))) {
           sent = here.context_.registry->SendPrivate(to, line);
         }
         if (!sent.ok()) return here.SendError(held, sent);
