@@ -2,6 +2,7 @@
 // messages among a room's lines and around renames, although Redis answers a node on two
 // connections, its commands' and its subscriptions', and nothing orders the two (docs/CLUSTER.md,
 // "rc_msg"). In-process nodes and a redis-server of the test's own.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,9 +56,9 @@ TEST_F(ClusterAnswerOrderTest, AMsgToANewNickComesAfterTheOkNick) {
   EXPECT_EQ(bob->Next(), "PRIV alice hi");
 }
 
-// Lines said after a /msg come after its PRIV, though the PRIV waits for the answers before it
-// (above) and the lines do not need to.
-TEST_F(ClusterAnswerOrderTest, ALineSaidAfterAMsgComesAfterThePriv) {
+// Lines said after a /msg come after its PRIV, though the PRIV waits for the answers to what its
+// receiver's node asked before (above) and the lines do not need to.
+TEST_F(ClusterAnswerOrderTest, LinesSaidAfterAMsgComeAfterThePriv) {
   StartNodes(2);
   auto alice = Login(nodes_[0]->port(), "alice");
   auto bob = Login(nodes_[1]->port(), "bob");
@@ -72,15 +73,24 @@ TEST_F(ClusterAnswerOrderTest, ALineSaidAfterAMsgComesAfterThePriv) {
   ASSERT_EQ(bob->Next(), "JOIN r carol");
   ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
   const uint64_t heard_before = alices_node.TEST_messages_heard();
+  // Alice's node asks Redis something and is slow to read the answer.
   alices_node.TEST_HoldReplies(true);
-  ASSERT_TRUE(bob->SendRaw("/msg alice psst\nsaid after\n").ok());
+  ASSERT_TRUE(alice->Send("/who").ok());
+  ASSERT_TRUE(bob->SendRaw("/msg alice one\nsaid after one\n/msg alice two\nsaid after two\n").ok());
   EXPECT_EQ(bob->Next(), "OK MSG alice");
-  EXPECT_EQ(carol->Next(), "MSG r bob said after");
-  // Alice's node has both: the message on its channel, the line on the room's.
-  EXPECT_TRUE(WaitUntil([&] { return alices_node.TEST_messages_heard() >= heard_before + 2; }));
+  EXPECT_EQ(bob->Next(), "OK MSG alice");
+  EXPECT_EQ(carol->Next(), "MSG r bob said after one");
+  EXPECT_EQ(carol->Next(), "MSG r bob said after two");
+  // Alice's node has all four: the messages on its channel, the lines on the room's.
+  EXPECT_TRUE(WaitUntil([&] { return alices_node.TEST_messages_heard() >= heard_before + 4; }));
   alices_node.TEST_HoldReplies(false);
-  EXPECT_EQ(alice->Next(), "PRIV bob psst");
-  EXPECT_EQ(alice->Next(), "MSG r bob said after");
+  const Lines who = {"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3"};
+  Lines got;
+  for (size_t i = 0; i < who.size() + 4; ++i) got.push_back(alice->Next());
+  std::sort(got.begin(), got.begin() + who.size());
+  EXPECT_EQ(got, (Lines{"MEMBER alice", "MEMBER bob", "MEMBER carol", "OK WHO r 3",
+                        "PRIV bob one", "MSG r bob said after one", "PRIV bob two",
+                        "MSG r bob said after two"}));
 }
 
 // A room member's private message to a client on its own node comes after the lines it said

@@ -226,11 +226,15 @@ class ClusterNode {
     size_t recent_bytes = 0;
   };
   void OnMessage(std::string channel, std::string payload);
+  // A room's channel or the cluster's.
+  void OnSharedMessage(const std::string& channel, const std::string& payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);
   // rc:ch:cluster: what every node hears (another node's login failures; reaps).
   void OnClusterMessage(absl::string_view message);
   // rc:ch:node:<this node>: "msg ..." for a client here, "lose <nick>" (a login took it).
   void OnNodeMessage(absl::string_view message);
+  // Handles waiting_ in order, up to a message on this node's channel whose answers are not in.
+  void HandleWaiting();
   // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
   // down, or when it goes down before the subscription is confirmed.
   void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);
@@ -288,14 +292,17 @@ class ClusterNode {
   // Clients the conflict rule renamed this round, by id: the epoch their first registration
   // was made against, for the one under their new nick (Register).
   absl::flat_hash_map<uint64_t, std::string> conflict_epochs_;
-  // A message on this node's channel waits for a PING's answer (OnMessage), and those that came
-  // after it wait behind it (for the PING's life: at most the link's command timeout).
+  // A message on this node's channel waits for the answers to the commands sent before it came,
+  // and those that came after it wait behind it, in Redis's order (a room's line said after a
+  // /msg to a client here comes after the PRIV): at most the link's command timeout.
   struct Message {
     std::string channel;
     std::string payload;
+    bool own = false;             // on this node's channel
+    uint64_t after_command = 0;   // RedisLink::last_command_sent() when it came
+    bool answers_asked = false;   // AfterAnswerTo was asked for it
   };
-  bool awaiting_ping_ = false;
-  std::deque<Message> behind_ping_;
+  std::deque<Message> waiting_;
 };
 
 }  // namespace roomchat

@@ -252,28 +252,41 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
 }
 
 void ClusterNode::OnMessage(std::string channel, std::string payload) {
-  // Behind a message on this node's channel that waits for its PING: in the order Redis sent
-  // them (a room's line said after a /msg to a client here comes after the PRIV).
-  if (awaiting_ping_) return behind_ping_.push_back({std::move(channel), std::move(payload)});
+  const bool own = channel == cluster::NodeChannel(options_.node_id);
+  if (own || !waiting_.empty()) {
+    waiting_.push_back({std::move(channel), std::move(payload), own, link_->last_command_sent()});
+    if (waiting_.size() == 1) HandleWaiting();
+    return;
+  }
+  OnSharedMessage(channel, payload);
+}
+
+void ClusterNode::OnSharedMessage(const std::string& channel, const std::string& payload) {
   absl::string_view room_key = channel;
   if (absl::ConsumePrefix(&room_key, kRoomChannelPrefix)) {
     return OnRoomEntry(std::string(room_key), payload);
   }
   if (channel == cluster::kClusterChannel) return OnClusterMessage(payload);
-  if (channel != cluster::NodeChannel(options_.node_id)) return;
-  // Handled after the answers to every command sent before it came: Redis ran those first (a
-  // /nick that made a client here the message's target), and one node answers its client before
-  // any /msg reaches the new nick. A PING on the command connection is answered after them.
-  awaiting_ping_ = true;
-  link_->Command({"PING"}, [this, message = std::move(payload)](absl::StatusOr<RedisReply>) {
-    OnNodeMessage(message);
-    awaiting_ping_ = false;
-    while (!awaiting_ping_ && !behind_ping_.empty()) {
-      Message next = std::move(behind_ping_.front());
-      behind_ping_.pop_front();
-      OnMessage(std::move(next.channel), std::move(next.payload));
+}
+
+void ClusterNode::HandleWaiting() {
+  while (!waiting_.empty()) {
+    Message& next = waiting_.front();
+    if (next.own && !next.answers_asked) {
+      // Handled after the answers to every command sent before it came: Redis ran those first
+      // (a /nick that made a client here the message's target), and one node answers its
+      // client before any /msg reaches the new nick.
+      next.answers_asked = true;
+      return link_->AfterAnswerTo(next.after_command, [this] { HandleWaiting(); });
     }
-  });
+    Message message = std::move(next);
+    waiting_.pop_front();
+    if (message.own) {
+      OnNodeMessage(message.payload);
+    } else {
+      OnSharedMessage(message.channel, message.payload);
+    }
+  }
 }
 
 void ClusterNode::OnNodeMessage(absl::string_view message) {

@@ -252,7 +252,10 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
   std::deque<InFlight> failed;
   failed.swap(in_flight_);
   test_held_replies_.clear();
-  for (InFlight& command : failed) std::move(command.done)(Down(absl::StrCat("lost: ", why)));
+  for (InFlight& command : failed) {
+    std::move(command.done)(Down(absl::StrCat("lost: ", why)));
+    for (EventLoop::Task& task : command.then) std::move(task)();
+  }
   if (stopping_) return;
   if (was_up) {
     LOG(WARNING) << "redis link to " << address_ << " lost: " << why
@@ -305,7 +308,7 @@ void RedisLink::SendCommand(std::vector<std::string> argv, Done done) {
     return std::move(done)(absl::InvalidArgumentError("redis command not sent"));
   }
   last_sent_ = loop_->now();
-  in_flight_.push_back({std::move(done), last_sent_, ++commands_sent_});
+  in_flight_.push_back({std::move(done), last_sent_, ++commands_sent_, {}});
 }
 
 void RedisLink::SendSubscription(const char* verb, const std::string& channel) {
@@ -346,10 +349,15 @@ void RedisLink::HandleReply(RedisReply reply) {
   if (in_flight_.empty()) return;  // failed with the link while a test held it
   InFlight command = std::move(in_flight_.front());
   in_flight_.pop_front();
-  if (reply.type != RedisReply::Type::kError) return std::move(command.done)(std::move(reply));
+  std::move(command.done)(Judge(command.number, std::move(reply)));
+  for (EventLoop::Task& task : command.then) std::move(task)();
+}
+
+absl::StatusOr<RedisReply> RedisLink::Judge(uint64_t command, RedisReply reply) {
+  if (reply.type != RedisReply::Type::kError) return reply;
   const absl::string_view code = RedisErrorCode(reply.str);
   const bool lost_scripts = code == "NOSCRIPT";
-  if (!lost_scripts && !IsRefusal(reply.str)) return std::move(command.done)(std::move(reply));
+  if (!lost_scripts && !IsRefusal(reply.str)) return reply;
   // The command did not run, as if the link had dropped. Counted: a refused leave or claim
   // leaves Redis out of step with the node until its owner registers again (ClusterNode).
   ++refusals_;  // the first few, then one in each 2^k
@@ -357,13 +365,19 @@ void RedisLink::HandleReply(RedisReply reply) {
     LOG(WARNING) << "redis at " << address_ << " refuses commands (" << refusals_
                  << " so far): " << reply.str.substr(0, reply.str.find('.'));
   }
-  if (lost_scripts && command.number > sent_before_scripts_loaded_) {
+  if (lost_scripts && command > sent_before_scripts_loaded_) {
     // An operator's SCRIPT FLUSH; the commands sent before this load meet it too.
     LOG(WARNING) << "redis at " << address_ << " lost its scripts; loading them again";
     LoadScripts();
   }
-  std::move(command.done)(absl::UnavailableError(
-      absl::StrCat("Redis refuses commands now (", code, "); try later")));
+  return absl::UnavailableError(
+      absl::StrCat("Redis refuses commands now (", code, "); try later"));
+}
+
+void RedisLink::AfterAnswerTo(uint64_t command, EventLoop::Task task) {
+  if (in_flight_.empty() || command < in_flight_.front().number) return std::move(task)();
+  const uint64_t index = command - in_flight_.front().number;  // numbers follow one another
+  in_flight_[std::min<uint64_t>(index, in_flight_.size() - 1)].then.push_back(std::move(task));
 }
 
 void RedisLink::OnSubscriberReply(const void* raw) {

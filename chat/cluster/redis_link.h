@@ -138,6 +138,12 @@ class RedisLink {
   // Link thread only: how many commands Redis refused (out of memory, lost scripts, ...) since
   // the link started.
   uint64_t refusals() const { return refusals_; }
+  // Link thread only: the number of the last command sent on the command connection (0: none
+  // yet), and a way to run `task` once that command, and so each before it, has been answered or
+  // failed (at once if it has): for a message on the subscriber connection that must not overtake
+  // the answers to commands Redis ran before publishing it.
+  uint64_t last_command_sent() const { return commands_sent_; }
+  void AfterAnswerTo(uint64_t command, EventLoop::Task task);
   // For tests: while held, the answers on the command connection wait unhandled, as if they
   // were slow to come (the subscriber connection goes on); released, they are handled in order.
   void TEST_HoldReplies(bool hold);
@@ -167,6 +173,7 @@ class RedisLink {
     Done done;
     Clock::time_point sent;
     uint64_t number;  // commands_sent_ once it was sent
+    std::vector<EventLoop::Task> then;  // AfterAnswerTo(number): run after `done`
   };
 
   RedisLink(const RedisLinkOptions& options, std::unique_ptr<EventLoop> loop,
@@ -188,8 +195,11 @@ class RedisLink {
   void SendSubscription(const char* verb, const std::string& channel);
   void LoadScripts();
   void OnReply(const void* reply);
-  // The answer to the oldest command in flight (an error Redis refuses with fails it Unavailable).
+  // The answer to the oldest command in flight.
   void HandleReply(RedisReply reply);
+  // What `command`'s Done gets for `reply`: the reply, or Unavailable for a command Redis did not
+  // run because of its own state (a refusal, lost scripts), counted in refusals_.
+  absl::StatusOr<RedisReply> Judge(uint64_t command, RedisReply reply);
   void OnSubscriberReply(const void* reply);
   void CheckTimeouts();
   // The loop's round hook: writes what the round queued on each connection.
