@@ -321,6 +321,33 @@ TEST_F(ClusterRecoveryTest, ABurstWithRefusedPostsReachesTheSendersNodeMatesOnce
   }
 }
 
+// Redis restarted empty, and a node hears the room's new entries only from the fourth on (its
+// subscription came late: it was slower to reconnect). Their seqs start again from 1, below the
+// ones it had delivered: it reads the first three from the stream, rather than taking the fourth
+// for the first of the new data set (an attacker's review lost those lines, 5 runs of 5, with
+// the node stopped across the restart).
+TEST_F(ClusterRecoveryTest, ANodeLateAfterRedisLostItsDataReadsTheLinesItMissed) {
+  SeatAliceDaveAndBob(15);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(alice_->Send(absl::StrCat("before ", i)).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(bob_->Next(), absl::StrCat("MSG r alice before ", i));
+    ASSERT_EQ(dave_->Next(), absl::StrCat("MSG r alice before ", i));
+  }
+  ASSERT_TRUE(redis_.Restart().ok());  // empty
+  const Lines listing = {"ROOM r 3", "OK ROOMS 1"};
+  for (TestClient* client : {alice_.get(), bob_.get()}) {
+    ASSERT_EQ(AnswerUntil(*client, "/rooms", listing), listing);
+  }
+  nodes_[1]->TEST_cluster()->TEST_DropRoomEntries(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(alice_->Send(absl::StrCat("after ", i)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(dave_->Next(), absl::StrCat("MSG r alice after ", i));
+  ClusterNode& bobs_node = *nodes_[1]->TEST_cluster();
+  ASSERT_TRUE(WaitUntil([&] { return bobs_node.TEST_room_entries_to_drop() == 0; }));
+  ASSERT_TRUE(alice_->Send("last").ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bob_->Next(), absl::StrCat("MSG r alice after ", i));
+  EXPECT_EQ(bob_->Next(), "MSG r alice last");
+}
+
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   constexpr int kTtlSeconds = 2;  // a heartbeat every 400 ms
   std::unique_ptr<TestClient> alice;

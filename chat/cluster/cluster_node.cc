@@ -97,10 +97,12 @@ void ClusterNode::OnLinkState(RedisLink::State state) {
 
 void ClusterNode::ClaimEpoch() {
   epoch_before_up_ = epoch_;
+  claiming_epoch_ = true;
   conflict_epochs_.clear();  // last round's: a client not registered again by now left
   std::string candidate = absl::StrCat(incarnation_, "-", ++epoch_claims_);
   link_->Command({"SET", cluster::kEpochKey, candidate, "NX", "GET"},
                  [this, candidate](absl::StatusOr<RedisReply> reply) {
+                   claiming_epoch_ = false;
                    if (!reply.ok()) return;  // the link dropped again: claimed when it is back
                    if (reply->type == RedisReply::Type::kError) {
                      // Redis before 7.0 (no SET NX GET), or out of memory: a loss of its data
@@ -114,6 +116,10 @@ void ClusterNode::ClaimEpoch() {
                      LOG(WARNING) << "cluster: Redis lost its data while this node was away "
                                      "(epoch " << epoch_ << ", now " << now
                                   << "): the cluster is rebuilt from what the nodes hold";
+                     // Before the entries heard since, which wait for this answer (OnMessage).
+                     for (auto& [room_key, feed] : feeds_) {
+                       if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnDataLost();
+                     }
                    }
                    epoch_ = std::move(now);
                  });

@@ -85,6 +85,9 @@ class RoomFeed {
   virtual void OnEntry(cluster::RoomEntry entry) = 0;
   // Link thread: the link is back after an outage; the room's seq may have started again.
   virtual void OnResync() = 0;
+  // Link thread, after OnResync() and before any entry heard since: Redis came back without its
+  // data (rc:epoch changed), so the room's seqs started again from 1.
+  virtual void OnDataLost() = 0;
 };
 
 class ClusterNode {
@@ -292,17 +295,20 @@ class ClusterNode {
   // Clients the conflict rule renamed this round, by id: the epoch their first registration
   // was made against, for the one under their new nick (Register).
   absl::flat_hash_map<uint64_t, std::string> conflict_epochs_;
-  // A message on this node's channel waits for the answers to the commands sent before it came,
-  // and those that came after it wait behind it, in Redis's order (a room's line said after a
-  // /msg to a client here comes after the PRIV): at most the link's command timeout.
+  // A message on this node's channel, or any while the epoch is being claimed (after the link
+  // came up: whether Redis lost its data decides where the room parts take up their entries),
+  // waits for the answers to the commands sent before it came, and those that came after it wait
+  // behind it, in Redis's order (a room's line said after a /msg to a client here comes after the
+  // PRIV): at most the link's command timeout.
   struct Message {
     std::string channel;
     std::string payload;
-    bool own = false;             // on this node's channel
+    bool waits = false;           // for the answers (on this node's channel; the epoch unknown)
     uint64_t after_command = 0;   // RedisLink::last_command_sent() when it came
     bool answers_asked = false;   // AfterAnswerTo was asked for it
   };
   std::deque<Message> waiting_;
+  bool claiming_epoch_ = false;  // ClaimEpoch's answer is not in yet
 };
 
 }  // namespace roomchat

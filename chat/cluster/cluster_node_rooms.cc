@@ -253,8 +253,10 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
 
 void ClusterNode::OnMessage(std::string channel, std::string payload) {
   const bool own = channel == cluster::NodeChannel(options_.node_id);
-  if (own || !waiting_.empty()) {
-    waiting_.push_back({std::move(channel), std::move(payload), own, link_->last_command_sent()});
+  // Entries heard before the node knows whether Redis lost its data wait for it too.
+  if (own || claiming_epoch_ || !waiting_.empty()) {
+    waiting_.push_back({std::move(channel), std::move(payload), own || claiming_epoch_,
+                        link_->last_command_sent()});
     if (waiting_.size() == 1) HandleWaiting();
     return;
   }
@@ -272,16 +274,16 @@ void ClusterNode::OnSharedMessage(const std::string& channel, const std::string&
 void ClusterNode::HandleWaiting() {
   while (!waiting_.empty()) {
     Message& next = waiting_.front();
-    if (next.own && !next.answers_asked) {
+    if (next.waits && !next.answers_asked) {
       // Handled after the answers to every command sent before it came: Redis ran those first
       // (a /nick that made a client here the message's target), and one node answers its
-      // client before any /msg reaches the new nick.
+      // client before any /msg reaches the new nick. (And the epoch's claim: OnMessage.)
       next.answers_asked = true;
       return link_->AfterAnswerTo(next.after_command, [this] { HandleWaiting(); });
     }
     Message message = std::move(next);
     waiting_.pop_front();
-    if (message.own) {
+    if (message.channel == cluster::NodeChannel(options_.node_id)) {
       OnNodeMessage(message.payload);
     } else {
       OnSharedMessage(message.channel, message.payload);

@@ -73,6 +73,7 @@ class Room final : public Place, public RoomFeed {
   // RoomFeed; link thread.
   void OnEntry(cluster::RoomEntry entry) override;
   void OnResync() override;
+  void OnDataLost() override;
   // The rest on the room thread (AsRoomFeed on any).
   std::weak_ptr<RoomFeed> AsRoomFeed() override {
     return std::static_pointer_cast<Room>(shared_from_this());
@@ -266,6 +267,7 @@ class Room final : public Place, public RoomFeed {
   bool cluster_seq_known_ = false;  // cluster_seq_ is a position (else: take the first that comes)
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   bool cluster_resync_ = false;
+  bool cluster_data_lost_ = false;  // and the data set the next entry belongs to is a new one
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for
   // (a hole is read once, tried again while reading fails: what the stream no longer has is
   // logged as missed); the reads that failed, the timer of the next, whether the last hole could

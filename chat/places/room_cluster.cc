@@ -44,6 +44,13 @@ void Room::OnResync() {
   });
 }
 
+void Room::OnDataLost() {
+  RunInLoop([this] {
+    // Only a part that was there before the outage: one opened since started in the new data.
+    if (cluster_resync_ || fill_resync_at_) cluster_data_lost_ = true;
+  });
+}
+
 void Room::MarkResync() {
   if (!filling_) {
     cluster_resync_ = true;
@@ -70,7 +77,14 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (cluster_resync_) {
     cluster_resync_ = false;
     cluster_local_logged_ = false;
-    if (entry.seq <= cluster_seq_) {
+    if (std::exchange(cluster_data_lost_, false)) {
+      // Its seqs start again from 1: what came before this entry is read from the stream.
+      LOG(WARNING) << "cluster: room " << room_name() << " takes up its entries from the first "
+                   << "of the new data set (Redis lost its data)";
+      cluster_seq_ = 0;
+      cluster_last_id_ = 0;
+      fill_tried_seq_ = 0;
+    } else if (entry.seq <= cluster_seq_) {
       LOG(WARNING) << "cluster: room " << room_name() << "'s entries start again at seq "
                    << entry.seq << " (Redis lost its data?)";
       cluster_seq_ = entry.seq - 1;
