@@ -286,5 +286,38 @@ TEST_F(ClusterModerationAttackTest, TheLastMemberGoneWithItsTopicInFlightLeavesN
   EXPECT_EQ(Redis({"HGETALL", "rc:room:r:settings"}).elements.size(), 0u);
 }
 
+// ---- Finding 4 (fixed): a kicked member's line that reached Redis after its KICK, before its
+// node had heard the KICK, was posted: every member saw it after the KICK, and history kept it
+// (8 runs of 14 with the member talking as fast as it could). Redis now refuses it, and the
+// member is told after its KICKED, as one node answers a line said after a kick.
+
+TEST_F(ClusterModerationAttackTest, ALineAKickedMemberSaidBeforeItsNodeHeardTheKickIsRefused) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  auto tom = On(1, "tom");
+  ASSERT_TRUE(alice && bob && tom);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(tom->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_EQ(alice->Next(), "JOIN r tom");
+  ASSERT_EQ(bob->Next(), "JOIN r tom");
+  // Node 1 does not hear the KICK (as if it were late): tom talks on in the room there.
+  ClusterNode& node1 = *nodes_[1]->TEST_cluster();
+  node1.TEST_DropRoomEntries(1);
+  ASSERT_EQ(alice->Ask("/kick tom enough"), "OK KICK tom");
+  ASSERT_TRUE(WaitUntil([&] { return node1.TEST_room_entries_to_drop() == 0; }));
+  ASSERT_TRUE(tom->Send("said after the kick").ok());
+  // The next entry shows node 1 the hole: it reads the KICK from the stream.
+  ASSERT_TRUE(alice->Send("next").ok());
+  EXPECT_EQ(bob->Next(), "KICK r tom alice enough");
+  EXPECT_EQ(bob->Next(), "MSG r alice next");
+  EXPECT_EQ(tom->Next(), "KICKED r alice enough");
+  EXPECT_TRUE(IsErr(tom->Next(), "not-in-room"));
+  EXPECT_EQ(Pending(*alice), Lines{}) << "nothing of tom's after its KICK";
+  EXPECT_EQ(Pending(*bob), Lines{});
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -161,10 +161,11 @@ class ClusterNode {
   // rc_msg (MsgCommand): `even_here` for a sender whose room lines go through Redis.
   void SendPrivate(const std::string& to_key, const std::string& line, bool even_here,
                    Answer<absl::StatusOr<cluster::MsgRoute>> done);
-  // Posts an entry (`kind`, `body`) to the room: it comes back to every part through the channel;
-  // `done` gets its id (or why it could not be posted).
-  void Post(const std::string& room_key, const std::string& kind, std::string body,
-            Answer<absl::StatusOr<uint64_t>> done);
+  // Posts an entry (`kind`, `body`) said by the member whose nick key is `poster_key` to the
+  // room: it comes back to every part through the channel; `done` gets its id, or why it could
+  // not be posted (ErrorCode::kNotInRoom: Redis has the member out of the room).
+  void Post(const std::string& room_key, const std::string& poster_key, const std::string& kind,
+            std::string body, Answer<absl::StatusOr<uint64_t>> done);
   // The room's entries with ids strictly between the two (at most `max`), from its stream: a
   // part fills a hole in what it delivered (entries published while the link was down).
   void ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id, size_t max,

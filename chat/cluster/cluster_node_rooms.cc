@@ -204,17 +204,23 @@ void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line
                  });
 }
 
-void ClusterNode::Post(const std::string& room_key, const std::string& kind, std::string body,
+void ClusterNode::Post(const std::string& room_key, const std::string& poster_key,
+                       const std::string& kind, std::string body,
                        Answer<absl::StatusOr<uint64_t>> done) {
   cluster::PostRequest request{room_key, options_.node_id, kind, std::move(body),
                                options_.max_stream_entries};
   request.retention_ms = options_.stream_retention_ms;
   request.incarnation = incarnation_;
+  request.poster_key = poster_key;
   std::vector<std::string> command = cluster::PostCommand(request);
   MaybeFailInPlace(test_fail_posts_, &command);
   link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
+                   if (reply->type == RedisReply::Type::kError &&
+                       absl::StartsWith(reply->str, "not-in-room ")) {
+                     return done(cluster::ParseStatusReply(reply));
+                   }
                    if (reply->type != RedisReply::Type::kArray || reply->elements.empty() ||
                        reply->elements[0].type != RedisReply::Type::kInteger) {
                      return done(absl::InternalError(absl::StrCat("rc_post: ", reply->str)));

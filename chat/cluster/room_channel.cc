@@ -110,13 +110,21 @@ end
 )lua";
 
 // KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>, KEYS[3] rc:room:<room>
-// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation.
-// A process whose node id another took over posts nothing (its clients' nicks may be others' now).
+// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation,
+// the poster's nick key ('': none). A process whose node id another took over posts nothing (its
+// clients' nicks may be others' now). A member Redis has out of the room (kicked, banned: its
+// node had not heard it yet) says nothing more there, as on one node.
 // A line that comes after its room closed (posted before a kick or the last leave was answered)
 // leaves what a closed room leaves.
 constexpr char kPostBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[4], ARGV[7])
 if replaced then return replaced end
+if ARGV[8] ~= '' then
+  local member = redis.call('HGET', KEYS[3] .. ':members', ARGV[8])
+  if not member or string.sub(member, 1, #ARGV[4] + 1) ~= ARGV[4] .. ' ' then
+    return redis.error_reply('not-in-room you are no longer in this room')
+  end
+end
 local posted = post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 if redis.call('EXISTS', KEYS[3]) == 0 then expire_closed(KEYS[1], KEYS[2]) end
 return posted
@@ -213,7 +221,8 @@ std::vector<std::string> PostCommand(const PostRequest& request) {
           request.origin,
           request.kind,
           request.body,
-          request.incarnation};
+          request.incarnation,
+          request.poster_key};
 }
 
 }  // namespace cluster

@@ -69,6 +69,9 @@ struct PostRequest {
   int64_t retention_ms = 0;    // and none older by Redis's clock (MINID ~); 0: no age limit;
                                // kNoHistory: the stream goes when the room closes
   std::string incarnation;     // origin's: refused if a later process took the node id over
+  // The nick key of the member on `origin` who says it: refused (not-in-room) unless Redis has
+  // that member in the room, on `origin` ('': no check).
+  std::string poster_key;
 };
 // A PostRequest's retention_ms without history: the stream only bridges a node's outages.
 inline constexpr int64_t kNoHistory = -1;

@@ -193,6 +193,33 @@ TEST_F(RoomChannelTest, TwoNodesPostingAtOnceNeverShareAnIdAndKeepTheirOwnOrder)
   EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << "an id given twice";
 }
 
+// A poster named: only a member Redis has in the room, on the posting node, says anything there.
+TEST_F(RoomChannelTest, APosterRedisHasOutOfTheRoomIsRefused) {
+  Reports reports;
+  std::unique_ptr<RedisLink> node = StartPoster(reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(Ask(*node, {"SET", RoomKey("lounge"), "x"}).ok());
+  ASSERT_TRUE(Ask(*node, {"HSET", RoomKey("lounge") + ":members", "tom", "node-a 1 tom",
+                          "eve", "node-b 1 eve"})
+                  .ok());
+  auto post_as = [&](const std::string& poster) {
+    PostRequest request{"lounge", "node-a", "MSG", "1 x hi", 10000, 0};
+    request.poster_key = poster;
+    return Ask(*node, PostCommand(request));
+  };
+  absl::StatusOr<RedisReply> member = post_as("tom");
+  ASSERT_TRUE(member.ok());
+  EXPECT_EQ(member->type, RedisReply::Type::kArray) << member->str;
+  for (const char* outsider : {"bob", "eve"}) {  // not a member; another node's
+    absl::StatusOr<RedisReply> refused = post_as(outsider);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->str, "not-in-room you are no longer in this room") << outsider;
+  }
+  absl::StatusOr<RedisReply> stream = Ask(*node, {"XLEN", HistoryKey("lounge")});
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ(stream->integer, 1) << "only tom's line";
+}
+
 }  // namespace
 }  // namespace cluster
 }  // namespace roomchat

@@ -10,6 +10,8 @@
 #include "chat/cluster/room_channel.h"
 #include "chat/places/room.h"
 #include "chat/protocol/caps.h"
+#include "chat/protocol/names.h"
+#include "chat/protocol/protocol_error.h"
 #include "chat/protocol/replies.h"
 #include "glog/logging.h"
 
@@ -35,7 +37,7 @@ void Room::PostChat(Connection& member, absl::string_view text) {
   // Counted before the link can answer (and count it down).
   const size_t in_flight = post_window_->in_flight.fetch_add(1) + 1;
   context().cluster->Post(
-      room_key_, "MSG", cluster::ChatBody(sender, member.nick(), text),
+      room_key_, NameKey(member.nick()), "MSG", cluster::ChatBody(sender, member.nick(), text),
       [weak, registry, window, ack_room, post = PostWindow::PostOutcome{0, sender, member.nick(),
                                                                        std::string(text)}](
           absl::StatusOr<uint64_t> id) mutable {
@@ -44,6 +46,13 @@ void Room::PostChat(Connection& member, absl::string_view text) {
         Room* room = static_cast<Room*>(place.get());
         if (room != nullptr && left <= kMaxPostsInFlight / 2 && window->paused.exchange(false)) {
           room->RunInLoop([room] { room->ResumePosters(); });
+        }
+        if (HasErrorCode(id.status(), ErrorCode::kNotInRoom)) {
+          // Kicked (or banned) in Redis before this line got there: said nowhere.
+          if (room == nullptr) return registry->ForwardPrivate(post.sender, ErrLine(id.status()));
+          return room->RunInLoop([room, sender = post.sender, refusal = id.status()] {
+            room->RefusePost(sender, refusal);
+          });
         }
         if (id.ok()) {
           if (!ack_room.empty()) registry->ForwardPrivate(post.sender, replies::Ack(ack_room, *id));
@@ -76,6 +85,28 @@ void Room::PostWindow::Push(PostOutcome post) {
   }
   outcomes.push_back(std::move(post));
   if (outcomes.size() > kAnsweredKept && outcomes.front().id != 0) outcomes.pop_front();
+}
+
+void Room::RefusePost(ClientId sender, const absl::Status& refusal) {
+  if (io().Find(sender) == nullptr) {
+    return context().registry->ForwardPrivate(sender, ErrLine(refusal));
+  }
+  // Still here: the KICK that took it out of Redis's room is on its way to this part. Told once
+  // it has moved (OnMemberGone), after its KICKED, as one node answers a line said after a kick.
+  if (refused_posts_[sender].count++ == 0) {
+    LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
+              << " refused: Redis has it out of the room";
+  }
+  refused_posts_[sender].refusal = refusal;
+}
+
+void Room::TellRefusedPosts(ClientId sender) {
+  auto refused = refused_posts_.find(sender);
+  if (refused == refused_posts_.end()) return;
+  for (size_t i = 0; i < refused->second.count; ++i) {
+    context().registry->ForwardPrivate(sender, ErrLine(refused->second.refusal));
+  }
+  refused_posts_.erase(refused);
 }
 
 void Room::ResumePosters() {
