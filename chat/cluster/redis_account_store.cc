@@ -1,6 +1,7 @@
 #include "chat/cluster/redis_account_store.h"
 
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -16,6 +17,14 @@ constexpr char kHashField[] = "hash";
 
 absl::Status ErrorReply(const RedisReply& reply) {
   return absl::InternalError(absl::StrCat("redis: ", reply.str));
+}
+
+// Whether Redis closed the idle connection on `fd` (it restarted, or dropped idle clients): its
+// end of file is waiting to be read. Checked before a command is sent, since a command sent on it
+// fails without having run, and one that failed cannot be known not to have run.
+bool ClosedByPeer(int fd) {
+  char byte;
+  return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 }  // namespace
@@ -35,6 +44,10 @@ RedisAccountStore::~RedisAccountStore() {
 absl::StatusOr<RedisReply> RedisAccountStore::Run(const std::vector<std::string>& argv) {
   timeval timeout{static_cast<time_t>(timeout_.count() / 1000),
                   static_cast<suseconds_t>(timeout_.count() % 1000 * 1000)};
+  if (context_ != nullptr && ClosedByPeer(context_->fd)) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
   if (context_ == nullptr) {
     context_ = redisConnectWithTimeout(host_.c_str(), port_, timeout);
     if (context_ == nullptr || context_->err != 0) {

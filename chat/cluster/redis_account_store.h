@@ -6,7 +6,8 @@
 // A registration is HSETNX on the hash field: of two nodes registering one nick at once, one wins
 // and the other gets AlreadyExists. The accounts worker thread (AccountService) is the only
 // caller and may block, so this talks to Redis through a synchronous hiredis connection of its
-// own, with a timeout, connected on first use and again after a failure; nothing here runs on a
+// own, with a timeout, connected on first use and again after a failure or once Redis closed it
+// (a restart: the first command after it used to fail); nothing here runs on a
 // lobby, room or link thread. Registered rooms are not kept across nodes yet: SaveRoom keeps
 // nothing and LoadRooms finds nothing (moderation is refused in a cluster).
 //
