@@ -162,6 +162,7 @@ void Server::ConnectClusterSinks() {
   login_guard_->SetShare([node = cluster_.get()](const std::string& address) {
     node->ShareLoginFailure(address);
   });
+  cluster_->SetDataLostSink([this] { registry_.ForgetAccounts(); });
   cluster_->SetNickTakenSink([this](const std::string& nick_key) {
     ClientId holder = registry_.IdOf(nick_key);
     if (holder == 0) return;  // gone meanwhile

@@ -116,6 +116,7 @@ void ClusterNode::ClaimEpoch() {
                      LOG(WARNING) << "cluster: Redis lost its data while this node was away "
                                      "(epoch " << epoch_ << ", now " << now
                                   << "): the cluster is rebuilt from what the nodes hold";
+                     if (data_lost_sink_) data_lost_sink_();
                      // Before the entries heard since, which wait for this answer (OnMessage).
                      for (auto& [room_key, feed] : feeds_) {
                        if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnDataLost();

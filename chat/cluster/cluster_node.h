@@ -124,6 +124,10 @@ class ClusterNode {
   // `address` on another node, so the per-address login throttle counts the whole cluster.
   using LoginFailureSink = std::function<void(const std::string& address)>;
   void SetLoginFailureSink(LoginFailureSink sink) { login_failure_sink_ = std::move(sink); }
+  // Owner, before Start(): told (link thread) that Redis came back without its data (rc:epoch
+  // changed), accounts included.
+  using DataLostSink = std::function<void()>;
+  void SetDataLostSink(DataLostSink sink) { data_lost_sink_ = std::move(sink); }
   // Tells the other nodes of a failed password (or a /register) from `address` here.
   void ShareLoginFailure(const std::string& address);
   // Owner, before Start(): what this node holds (called on the link thread, each time the link
@@ -271,6 +275,7 @@ class ClusterNode {
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;
   LoginFailureSink login_failure_sink_;
+  DataLostSink data_lost_sink_;
   Holdings holdings_;
   NickConflict nick_conflict_;
 

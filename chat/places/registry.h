@@ -159,6 +159,8 @@ class Registry {
 
   // ---- Accounts (registry_accounts.cc). Account keys are NameKey()s of registered nicks.
   void AddAccounts(const std::vector<std::string>& account_keys);
+  // In a cluster whose Redis lost its data: the accounts known here are gone with it.
+  void ForgetAccounts();
   bool IsAccount(absl::string_view nick) const;
   // The client, holding the nick of `account_key`, registered it and is logged in to it.
   void Registered(ClientId id, const std::string& account_key);

@@ -12,6 +12,11 @@ void Registry::AddAccounts(const std::vector<std::string>& account_keys) {
   accounts_.insert(account_keys.begin(), account_keys.end());
 }
 
+void Registry::ForgetAccounts() {
+  absl::MutexLock lock(&mu_);
+  accounts_.clear();
+}
+
 bool Registry::IsAccount(absl::string_view nick) const {
   absl::MutexLock lock(&mu_);
   return accounts_.contains(NameKey(nick));
