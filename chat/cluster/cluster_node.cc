@@ -117,6 +117,9 @@ void ClusterNode::ClaimEpoch() {
                                      "(epoch " << epoch_ << ", now " << now
                                   << "): the cluster is rebuilt from what the nodes hold";
                      if (data_lost_sink_) data_lost_sink_();
+                     // Its guest count went too: raised at once above the numbers this node
+                     // has had, before another node hands them out again.
+                     TakeGuestBlock(/*even_if_left=*/true);
                      // Before the entries heard since, which wait for this answer (OnMessage).
                      for (auto& [room_key, feed] : feeds_) {
                        if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnDataLost();

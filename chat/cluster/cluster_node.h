@@ -257,7 +257,9 @@ class ClusterNode {
   void ClaimEpoch();
   // rc_register of `client`, against `known_epoch` (see rc_register).
   void SendRegistration(const cluster::Registration& client, const std::string& known_epoch);
-  void TakeGuestBlock();
+  // Asks Redis for the next block of guest numbers when half of this one is used (or at once,
+  // `even_if_left`), above the numbers this node has had.
+  void TakeGuestBlock(bool even_if_left = false);
   // Const after construction.
   const ClusterNodeOptions options_;
   const std::string incarnation_;

@@ -63,13 +63,15 @@ uint64_t ClusterNode::NextGuestNumber() {
   return number;
 }
 
-void ClusterNode::TakeGuestBlock() {
+void ClusterNode::TakeGuestBlock(bool even_if_left) {
+  uint64_t floor = 0;
   {
     absl::MutexLock lock(&guest_mu_);
-    if (guest_asking_ || guest_end_ - guest_next_ >= kGuestBlock / 2) return;
+    if (guest_asking_ || (!even_if_left && guest_end_ - guest_next_ >= kGuestBlock / 2)) return;
     guest_asking_ = true;
+    floor = guest_end_;
   }
-  link_->Command(cluster::GuestBlockCommand(kGuestBlock),
+  link_->Command(cluster::GuestBlockCommand(kGuestBlock, floor),
                  [this](absl::StatusOr<RedisReply> reply) {
                    absl::StatusOr<uint64_t> last = cluster::ParseIntegerReply(reply);
                    absl::MutexLock lock(&guest_mu_);

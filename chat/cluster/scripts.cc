@@ -239,12 +239,26 @@ const Script& MsgScript() {
   return *script;
 }
 
+// KEYS[1] rc:guest. ARGV: block, floor. The count goes on from the floor when it is below (Redis
+// lost its data, and the count with it).
+constexpr char kGuestBlockScript[] = R"lua(
+local last = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[2]))
+last = last + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', last))
+return last
+)lua";
+const Script& GuestBlockScript() {
+  static const Script* const script = NewScript(kGuestBlockScript);
+  return *script;
+}
+
 }  // namespace
 
 std::vector<std::string> AllScripts() {
   std::vector<std::string> scripts = {PostScript(), HeartbeatScript(), ReapScript()};
   for (const Script* script : {&NickScript(), &CreateScript(), &JoinScript(), &LeaveScript(),
-                               &RoomsScript(), &WhoScript(), &MsgScript()}) {
+                               &RoomsScript(), &WhoScript(), &MsgScript(),
+                               &GuestBlockScript()}) {
     scripts.push_back(script->text);
   }
   for (std::string& script : OutageScripts()) scripts.push_back(std::move(script));
@@ -309,8 +323,8 @@ std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string&
   return Evalsha(MsgScript(), {NickKey(to_key)}, {self.node, to_key, line, even_here ? "1" : "0"});
 }
 
-std::vector<std::string> GuestBlockCommand(uint64_t block) {
-  return {"INCRBY", "rc:guest", absl::StrCat(block)};
+std::vector<std::string> GuestBlockCommand(uint64_t block, uint64_t floor) {
+  return Evalsha(GuestBlockScript(), {"rc:guest"}, {absl::StrCat(block), absl::StrCat(floor)});
 }
 
 absl::Status ParseStatusReply(const absl::StatusOr<RedisReply>& reply) {

@@ -176,9 +176,10 @@ std::vector<std::string> PruneCommand(const NodeIdentity& self,
 std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registration& client,
                                          const std::string& known_epoch, size_t max_entries);
 
-// ---- Guest numbers: INCRBY rc:guest <block>; the reply is the last number of the block (the
-// block is reply - block + 1 .. reply).
-std::vector<std::string> GuestBlockCommand(uint64_t block);
+// ---- Guest numbers: the next `block` numbers of rc:guest, above `floor` (the highest the node
+// has had: a Redis that lost its data counts from 0 again); the reply is the last number of the
+// block (the block is reply - block + 1 .. reply).
+std::vector<std::string> GuestBlockCommand(uint64_t block, uint64_t floor);
 absl::StatusOr<uint64_t> ParseIntegerReply(const absl::StatusOr<RedisReply>& reply);
 
 }  // namespace cluster
