@@ -83,6 +83,11 @@ TEST_P(SameAnswersTest, ARegisteredRoomIsNamedInItsRefusalsAsItWasRegistered) {
   EXPECT_EQ(kate->Ask("/create reg wrongkey"), "ERR bad-key wrong key for Reg");
   ASSERT_EQ(kate->Ask("/create reg regkey"), "OK CREATE reg");
   EXPECT_EQ(frank->Ask("/join reg regkey"), "ERR banned you are banned from Reg");
+  // A change to its settings while it is called reg keeps that name (an attacker's differential
+  // run: a cluster went on calling it Reg).
+  ASSERT_EQ(alice->Ask("/join reg regkey"), "OK JOIN reg 2");
+  ASSERT_EQ(alice->Ask("/ban nobodyhere"), "OK BAN nobodyhere");
+  EXPECT_EQ(frank->Ask("/join reg regkey"), "ERR banned you are banned from reg");
 }
 
 INSTANTIATE_TEST_SUITE_P(, SameAnswersTest, ::testing::Values(Nodes::kOne, Nodes::kTwo),

@@ -27,6 +27,10 @@ if not name or not held_by(redis.call('HGET', KEYS[2], asker_key), node .. ' ') 
   return redis.error_reply('not-in-room you are no longer in ' .. (name or room))
 end
 local function done(nick, lifted, limit_hit)
+  -- A change to an owned room's settings keeps the name the room has now, as one node saves it.
+  if verb ~= 'bans' and redis.call('HEXISTS', KEYS[3], 'owner') == 1 then
+    redis.call('HSET', KEYS[3], 'name', name)
+  end
   return {nick or '', '', '', lifted or 0, limit_hit or 0}
 end
 if verb == 'show-topic' then
