@@ -154,5 +154,32 @@ TEST_F(ClusterAnswerOrderTest, AMsgRacingItsTargetsRenameStillReachesIt) {
   EXPECT_EQ(delivered, accepted) << "every /msg answered OK MSG reached bob";
 }
 
+// An operator's OK comes after the lines Redis sequenced before its command, as on one node,
+// where a /kick is answered between two lines: even when its node has to read those lines back
+// from the stream (here it missed one), the OK waits for the part to deliver its entry (an
+// attacker's review saw a kicked member's line reach the operator after its OK KICK).
+TEST_F(ClusterAnswerOrderTest, AnOperatorsOkComesAfterTheLinesSaidBeforeItsCommand) {
+  StartNodes(2);
+  auto alice = On(0, "alice");
+  auto bob = On(1, "bob");
+  auto tom = On(1, "tom");
+  ASSERT_TRUE(alice && bob && tom);
+  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
+  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
+  ASSERT_EQ(tom->Ask("/join r"), "OK JOIN r 3");
+  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_EQ(alice->Next(), "JOIN r tom");
+  ASSERT_EQ(bob->Next(), "JOIN r tom");
+  ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
+  alices_node.TEST_DropRoomEntries(1);
+  ASSERT_TRUE(tom->Send("before the kick").ok());
+  ASSERT_EQ(bob->Next(), "MSG r tom before the kick");
+  ASSERT_TRUE(WaitUntil([&] { return alices_node.TEST_room_entries_to_drop() == 0; }));
+  ASSERT_TRUE(alice->Send("/kick tom").ok());
+  EXPECT_EQ(alice->Next(), "MSG r tom before the kick");
+  EXPECT_EQ(alice->Next(), "OK KICK tom");
+  EXPECT_EQ(bob->Next(), "KICK r tom alice (no reason)");
+}
+
 }  // namespace
 }  // namespace roomchat

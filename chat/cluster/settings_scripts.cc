@@ -16,8 +16,9 @@ namespace {
 // ARGV: verb, node, room key, asker's nick, its nick key, its account, op here ('1'), target,
 // target's key, text, target is a guest nick ('1'), max stream entries, max bans, max operator
 // accounts, max rooms an account owns.
-// Reply: {target nick, topic, topic by, bans lifted, owner limit hit, ban, ban, ...}. Every check
-// before any write (Redis keeps the writes of a script that answers an error).
+// Reply: {target nick, topic, topic by, bans lifted, owner limit hit, the seq of the entry it
+// posted (0: none), ban, ban, ...}. Every check before any write (Redis keeps the writes of a
+// script that answers an error).
 constexpr char kRoomOpBody[] = R"lua(
 local verb, node, room, asker, asker_key, asker_account =
     ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -26,16 +27,17 @@ local name = redis.call('HGET', KEYS[1], 'name')
 if not name or not held_by(redis.call('HGET', KEYS[2], asker_key), node .. ' ') then
   return redis.error_reply('not-in-room you are no longer in ' .. (name or room))
 end
+local posted_seq = 0  -- the seq of the entry this command posted (0: none)
 local function done(nick, lifted, limit_hit)
   -- A change to an owned room's settings keeps the name the room has now, as one node saves it.
   if verb ~= 'bans' and redis.call('HEXISTS', KEYS[3], 'owner') == 1 then
     redis.call('HSET', KEYS[3], 'name', name)
   end
-  return {nick or '', '', '', lifted or 0, limit_hit or 0}
+  return {nick or '', '', '', lifted or 0, limit_hit or 0, posted_seq}
 end
 if verb == 'show-topic' then
   local topic, topic_by = topic_of(room)
-  return {'', topic, topic_by, 0, 0}
+  return {'', topic, topic_by, 0, 0, 0}
 end
 if not (ARGV[7] == '1' or
         (asker_account ~= '' and redis.call('SISMEMBER', KEYS[4], asker_account) == 1)) then
@@ -56,7 +58,9 @@ local function holder(nick_key)
   if not address or address == '-' then address = '' end
   return account, address
 end
-local function post_entry(kind, body) room_post(room, max_entries, node, kind, body) end
+local function post_entry(kind, body)
+  posted_seq = room_post(room, max_entries, node, kind, body)[2]
+end
 local function kick(at, nick, reason)
   redis.call('HDEL', KEYS[2], target_key)
   redis.call('SREM', 'rc:node:' .. at .. ':members', room .. ' ' .. target_key)
@@ -206,16 +210,16 @@ absl::StatusOr<RoomOpDone> ParseRoomOpReply(const absl::StatusOr<RedisReply>& re
   const std::vector<RedisReply>& parts = reply->elements;
   RoomOpDone done;
   uint64_t limit_hit = 0;
-  if (reply->type != RedisReply::Type::kArray || parts.size() < 5 || !IsText(parts[0]) ||
+  if (reply->type != RedisReply::Type::kArray || parts.size() < 6 || !IsText(parts[0]) ||
       !IsText(parts[1]) || !IsText(parts[2]) || !AsCount(parts[3], &done.lifted) ||
-      !AsCount(parts[4], &limit_hit)) {
+      !AsCount(parts[4], &limit_hit) || !AsCount(parts[5], &done.seq)) {
     return Malformed("rc_room_op");
   }
   done.target = parts[0].str;
   done.topic = parts[1].str;
   done.topic_by = parts[2].str;
   done.owner_limit_hit = limit_hit != 0;
-  for (size_t i = 5; i < parts.size(); ++i) {
+  for (size_t i = 6; i < parts.size(); ++i) {
     std::vector<std::string> fields = absl::StrSplit(parts[i].str, ' ');
     RoomBan ban;
     if (!IsText(parts[i]) || fields.size() != 3 || !RoomBanKindByName(fields[0], &ban.kind)) {

@@ -55,6 +55,7 @@ struct RoomOpDone {
   uint64_t lifted = 0;                  // kUnban
   bool owner_limit_hit = false;         // kOp: the account could not own the room
   std::vector<RoomBan> bans;            // kBans
+  uint64_t seq = 0;                     // the entry it posted (TOPIC, OP, DEOP, KICK); 0 none
 };
 
 std::string RoomOpScript();

@@ -16,10 +16,15 @@ TEST(RoomOpReplyTest, RepliesParseAndMalformedOnesAreInternalErrors) {
   auto text = [](const std::string& s) { return RedisReply{Type::kString, s}; };
   auto count = [](int64_t n) { return RedisReply{Type::kInteger, "", n}; };
   RedisReply bans{Type::kArray};
-  bans.elements = {text(""), text(""), text(""), count(0), count(0),
+  bans.elements = {text(""), text(""), text(""), count(0), count(0), count(0),
                    text("account bob Alice"), text("address ::1 Alice")};
   absl::StatusOr<RoomOpDone> done = ParseRoomOpReply(bans);
   ASSERT_TRUE(done.ok()) << done.status();
+  RedisReply kicked{Type::kArray};
+  kicked.elements = {text("Bob"), text(""), text(""), count(0), count(0), count(17)};
+  absl::StatusOr<RoomOpDone> kick = ParseRoomOpReply(kicked);
+  ASSERT_TRUE(kick.ok()) << kick.status();
+  EXPECT_EQ(kick->seq, 17u) << "its KICK entry's";
   EXPECT_EQ(done->bans, (std::vector<RoomBan>{{RoomBan::Kind::kAccount, "bob", "Alice"},
                                               {RoomBan::Kind::kAddress, "::1", "Alice"}}));
   for (const char* bad : {"weird x Alice", "nick x", "nick x Alice more"}) {
@@ -28,7 +33,7 @@ TEST(RoomOpReplyTest, RepliesParseAndMalformedOnesAreInternalErrors) {
     EXPECT_EQ(ParseRoomOpReply(malformed).status().code(), absl::StatusCode::kInternal) << bad;
   }
   RedisReply short_reply{Type::kArray};
-  short_reply.elements = {text("Bob"), text(""), text(""), count(0)};
+  short_reply.elements = {text("Bob"), text(""), text(""), count(0), count(0)};
   EXPECT_EQ(ParseRoomOpReply(short_reply).status().code(), absl::StatusCode::kInternal);
   RedisReply refused{Type::kError, "not-op you are not an operator of Den"};
   EXPECT_TRUE(IsError(ParseRoomOpReply(refused), ErrorCode::kNotOp,

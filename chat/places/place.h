@@ -126,6 +126,9 @@ class Place : public Destination,
   virtual void AnnounceLeaveDuringOutage(const std::string& nick) {}
   // `id` is no longer a member here (it moved on or left the server).
   virtual void OnMemberGone(ClientId id) {}
+  // A cluster room's part runs `then` once it has delivered its entry `seq` (an operator's OK
+  // after the lines Redis sequenced before its command); anywhere else, at once.
+  virtual void AfterEntry(uint64_t seq, std::function<void()> then) { then(); }
   // Until as many ReleaseArrivals() as HoldArrivals(), arriving clients and private messages wait,
   // in order (a room that is still loading its history; in a cluster, a joiner waiting for its
   // JOIN to come back).

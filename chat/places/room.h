@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,8 @@ class Room final : public Place, public RoomFeed {
   void OnEntry(cluster::RoomEntry entry) override;
   void OnResync() override;
   void OnDataLost() override;
+  void AfterEntry(uint64_t seq, std::function<void()> then) override;
+  void RunAfterEntries(uint64_t through);
   // The rest on the room thread (AsRoomFeed on any).
   std::weak_ptr<RoomFeed> AsRoomFeed() override {
     return std::static_pointer_cast<Room>(shared_from_this());
@@ -273,6 +276,8 @@ class Room final : public Place, public RoomFeed {
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   bool cluster_resync_ = false;
   bool cluster_data_lost_ = false;  // and the data set the next entry belongs to is a new one
+  // AfterEntry: what waits for an entry, by its seq (all run when the seqs start again).
+  std::multimap<uint64_t, std::function<void()>> after_entry_;
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for
   // (a hole is read once, tried again while reading fails: what the stream no longer has is
   // logged as missed); the reads that failed, the timer of the next, whether the last hole could

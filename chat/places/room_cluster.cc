@@ -2,6 +2,7 @@
 // them and publishes them on the room's channel; every part, this one included, delivers the
 // room's entries in seq order as they come back.
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -51,7 +52,22 @@ void Room::OnDataLost() {
   });
 }
 
+void Room::AfterEntry(uint64_t seq, std::function<void()> then) {
+  if (seq == 0 || (cluster_seq_known_ && seq <= cluster_seq_)) return then();
+  after_entry_.emplace(seq, std::move(then));
+}
+
+void Room::RunAfterEntries(uint64_t through) {
+  while (!after_entry_.empty() && after_entry_.begin()->first <= through) {
+    std::function<void()> then = std::move(after_entry_.begin()->second);
+    after_entry_.erase(after_entry_.begin());
+    then();
+  }
+}
+
 void Room::MarkResync() {
+  // The seqs they wait for may never come (Redis may come back empty): they go now.
+  RunAfterEntries(std::numeric_limits<uint64_t>::max());
   if (!filling_) {
     cluster_resync_ = true;
   } else if (!fill_resync_at_) {
@@ -69,6 +85,7 @@ void Room::OnEnd() {
   waiting_joiners_.clear();
   if (fill_timer_ != 0) loop().Cancel(fill_timer_);
   fill_timer_ = 0;
+  RunAfterEntries(std::numeric_limits<uint64_t>::max());
 }
 
 void Room::DeliverEntry(const cluster::RoomEntry& entry) {
@@ -198,6 +215,7 @@ void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_last_id_ = entry.id;
   post_window_->heard_id.store(entry.id, std::memory_order_relaxed);
   last_id_ = std::max(last_id_, entry.id);
+  RunAfterEntries(entry.seq);
 }
 
 void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
