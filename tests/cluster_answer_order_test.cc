@@ -64,13 +64,8 @@ TEST_F(ClusterAnswerOrderTest, LinesSaidAfterAMsgComeAfterThePriv) {
   auto bob = Login(nodes_[1]->port(), "bob");
   auto carol = Login(nodes_[1]->port(), "carol");
   ASSERT_TRUE(alice && bob && carol);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  for (TestClient* joiner : {bob.get(), carol.get()}) {
-    ASSERT_EQ(joiner->Ask("/join r").substr(0, 9), "OK JOIN r");
-  }
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(alice->Next(), "JOIN r carol");
-  ASSERT_EQ(bob->Next(), "JOIN r carol");
+  ASSERT_NO_FATAL_FAILURE(
+      SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}, {carol.get(), "carol"}}));
   ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
   const uint64_t heard_before = alices_node.TEST_messages_heard();
   // Alice's node asks Redis something and is slow to read the answer.
@@ -164,12 +159,8 @@ TEST_F(ClusterAnswerOrderTest, AnOperatorsOkComesAfterTheLinesSaidBeforeItsComma
   auto bob = On(1, "bob");
   auto tom = On(1, "tom");
   ASSERT_TRUE(alice && bob && tom);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(tom->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(alice->Next(), "JOIN r tom");
-  ASSERT_EQ(bob->Next(), "JOIN r tom");
+  ASSERT_NO_FATAL_FAILURE(
+      SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}, {tom.get(), "tom"}}));
   ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
   alices_node.TEST_DropRoomEntries(1);
   ASSERT_TRUE(tom->Send("before the kick").ok());

@@ -297,12 +297,8 @@ TEST_F(ClusterModerationAttackTest, ALineAKickedMemberSaidBeforeItsNodeHeardTheK
   auto bob = On(1, "bob");
   auto tom = On(1, "tom");
   ASSERT_TRUE(alice && bob && tom);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(tom->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(alice->Next(), "JOIN r tom");
-  ASSERT_EQ(bob->Next(), "JOIN r tom");
+  ASSERT_NO_FATAL_FAILURE(
+      SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}, {tom.get(), "tom"}}));
   // Node 1 does not hear the KICK (as if it were late): tom talks on in the room there.
   ClusterNode& node1 = *nodes_[1]->TEST_cluster();
   node1.TEST_DropRoomEntries(1);

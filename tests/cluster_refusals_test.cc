@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -43,6 +44,20 @@ class ClusterRefusalsTest : public ::testing::Test {
   // Redis refuses every command that may grow its memory (1 byte of room), or takes them again.
   void RefuseWrites(bool refuse) {
     ASSERT_EQ(Redis({"CONFIG", "SET", "maxmemory", refuse ? "1" : "0"}), "OK");
+  }
+
+  // Alice (node 0) and bob (node 1) in room r; `leave` has alice leave while Redis refuses it
+  // and lets Redis take commands again: bob sees her go, and /who agrees.
+  void LeaveWhileRedisRefuses(absl::FunctionRef<void(TestClient& alice)> leave) {
+    StartClusterNodes(redis_.port(), 2, {}, &nodes_);
+    auto alice = Login(nodes_[0]->port(), "alice");
+    auto bob = Login(nodes_[1]->port(), "bob");
+    ASSERT_TRUE(alice && bob);
+    ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}}));
+    ASSERT_NO_FATAL_FAILURE(leave(*alice));
+    EXPECT_EQ(bob->Next(kLineDeadline + absl::Seconds(10)), "LEAVE r alice");
+    const Lines who = {"MEMBER bob", "OK WHO r 1"};
+    EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
   }
 
   TestRedis redis_;
@@ -95,20 +110,12 @@ TEST_F(ClusterRefusalsTest, AGuestNickRedisRefusedIsClaimedOnceItTakesWritesAgai
 // A leave Redis refused keeps the member there; once Redis takes commands again the node
 // registers what it holds anew, and the member is gone for everyone.
 TEST_F(ClusterRefusalsTest, AMemberWhoLeftWhileRedisRefusedIsGoneOnceItTakesWritesAgain) {
-  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto bob = Login(nodes_[1]->port(), "bob");
-  ASSERT_TRUE(alice && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  RefuseWrites(true);
-  EXPECT_EQ(alice->Ask("/leave"), "OK LEAVE r");  // here at once; refused in Redis
-  EXPECT_TRUE(IsErr(alice->Ask("/create s"), "unavailable"));  // (after the leave, in order)
-  RefuseWrites(false);
-  EXPECT_EQ(bob->Next(kLineDeadline + absl::Seconds(10)), "LEAVE r alice");
-  const Lines who = {"MEMBER bob", "OK WHO r 1"};
-  EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
+  LeaveWhileRedisRefuses([&](TestClient& alice) {
+    RefuseWrites(true);
+    EXPECT_EQ(alice.Ask("/leave"), "OK LEAVE r");  // here at once; refused in Redis
+    EXPECT_TRUE(IsErr(alice.Ask("/create s"), "unavailable"));  // (after the leave, in order)
+    RefuseWrites(false);
+  });
 }
 
 // A client here whose nick Redis does not have (its claim was refused, and the node has not
@@ -128,18 +135,10 @@ TEST_F(ClusterRefusalsTest, AMessageToAClientHereWhoseNickRedisLostStillReachesI
 // An operator's SCRIPT FLUSH: the leave that meets NOSCRIPT did not run, as one Redis refused;
 // the node registers what it holds anew, and the member is gone for everyone.
 TEST_F(ClusterRefusalsTest, AMemberWhoLeftAsRedisLostItsScriptsIsGoneOnceTheyAreBack) {
-  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto bob = Login(nodes_[1]->port(), "bob");
-  ASSERT_TRUE(alice && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(Redis({"SCRIPT", "FLUSH"}), "OK");
-  EXPECT_EQ(alice->Ask("/leave"), "OK LEAVE r");  // here at once; NOSCRIPT in Redis
-  EXPECT_EQ(bob->Next(kLineDeadline + absl::Seconds(10)), "LEAVE r alice");
-  const Lines who = {"MEMBER bob", "OK WHO r 1"};
-  EXPECT_EQ(AnswerUntil(*bob, "/who r", who), who);
+  LeaveWhileRedisRefuses([&](TestClient& alice) {
+    ASSERT_EQ(Redis({"SCRIPT", "FLUSH"}), "OK");
+    EXPECT_EQ(alice.Ask("/leave"), "OK LEAVE r");  // here at once; NOSCRIPT in Redis
+  });
 }
 
 }  // namespace

@@ -142,6 +142,24 @@ inline Lines Pending(TestClient& client) {
                     : Lines{absl::StrCat("<sync failed: ", lines.status().ToString(), ">")};
 }
 
+// A member of a room seated by SeatInRoom: its connection and its nick.
+struct Seat {
+  TestClient* client;
+  std::string nick;
+};
+// The first of `seats` creates `room` and the others join it in turn, each JOIN read by those in
+// before it. Fails the test on an unexpected line (for ASSERT_NO_FATAL_FAILURE).
+inline void SeatInRoom(const std::string& room, const std::vector<Seat>& seats) {
+  ASSERT_EQ(seats[0].client->Ask(absl::StrCat("/create ", room)), absl::StrCat("OK CREATE ", room));
+  for (size_t i = 1; i < seats.size(); ++i) {
+    ASSERT_EQ(seats[i].client->Ask(absl::StrCat("/join ", room)),
+              absl::StrCat("OK JOIN ", room, " ", i + 1));
+    for (size_t in = 0; in < i; ++in) {
+      ASSERT_EQ(seats[in].client->Next(), absl::StrCat("JOIN ", room, " ", seats[i].nick));
+    }
+  }
+}
+
 // For EXPECT_TRUE: `reply` is "ERR <code>" or "ERR <code> <text>".
 inline ::testing::AssertionResult IsErr(absl::string_view reply, absl::string_view code) {
   std::string want = absl::StrCat("ERR ", code);
