@@ -54,12 +54,13 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Create(
 ClusterNode::ClusterNode(const ClusterNodeOptions& options)
     : options_(options),
       incarnation_(NewIncarnation()),
-      times_(cluster::TimesForTtl(options.node_ttl)) {}
+      times_(cluster::TimesForTtl(options.node_ttl)),
+      node_channel_(cluster::NodeChannel(options.node_id)) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
 
 absl::Status ClusterNode::Start() {
-  link_->Subscribe(cluster::NodeChannel(options_.node_id));
+  link_->Subscribe(node_channel_);
   link_->Subscribe(cluster::kClusterChannel);
   if (absl::Status started = link_->Start(); !started.ok()) return started;
   link_->RunInLinkThread([this] { link_->loop().RunEvery(times_.every, [this] { Heartbeat(); }); });

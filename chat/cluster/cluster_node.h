@@ -264,6 +264,7 @@ class ClusterNode {
   const ClusterNodeOptions options_;
   const std::string incarnation_;
   const cluster::NodeTimes times_;
+  const std::string node_channel_;  // rc:ch:node:<node id>
   std::unique_ptr<RedisLink> link_;  // set by Create(), before anything runs
 
   std::atomic<uint64_t> heartbeats_{0};

@@ -260,7 +260,7 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
 }
 
 void ClusterNode::OnMessage(std::string channel, std::string payload) {
-  const bool own = channel == cluster::NodeChannel(options_.node_id);
+  const bool own = channel == node_channel_;
   // Entries heard before the node knows whether Redis lost its data wait for it too.
   if (own || claiming_epoch_ || !waiting_.empty()) {
     waiting_.push_back({std::move(channel), std::move(payload), own || claiming_epoch_,
@@ -291,7 +291,7 @@ void ClusterNode::HandleWaiting() {
     }
     Message message = std::move(next);
     waiting_.pop_front();
-    if (message.channel == cluster::NodeChannel(options_.node_id)) {
+    if (message.channel == node_channel_) {
       OnNodeMessage(message.payload);
     } else {
       OnSharedMessage(message.channel, message.payload);
