@@ -233,7 +233,7 @@ class ClusterNode {
     std::deque<cluster::RoomEntry> recent;
     size_t recent_bytes = 0;
   };
-  void OnMessage(std::string channel, std::string payload);
+  void OnMessage(const std::string& channel, const std::string& payload);
   // A room's channel or the cluster's.
   void OnSharedMessage(const std::string& channel, const std::string& payload);
   void OnRoomEntry(const std::string& room_key, const std::string& payload);

@@ -259,12 +259,11 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
   });
 }
 
-void ClusterNode::OnMessage(std::string channel, std::string payload) {
+void ClusterNode::OnMessage(const std::string& channel, const std::string& payload) {
   const bool own = channel == node_channel_;
   // Entries heard before the node knows whether Redis lost its data wait for it too.
   if (own || claiming_epoch_ || !waiting_.empty()) {
-    waiting_.push_back({std::move(channel), std::move(payload), own || claiming_epoch_,
-                        link_->last_command_sent()});
+    waiting_.push_back({channel, payload, own || claiming_epoch_, link_->last_command_sent()});
     if (waiting_.size() == 1) HandleWaiting();
     return;
   }
