@@ -219,9 +219,8 @@ void ClusterNode::Post(const std::string& room_key, const std::string& poster_ke
   link_->Command(std::move(command),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    if (!reply.ok()) return done(reply.status());
-                   if (reply->type == RedisReply::Type::kError &&
-                       absl::StartsWith(reply->str, "not-in-room ")) {
-                     return done(cluster::ParseStatusReply(reply));
+                   if (std::optional<absl::Status> refusal = cluster::PostRefusal(*reply)) {
+                     return done(*std::move(refusal));
                    }
                    if (reply->type != RedisReply::Type::kArray || reply->elements.empty() ||
                        reply->elements[0].type != RedisReply::Type::kInteger) {

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "chat/cluster/redis_link.h"
+#include "chat/protocol/protocol_error.h"
 
 namespace roomchat {
 namespace cluster {
@@ -113,7 +117,8 @@ end
 // ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation,
 // the poster's nick key ('': none). A process whose node id another took over posts nothing (its
 // clients' nicks may be others' now). A member Redis has out of the room (kicked, banned: its
-// node had not heard it yet) says nothing more there, as on one node.
+// node had not heard it yet) says nothing more there, as on one node: "not-in-room <the room's
+// seq> <text>".
 // A line that comes after its room closed (posted before a kick or the last leave was answered)
 // leaves what a closed room leaves.
 constexpr char kPostBody[] = R"lua(
@@ -122,7 +127,8 @@ if replaced then return replaced end
 if ARGV[8] ~= '' then
   local member = redis.call('HGET', KEYS[3] .. ':members', ARGV[8])
   if not member or string.sub(member, 1, #ARGV[4] + 1) ~= ARGV[4] .. ' ' then
-    return redis.error_reply('not-in-room you are no longer in this room')
+    return redis.error_reply('not-in-room ' .. (redis.call('HGET', KEYS[1], 'seq') or '0') ..
+                             ' you are no longer in this room')
   end
 end
 local posted = post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -133,6 +139,32 @@ const std::string& PostScript() {
   static const std::string* const script =
       new std::string(absl::StrCat(kPostFunction, kPostBody));
   return *script;
+}
+
+namespace {
+constexpr absl::string_view kRefusedAtSeqUrl = "roomchat/refused-at-seq";
+}  // namespace
+
+std::optional<absl::Status> PostRefusal(const RedisReply& reply) {
+  absl::string_view text = reply.str;
+  if (reply.type != RedisReply::Type::kError || !absl::ConsumePrefix(&text, "not-in-room ")) {
+    return std::nullopt;
+  }
+  const size_t space = text.find(' ');
+  uint64_t seq = 0;
+  if (space == absl::string_view::npos || !absl::SimpleAtoi(text.substr(0, space), &seq)) {
+    return std::nullopt;
+  }
+  absl::Status refusal = ProtocolError(ErrorCode::kNotInRoom, text.substr(space + 1));
+  refusal.SetPayload(kRefusedAtSeqUrl, absl::Cord(absl::StrCat(seq)));
+  return refusal;
+}
+
+uint64_t RefusedAtSeq(const absl::Status& refusal) {
+  absl::optional<absl::Cord> payload = refusal.GetPayload(kRefusedAtSeqUrl);
+  uint64_t seq = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seq)) return 0;
+  return seq;
 }
 
 std::string RoomChannel(absl::string_view room_key) {

@@ -73,6 +73,13 @@ struct PostRequest {
   // that member in the room, on `origin` ('': no check).
   std::string poster_key;
 };
+
+// rc_post's refusal of a poster Redis has out of the room ("not-in-room <seq> <text>"), as
+// ErrorCode::kNotInRoom with <text>, noting the room's seq then (RefusedAtSeq); other replies:
+// nullopt.
+std::optional<absl::Status> PostRefusal(const RedisReply& reply);
+// The room's seq when rc_post refused the post (0 if `refusal` does not say).
+uint64_t RefusedAtSeq(const absl::Status& refusal);
 // A PostRequest's retention_ms without history: the stream only bridges a node's outages.
 inline constexpr int64_t kNoHistory = -1;
 

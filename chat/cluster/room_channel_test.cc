@@ -13,6 +13,7 @@
 #include "chat/cluster/link_test_util.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/test_redis.h"
+#include "chat/protocol/protocol_error.h"
 #include "gtest/gtest.h"
 
 namespace roomchat {
@@ -213,8 +214,12 @@ TEST_F(RoomChannelTest, APosterRedisHasOutOfTheRoomIsRefused) {
   for (const char* outsider : {"bob", "eve"}) {  // not a member; another node's
     absl::StatusOr<RedisReply> refused = post_as(outsider);
     ASSERT_TRUE(refused.ok());
-    EXPECT_EQ(refused->str, "not-in-room you are no longer in this room") << outsider;
+    std::optional<absl::Status> refusal = PostRefusal(*refused);
+    ASSERT_TRUE(refusal.has_value()) << refused->str;
+    EXPECT_EQ(ErrLine(*refusal), "ERR not-in-room you are no longer in this room\n") << outsider;
+    EXPECT_EQ(RefusedAtSeq(*refusal), 1u) << "the room's seq then: tom's line";
   }
+  EXPECT_EQ(PostRefusal(*member), std::nullopt);
   absl::StatusOr<RedisReply> stream = Ask(*node, {"XLEN", HistoryKey("lounge")});
   ASSERT_TRUE(stream.ok());
   EXPECT_EQ(stream->integer, 1) << "only tom's line";

@@ -65,7 +65,6 @@ class Room final : public Place, public RoomFeed {
     op_clients_.erase(id);
     history_reads_.erase(id);
     ForgetStreamNick(id);
-    TellRefusedPosts(id);  // moved out (after its KICKED, where it went) or gone
   }
 
   // ---- In a cluster (room_cluster.cc, docs/CLUSTER.md): every line and event is an entry that
@@ -118,9 +117,8 @@ class Room final : public Place, public RoomFeed {
   // this part has not delivered yet (DeliverAhead), so that no line overtakes an earlier one.
   void DeliverFailedPosts();
   // A line Redis refused because it has `sender` out of the room (kicked, banned): `sender` is
-  // told, once it has left this part (OnMemberGone) if it is still here.
+  // told once the part has delivered the entries the room had then.
   void RefusePost(ClientId sender, const absl::Status& refusal);
-  void TellRefusedPosts(ClientId sender);
   // The line could not reach Redis: the members here get it with a local id.
   void DeliverLocally(const PostWindow::PostOutcome& post);
   // A line Redis answered whose entry has not come back (its publication lost with the link, or
@@ -309,11 +307,6 @@ class Room final : public Place, public RoomFeed {
   absl::flat_hash_map<ClientId, std::string> stream_nicks_;
   const std::shared_ptr<PostWindow> post_window_ = std::make_shared<PostWindow>();
   std::vector<ClientId> paused_posters_;
-  struct RefusedPosts {
-    size_t count = 0;
-    absl::Status refusal;
-  };
-  absl::flat_hash_map<ClientId, RefusedPosts> refused_posts_;  // RefusePost
 };
 
 }  // namespace roomchat

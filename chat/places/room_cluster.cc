@@ -198,6 +198,7 @@ size_t Room::DeliverHole(const std::vector<cluster::RoomEntry>& read, uint64_t h
                             io().Find(context().registry->IdOf(entry.body)) != nullptr;
     if (failed_here || still_here) {
       PassInOrder(entry);
+      RunAfterEntries(entry.seq);
       // Redis ran it after all: /history and since= here answer what Redis holds.
       std::optional<cluster::ChatLine> chat;
       if (failed_here && (chat = cluster::ParseChatLine(entry))) RememberChat(entry, *chat);
@@ -215,7 +216,6 @@ void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_last_id_ = entry.id;
   post_window_->heard_id.store(entry.id, std::memory_order_relaxed);
   last_id_ = std::max(last_id_, entry.id);
-  RunAfterEntries(entry.seq);
 }
 
 void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
@@ -232,6 +232,7 @@ void Room::DeliverInOrder(const cluster::RoomEntry& entry) {
   cluster_recent_.push_back(entry);
   if (cluster_recent_.size() > kRecentEntries) cluster_recent_.pop_front();
   if (!waiting_joiners_.empty()) AdmitWaitingJoiners(/*timed_out=*/false);
+  RunAfterEntries(entry.seq);  // once the entry has done what it does (a KICK moved its target)
 }
 
 void Room::DeliverLoadedEntries() {

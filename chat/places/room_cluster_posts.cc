@@ -88,25 +88,15 @@ void Room::PostWindow::Push(PostOutcome post) {
 }
 
 void Room::RefusePost(ClientId sender, const absl::Status& refusal) {
-  if (io().Find(sender) == nullptr) {
-    return context().registry->ForwardPrivate(sender, ErrLine(refusal));
-  }
-  // Still here: the KICK that took it out of Redis's room is on its way to this part. Told once
-  // it has moved (OnMemberGone), after its KICKED, as one node answers a line said after a kick.
-  if (refused_posts_[sender].count++ == 0) {
-    LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
-              << " refused: Redis has it out of the room";
-  }
-  refused_posts_[sender].refusal = refusal;
-}
-
-void Room::TellRefusedPosts(ClientId sender) {
-  auto refused = refused_posts_.find(sender);
-  if (refused == refused_posts_.end()) return;
-  for (size_t i = 0; i < refused->second.count; ++i) {
-    context().registry->ForwardPrivate(sender, ErrLine(refused->second.refusal));
-  }
-  refused_posts_.erase(refused);
+  LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
+            << " refused: Redis has it out of the room";
+  // Once this part has delivered what the room had when Redis refused it: the KICK that took the
+  // sender out has come by then, and the sender heard its KICKED first, as one node answers a line
+  // said after a kick.
+  AfterEntry(cluster::RefusedAtSeq(refusal), [this, sender, line = ErrLine(refusal)] {
+    if (Connection* member = io().Find(sender)) return io().Send(*member, line);
+    context().registry->ForwardPrivate(sender, line);
+  });
 }
 
 void Room::ResumePosters() {
