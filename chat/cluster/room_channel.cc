@@ -128,7 +128,7 @@ if ARGV[8] ~= '' then
   local member = redis.call('HGET', KEYS[3] .. ':members', ARGV[8])
   if not member or string.sub(member, 1, #ARGV[4] + 1) ~= ARGV[4] .. ' ' then
     return redis.error_reply('not-in-room ' .. (redis.call('HGET', KEYS[1], 'seq') or '0') ..
-                             ' you are no longer in this room')
+                             ' the room no longer had you when this line reached it')
   end
 end
 local posted = post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])

@@ -216,7 +216,7 @@ TEST_F(RoomChannelTest, APosterRedisHasOutOfTheRoomIsRefused) {
     ASSERT_TRUE(refused.ok());
     std::optional<absl::Status> refusal = PostRefusal(*refused);
     ASSERT_TRUE(refusal.has_value()) << refused->str;
-    EXPECT_EQ(ErrLine(*refusal), "ERR not-in-room you are no longer in this room\n") << outsider;
+    EXPECT_EQ(ErrLine(*refusal), "ERR not-in-room the room no longer had you when this line reached it\n") << outsider;
     EXPECT_EQ(RefusedAtSeq(*refusal), 1u) << "the room's seq then: tom's line";
   }
   EXPECT_EQ(PostRefusal(*member), std::nullopt);

@@ -195,7 +195,8 @@ return out
 // holder (or this one's, with '1') is sent
 // "msg <incarnation> <client> <line>": for the client that held the nick now, whatever it is
 // called when the message gets there, and only in the process that held it (a node id's channel
-// outlives a process a newer one took over; client ids start again in each).
+// outlives a process a newer one took over; client ids start again in each). Unavailable when
+// the owner's node is not subscribed to its channel at that moment (pub/sub keeps nothing).
 constexpr char kMsgScript[] = R"lua(
 local held = redis.call('GET', KEYS[1])
 local owner = live_holder(held)
@@ -204,7 +205,10 @@ if not owner or not client then
   return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2])
 end
 if owner == ARGV[1] and ARGV[4] ~= '1' then return 'local' end
-redis.call('PUBLISH', 'rc:ch:node:' .. owner, 'msg ' .. inc .. ' ' .. client .. ' ' .. ARGV[3])
+local heard = redis.call('PUBLISH', 'rc:ch:node:' .. owner,
+                        'msg ' .. inc .. ' ' .. client .. ' ' .. ARGV[3])
+-- Nobody heard it (the owner's subscriber is reconnecting): the sender is told, not OK MSG.
+if heard == 0 then return redis.error_reply('unavailable the cluster is unavailable; try again') end
 return 'sent'
 )lua";
 

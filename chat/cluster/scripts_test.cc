@@ -439,6 +439,10 @@ TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
   const std::vector<std::string> heard = Heard(NodeChannel("b"), 2);
   ASSERT_EQ(heard.size(), 2u);
   EXPECT_EQ(heard[1], absl::StrCat("msg inc-b 7 ", line));
+  // Nobody listens on node a's channel (its link is reconnecting, say): the message would be
+  // lost, so the sender is told.
+  absl::StatusOr<MsgRoute> unheard = ParseMsgReply(Run(MsgCommand(b_, "alice", line)));
+  EXPECT_TRUE(HasErrorCode(unheard.status(), ErrorCode::kUnavailable)) << unheard.status();
 }
 
 TEST_F(ScriptsTest, GuestNumbersComeInBlocks) {
