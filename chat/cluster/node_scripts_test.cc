@@ -229,6 +229,9 @@ TEST_F(NodeScriptsTest, ANickIsHeldOnlyWhileItsNodeLives) {
   Do({"SET", NodeKey("b"), "inc-b"});
   ASSERT_TRUE(Claim(a, "Alice").ok());
   EXPECT_TRUE(HasErrorCode(Claim(b, "ALICE"), ErrorCode::kNickTaken));
+  Reports node_a_heard;  // node a listens on its channel (rc_msg answers unavailable else)
+  std::unique_ptr<RedisLink> node_a = StartLink(redis_.port(), node_a_heard);
+  ASSERT_TRUE(SubscribeAndWait(*node_a, NodeChannel("a")));
   absl::StatusOr<MsgRoute> route = ParseMsgReply(Ask(*link_, MsgCommand(b, "alice", "PRIV x")));
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(*route, MsgRoute::kSent);
