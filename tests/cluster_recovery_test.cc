@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "chat/cluster/link_test_util.h"
 #include "chat/cluster/test_redis.h"
 #include "chat/server.h"
 #include "gtest/gtest.h"
@@ -346,6 +347,25 @@ TEST_F(ClusterRecoveryTest, ANodeLateAfterRedisLostItsDataReadsTheLinesItMissed)
   ASSERT_TRUE(alice_->Send("last").ok());
   for (int i = 0; i < 3; ++i) EXPECT_EQ(bob_->Next(), absl::StrCat("MSG r alice after ", i));
   EXPECT_EQ(bob_->Next(), "MSG r alice last");
+}
+
+// A link that dropped for a moment (Redis kept its data): what the room said meanwhile reaches
+// a quiet room's members here without waiting for its next line (an attacker's review saw them
+// wait 10 s and more, until someone spoke again). The part reads the stream's end once the link
+// is back.
+TEST_F(ClusterRecoveryTest, LinesMissedDuringABlipReachAQuietRoomAtOnce) {
+  SeatAliceDaveAndBob(15);
+  ClusterNode& bobs_node = *nodes_[1]->TEST_cluster();
+  bobs_node.TEST_DropRoomEntries(3);  // as if published while its subscriber was reconnecting
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(alice_->Send(absl::StrCat("during ", i)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(dave_->Next(), absl::StrCat("MSG r alice during ", i));
+  ASSERT_TRUE(WaitUntil([&] { return bobs_node.TEST_room_entries_to_drop() == 0; }));
+  testing_util::Reports reports;
+  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  ASSERT_TRUE(testing_util::Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bob_->Next(), absl::StrCat("MSG r alice during ", i));
+  probe->Stop();
 }
 
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {

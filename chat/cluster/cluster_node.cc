@@ -113,7 +113,8 @@ void ClusterNode::ClaimEpoch() {
                    }
                    std::string now =
                        reply->type == RedisReply::Type::kNil ? candidate : reply->str;
-                   if (!epoch_.empty() && now != epoch_) {
+                   const bool lost = !epoch_.empty() && now != epoch_;
+                   if (lost) {
                      LOG(WARNING) << "cluster: Redis lost its data while this node was away "
                                      "(epoch " << epoch_ << ", now " << now
                                   << "): the cluster is rebuilt from what the nodes hold";
@@ -121,12 +122,17 @@ void ClusterNode::ClaimEpoch() {
                      // Its guest count went too: raised at once above the numbers this node
                      // has had, before another node hands them out again.
                      TakeGuestBlock(/*even_if_left=*/true);
-                     // Before the entries heard since, which wait for this answer (OnMessage).
-                     for (auto& [room_key, feed] : feeds_) {
-                       if (std::shared_ptr<RoomFeed> part = feed.part.lock()) part->OnDataLost();
-                     }
                    }
                    epoch_ = std::move(now);
+                   // Before the entries heard since, which wait for this answer (OnMessage);
+                   // then each part is shown its room's last entry: a room quiet since has a
+                   // hole to read, else it would wait for its next line.
+                   for (auto& [room_key, feed] : feeds_) {
+                     std::shared_ptr<RoomFeed> part = feed.part.lock();
+                     if (part == nullptr) continue;
+                     part->OnDataSet(lost);
+                     ShowLastEntry(room_key);
+                   }
                  });
 }
 

@@ -85,9 +85,10 @@ class RoomFeed {
   virtual void OnEntry(cluster::RoomEntry entry) = 0;
   // Link thread: the link is back after an outage; the room's seq may have started again.
   virtual void OnResync() = 0;
-  // Link thread, after OnResync() and before any entry heard since: Redis came back without its
-  // data (rc:epoch changed), so the room's seqs started again from 1.
-  virtual void OnDataLost() = 0;
+  // Link thread, after OnResync() and before any entry heard since: whether Redis came back
+  // with its data (the room's seqs go on) or without it (rc:epoch changed: they started again
+  // from 1).
+  virtual void OnDataSet(bool lost) = 0;
 };
 
 class ClusterNode {
@@ -243,6 +244,9 @@ class ClusterNode {
   void OnNodeMessage(absl::string_view message);
   // Handles waiting_ in order, up to a message on this node's channel whose answers are not in.
   void HandleWaiting();
+  // Hands the part of `room_key` the last entry of the room's stream, as if heard (it takes it
+  // as delivered already, or as the end of a hole to read).
+  void ShowLastEntry(const std::string& room_key);
   // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
   // down, or when it goes down before the subscription is confirmed.
   void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);

@@ -297,6 +297,18 @@ void ClusterNode::HandleWaiting() {
   }
 }
 
+void ClusterNode::ShowLastEntry(const std::string& room_key) {
+  link_->Command({"XREVRANGE", cluster::HistoryKey(room_key), "+", "-", "COUNT", "1"},
+                 [this, room_key](absl::StatusOr<RedisReply> reply) {
+                   absl::StatusOr<std::vector<cluster::RoomEntry>> last =
+                       cluster::ParseEntriesReply(reply);
+                   auto feed = feeds_.find(room_key);
+                   if (!last.ok() || last->empty() || feed == feeds_.end()) return;
+                   std::shared_ptr<RoomFeed> part = feed->second.part.lock();
+                   if (part != nullptr) part->OnEntry(last->back());
+                 });
+}
+
 void ClusterNode::OnNodeMessage(absl::string_view message) {
   if (absl::ConsumePrefix(&message, "msg ")) {
     // "msg <incarnation> <client> <line>": another process under this node id (taken over, or

@@ -74,7 +74,7 @@ class Room final : public Place, public RoomFeed {
   // RoomFeed; link thread.
   void OnEntry(cluster::RoomEntry entry) override;
   void OnResync() override;
-  void OnDataLost() override;
+  void OnDataSet(bool lost) override;
   void AfterEntry(uint64_t seq, std::function<void()> then) override;
   void RunAfterEntries(uint64_t through);
   // The rest on the room thread (AsRoomFeed on any).
@@ -273,7 +273,10 @@ class Room final : public Place, public RoomFeed {
   bool cluster_seq_known_ = false;  // cluster_seq_ is a position (else: take the first that comes)
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   bool cluster_resync_ = false;
-  bool cluster_data_lost_ = false;  // and the data set the next entry belongs to is a new one
+  // What the epoch's claim said of the data set the next entry belongs to (OnDataSet): a new
+  // one, or the same; neither: the first entry after the resync is judged by its seq.
+  bool cluster_data_lost_ = false;
+  bool cluster_data_kept_ = false;
   // AfterEntry: what waits for an entry, by its seq (all run when the seqs start again).
   std::multimap<uint64_t, std::function<void()>> after_entry_;
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for

@@ -45,10 +45,11 @@ void Room::OnResync() {
   });
 }
 
-void Room::OnDataLost() {
-  RunInLoop([this] {
+void Room::OnDataSet(bool lost) {
+  RunInLoop([this, lost] {
     // Only a part that was there before the outage: one opened since started in the new data.
-    if (cluster_resync_ || fill_resync_at_) cluster_data_lost_ = true;
+    if (!cluster_resync_ && !fill_resync_at_) return;
+    (lost ? cluster_data_lost_ : cluster_data_kept_) = true;
   });
 }
 
@@ -94,7 +95,9 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (cluster_resync_) {
     cluster_resync_ = false;
     cluster_local_logged_ = false;
-    if (std::exchange(cluster_data_lost_, false)) {
+    if (std::exchange(cluster_data_kept_, false)) {
+      cluster_data_lost_ = false;  // its seqs go on: a hole, if any, is read as any other
+    } else if (std::exchange(cluster_data_lost_, false)) {
       // Its seqs start again from 1: what came before this entry is read from the stream.
       LOG(WARNING) << "cluster: room " << room_name() << " takes up its entries from the first "
                    << "of the new data set (Redis lost its data)";
