@@ -298,6 +298,7 @@ class Room final : public Place, public RoomFeed {
   std::vector<WaitingJoiner> waiting_joiners_;
   EventLoop::TimerId waiting_timer_ = 0;
   bool cluster_local_logged_ = false;
+  uint64_t refused_lines_ = 0;  // RefusePost, since the part opened
   // Lines delivered ahead of their entries (DeliverAhead), oldest first, and who got each.
   struct DeliveredAhead {
     uint64_t id = 0;

@@ -88,8 +88,11 @@ void Room::PostWindow::Push(PostOutcome post) {
 }
 
 void Room::RefusePost(ClientId sender, const absl::Status& refusal) {
-  LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
-            << " refused: Redis has it out of the room";
+  ++refused_lines_;  // logged: the first few, then one in each 2^k
+  if (refused_lines_ <= 3 || (refused_lines_ & (refused_lines_ - 1)) == 0) {
+    LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
+              << " refused: Redis has it out of the room (" << refused_lines_ << " so far)";
+  }
   // Once this part has delivered what the room had when Redis refused it: the KICK that took the
   // sender out has come by then, and the sender heard its KICKED first, as one node answers a line
   // said after a kick.
