@@ -110,6 +110,15 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
       cluster_seq_ = entry.seq - 1;
     }
   }
+  if (cluster_seq_known_ && entry.seq <= cluster_seq_ && entry.id > cluster_last_id_) {
+    // A seq already used, on a newer entry: Redis came back from an older snapshot (its epoch
+    // kept, its last entries lost) and gives the same seqs again. What came since the last entry
+    // delivered is read by id, from the stream.
+    LOG(WARNING) << "cluster: room " << room_name() << "'s entries go back to seq " << entry.seq
+                 << " from " << cluster_seq_ << " (Redis restarted from an older save?)";
+    cluster_seq_ = 0;
+    fill_tried_seq_ = 0;
+  }
   if (cluster_seq_known_ && entry.seq <= cluster_seq_) return;  // delivered already
   if (cluster_seq_known_ && entry.seq > cluster_seq_ + 1) {
     // Published while this node did not hear (the link was down): read from the stream once.
