@@ -391,6 +391,38 @@ TEST_F(ClusterRecoveryTest, LinesAfterRedisWentBackToAnOlderSaveReachEveryMember
   probe->Stop();
 }
 
+// A room closed and created again goes on from its seq, and its new part starts there: the old
+// room's last entry, shown to it after a blip, is not taken for a new one (nothing of the old
+// room is read back for the creator).
+TEST_F(ClusterRecoveryTest, ARoomCreatedAgainIsNotSentTheOldRoomsLinesAfterABlip) {
+  StartNodes(2, 15);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto bob = Login(nodes_[1]->port(), "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}}));
+  ASSERT_TRUE(bob->Send("old line").ok());
+  ASSERT_EQ(alice->Next(), "MSG r bob old line");
+  ASSERT_EQ(bob->Ask("/leave"), "OK LEAVE r");
+  ASSERT_EQ(alice->Next(), "LEAVE r bob");
+  ASSERT_EQ(alice->Ask("/leave"), "OK LEAVE r");
+  EXPECT_EQ(AskUntil(*alice, "/create r", "OK CREATE"), "OK CREATE r");
+  testing_util::Reports reports;
+  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
+  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
+  ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
+  const uint64_t connects = alices_node.TEST_link_connects();
+  ASSERT_TRUE(testing_util::Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok());
+  ASSERT_TRUE(WaitUntil([&] { return alices_node.TEST_link_connects() > connects; }));
+  const uint64_t beats = alices_node.TEST_heartbeats();
+  ASSERT_TRUE(WaitUntil([&] { return alices_node.TEST_heartbeats() > beats; }));
+  // Two round trips through Redis after the room's last entry was shown (and any read it led to).
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Answer(*alice, "/rooms"), (Lines{"ROOM r 1", "OK ROOMS 1"}))
+        << "nothing of the old room";
+  }
+  probe->Stop();
+}
+
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {
   constexpr int kTtlSeconds = 2;  // a heartbeat every 400 ms
   std::unique_ptr<TestClient> alice;

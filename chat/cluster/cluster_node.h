@@ -195,6 +195,8 @@ class ClusterNode {
   // For tests: messages heard on the subscriber connection (room entries, a /msg to a client
   // here, ...), handled or waiting to be.
   uint64_t TEST_messages_heard() const { return messages_heard_.load(std::memory_order_acquire); }
+  // For tests: how many times the link has connected (RedisLink::TEST_connects).
+  uint64_t TEST_link_connects() const { return link_->TEST_connects(); }
   // For tests: the link's answers wait unhandled while held (RedisLink::TEST_HoldReplies).
   void TEST_HoldReplies(bool hold) { link_->TEST_HoldReplies(hold); }
   uint64_t TEST_reaped() const { return reaped_.load(std::memory_order_acquire); }

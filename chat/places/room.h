@@ -272,6 +272,7 @@ class Room final : public Place, public RoomFeed {
   uint64_t cluster_seq_ = 0;
   bool cluster_seq_known_ = false;  // cluster_seq_ is a position (else: take the first that comes)
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
+  uint64_t cluster_last_id_seq_ = 0;  // and its seq (below cluster_seq_ when a greeting moved it)
   bool cluster_resync_ = false;
   // What the epoch's claim said of the data set the next entry belongs to (OnDataSet): a new
   // one, or the same; neither: the first entry after the resync is judged by its seq.

@@ -110,7 +110,8 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
       cluster_seq_ = entry.seq - 1;
     }
   }
-  if (cluster_seq_known_ && entry.seq <= cluster_seq_ && entry.id > cluster_last_id_) {
+  if (cluster_seq_known_ && cluster_last_id_seq_ == cluster_seq_ && entry.seq <= cluster_seq_ &&
+      entry.id > cluster_last_id_) {
     // A seq already used, on a newer entry: Redis came back from an older snapshot (its epoch
     // kept, its last entries lost) and gives the same seqs again. What came since the last entry
     // delivered is read by id, from the stream.
@@ -226,6 +227,7 @@ void Room::PassInOrder(const cluster::RoomEntry& entry) {
   cluster_seq_ = entry.seq;
   cluster_seq_known_ = true;
   cluster_last_id_ = entry.id;
+  cluster_last_id_seq_ = entry.seq;
   post_window_->heard_id.store(entry.id, std::memory_order_relaxed);
   last_id_ = std::max(last_id_, entry.id);
 }
