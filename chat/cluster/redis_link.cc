@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "chat/loop/log_sampling.h"
 #include "glog/logging.h"
 
 namespace roomchat {
@@ -265,8 +266,7 @@ void RedisLink::LinkDown(const std::string& why, Conn* dying) {
   if (fenced_) return;
   backoff_ = std::min(options_.backoff_max, std::max(options_.backoff_min, backoff_ * 2));
   ++failures_;
-  // Every failure of the first few, then one in each 2^k: the log tells without flooding.
-  if (!was_up && (failures_ <= 3 || (failures_ & (failures_ - 1)) == 0)) {
+  if (!was_up && LogsOccurrence(failures_)) {
     LOG(WARNING) << "cannot connect to redis at " << address_ << ": " << why << " (attempt "
                  << failures_ << "); retrying in " << backoff_.count() << " ms";
   }
@@ -360,8 +360,8 @@ absl::StatusOr<RedisReply> RedisLink::Judge(uint64_t command, RedisReply reply) 
   if (!lost_scripts && !IsRefusal(reply.str)) return reply;
   // The command did not run, as if the link had dropped. Counted: a refused leave or claim
   // leaves Redis out of step with the node until its owner registers again (ClusterNode).
-  ++refusals_;  // the first few, then one in each 2^k
-  if (refusals_ <= 3 || (refusals_ & (refusals_ - 1)) == 0) {
+  ++refusals_;
+  if (LogsOccurrence(refusals_)) {
     LOG(WARNING) << "redis at " << address_ << " refuses commands (" << refusals_
                  << " so far): " << reply.str.substr(0, reply.str.find('.'));
   }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "chat/loop/log_sampling.h"
 #include "chat/protocol/replies.h"
 #include "chat/protocol/words.h"
 #include "glog/logging.h"
@@ -119,7 +120,7 @@ void Acceptor::TurnAway(UniqueFd fd) {
   const std::string bye = replies::Bye(words::kByeServerFull);
   (void)::send(fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);  // best effort
   ++turned_away_;
-  if ((turned_away_ & (turned_away_ - 1)) == 0) {  // the first, then one in each 2^k
+  if (LogsOccurrence(turned_away_, /*first=*/1)) {
     LOG(WARNING) << "limit hit: descriptors nearly exhausted (accepted descriptor " << fd.get()
                  << ", the last " << kReservedDescriptors
                  << " under the open-file limit are kept for the server): turned away "

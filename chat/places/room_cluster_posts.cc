@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/loop/log_sampling.h"
 #include "chat/places/room.h"
 #include "chat/protocol/caps.h"
 #include "chat/protocol/names.h"
@@ -88,8 +89,8 @@ void Room::PostWindow::Push(PostOutcome post) {
 }
 
 void Room::RefusePost(ClientId sender, const absl::Status& refusal) {
-  ++refused_lines_;  // logged: the first few, then one in each 2^k
-  if (refused_lines_ <= 3 || (refused_lines_ & (refused_lines_ - 1)) == 0) {
+  ++refused_lines_;
+  if (LogsOccurrence(refused_lines_)) {
     LOG(INFO) << "cluster: room " << room_name() << " had a line of client " << sender
               << " refused: Redis has it out of the room (" << refused_lines_ << " so far)";
   }
