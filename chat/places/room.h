@@ -274,10 +274,9 @@ class Room final : public Place, public RoomFeed {
   uint64_t cluster_last_id_ = 0;    // the id of the last entry delivered from Redis (0: none)
   uint64_t cluster_last_id_seq_ = 0;  // and its seq (below cluster_seq_ when a greeting moved it)
   bool cluster_resync_ = false;
-  // What the epoch's claim said of the data set the next entry belongs to (OnDataSet): a new
-  // one, or the same; neither: the first entry after the resync is judged by its seq.
-  bool cluster_data_lost_ = false;
-  bool cluster_data_kept_ = false;
+  // What the epoch's claim said of the data set the next entry belongs to (OnDataSet): a new one
+  // (true) or the same (false); nullopt: the first entry after the resync is judged by its seq.
+  std::optional<bool> cluster_data_lost_;
   // AfterEntry: what waits for an entry, by its seq (all run when the seqs start again).
   std::multimap<uint64_t, std::function<void()>> after_entry_;
   // A hole being filled from the stream: the entries that wait for it, and the seq it was for

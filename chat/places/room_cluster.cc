@@ -49,7 +49,7 @@ void Room::OnDataSet(bool lost) {
   RunInLoop([this, lost] {
     // Only a part that was there before the outage: one opened since started in the new data.
     if (!cluster_resync_ && !fill_resync_at_) return;
-    (lost ? cluster_data_lost_ : cluster_data_kept_) = true;
+    cluster_data_lost_ = lost;
   });
 }
 
@@ -95,16 +95,16 @@ void Room::DeliverEntry(const cluster::RoomEntry& entry) {
   if (cluster_resync_) {
     cluster_resync_ = false;
     cluster_local_logged_ = false;
-    if (std::exchange(cluster_data_kept_, false)) {
-      cluster_data_lost_ = false;  // its seqs go on: a hole, if any, is read as any other
-    } else if (std::exchange(cluster_data_lost_, false)) {
+    // Data kept (false): its seqs go on, and a hole, if any, is read as any other.
+    const std::optional<bool> data_lost = std::exchange(cluster_data_lost_, std::nullopt);
+    if (data_lost == true) {
       // Its seqs start again from 1: what came before this entry is read from the stream.
       LOG(WARNING) << "cluster: room " << room_name() << " takes up its entries from the first "
                    << "of the new data set (Redis lost its data)";
       cluster_seq_ = 0;
       cluster_last_id_ = 0;
       fill_tried_seq_ = 0;
-    } else if (entry.seq <= cluster_seq_) {
+    } else if (!data_lost.has_value() && entry.seq <= cluster_seq_) {  // not known: a guess
       LOG(WARNING) << "cluster: room " << room_name() << "'s entries start again at seq "
                    << entry.seq << " (Redis lost its data?)";
       cluster_seq_ = entry.seq - 1;
