@@ -94,9 +94,7 @@ TEST_F(ClusterAnswerOrderTest, AMessageToAClientHereComesAfterTheLinesItsSenderS
   auto alice = On(0, "alice");
   auto bob = On(0, "bob");
   ASSERT_TRUE(alice && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
+  ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}}));
   constexpr int kRounds = 10;
   for (int i = 0; i < kRounds; ++i) {
     ASSERT_TRUE(bob->SendRaw(absl::StrCat("line ", i, "\n/msg alice psst ", i, "\n")).ok());

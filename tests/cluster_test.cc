@@ -42,9 +42,7 @@ class ClusterTest : public ::testing::Test {
     auto alice = On(0, "alice");
     auto bob = On(1, "bob");
     ASSERT_TRUE(alice && bob);
-    ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-    ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 2");
-    EXPECT_EQ(alice->Next(), "JOIN r bob");
+    ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {bob.get(), "bob"}}));
     nodes_[1]->TEST_cluster()->TEST_DropRoomEntries(2);
     nodes_[1]->TEST_cluster()->TEST_FailReads(failed_reads);
     for (const char* text : {"one", "two", "three"}) ASSERT_TRUE(alice->Send(text).ok());
