@@ -150,6 +150,8 @@ class Place : public Destination,
 
   // Sends the status's ERR line to `member`.
   void SendError(Connection& member, const absl::Status& status);
+  // Sends `line` to client `to` if it is a member here, else wherever it is now (registry).
+  void ReceivePrivate(ClientId to, const std::string& line);
   // Detaches `member` from this place and offers it to `move`, a registry call that takes the
   // connection when it succeeds. On failure the connection is added back and answered with the
   // error. True when it moved: `member` belongs to another thread then and must not be touched.
@@ -163,7 +165,6 @@ class Place : public Destination,
   void OnUnsentAtDeparture(std::unique_ptr<Connection> connection) override;
 
   void ReceiveAdmission(std::unique_ptr<Connection> connection, const Admission& admission);
-  void ReceivePrivate(ClientId to, const std::string& line);
   void ReceiveTask(ClientId to, ClientTask task);
   // Applies the member's flood guard to one received line; false if the line is dropped.
   bool PassesFloodGuard(Connection& member);

@@ -62,10 +62,10 @@ void Place::ClusterRoomOp(Connection& member, const cluster::RoomOp& op, Command
           LOG(INFO) << "room " << room << ": " << asker << " " << OkWord(kind) << " "
                     << (done->target.empty() ? given : done->target);
         }
+        // Wherever the asker is by then (ReceivePrivate forwards it if it moved on).
         here.AfterEntry(done->seq, [&here, id = held.id(), reply = OpReply(kind, room, given,
                                                                          text, *done)] {
-          if (Connection* asker = here.io().Find(id)) return here.io().Send(*asker, reply);
-          here.context_.registry->ForwardPrivate(id, reply);  // moved on meanwhile
+          here.ReceivePrivate(id, reply);
         });
       }));
 }

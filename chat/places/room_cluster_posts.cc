@@ -98,8 +98,7 @@ void Room::RefusePost(ClientId sender, const absl::Status& refusal) {
   // sender out has come by then, and the sender heard its KICKED first, as one node answers a line
   // said after a kick.
   AfterEntry(cluster::RefusedAtSeq(refusal), [this, sender, line = ErrLine(refusal)] {
-    if (Connection* member = io().Find(sender)) return io().Send(*member, line);
-    context().registry->ForwardPrivate(sender, line);
+    ReceivePrivate(sender, line);  // wherever it is by then
   });
 }
 
