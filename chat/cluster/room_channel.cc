@@ -102,6 +102,11 @@ local function refuse_if_replaced(node, inc)
   end
   return nil
 end
+-- Whether value (a member's "<node> ...", a nick key's "<node> <inc> ...") starts with prefix:
+-- "<node> " for node's, "<node> <inc> " for node's process inc.
+local function held_by(value, prefix)
+  return value and string.sub(value, 1, #prefix) == prefix
+end
 -- The node holding a nick key's value "<node> <inc> ...", or nil: nobody holds a nick whose
 -- node's key is gone or names another incarnation (the node died or was replaced; the reaper
 -- deletes the value, which has no expiry of its own).
@@ -125,8 +130,7 @@ constexpr char kPostBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[4], ARGV[7])
 if replaced then return replaced end
 if ARGV[8] ~= '' then
-  local member = redis.call('HGET', KEYS[3] .. ':members', ARGV[8])
-  if not member or string.sub(member, 1, #ARGV[4] + 1) ~= ARGV[4] .. ' ' then
+  if not held_by(redis.call('HGET', KEYS[3] .. ':members', ARGV[8]), ARGV[4] .. ' ') then
     return redis.error_reply('not-in-room ' .. (redis.call('HGET', KEYS[1], 'seq') or '0') ..
                              ' the room no longer had you when this line reached it')
   end

@@ -12,12 +12,8 @@ namespace roomchat {
 namespace cluster {
 namespace {
 
-// Functions the room scripts share, after rc_post's post(). A value "<node> ..." is node's when it
-// starts with "<node> "; a nick key's value is node's and incarnation's with "<node> <inc> ".
+// Functions the room scripts share, after rc_post's post() and its own helpers (held_by, ...).
 constexpr char kSharedFunctions[] = R"lua(
-local function held_by(value, prefix)
-  return value and string.sub(value, 1, #prefix) == prefix
-end
 local function room_post(room, max_entries, node, kind, body)
   return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
               node, kind, body)
