@@ -85,11 +85,12 @@ void ClusterNode::Stop() {
 void ClusterNode::OnLinkState(RedisLink::State state) {
   if (state == RedisLink::State::kLost) {  // the link logs it
     FailWaitingSubscriptions();
+    reading_inbox_ = true;  // what Redis held for this node when the link dropped is in it
     // Before any channel is subscribed again: Redis may come back empty, its seqs from 1.
     return ResyncParts();
   }
   TakeGuestBlock();
-  ClaimEpoch();
+  ClaimEpoch();  // then the inbox is read
   beaten_since_up_ = false;
   Heartbeat();  // the takeover instead, until it succeeded: first, it frees what a previous
                 // process left
@@ -109,7 +110,7 @@ void ClusterNode::ClaimEpoch() {
                      // Redis before 7.0 (no SET NX GET), or out of memory: a loss of its data
                      // would go unnoticed (JOINs then announce members nobody saw go).
                      LOG(ERROR) << "cluster: could not read or set rc:epoch: " << reply->str;
-                     return;
+                     return ReadInbox();
                    }
                    std::string now =
                        reply->type == RedisReply::Type::kNil ? candidate : reply->str;
@@ -119,6 +120,7 @@ void ClusterNode::ClaimEpoch() {
                                      "(epoch " << epoch_ << ", now " << now
                                   << "): the cluster is rebuilt from what the nodes hold";
                      if (data_lost_sink_) data_lost_sink_();
+                     inbox_last_.reset();  // the inbox went too: its ids start again
                      // Its guest count went too: raised at once above the numbers this node
                      // has had, before another node hands them out again.
                      TakeGuestBlock(/*even_if_left=*/true);
@@ -133,6 +135,7 @@ void ClusterNode::ClaimEpoch() {
                      part->OnDataSet(lost);
                      ShowLastEntry(room_key);
                    }
+                   ReadInbox();  // once inbox_last_ is forgotten if the inbox went with the data
                  });
 }
 

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <functional>
@@ -55,6 +56,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "chat/cluster/node_inbox.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
@@ -182,6 +184,14 @@ class ClusterNode {
   int TEST_room_entries_to_drop() const {
     return std::max(test_drop_entries_.load(std::memory_order_acquire), 0);
   }
+  // For tests: the next `count` private messages heard on the node's channel are dropped, as if
+  // Redis had them in its output buffer when the subscriber connection dropped.
+  void TEST_DropNodeMessages(int count) { test_drop_node_messages_.store(count); }
+  int TEST_node_messages_to_drop() const {
+    return std::max(test_drop_node_messages_.load(std::memory_order_acquire), 0);
+  }
+  // For tests: gaps found in what the node channel and inbox brought (private messages lost).
+  uint64_t TEST_inbox_gaps() const { return inbox_gaps_.load(std::memory_order_acquire); }
   // For tests: the next `count` posts fail in their place on the connection (Redis is sent a
   // script that answers an error, as a refused post would be), the link staying up.
   void TEST_FailPosts(int count) { test_fail_posts_.store(count); }
@@ -244,6 +254,12 @@ class ClusterNode {
   void OnClusterMessage(absl::string_view message);
   // rc:ch:node:<this node>: "msg ..." for a client here, "lose <nick>" (a login took it).
   void OnNodeMessage(absl::string_view message);
+  // Hands `message` to the node message sink unless delivered already (its id is not past
+  // inbox_last_) or meant for another process under this id; true if it did.
+  bool DeliverNodeMessage(const cluster::NodeMessage& message);
+  // Reads the inbox after inbox_last_ (each time the link comes up), then the node channel's
+  // messages heard meanwhile.
+  void ReadInbox();
   // Handles waiting_ in order, up to a message on this node's channel whose answers are not in.
   void HandleWaiting();
   // Hands the part of `room_key` the last entry of the room's stream, as if heard (it takes it
@@ -266,6 +282,13 @@ class ClusterNode {
   // Asks Redis for the next block of guest numbers when half of this one is used (or at once,
   // `even_if_left`), above the numbers this node has had.
   void TakeGuestBlock(bool even_if_left = false);
+  // For the TEST_ hooks: whether one of `count`'s remaining events is taken (counted down).
+  static bool TakeOne(std::atomic<int>& count);
+  // For TEST_FailPosts and TEST_FailReads: while `count` lasts, `command` is replaced by one
+  // Redis answers with an error (neither a refusal nor NOSCRIPT: the link does not reconnect for
+  // it), which fails in its place on the connection.
+  static void MaybeFailInPlace(std::atomic<int>& count, std::vector<std::string>* command);
+
   // Const after construction.
   const ClusterNodeOptions options_;
   const std::string incarnation_;
@@ -276,10 +299,12 @@ class ClusterNode {
   std::atomic<uint64_t> heartbeats_{0};
   std::atomic<uint64_t> reaped_{0};
   std::atomic<uint64_t> messages_heard_{0};
+  std::atomic<uint64_t> inbox_gaps_{0};
   std::atomic<bool> replaced_{false};
   std::atomic<int> test_drop_entries_{0};
   std::atomic<int> test_fail_posts_{0};
   std::atomic<int> test_fail_reads_{0};
+  std::atomic<int> test_drop_node_messages_{0};
 
   NodeMessageSink node_message_sink_;  // set before Start(), like the three below
   NickTakenSink nick_taken_sink_;
@@ -318,12 +343,19 @@ class ClusterNode {
   struct Message {
     std::string channel;
     std::string payload;
-    bool waits = false;           // for the answers (on this node's channel; the epoch unknown)
+    bool waits = false;           // for the answers (on this node's channel; the epoch unknown);
+                                  // cleared when they are in
     uint64_t after_command = 0;   // RedisLink::last_command_sent() when it came
     bool answers_asked = false;   // AfterAnswerTo was asked for it
   };
   std::deque<Message> waiting_;
   bool claiming_epoch_ = false;  // ClaimEpoch's answer is not in yet
+  // The id of the last /msg handled from this node's channel or inbox (none yet: the inbox is
+  // read from its start, other processes' messages skipped), and whether the inbox is to be read
+  // (from the link's drop until the read's answer; at the start, until the first): messages on
+  // this node's channel wait for it.
+  std::optional<cluster::InboxId> inbox_last_;
+  bool reading_inbox_ = true;
 };
 
 }  // namespace roomchat

@@ -20,7 +20,6 @@ namespace roomchat {
 namespace {
 
 constexpr uint64_t kGuestBlock = 1000;
-constexpr char kRoomChannelPrefix[] = "rc:ch:room:";
 // Entries kept for a part that is about to attach (they came between the subscription and the
 // part); past it the oldest go (a part joining that late replays nothing it could not have).
 constexpr size_t kMaxEarlyEntries = 1024;
@@ -28,19 +27,15 @@ constexpr size_t kMaxEarlyEntries = 1024;
 constexpr size_t kMaxRecentEntries = 16;
 constexpr size_t kMaxRecentBytes = 16 * 1024;
 
-// For the TEST_ hooks: whether one of `count`'s remaining events is taken (counted down).
-bool TakeOne(std::atomic<int>& count) {
+}  // namespace
+
+bool ClusterNode::TakeOne(std::atomic<int>& count) {
   return count.load(std::memory_order_relaxed) > 0 && count.fetch_sub(1) > 0;
 }
 
-// For TEST_FailPosts and TEST_FailReads: while `count` lasts, `command` is replaced by one Redis
-// answers with an error (neither a refusal nor NOSCRIPT: the link does not reconnect for it),
-// which fails in its place on the connection.
-void MaybeFailInPlace(std::atomic<int>& count, std::vector<std::string>* command) {
+void ClusterNode::MaybeFailInPlace(std::atomic<int>& count, std::vector<std::string>* command) {
   if (TakeOne(count)) *command = {"EVAL", "return redis.error_reply('TEST failed in place')", "0"};
 }
-
-}  // namespace
 
 uint64_t ClusterNode::NextGuestNumber() {
   bool ask = false;
@@ -200,7 +195,8 @@ void ClusterNode::OperateRoom(const cluster::RoomOp& op,
 
 void ClusterNode::SendPrivate(const std::string& to_key, const std::string& line, bool even_here,
                               Answer<absl::StatusOr<cluster::MsgRoute>> done) {
-  link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line, even_here),
+  link_->Command(cluster::MsgCommand({options_.node_id, incarnation_}, to_key, line, even_here,
+                                     cluster::InboxLimitsFor(options_.node_ttl)),
                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
                    done(cluster::ParseMsgReply(reply));
                  });
@@ -258,45 +254,6 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
   });
 }
 
-void ClusterNode::OnMessage(const std::string& channel, const std::string& payload) {
-  const bool own = channel == node_channel_;
-  // Entries heard before the node knows whether Redis lost its data wait for it too.
-  if (own || claiming_epoch_ || !waiting_.empty()) {
-    waiting_.push_back({channel, payload, own || claiming_epoch_, link_->last_command_sent()});
-    if (waiting_.size() == 1) HandleWaiting();
-    return;
-  }
-  OnSharedMessage(channel, payload);
-}
-
-void ClusterNode::OnSharedMessage(const std::string& channel, const std::string& payload) {
-  absl::string_view room_key = channel;
-  if (absl::ConsumePrefix(&room_key, kRoomChannelPrefix)) {
-    return OnRoomEntry(std::string(room_key), payload);
-  }
-  if (channel == cluster::kClusterChannel) return OnClusterMessage(payload);
-}
-
-void ClusterNode::HandleWaiting() {
-  while (!waiting_.empty()) {
-    Message& next = waiting_.front();
-    if (next.waits && !next.answers_asked) {
-      // Handled after the answers to every command sent before it came: Redis ran those first
-      // (a /nick that made a client here the message's target), and one node answers its
-      // client before any /msg reaches the new nick. (And the epoch's claim: OnMessage.)
-      next.answers_asked = true;
-      return link_->AfterAnswerTo(next.after_command, [this] { HandleWaiting(); });
-    }
-    Message message = std::move(next);
-    waiting_.pop_front();
-    if (message.channel == node_channel_) {
-      OnNodeMessage(message.payload);
-    } else {
-      OnSharedMessage(message.channel, message.payload);
-    }
-  }
-}
-
 void ClusterNode::ShowLastEntry(const std::string& room_key) {
   link_->Command({"XREVRANGE", cluster::HistoryKey(room_key), "+", "-", "COUNT", "1"},
                  [this, room_key](absl::StatusOr<RedisReply> reply) {
@@ -307,30 +264,6 @@ void ClusterNode::ShowLastEntry(const std::string& room_key) {
                    std::shared_ptr<RoomFeed> part = feed->second.part.lock();
                    if (part != nullptr) part->OnEntry(last->back());
                  });
-}
-
-void ClusterNode::OnNodeMessage(absl::string_view message) {
-  if (absl::ConsumePrefix(&message, "msg ")) {
-    // "msg <incarnation> <client> <line>": another process under this node id (taken over, or
-    // the one taking over) is not told what was meant for its client of the same number.
-    std::vector<absl::string_view> parts = absl::StrSplit(message, absl::MaxSplits(' ', 2));
-    uint64_t client = 0;
-    if (parts.size() == 3 && parts[0] == incarnation_ && node_message_sink_ &&
-        absl::SimpleAtoi(parts[1], &client)) {
-      node_message_sink_(client, std::string(parts[2]));
-    }
-  } else if (absl::ConsumePrefix(&message, "lose ") && nick_taken_sink_) {
-    nick_taken_sink_(std::string(message));
-  }
-}
-
-void ClusterNode::OnClusterMessage(absl::string_view message) {
-  // "login-failure <node> <address>": another node's failed password from that address.
-  if (!absl::ConsumePrefix(&message, "login-failure ")) return;  // e.g. "reaped <node>"
-  size_t space = message.find(' ');
-  if (space == absl::string_view::npos || !login_failure_sink_) return;
-  if (message.substr(0, space) == options_.node_id) return;  // counted here already
-  login_failure_sink_(std::string(message.substr(space + 1)));
 }
 
 void ClusterNode::ShareLoginFailure(const std::string& address) {

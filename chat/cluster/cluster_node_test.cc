@@ -151,7 +151,8 @@ TEST_F(ClusterNodeTest, ARestartedNodeFreesItsPreviousProcessAtOnce) {
 }
 
 // A private message names the process it is for: one published for an earlier (or later)
-// process under the same node id reaches none of this one's clients, whose ids start at 1 too.
+// process under the same node id reaches none of this one's clients, whose ids start at 1 too;
+// and it is delivered once, a gap before it noticed.
 TEST_F(ClusterNodeTest, PrivateMessagesReachOnlyTheProcessTheyAreFor) {
   absl::Mutex mu;
   std::vector<std::string> got;
@@ -160,15 +161,28 @@ TEST_F(ClusterNodeTest, PrivateMessagesReachOnlyTheProcessTheyAreFor) {
     got.push_back(absl::StrCat(client, " ", line));
   });
   ASSERT_TRUE(WaitForHeartbeats(*a, 1));
-  Do({"PUBLISH", NodeChannel("a"), "msg 0000-other 3 PRIV bob not for you"});
-  Do({"PUBLISH", NodeChannel("a"), absl::StrCat("msg ", a->incarnation(), " 3 PRIV bob hi")});
+  auto publish = [&](const std::string& id, const std::string& prev, const std::string& rest) {
+    Do({"PUBLISH", NodeChannel("a"), absl::StrCat("msg ", id, " ", prev, " ", rest)});
+  };
+  publish("1-0", "0-0", "0000-other 3 PRIV bob not for you");
+  publish("2-0", "1-0", absl::StrCat(a->incarnation(), " 3 PRIV bob hi"));
+  // A message is delivered once, in its inbox's order: one whose id is not past the last
+  // delivered (heard again, or read from the inbox after being heard) is not delivered again.
+  publish("2-0", "1-0", absl::StrCat(a->incarnation(), " 4 again"));
+  publish("1-9", "1-0", absl::StrCat(a->incarnation(), " 4 older"));
+  publish("3-0", "2-0", absl::StrCat(a->incarnation(), " 4 next"));
+  EXPECT_EQ(a->TEST_inbox_gaps(), 0u);
+  // One whose inbox entry came after another than the last delivered: that one was lost (its
+  // inbox trimmed it). It is counted and logged, and this one delivered.
+  publish("5-0", "4-0", absl::StrCat(a->incarnation(), " 4 after a gap"));
   absl::Time end = absl::Now() + kDeadline;
   for (bool done = false; !done && absl::Now() < end; absl::SleepFor(absl::Milliseconds(5))) {
     absl::MutexLock lock(&mu);
-    done = !got.empty();
+    done = got.size() >= 3;
   }
   absl::MutexLock lock(&mu);
-  EXPECT_EQ(got, std::vector<std::string>{"3 PRIV bob hi"});
+  EXPECT_EQ(got, (std::vector<std::string>{"3 PRIV bob hi", "4 next", "4 after a gap"}));
+  EXPECT_EQ(a->TEST_inbox_gaps(), 1u);
 }
 
 // After Redis lost its data and the node re-registered what it held against the epoch it knew,

@@ -36,6 +36,8 @@ constexpr char kReapBody[] = R"lua(
 local alive = redis.call('GET', KEYS[2])
 if alive and (ARGV[4] == '' or alive == ARGV[4]) then return -1 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) end
+-- Its /msgs were for clients of a process that is gone (node_inbox.h).
+redis.call('DEL', 'rc:inbox:' .. ARGV[1])
 local known = redis.call('SREM', KEYS[1], ARGV[1]) == 1
 -- A takeover registers the node at once: the nicks it claims next are reaped if it dies.
 if ARGV[4] ~= '' then redis.call('SADD', KEYS[1], ARGV[1]) end

@@ -7,8 +7,9 @@
 // costs the same for a node with ten thousand clients as for one with none.) For each of those
 // the node runs rc_reap, which, atomically: removes the dead node's members from their rooms,
 // posting a LEAVE entry in each room (so every other node's members see it through the room
-// channel), closes the rooms that emptied, frees the nicks it still owned, and forgets the node. Reaping twice is harmless (the second finds nothing); a node
-// whose key is back (it returned) is not reaped.
+// channel), closes the rooms that emptied, frees the nicks it still owned, deletes its inbox,
+// and forgets the node. Reaping twice is harmless (the second finds nothing); a node whose key
+// is back (it returned) is not reaped.
 //
 // Keys (<node> a node id, <room>/<nick> NameKey()s):
 //   rc:nodes                 SET of registered node ids
@@ -16,6 +17,7 @@
 //   rc:node:<node>           STRING its incarnation, PX 3/5 TTL
 //   rc:node:<node>:nicks     SET of <nick> it holds
 //   rc:node:<node>:members   SET of "<room> <nick>" it has in rooms
+//   rc:inbox:<node>          STREAM of the /msgs sent to its clients (node_inbox.h)
 //   rc:nick:<nick>           STRING "<node> <incarnation> <nick as given> <account or -> <address or ->
 //                            <client id>" (no expiry; held while rc:node:<node> is <incarnation>)
 //   rc:rooms                 ZSET of open <room>s

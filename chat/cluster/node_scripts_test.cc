@@ -26,6 +26,8 @@ namespace {
 
 using namespace testing_util;  // NOLINT: the test's own helpers
 
+constexpr InboxLimits kInbox{std::chrono::seconds(30), 1000};  // what rc_msg keeps of what it sends
+
 class NodeScriptsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -232,12 +234,13 @@ TEST_F(NodeScriptsTest, ANickIsHeldOnlyWhileItsNodeLives) {
   Reports node_a_heard;  // node a listens on its channel (rc_msg answers unavailable else)
   std::unique_ptr<RedisLink> node_a = StartLink(redis_.port(), node_a_heard);
   ASSERT_TRUE(SubscribeAndWait(*node_a, NodeChannel("a")));
-  absl::StatusOr<MsgRoute> route = ParseMsgReply(Ask(*link_, MsgCommand(b, "alice", "PRIV x")));
+  const std::vector<std::string> msg = MsgCommand(b, "alice", "PRIV x", false, kInbox);
+  absl::StatusOr<MsgRoute> route = ParseMsgReply(Ask(*link_, msg));
   ASSERT_TRUE(route.ok()) << route.status();
   EXPECT_EQ(*route, MsgRoute::kSent);
 
   Do({"DEL", NodeKey("a")});  // a died; nobody reaped it yet
-  route = ParseMsgReply(Ask(*link_, MsgCommand(b, "alice", "PRIV x")));
+  route = ParseMsgReply(Ask(*link_, msg));
   EXPECT_TRUE(HasErrorCode(route.status(), ErrorCode::kNoSuchNick)) << route.status();
   ASSERT_TRUE(Claim(b, "ALICE").ok());
   absl::StatusOr<RedisReply> held = Ask(*link_, {"GET", NickKey("alice")});

@@ -172,7 +172,7 @@ uint64_t RefusedAtSeq(const absl::Status& refusal) {
 }
 
 std::string RoomChannel(absl::string_view room_key) {
-  return absl::StrCat("rc:ch:room:", room_key);
+  return absl::StrCat(kRoomChannelPrefix, room_key);
 }
 std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
 std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:hist:", room_key); }

@@ -24,6 +24,7 @@ namespace roomchat {
 namespace cluster {
 
 // Keys and channels of the room whose NameKey() is `room_key`.
+inline constexpr char kRoomChannelPrefix[] = "rc:ch:room:";
 std::string RoomChannel(absl::string_view room_key);  // rc:ch:room:<room>
 std::string SeqKey(absl::string_view room_key);       // rc:seq:<room>: last_id, seq, retention_ms
 std::string HistoryKey(absl::string_view room_key);   // rc:hist:<room>: the stream

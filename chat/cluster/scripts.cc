@@ -191,12 +191,15 @@ end
 return out
 )lua";
 
-// KEYS[1] rc:nick:<to>; ARGV: node, to key, line, '1' to publish even to this node. Another node's
-// holder (or this one's, with '1') is sent
-// "msg <incarnation> <client> <line>": for the client that held the nick now, whatever it is
-// called when the message gets there, and only in the process that held it (a node id's channel
-// outlives a process a newer one took over; client ids start again in each). Unavailable when
-// the owner's node is not subscribed to its channel at that moment (pub/sub keeps nothing).
+// KEYS[1] rc:nick:<to>; ARGV: node, to key, line, '1' to publish even to this node, the inbox's
+// window (ms) and its entries at most. Another node's holder (or this one's, with '1') is sent
+// "<incarnation> <client> <line>": for the client that held the nick now, whatever it is called
+// when the message gets there, and only in the process that held it (a node id's channel
+// outlives a process a newer one took over; client ids start again in each). It goes into the
+// owner's inbox (node_inbox.h) after the inbox's last entry, and is published on the owner's
+// channel as "msg <inbox id> <that entry's id> <message>". Unavailable, and not kept, when the
+// owner's node is not subscribed to its channel at that moment: it would read it only when its
+// link is back, and the node may be dead.
 constexpr char kMsgScript[] = R"lua(
 local held = redis.call('GET', KEYS[1])
 local owner = live_holder(held)
@@ -205,10 +208,23 @@ if not owner or not client then
   return redis.error_reply('no-such-nick nobody is called ' .. ARGV[2])
 end
 if owner == ARGV[1] and ARGV[4] ~= '1' then return 'local' end
+local inbox = 'rc:inbox:' .. owner
+local before = redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 1)
+local prev = before[1] and before[1][1] or '0-0'
+local now = redis.call('TIME')
+local oldest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[5])
+local message = inc .. ' ' .. client .. ' ' .. ARGV[3]
+local id = redis.call('XADD', inbox, 'MINID', '~', string.format('%d', oldest), '*',
+                      'p', prev, 'm', message)
+redis.call('XTRIM', inbox, 'MAXLEN', '~', ARGV[6])
+redis.call('PEXPIRE', inbox, ARGV[5])
 local heard = redis.call('PUBLISH', 'rc:ch:node:' .. owner,
-                        'msg ' .. inc .. ' ' .. client .. ' ' .. ARGV[3])
+                        'msg ' .. id .. ' ' .. prev .. ' ' .. message)
 -- Nobody heard it (the owner's subscriber is reconnecting): the sender is told, not OK MSG.
-if heard == 0 then return redis.error_reply('unavailable the cluster is unavailable; try again') end
+if heard == 0 then
+  redis.call('XDEL', inbox, id)
+  return redis.error_reply('unavailable the cluster is unavailable; try again')
+end
 return 'sent'
 )lua";
 
@@ -323,8 +339,11 @@ std::vector<std::string> WhoCommand(const std::string& room_name) {
 }
 
 std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,
-                                    const std::string& line, bool even_here) {
-  return Evalsha(MsgScript(), {NickKey(to_key)}, {self.node, to_key, line, even_here ? "1" : "0"});
+                                    const std::string& line, bool even_here,
+                                    const InboxLimits& inbox) {
+  return Evalsha(MsgScript(), {NickKey(to_key)},
+                 {self.node, to_key, line, even_here ? "1" : "0",
+                  absl::StrCat(inbox.window.count()), absl::StrCat(inbox.max_entries)});
 }
 
 std::vector<std::string> GuestBlockCommand(uint64_t block, uint64_t floor) {

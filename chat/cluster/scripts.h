@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "chat/cluster/node_inbox.h"
 #include "chat/cluster/redis_link.h"
 
 namespace roomchat {
@@ -144,12 +145,14 @@ struct ClusterWho {
 absl::StatusOr<ClusterWho> ParseWhoReply(const absl::StatusOr<RedisReply>& reply);
 
 // ---- rc_msg: where nick `to_key`'s client is. Fails no-such-nick if nobody holds it; kLocal if
-// this node does (publishes nothing: deliver it here) unless `even_here`; else publishes
-// "msg <to_key> <line>" on the owner's NodeChannel() and answers kSent. `line` is the whole
-// protocol line to deliver (it may hold spaces, not LF). `even_here` sends it the way of the
-// room lines posted before it, so that it comes after them.
+// this node does (publishes nothing: deliver it here) unless `even_here`; else keeps it in the
+// owner's inbox, trimmed to `inbox` (node_inbox.h), publishes it on the owner's NodeChannel() and
+// answers kSent (Unavailable if that node heard nothing). `line` is the whole protocol line to
+// deliver (it may hold spaces, not LF). `even_here` sends it the way of the room lines posted
+// before it, so that it comes after them.
 std::vector<std::string> MsgCommand(const NodeIdentity& self, const std::string& to_key,
-                                    const std::string& line, bool even_here = false);
+                                    const std::string& line, bool even_here,
+                                    const InboxLimits& inbox);
 enum class MsgRoute { kLocal, kSent };
 absl::StatusOr<MsgRoute> ParseMsgReply(const absl::StatusOr<RedisReply>& reply);
 std::string NodeChannel(absl::string_view node);  // rc:ch:node:<node>

@@ -412,39 +412,6 @@ TEST_F(ScriptsTest, WhoListsEveryNodesMembersCaseInsensitively) {
       << missing.status();
 }
 
-TEST_F(ScriptsTest, MsgIsLocalSentToItsNodeOrRefused) {
-  ASSERT_TRUE(Nick(a_, "", "Alice").ok());
-  NickChange bob{"", "Bob", ""};
-  bob.client = 42;  // its id on node b, where the message goes whatever Bob is called by then
-  ASSERT_TRUE(ParseStatusReply(Run(NickCommand(b_, bob, kEntries))).ok());
-  Listen(NodeChannel("b"));
-  EXPECT_EQ(NodeChannel("b"), "rc:ch:node:b");
-  absl::StatusOr<MsgRoute> local = ParseMsgReply(Run(MsgCommand(a_, "alice", "PRIV x y")));
-  ASSERT_TRUE(local.ok()) << local.status();
-  EXPECT_EQ(*local, MsgRoute::kLocal);
-  const std::string line = "PRIVMSG Alice hello there, Bob";
-  absl::StatusOr<MsgRoute> sent = ParseMsgReply(Run(MsgCommand(a_, "bob", line)));
-  ASSERT_TRUE(sent.ok()) << sent.status();
-  EXPECT_EQ(*sent, MsgRoute::kSent);
-  EXPECT_EQ(Heard(NodeChannel("b"), 1),
-            std::vector<std::string>{absl::StrCat("msg inc-b 42 ", line)});  // not the local one
-  absl::StatusOr<MsgRoute> nobody = ParseMsgReply(Run(MsgCommand(a_, "carol", line)));
-  EXPECT_TRUE(HasErrorCode(nobody.status(), ErrorCode::kNoSuchNick)) << nobody.status();
-  // Even here: published on the holder's own node's channel, as to another node.
-  bob.client = 7;
-  ASSERT_TRUE(ParseStatusReply(Run(NickCommand(b_, bob, kEntries))).ok());
-  absl::StatusOr<MsgRoute> through = ParseMsgReply(Run(MsgCommand(b_, "bob", line, true)));
-  ASSERT_TRUE(through.ok()) << through.status();
-  EXPECT_EQ(*through, MsgRoute::kSent);
-  const std::vector<std::string> heard = Heard(NodeChannel("b"), 2);
-  ASSERT_EQ(heard.size(), 2u);
-  EXPECT_EQ(heard[1], absl::StrCat("msg inc-b 7 ", line));
-  // Nobody listens on node a's channel (its link is reconnecting, say): the message would be
-  // lost, so the sender is told.
-  absl::StatusOr<MsgRoute> unheard = ParseMsgReply(Run(MsgCommand(b_, "alice", line)));
-  EXPECT_TRUE(HasErrorCode(unheard.status(), ErrorCode::kUnavailable)) << unheard.status();
-}
-
 TEST_F(ScriptsTest, GuestNumbersComeInBlocks) {
   auto block_ending = [&](uint64_t floor) {
     absl::StatusOr<uint64_t> last = ParseIntegerReply(Run(GuestBlockCommand(1000, floor)));
