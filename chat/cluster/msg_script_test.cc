@@ -12,6 +12,7 @@
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/scripts.h"
+#include "chat/cluster/scripts_fixture.h"
 #include "chat/cluster/test_redis.h"
 #include "chat/protocol/protocol_error.h"
 #include "gtest/gtest.h"
@@ -25,23 +26,13 @@ using namespace testing_util;  // NOLINT: the test's own helpers
 constexpr size_t kEntries = 1000;
 constexpr InboxLimits kInbox{std::chrono::seconds(30), 1000};
 
-class MsgScriptTest : public ::testing::Test {
+class MsgScriptTest : public ScriptsFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok());
-    RedisLinkOptions options = DefaultOptions(redis_.port());
-    options.scripts = AllScripts();
-    link_ = StartLink(redis_.port(), reports_, &options);
+    ScriptsFixture::SetUp();
     listener_ = StartLink(redis_.port(), heard_);
-    ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
-    for (const NodeIdentity* node : {&a_, &b_}) {  // alive: a nick is held while its node is
-      ASSERT_TRUE(Run({"SET", NodeKey(node->node), node->incarnation}).ok());
-    }
   }
 
-  absl::StatusOr<RedisReply> Run(std::vector<std::string> argv) {
-    return Ask(*link_, std::move(argv));
-  }
   void Claim(const NodeIdentity& self, const std::string& nick, uint64_t client) {
     NickChange change{"", nick, ""};
     change.client = client;
@@ -69,11 +60,8 @@ class MsgScriptTest : public ::testing::Test {
     return page.ok() ? *page : InboxPage{};
   }
 
-  const NodeIdentity a_{"a", "inc-a"};
-  const NodeIdentity b_{"b", "inc-b"};
-  TestRedis redis_;
-  Reports reports_, heard_;
-  std::unique_ptr<RedisLink> link_, listener_;
+  Reports heard_;
+  std::unique_ptr<RedisLink> listener_;
 };
 
 TEST_F(MsgScriptTest, MsgIsLocalSentToItsNodeOrRefused) {

@@ -15,6 +15,7 @@
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/cluster/scripts_fixture.h"
 #include "chat/cluster/test_redis.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
@@ -28,23 +29,13 @@ using namespace testing_util;  // NOLINT: the test's own helpers
 
 constexpr size_t kEntries = 1000;
 
-class ScriptsTest : public ::testing::Test {
+class ScriptsTest : public ScriptsFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok());
-    RedisLinkOptions options = DefaultOptions(redis_.port());
-    options.scripts = AllScripts();
-    link_ = StartLink(redis_.port(), reports_, &options);
+    ScriptsFixture::SetUp();
     listener_ = StartLink(redis_.port(), heard_);
-    ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
-    for (const NodeIdentity* node : {&a_, &b_}) {  // alive: a nick is held while its node is
-      ASSERT_TRUE(Run({"SET", NodeKey(node->node), node->incarnation}).ok());
-    }
   }
 
-  absl::StatusOr<RedisReply> Run(std::vector<std::string> argv) {
-    return Ask(*link_, std::move(argv));
-  }
   absl::Status Nick(const NodeIdentity& self, const std::string& old_nick,
                     const std::string& new_nick, const std::string& room = "") {
     return ParseStatusReply(Run(NickCommand(self, {old_nick, new_nick, room}, kEntries)));
@@ -64,17 +55,6 @@ class ScriptsTest : public ::testing::Test {
   absl::Status Leave(const NodeIdentity& self, const std::string& room, const std::string& nick,
                      bool release = false) {
     return ParseStatusReply(Run(LeaveCommand(self, room, nick, release, kEntries)));
-  }
-  int64_t Integer(std::vector<std::string> argv) {
-    absl::StatusOr<RedisReply> reply = Run(std::move(argv));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    EXPECT_EQ(reply->type, RedisReply::Type::kInteger) << reply->str;
-    return reply.ok() ? reply->integer : -100;
-  }
-  std::string String(std::vector<std::string> argv) {
-    absl::StatusOr<RedisReply> reply = Run(std::move(argv));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? reply->str : "";
   }
   std::vector<std::string> Strings(std::vector<std::string> argv) {
     absl::StatusOr<RedisReply> reply = Run(std::move(argv));
@@ -113,11 +93,8 @@ class ScriptsTest : public ::testing::Test {
   }
   void Listen(const std::string& channel) { ASSERT_TRUE(SubscribeAndWait(*listener_, channel)); }
 
-  const NodeIdentity a_{"a", "inc-a"};
-  const NodeIdentity b_{"b", "inc-b"};
-  TestRedis redis_;
-  Reports reports_, heard_;
-  std::unique_ptr<RedisLink> link_, listener_;
+  Reports heard_;
+  std::unique_ptr<RedisLink> listener_;
 };
 
 TEST(ScriptRepliesTest, ErrorsBecomeProtocolErrors) {

@@ -24,6 +24,7 @@
 #include "chat/cluster/redis_link.h"
 #include "chat/cluster/room_channel.h"
 #include "chat/cluster/scripts.h"
+#include "chat/cluster/scripts_fixture.h"
 #include "chat/cluster/test_redis.h"
 #include "chat/protocol/names.h"
 #include "chat/protocol/protocol_error.h"
@@ -62,38 +63,8 @@ template <typename T>
   return IsError(result.status(), code, message);
 }
 
-class SettingsScriptsTest : public ::testing::Test {
+class SettingsScriptsTest : public ScriptsFixture {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok());
-    RedisLinkOptions options = DefaultOptions(redis_.port());
-    options.scripts = AllScripts();
-    link_ = StartLink(redis_.port(), reports_, &options);
-    ASSERT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
-    for (const NodeIdentity* node : {&a_, &b_}) {  // alive: a nick is held while its node is
-      ASSERT_TRUE(Run({"SET", NodeKey(node->node), node->incarnation}).ok());
-    }
-  }
-
-  absl::StatusOr<RedisReply> Run(std::vector<std::string> argv) {
-    return Ask(*link_, std::move(argv));
-  }
-  void Do(std::vector<std::string> argv) {
-    absl::StatusOr<RedisReply> reply = Run(argv);
-    ASSERT_TRUE(reply.ok()) << reply.status();
-    ASSERT_NE(reply->type, RedisReply::Type::kError) << argv[0] << ": " << reply->str;
-  }
-  int64_t Integer(std::vector<std::string> argv) {
-    absl::StatusOr<RedisReply> reply = Run(std::move(argv));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    EXPECT_EQ(reply->type, RedisReply::Type::kInteger) << reply->str;
-    return reply.ok() ? reply->integer : -100;
-  }
-  std::string String(std::vector<std::string> argv) {
-    absl::StatusOr<RedisReply> reply = Run(std::move(argv));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? reply->str : "";
-  }
   Texts List(std::vector<std::string> argv) {
     absl::StatusOr<RedisReply> reply = Run(std::move(argv));
     EXPECT_TRUE(reply.ok()) << reply.status();
@@ -258,16 +229,11 @@ class SettingsScriptsTest : public ::testing::Test {
     ASSERT_EQ(Settings("den"), Texts{});
   }
 
-  const NodeIdentity a_{"a", "inc-a"};
-  const NodeIdentity b_{"b", "inc-b"};
   const Client alice_{a_, "Alice", "", "127.0.0.1"};
   const Client bob_{b_, "Bob", "bob", "127.0.0.2"};
   const Client carol_{b_, "Carol", "", "127.0.0.3"};
   const Client dave_{a_, "Dave", "dave", "127.0.0.4"};
   const Client guest_{a_, "Guest42", "", "127.0.0.5"};
-  TestRedis redis_;
-  Reports reports_;
-  std::unique_ptr<RedisLink> link_;
 };
 
 }  // namespace cluster
