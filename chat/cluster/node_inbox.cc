@@ -11,7 +11,7 @@ namespace roomchat {
 namespace cluster {
 namespace {
 
-constexpr size_t kInboxMaxEntries = 100000;
+constexpr size_t kInboxMaxEntries = 10000;
 
 // "<incarnation> <client> <line>", as the inbox stores it, under `id`, after `prev`.
 absl::StatusOr<NodeMessage> ParseStoredMessage(const InboxId& id, absl::string_view prev,

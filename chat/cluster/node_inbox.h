@@ -36,7 +36,7 @@ struct InboxLimits {
   std::chrono::milliseconds window{0};  // none older (and the key goes as long after the last)
   size_t max_entries = 0;               // about this many at most (MAXLEN ~)
 };
-// A node's: twice its TTL (a node away longer has been reaped, its clients gone), and 100,000.
+// A node's: twice its TTL (a node away longer has been reaped, its clients gone), and 10,000.
 InboxLimits InboxLimitsFor(std::chrono::milliseconds node_ttl);
 
 // A stream id, "<ms>-<seq>", ordered as Redis orders them.
