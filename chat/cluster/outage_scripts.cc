@@ -49,7 +49,8 @@ return removed
 // room name, max stream entries, old nick key ('' none: the member it replaces, renamed with a
 // NICK unless another node's client holds that entry now or the room saw it LEAVE), old nick as
 // given, account key ('-' none), address ('-' unknown), client id, the epoch the node knew before
-// its link came up ('' none: nothing of its clients was ever in Redis).
+// its link came up ('' none: nothing of its clients was ever in Redis), '1' if the old nick's
+// entry is its winner's now (a login in the same room on this node: NICK, the entry kept).
 // Redis lost its data since then when rc:epoch is another: nobody saw the member go, so no JOIN
 // is posted (and a renamed member's room hears NICK, knowing the old nick); else the room's
 // other members saw a LEAVE (the node was reaped), or never saw the member: JOIN.
@@ -71,6 +72,11 @@ redis.call('SADD', 'rc:node:' .. node .. ':nicks', nick_key)
 if room == '' then return 0 end
 if redis.call('EXISTS', 'rc:room:' .. room) == 0 then open_room(room, ARGV[6]) end
 local members_key = 'rc:room:' .. room .. ':members'
+if renamed and ARGV[14] == '1' then
+  add_member(node, room, nick_key, nick, ARGV[7])
+  room_post(room, ARGV[7], node, 'NICK', ARGV[9] .. ' ' .. nick)
+  return 1
+end
 if renamed then
   -- The room knew it by the old nick (unless the winner of the nick is in the room and took
   -- the entry, or this node was reaped and the room saw it LEAVE): it hears NICK old new. After
@@ -129,7 +135,7 @@ std::vector<std::string> RegisterCommand(const NodeIdentity& self, const Registr
                   client.replaces.empty() ? "" : NameKey(client.replaces), client.replaces,
                   client.account.empty() ? "-" : client.account,
                   client.address.empty() ? "-" : client.address, absl::StrCat(client.client),
-                  known_epoch});
+                  known_epoch, client.entry_taken ? "1" : "0"});
 }
 
 }  // namespace cluster

@@ -68,7 +68,8 @@ if old_key ~= '' and old_key ~= new_key then
   if held_by(redis.call('GET', old_nick_key), mine) then redis.call('DEL', old_nick_key) end
   redis.call('SREM', KEYS[2], old_key)
 end
-if room ~= '' and old_key ~= '' then
+-- The same nick as given (a login to the nick the client holds): nothing for the room to hear.
+if room ~= '' and old_key ~= '' and old_nick ~= new_nick then
   local members_key = 'rc:room:' .. room .. ':members'
   if held_by(redis.call('HGET', members_key, old_key), node .. ' ') then
     redis.call('HDEL', members_key, old_key)

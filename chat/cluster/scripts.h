@@ -172,6 +172,9 @@ struct Registration {
   std::string replaces;    // see above; usually empty
   std::string account;     // its account key ('' a guest)
   std::string address;     // its IP address
+  // The entry of `replaces` in the room is its winner's now (a login in the same room on this
+  // node took the nick, and with it the entry): the room hears NICK, the entry stays.
+  bool entry_taken = false;
 };
 std::vector<std::string> PruneCommand(const NodeIdentity& self,
                                       const std::vector<Registration>& kept, size_t max_entries);

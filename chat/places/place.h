@@ -216,8 +216,9 @@ class Place : public Destination,
   void FinishPassword(Connection& member, absl::Status status);
   // The account wrong-password bookkeeping and answer.
   void LoginFailed(Connection& member, absl::string_view account);
-  // Someone logged in to `lost_nick`, which `member` held.
-  void LoseNick(Connection& member, const std::string& lost_nick);
+  // Someone logged in to `lost_nick`, which `member` held; the winner was in room `winner_room`
+  // (its key; '' the lobby).
+  void LoseNick(Connection& member, const std::string& lost_nick, const std::string& winner_room);
   // Tells the operator when --max_rooms or --max_room_members turned a client away.
   void LogIfLimit(const absl::Status& status);
   void LogDeparture(const Connection& member, const Departure& departure);
@@ -248,8 +249,9 @@ class Place : public Destination,
   void LoseClusterNick(Connection& member, const std::string& lost_nick,
                        const std::string& reason);
   // `member`, renamed from `lost_nick` to a guest nick here, claims it in Redis and takes its
-  // room membership under it (its room hears NICK old new).
-  void RegisterRenamed(Connection& member, const std::string& lost_nick);
+  // room membership under it (its room hears NICK old new). `entry_taken`: the winner of
+  // `lost_nick` is in this room and has its entry (cluster::Registration::entry_taken).
+  void RegisterRenamed(Connection& member, const std::string& lost_nick, bool entry_taken = false);
 
   // Const after construction.
   const PlaceContext context_;

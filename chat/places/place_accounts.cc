@@ -163,10 +163,11 @@ void Place::FinishLogin(Connection& member, const std::string& nick, const std::
 
 void Place::CompleteLogin(Connection& member, const std::string& nick,
                           const std::string& account) {
+  std::string winner_room = is_room() ? NameKey(room_name_) : "";
   absl::StatusOr<std::string> old_nick = context_.registry->LogIn(
-      member.id(), nick, account, [](std::string lost_nick) -> ClientTask {
-        return [lost_nick = std::move(lost_nick)](Place& here, Connection& holder) {
-          here.LoseNick(holder, lost_nick);
+      member.id(), nick, account, [winner_room](std::string lost_nick) -> ClientTask {
+        return [lost_nick = std::move(lost_nick), winner_room](Place& here, Connection& holder) {
+          here.LoseNick(holder, lost_nick, winner_room);
         };
       });
   if (!old_nick.ok()) return;  // it is leaving
@@ -179,7 +180,8 @@ void Place::CompleteLogin(Connection& member, const std::string& nick,
   if (*old_nick != nick && !in_cluster()) Announce(member.id(), replies::Nick(*old_nick, nick));
 }
 
-void Place::LoseNick(Connection& member, const std::string& lost_nick) {
+void Place::LoseNick(Connection& member, const std::string& lost_nick,
+                     const std::string& winner_room) {
   std::string now = context_.registry->NickOf(member.id());
   if (now.empty()) return;
   std::string before = member.nick();
@@ -187,7 +189,11 @@ void Place::LoseNick(Connection& member, const std::string& lost_nick) {
   member.set_account("");
   io_->Send(member, replies::Renamed(lost_nick, now,
                                      absl::StrCat("someone logged in to the account ", lost_nick)));
-  if (in_cluster()) return RegisterRenamed(member, before);
+  // In a cluster, a winner in this room took the entry under the nick with it (its login's
+  // claim moved it there): this member's room hears NICK, and the entry stays the winner's.
+  if (in_cluster()) {
+    return RegisterRenamed(member, before, is_room() && NameKey(room_name_) == winner_room);
+  }
   if (before != now) Announce(member.id(), replies::Nick(before, now));
 }
 

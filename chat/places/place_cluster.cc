@@ -291,12 +291,14 @@ void Place::LoseClusterNick(Connection& member, const std::string& lost_nick,
   RegisterRenamed(member, lost);
 }
 
-void Place::RegisterRenamed(Connection& member, const std::string& lost_nick) {
+void Place::RegisterRenamed(Connection& member, const std::string& lost_nick, bool entry_taken) {
   // Its room hears of it through Redis: NICK, or JOIN of the new nick when the old one's entry is
-  // gone (the winner took it).
-  context_.cluster->Register(cluster::Registration{
+  // gone (the winner took it on another node).
+  cluster::Registration registration{
       member.id(), member.nick(), is_room() ? NameKey(room_name_) : "", room_name_, lost_nick,
-      member.account(), PeerAddress(member.peer())});
+      member.account(), PeerAddress(member.peer())};
+  registration.entry_taken = entry_taken;
+  context_.cluster->Register(registration);
 }
 
 void Place::ClusterLogin(Connection& member, const std::string& nick,
