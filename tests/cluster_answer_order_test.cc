@@ -188,16 +188,12 @@ TEST_F(ClusterAnswerOrderTest, AMsgLostWithTheSubscriberConnectionIsReadFromTheI
   EXPECT_EQ(alice->Ask("/msg bob lost one"), "OK MSG bob");
   EXPECT_EQ(alice->Ask("/msg bob lost two"), "OK MSG bob");
   ASSERT_TRUE(WaitUntil([&] { return bobs_node.TEST_node_messages_to_drop() == 0; }));
-  testing_util::Reports reports;
-  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
-  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
-  ASSERT_TRUE(testing_util::Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok());
+  ASSERT_TRUE(testing_util::KillSubscriberConnections(redis_.port()));
   EXPECT_EQ(bob->Next(), "PRIV alice lost one");
   EXPECT_EQ(bob->Next(), "PRIV alice lost two");
   // Alice's node reconnects too: until it has, her /msg is refused, and not kept.
   EXPECT_EQ(AskUntil(*alice, "/msg bob after", "OK MSG"), "OK MSG bob");
   EXPECT_EQ(bob->Next(), "PRIV alice after");
-  probe->Stop();
 }
 
 }  // namespace

@@ -360,12 +360,8 @@ TEST_F(ClusterRecoveryTest, LinesMissedDuringABlipReachAQuietRoomAtOnce) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(alice_->Send(absl::StrCat("during ", i)).ok());
   for (int i = 0; i < 3; ++i) ASSERT_EQ(dave_->Next(), absl::StrCat("MSG r alice during ", i));
   ASSERT_TRUE(WaitUntil([&] { return bobs_node.TEST_room_entries_to_drop() == 0; }));
-  testing_util::Reports reports;
-  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
-  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
-  ASSERT_TRUE(testing_util::Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok());
+  ASSERT_TRUE(testing_util::KillSubscriberConnections(redis_.port()));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(bob_->Next(), absl::StrCat("MSG r alice during ", i));
-  probe->Stop();
 }
 
 // Redis came back from an older save (its epoch kept, its last entries lost): the room's seqs are
@@ -406,12 +402,9 @@ TEST_F(ClusterRecoveryTest, ARoomCreatedAgainIsNotSentTheOldRoomsLinesAfterABlip
   ASSERT_EQ(alice->Next(), "LEAVE r bob");
   ASSERT_EQ(alice->Ask("/leave"), "OK LEAVE r");
   EXPECT_EQ(AskUntil(*alice, "/create r", "OK CREATE"), "OK CREATE r");
-  testing_util::Reports reports;
-  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
-  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
   ClusterNode& alices_node = *nodes_[0]->TEST_cluster();
   const uint64_t connects = alices_node.TEST_link_connects();
-  ASSERT_TRUE(testing_util::Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok());
+  ASSERT_TRUE(testing_util::KillSubscriberConnections(redis_.port()));
   ASSERT_TRUE(WaitUntil([&] { return alices_node.TEST_link_connects() > connects; }));
   const uint64_t beats = alices_node.TEST_heartbeats();
   ASSERT_TRUE(WaitUntil([&] { return alices_node.TEST_heartbeats() > beats; }));
@@ -420,7 +413,6 @@ TEST_F(ClusterRecoveryTest, ARoomCreatedAgainIsNotSentTheOldRoomsLinesAfterABlip
     EXPECT_EQ(Answer(*alice, "/rooms"), (Lines{"ROOM r 1", "OK ROOMS 1"}))
         << "nothing of the old room";
   }
-  probe->Stop();
 }
 
 TEST_F(ClusterRecoveryTest, AProcessWhoseNodeIdWasTakenOverLeavesTheCluster) {

@@ -108,8 +108,8 @@ bool ClusterNode::DeliverNodeMessage(const cluster::NodeMessage& message) {
 void ClusterNode::ReadInbox() {
   link_->Command(cluster::InboxAfterCommand(options_.node_id, inbox_last_, kInboxPage),
                  [this](absl::StatusOr<RedisReply> reply) {
-                   absl::StatusOr<cluster::InboxPage> page = cluster::ParseInboxReply(reply);
                    if (!reply.ok()) return;  // the link dropped: read when it is back
+                   absl::StatusOr<cluster::InboxPage> page = cluster::ParseInboxReply(reply);
                    if (!page.ok()) {
                      LOG(ERROR) << "cluster: node " << options_.node_id
                                 << "'s inbox cannot be read (" << page.status().message()

@@ -134,6 +134,17 @@ inline bool PublishUntilHeard(RedisLink& link, const std::string& channel,
   return false;
 }
 
+// Has the Redis on `port` cut every subscriber connection (CLIENT KILL TYPE pubsub), as a reset
+// would: each node's link drops and reconnects. True once Redis answered.
+inline bool KillSubscriberConnections(int port) {
+  Reports reports;
+  std::unique_ptr<RedisLink> probe = StartLink(port, reports);
+  if (!reports.WaitForState(RedisLink::State::kConnected)) return false;
+  const bool killed = Ask(*probe, {"CLIENT", "KILL", "TYPE", "pubsub"}).ok();
+  probe->Stop();
+  return killed;
+}
+
 }  // namespace testing_util
 }  // namespace roomchat
 
