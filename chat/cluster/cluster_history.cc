@@ -10,9 +10,9 @@
 namespace roomchat {
 namespace {
 
-// Shared by the history scripts: what retention removed (the id just below the oldest entry kept
-// when that entry is not the room's first; every id when the stream is empty), and a walk over the
-// stream that keeps MSG entries only. KEYS[1] rc:hist:<room>, KEYS[2] rc:seq:<room>.
+// Shared by the history scripts: the retention's trim, what retention or the cap removed, and a
+// read of the lines. KEYS[1] rc:hist:<room> (the room's lines only: its events are in rc:ev), KEYS[2]
+// rc:seq:<room>.
 constexpr char kHistoryFunctions[] = R"lua(
 -- Entries older than the retention (ms, on Redis's clock; '0': none) go before any read, exactly:
 -- an idle room's stream is trimmed by its readers as by its writers (rc_post trims approximately).
@@ -23,25 +23,21 @@ local function trim_to_retention(hist, retention)
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('XTRIM', hist, 'MINID', string.format('%d-0', now_ms - keep_ms))
 end
+-- The id just below the oldest line kept when that line is not the room's first (lines_from, set
+-- by post()); every id when none is kept; 0 before the room's first line.
 local function trimmed_to(hist, seq_key)
+  local room = redis.call('HMGET', seq_key, 'last_id', 'lines_from')
+  if not room[2] then return 0 end
   local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
-  if #oldest == 0 then return tonumber(redis.call('HGET', seq_key, 'last_id') or '0') end
-  local seq, id = string.match(oldest[1][2][2], '^1 (%d+) (%d+) ')
-  if seq and tonumber(seq) > 1 then return tonumber(id) - 1 end
+  if #oldest == 0 then return tonumber(room[1] or '0') end
+  local id = tonumber(string.match(oldest[1][2][2], '^1 %d+ (%d+) ') or '0')
+  if id > tonumber(room[2]) then return id - 1 end
   return 0
 end
-local function walk(verb, hist, from, to, want)
+local function read_lines(verb, hist, from, to, want)
   local found = {}
-  while #found < want do
-    local batch = redis.call(verb, hist, from, to, 'COUNT', 256)
-    for _, item in ipairs(batch) do
-      local payload = item[2][2]
-      if string.match(payload, '^1 %d+ %d+ %-?%d+ %S+ MSG ') and #found < want then
-        table.insert(found, payload)
-      end
-    end
-    if #batch < 256 then break end
-    from = '(' .. batch[#batch][1]
+  for _, item in ipairs(redis.call(verb, hist, from, to, 'COUNT', want)) do
+    table.insert(found, item[2][2])
   end
   return found
 end
@@ -51,7 +47,7 @@ end
 // {last_id, trimmed_to, newest entries oldest first...}.
 constexpr char kNewestBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
-local found = walk('XREVRANGE', KEYS[1], ARGV[2], '-', tonumber(ARGV[1]))
+local found = read_lines('XREVRANGE', KEYS[1], ARGV[2], '-', ARGV[1])
 local reply = {string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'last_id') or '0')),
                string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for i = #found, 1, -1 do table.insert(reply, found[i]) end
@@ -62,7 +58,7 @@ return reply
 // {trimmed_to, oldest entries after it...}.
 constexpr char kAfterBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
-local found = walk('XRANGE', KEYS[1], ARGV[2], '+', tonumber(ARGV[1]))
+local found = read_lines('XRANGE', KEYS[1], ARGV[2], '+', ARGV[1])
 local reply = {string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for _, payload in ipairs(found) do table.insert(reply, payload) end
 return reply

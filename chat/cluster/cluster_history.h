@@ -1,12 +1,13 @@
 // ClusterHistory: a clustered room's history, read from its Redis stream (docs/CLUSTER.md,
-// "History"). Every entry of a room (lines and events) is appended to rc:hist:<room> by the script
-// that sequences it (rc_post), trimmed to --history_max_lines and --history_max_days; this class
-// reads the chat lines back for any node: a part's newest lines when it opens, pages of /history
-// and of a reconnect's since=. It writes nothing: Append() is for the single-node store.
+// "History"). Every chat line of a room is appended to rc:hist:<room> by the script that sequences
+// it (rc_post), trimmed to --history_max_lines and --history_max_days (its events go to a stream of
+// their own, and count against neither); this class reads the lines back for any node: a part's
+// newest lines when it opens, pages of /history and of a reconnect's since=. It writes nothing:
+// Append() is for the single-node store.
 //
 // Each read is one script run by EVALSHA on the node's link (rc_hist_newest for a room's newest
-// lines and for pages backwards, rc_hist_after for pages forwards), which walks the stream in batches and returns only MSG entries, so a page of N
-// lines is one round trip however many events lie between them.
+// lines and for pages backwards, rc_hist_after for pages forwards): one range read of the
+// stream, after trimming it to the retention, with what trimming removed.
 //
 // Thread contract: every method is safe from any thread; answers run on the link thread.
 #ifndef ROOMCHAT_CHAT_CLUSTER_CLUSTER_HISTORY_H_

@@ -47,6 +47,7 @@ class ClusterHistoryTest : public ::testing::Test {
     ASSERT_TRUE(Ask(*link_, {"HSET", cluster::SeqKey(room), "last_id", absl::StrCat(id), "seq",
                              absl::StrCat(seq_)})
                     .ok());
+    ASSERT_TRUE(Ask(*link_, {"HSETNX", cluster::SeqKey(room), "lines_from", absl::StrCat(id)}).ok());
   }
 
   // The texts of the room's newest lines as `history` reads them, and what it says was trimmed.
@@ -106,41 +107,70 @@ TEST_F(ClusterHistoryTest, LinesPastTheRetentionAreNeverReadBackFromAnIdleRoom) 
   EXPECT_EQ(left->integer, 1) << "trimmed from the stream, not only skipped";
 }
 
-// The stream's time to live, in ms (-1: none).
-int64_t Ttl(RedisLink& link, const std::string& room) {
-  absl::StatusOr<RedisReply> ttl = Ask(link, {"PTTL", cluster::HistoryKey(room)});
+// A key's time to live, in ms (-1: none).
+int64_t Ttl(RedisLink& link, const std::string& key) {
+  absl::StatusOr<RedisReply> ttl = Ask(link, {"PTTL", key});
   EXPECT_TRUE(ttl.ok());
   return ttl.ok() ? ttl->integer : 0;
 }
 
-// An event as the room scripts post it: post() with the retention left to the room's seq hash.
-absl::StatusOr<RedisReply> PostEvent(RedisLink& link, const std::string& room) {
-  return Ask(link, {"EVAL",
-                    absl::StrCat(cluster::kPostFunction,
-                                 "return post(KEYS[1], KEYS[2], ARGV[1], 1000, '', 'node-a', "
-                                 "'JOIN', 'bob')"),
-                    "2", cluster::SeqKey(room), cluster::HistoryKey(room),
-                    cluster::RoomChannel(room)});
+// Posts to `room` as rc_post does for a node with history kept for good, at most `max_entries`
+// per stream: `kind` MSG (a line, "<n>") or an event.
+void Post(RedisLink& link, const std::string& room, const std::string& kind, int n,
+          size_t max_entries) {
+  std::string body = kind == "MSG" ? cluster::ChatBody(1, "alice", absl::StrCat(n)) : "bob";
+  cluster::PostRequest post{room, "node-a", kind, std::move(body), max_entries, 0};
+  absl::StatusOr<RedisReply> reply = Ask(link, cluster::PostCommand(post));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_NE(reply->type, RedisReply::Type::kError) << reply->str;
 }
 
 TEST_F(ClusterHistoryTest, AStreamNobodyPostsToExpiresWithTheRetention) {
   const int64_t week_ms = int64_t{kMaxDays} * 24 * 3600 * 1000;
+  const std::string lines = cluster::HistoryKey("den");
+  const std::string events = cluster::EventsKey("den");
+  ASSERT_TRUE(Ask(*link_, {"HSET", cluster::RoomKey("den"), "name", "Den"}).ok());  // open
   cluster::PostRequest post{"den", "node-a", "MSG", cluster::ChatBody(1, "alice", "hi"), 1000,
                             week_ms};
   ASSERT_TRUE(Ask(*link_, cluster::PostCommand(post)).ok());
-  EXPECT_GT(Ttl(*link_, "den"), week_ms - 60 * 1000);
-  EXPECT_LE(Ttl(*link_, "den"), week_ms);
-  // An event (JOIN, LEAVE, ...) keeps the stream alive as long as a line would: the retention the
-  // room's last line gave, even on a stream it creates again.
-  ASSERT_TRUE(Ask(*link_, {"PERSIST", cluster::HistoryKey("den")}).ok());
-  ASSERT_TRUE(PostEvent(*link_, "den").ok());
-  EXPECT_GT(Ttl(*link_, "den"), week_ms - 60 * 1000);
-  // The age limit lifted: the stream stays.
-  post.retention_ms = 0;
+  EXPECT_GT(Ttl(*link_, lines), week_ms - 60 * 1000);
+  EXPECT_LE(Ttl(*link_, lines), week_ms);
+  // An event (JOIN, LEAVE, ...) keeps the events' stream alive as long as a line keeps the lines:
+  // the retention the room's last line gave.
+  post.kind = "JOIN";
+  post.body = "bob";
+  post.retention_ms = cluster::kNoHistory;  // the room's retention, as the room scripts post
   ASSERT_TRUE(Ask(*link_, cluster::PostCommand(post)).ok());
-  EXPECT_EQ(Ttl(*link_, "den"), -1);
-  ASSERT_TRUE(PostEvent(*link_, "den").ok());
-  EXPECT_EQ(Ttl(*link_, "den"), -1);
+  EXPECT_GT(Ttl(*link_, events), week_ms - 60 * 1000);
+  // The age limit lifted: both streams stay.
+  Post(*link_, "den", "MSG", 1, 1000);
+  EXPECT_EQ(Ttl(*link_, lines), -1);
+  Post(*link_, "den", "JOIN", 2, 1000);
+  EXPECT_EQ(Ttl(*link_, events), -1);
+}
+
+// Events go to a stream of their own: however many joins, leaves and renames a room sees (members
+// may make thousands within the flood limits), its lines stay within --history_max_lines and are
+// read in one range; and a room whose first entries were events has lost no line.
+TEST_F(ClusterHistoryTest, EventsNeitherPushLinesOutNorCountAsTrimmed) {
+  constexpr size_t kMaxLines = 10;
+  Post(*link_, "den", "JOIN", 0, kMaxLines);
+  for (int i = 1; i <= 5; ++i) Post(*link_, "den", "MSG", i, kMaxLines);
+  for (int i = 0; i < 500; ++i) Post(*link_, "den", "NICK", i, kMaxLines);
+  ClusterHistory forever(link_.get(), 0);
+  std::pair<std::vector<std::string>, uint64_t> newest = Newest(forever, "den");
+  EXPECT_EQ(newest.first, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(newest.second, 0u) << "no line was trimmed";
+  absl::StatusOr<RedisReply> events = Ask(*link_, {"XLEN", cluster::EventsKey("den")});
+  ASSERT_TRUE(events.ok());
+  EXPECT_LT(events->integer, 250) << "the events' stream has a cap too (approximate)";
+
+  // Lines past the cap are trimmed, and the reader is told.
+  for (int i = 6; i <= 400; ++i) Post(*link_, "den", "MSG", i, kMaxLines);
+  newest = Newest(forever, "den");
+  ASSERT_EQ(newest.first.size(), 10u);
+  EXPECT_EQ(newest.first.back(), "400");
+  EXPECT_GT(newest.second, 0u) << "the reader is told that older lines were removed";
 }
 
 }  // namespace

@@ -173,8 +173,9 @@ class ClusterNode {
   // not be posted (ErrorCode::kNotInRoom: Redis has the member out of the room).
   void Post(const std::string& room_key, const std::string& poster_key, const std::string& kind,
             std::string body, Answer<absl::StatusOr<uint64_t>> done);
-  // The room's entries with ids strictly between the two (at most `max`), from its stream: a
-  // part fills a hole in what it delivered (entries published while the link was down).
+  // The room's entries with ids strictly between the two (at most `max`, the newest), from its
+  // streams: a part fills a hole in what it delivered (entries published while the link was
+  // down).
   void ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id, size_t max,
                    Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done);
   // For tests: the next `count` room entries that arrive are dropped, as if published while the
@@ -262,9 +263,13 @@ class ClusterNode {
   void ReadInbox();
   // Handles waiting_ in order, up to a message on this node's channel whose answers are not in.
   void HandleWaiting();
-  // Hands the part of `room_key` the last entry of the room's stream, as if heard (it takes it
+  // Hands the part of `room_key` the last entry of the room's streams, as if heard (it takes it
   // as delivered already, or as the end of a hole to read).
   void ShowLastEntry(const std::string& room_key);
+  // ReadEntries (before_id 0: up to the newest), from both of the room's streams (its lines and
+  // its events), the lines' read failing in its place while TEST_FailReads lasts if `fail`.
+  void ReadNewest(const std::string& room_key, uint64_t after_id, uint64_t before_id, size_t max,
+                  bool fail, Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done);
   // Runs `send(true)` once the room's channel is subscribed; `send(false)` at once if the link is
   // down, or when it goes down before the subscription is confirmed.
   void WhenSubscribed(const std::string& room_key, std::function<void(bool subscribed)> send);

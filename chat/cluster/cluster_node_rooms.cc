@@ -255,15 +255,13 @@ void ClusterNode::DetachRoom(const std::string& room_key, const RoomFeed* feed) 
 }
 
 void ClusterNode::ShowLastEntry(const std::string& room_key) {
-  link_->Command({"XREVRANGE", cluster::HistoryKey(room_key), "+", "-", "COUNT", "1"},
-                 [this, room_key](absl::StatusOr<RedisReply> reply) {
-                   absl::StatusOr<std::vector<cluster::RoomEntry>> last =
-                       cluster::ParseEntriesReply(reply);
-                   auto feed = feeds_.find(room_key);
-                   if (!last.ok() || last->empty() || feed == feeds_.end()) return;
-                   std::shared_ptr<RoomFeed> part = feed->second.part.lock();
-                   if (part != nullptr) part->OnEntry(last->back());
-                 });
+  ReadNewest(room_key, 0, 0, 1, /*fail=*/false,
+             [this, room_key](absl::StatusOr<std::vector<cluster::RoomEntry>> last) {
+               auto feed = feeds_.find(room_key);
+               if (!last.ok() || last->empty() || feed == feeds_.end()) return;
+               std::shared_ptr<RoomFeed> part = feed->second.part.lock();
+               if (part != nullptr) part->OnEntry(last->back());
+             });
 }
 
 void ClusterNode::ShareLoginFailure(const std::string& address) {
@@ -275,13 +273,30 @@ void ClusterNode::ShareLoginFailure(const std::string& address) {
 void ClusterNode::ReadEntries(const std::string& room_key, uint64_t after_id, uint64_t before_id,
                               size_t max,
                               Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done) {
-  std::vector<std::string> command =
-      cluster::EntriesBetweenCommand(room_key, after_id, before_id, max);
-  MaybeFailInPlace(test_fail_reads_, &command);
-  link_->Command(std::move(command),
-                 [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-                   done(cluster::ParseEntriesReply(reply));
-                 });
+  ReadNewest(room_key, after_id, before_id, max, /*fail=*/true, std::move(done));
+}
+
+void ClusterNode::ReadNewest(const std::string& room_key, uint64_t after_id, uint64_t before_id,
+                             size_t max, bool fail,
+                             Answer<absl::StatusOr<std::vector<cluster::RoomEntry>>> done) {
+  std::vector<std::string> read_lines =
+      cluster::EntriesBetweenCommand(cluster::HistoryKey(room_key), after_id, before_id, max);
+  if (fail) MaybeFailInPlace(test_fail_reads_, &read_lines);
+  // The connection answers in order: the lines' answer is in when the events' comes (else the
+  // read fails, as with the link down).
+  auto lines = std::make_shared<absl::StatusOr<std::vector<cluster::RoomEntry>>>(
+      absl::UnavailableError("the lines were not read"));
+  link_->Command(std::move(read_lines), [lines](absl::StatusOr<RedisReply> reply) {
+    *lines = cluster::ParseEntriesReply(reply);
+  });
+  link_->Command(
+      cluster::EntriesBetweenCommand(cluster::EventsKey(room_key), after_id, before_id, max),
+      [lines, max, done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+        absl::StatusOr<std::vector<cluster::RoomEntry>> events = cluster::ParseEntriesReply(reply);
+        if (!lines->ok()) return done(lines->status());
+        if (!events.ok()) return done(events.status());
+        done(cluster::NewestOf(*std::move(*lines), *std::move(events), max));
+      });
 }
 
 void ClusterNode::OnRoomEntry(const std::string& room_key, const std::string& payload) {

@@ -50,8 +50,7 @@ for _, pair in ipairs(members) do
   local held = redis.call('HGET', members_key, nick)
   if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then
     redis.call('HDEL', members_key, nick)
-    post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, ARGV[3], '', ARGV[2],
-         'LEAVE', string.sub(held, #ARGV[1] + 2))
+    post(room, ARGV[3], '', ARGV[2], 'LEAVE', string.sub(held, #ARGV[1] + 2))
     close_if_empty(room)
   end
 end

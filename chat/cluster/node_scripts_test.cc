@@ -267,7 +267,9 @@ TEST_F(NodeScriptsTest, ARegistrationPostsAJoinOnlyWhereRedisKeptItsData) {
   Do({"SET", kEpochKey, "after"});
   Do({"HSET", RoomKey("r"), "name", "R"});
   ASSERT_TRUE(Ask(*link_, PostCommand({"r", "b", "MSG", "1 Bob hi", 1000, kNoHistory})).ok());
-  auto entries = [this] { return Integer({"XLEN", HistoryKey("r")}); };
+  auto entries = [this] {
+    return Integer({"XLEN", HistoryKey("r")}) + Integer({"XLEN", EventsKey("r")});
+  };
   ASSERT_EQ(entries(), 1);
   auto register_in_r = [&](const std::string& nick, const std::string& known_epoch) {
     Registration client;

@@ -1,6 +1,7 @@
 #include "chat/cluster/room_channel.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
@@ -14,19 +15,25 @@
 namespace roomchat {
 namespace cluster {
 
-// post(seq key, stream key, channel, max entries, retention ms, origin, kind, body),
-// open_room(room, name), expire_closed(seq key, stream key), close_if_empty(room) and
-// refuse_if_replaced(node, inc). The retention ('0': no age limit; '-1': no history, the stream
-// only bridges a node's outages; '': the room's, kept in its seq hash, which events use, '-1' for
-// a room without lines yet) trims the stream by age on Redis's clock and sets the stream to expire
-// that long after its newest entry. A room's retention goes from none to kept, never back: a
-// line from a node without history does not let the room's history go when it closes.
+// post(room, max entries, retention ms, origin, kind, body), open_room(room, name),
+// expire_closed(room), close_if_empty(room) and refuse_if_replaced(node, inc). A room's entries go
+// to two streams: its chat lines (MSG) to rc:hist:<room>, its history, and its events (JOIN, LEAVE,
+// NICK, ...) to rc:ev:<room>, so that events never push lines out of --history_max_lines and a
+// history read walks lines only; a part filling a hole reads both (EntriesBetweenCommands). The
+// retention ('0': no age limit; '-1': no history, the streams only bridge a node's outages; '': the
+// room's, kept in its seq hash, which events use, '-1' for a room without lines yet) trims the
+// stream written by age on Redis's clock and sets it to expire that long after its newest entry. A
+// room's retention goes from none to kept, never back: a line from a node without history does not
+// let the room's history go when it closes. The seq hash's lines_from is the id of the room's first
+// line: history reads tell from it whether older lines were trimmed.
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
-local function post(seq_key, hist_key, channel, max_entries, retention, origin, kind, body)
+local function post(room, max_entries, retention, origin, kind, body)
+  local seq_key = 'rc:seq:' .. room
+  local stream = (kind == 'MSG' and 'rc:hist:' or 'rc:ev:') .. room
   local t = redis.call('TIME')
   local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms')
+  local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms', 'lines_from')
   local id = math.max(tonumber(state[1] or '0') + 1, now_us)
   local seq = tonumber(state[2] or '0') + 1
   local kept_ms = tonumber(state[3] or '-1')
@@ -43,19 +50,24 @@ local function post(seq_key, hist_key, channel, max_entries, retention, origin, 
   local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
                               origin, kind, body)
   -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
-  redis.call('XADD', hist_key, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
+  redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
              'e', entry)
   redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq),
              'retention_ms', string.format('%d', keep_ms))
+  if kind == 'MSG' and not state[4] then
+    redis.call('HSET', seq_key, 'lines_from', string.format('%d', id))
+  end
   if keep_ms > 0 then
-    redis.call('XTRIM', hist_key, 'MINID', '~',
+    redis.call('XTRIM', stream, 'MINID', '~',
                string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
     -- The stream goes once its newest entry is past the retention, if nothing is posted by then.
-    redis.call('PEXPIRE', hist_key, keep_ms)
-  elseif kept_ms > 0 then
-    redis.call('PERSIST', hist_key)  -- an age limit set before and lifted since
+    redis.call('PEXPIRE', stream, keep_ms)
+  elseif kept_ms > 0 or kind ~= 'MSG' then
+    -- An age limit set before and lifted since; the events of a room opened again after it
+    -- closed (expire_closed).
+    redis.call('PERSIST', stream)
   end
-  redis.call('PUBLISH', channel, entry)
+  redis.call('PUBLISH', 'rc:ch:room:' .. room, entry)
   return {id, seq}
 end
 -- Opens `room` (called name): its hash and place in rc:rooms (its seq is kept for good again
@@ -68,11 +80,17 @@ local function open_room(room, name)
 end
 -- What a closed room leaves: its seq (seqs go on from it if the room opens again) outlives it by
 -- its retention, and by an hour at least: past any part of it still closing on a node (a node cut
--- off for longer resynchronizes, and takes seqs starting again). Its stream goes without history,
--- expires by the retention with one, and stays with history kept for good (0), as the seq does.
-local function expire_closed(seq_key, hist_key)
+-- off for longer resynchronizes, and takes seqs starting again). Its streams go without history;
+-- with history, its lines expire by the retention, and stay with history kept for good (0), as the
+-- seq does, and its events, which only bridge outages, go within the hour.
+local function expire_closed(room)
+  local seq_key, ev_key = 'rc:seq:' .. room, 'rc:ev:' .. room
   local keep_ms = tonumber(redis.call('HGET', seq_key, 'retention_ms') or '-1')
-  if keep_ms < 0 then redis.call('DEL', hist_key) end
+  if keep_ms < 0 then
+    redis.call('DEL', 'rc:hist:' .. room, ev_key)
+  else
+    redis.call('PEXPIRE', ev_key, 3600000, 'LT')
+  end
   if keep_ms == 0 then
     redis.call('PERSIST', seq_key)  -- a late line that made the room's history kept for good
   else
@@ -86,7 +104,7 @@ local function close_if_empty(room)
   if redis.call('HLEN', members_key) > 0 then return end
   redis.call('DEL', 'rc:room:' .. room, members_key)
   redis.call('ZREM', 'rc:rooms', room)
-  expire_closed('rc:seq:' .. room, 'rc:hist:' .. room)
+  expire_closed(room)
   local settings_key = 'rc:room:' .. room .. ':settings'
   if not redis.call('HGET', settings_key, 'owner') then
     redis.call('DEL', settings_key, 'rc:room:' .. room .. ':ops', 'rc:room:' .. room .. ':bans')
@@ -118,8 +136,8 @@ local function live_holder(held)
 end
 )lua";
 
-// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>, KEYS[3] rc:room:<room>
-// ARGV: channel, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation,
+// KEYS[1] rc:seq:<room>, KEYS[2] rc:hist:<room>, KEYS[3] rc:ev:<room>, KEYS[4] rc:room:<room>
+// ARGV: the room's key, max entries, retention ms ('0': none), origin, kind, body, origin's incarnation,
 // the poster's nick key ('': none). A process whose node id another took over posts nothing (its
 // clients' nicks may be others' now). A member Redis has out of the room (kicked, banned: its
 // node had not heard it yet) says nothing more there, as on one node: "not-in-room <the room's
@@ -130,13 +148,13 @@ constexpr char kPostBody[] = R"lua(
 local replaced = refuse_if_replaced(ARGV[4], ARGV[7])
 if replaced then return replaced end
 if ARGV[8] ~= '' then
-  if not held_by(redis.call('HGET', KEYS[3] .. ':members', ARGV[8]), ARGV[4] .. ' ') then
+  if not held_by(redis.call('HGET', KEYS[4] .. ':members', ARGV[8]), ARGV[4] .. ' ') then
     return redis.error_reply('not-in-room ' .. (redis.call('HGET', KEYS[1], 'seq') or '0') ..
                              ' the room no longer had you when this line reached it')
   end
 end
-local posted = post(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-if redis.call('EXISTS', KEYS[3]) == 0 then expire_closed(KEYS[1], KEYS[2]) end
+local posted = post(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+if redis.call('EXISTS', KEYS[4]) == 0 then expire_closed(ARGV[1]) end
 return posted
 )lua";
 const std::string& PostScript() {
@@ -176,14 +194,28 @@ std::string RoomChannel(absl::string_view room_key) {
 }
 std::string SeqKey(absl::string_view room_key) { return absl::StrCat("rc:seq:", room_key); }
 std::string HistoryKey(absl::string_view room_key) { return absl::StrCat("rc:hist:", room_key); }
+std::string EventsKey(absl::string_view room_key) { return absl::StrCat("rc:ev:", room_key); }
 std::string RoomKey(absl::string_view room_key) { return absl::StrCat("rc:room:", room_key); }
 
 std::string StreamId(uint64_t id) { return absl::StrCat(id / 1000, "-", id % 1000); }
 
-std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
+std::vector<std::string> EntriesBetweenCommand(absl::string_view stream_key, uint64_t after_id,
                                                uint64_t before_id, size_t max) {
-  return {"XREVRANGE", HistoryKey(room_key), absl::StrCat("(", StreamId(before_id)),
+  return {"XREVRANGE", std::string(stream_key),
+          before_id == 0 ? "+" : absl::StrCat("(", StreamId(before_id)),
           absl::StrCat("(", StreamId(after_id)), "COUNT", absl::StrCat(max)};
+}
+
+std::vector<RoomEntry> NewestOf(std::vector<RoomEntry> lines, std::vector<RoomEntry> events,
+                                size_t max) {
+  std::vector<RoomEntry> merged;
+  merged.reserve(lines.size() + events.size());
+  std::merge(std::make_move_iterator(lines.begin()), std::make_move_iterator(lines.end()),
+             std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()),
+             std::back_inserter(merged),
+             [](const RoomEntry& a, const RoomEntry& b) { return a.id < b.id; });
+  if (merged.size() > max) merged.erase(merged.begin(), merged.end() - max);
+  return merged;
 }
 
 absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<RedisReply>& reply) {
@@ -247,11 +279,12 @@ std::vector<std::string> PostCommand(const PostRequest& request) {
   static const std::string* const sha = new std::string(RedisLink::ScriptSha(PostScript()));
   return {"EVALSHA",
           *sha,
-          "3",
+          "4",
           SeqKey(request.room_key),
           HistoryKey(request.room_key),
+          EventsKey(request.room_key),
           RoomKey(request.room_key),
-          RoomChannel(request.room_key),
+          request.room_key,
           absl::StrCat(request.max_entries),
           std::move(retention),
           request.origin,

@@ -3,8 +3,9 @@
 //
 // Every line and event of a clustered room becomes an entry: Redis's rc_post script gives it the
 // room's next id (the single-node rule, max(last_id + 1, now in µs), on Redis's clock) and seq
-// (1, 2, 3, ... without holes), appends it to the room's stream and publishes it on the room's
-// channel, in one atomic step, so every node delivers a room's entries in one order.
+// (1, 2, 3, ... without holes), appends it to one of the room's two streams (its lines, its
+// history; its events) and publishes it on the room's channel, in one atomic step, so every node
+// delivers a room's entries in one order.
 //
 // Thread contract: pure functions and constants; safe from any thread.
 #ifndef ROOMCHAT_CHAT_CLUSTER_ROOM_CHANNEL_H_
@@ -27,7 +28,8 @@ namespace cluster {
 inline constexpr char kRoomChannelPrefix[] = "rc:ch:room:";
 std::string RoomChannel(absl::string_view room_key);  // rc:ch:room:<room>
 std::string SeqKey(absl::string_view room_key);       // rc:seq:<room>: last_id, seq, retention_ms
-std::string HistoryKey(absl::string_view room_key);   // rc:hist:<room>: the stream
+std::string HistoryKey(absl::string_view room_key);   // rc:hist:<room>: its lines (MSG)
+std::string EventsKey(absl::string_view room_key);    // rc:ev:<room>: its other entries
 std::string RoomKey(absl::string_view room_key);      // rc:room:<room>: while the room is open
 
 // One entry as published and stored: "1 <seq> <id> <time_ms> <origin> <kind> <body>", where the
@@ -88,14 +90,18 @@ inline constexpr int64_t kNoHistory = -1;
 // its reply is an array {id, seq}.
 std::vector<std::string> PostCommand(const PostRequest& request);
 
-// The argv of an XREVRANGE of room_key's stream for the entries with ids strictly between
-// `after_id` and `before_id`, at most `max` of them, the newest: a hole in what a part delivered,
-// filled (the newest, so that a part which delivered nothing, after_id 0, gets the hole before
-// `before_id` and not the stream's oldest entries).
-std::vector<std::string> EntriesBetweenCommand(absl::string_view room_key, uint64_t after_id,
+// The argv of an XREVRANGE of a room's stream (`stream_key`: HistoryKey or EventsKey) for the
+// entries with ids strictly between `after_id` and `before_id` (0: up to the newest), at most
+// `max` of them, the newest: a hole in what a part delivered, filled (the newest, so that a part
+// which delivered nothing, after_id 0, gets the hole before `before_id` and not the stream's
+// oldest entries). A hole is read from both streams, and their answers merged (NewestOf).
+std::vector<std::string> EntriesBetweenCommand(absl::string_view stream_key, uint64_t after_id,
                                                uint64_t before_id, size_t max);
 // Its reply's entries, oldest first (entries that do not parse are skipped).
 absl::StatusOr<std::vector<RoomEntry>> ParseEntriesReply(const absl::StatusOr<RedisReply>& reply);
+// The `max` newest of the entries of `lines` and `events`, oldest first.
+std::vector<RoomEntry> NewestOf(std::vector<RoomEntry> lines, std::vector<RoomEntry> events,
+                                size_t max);
 
 // The Lua function post(...) that rc_post and other scripts (the reaper's LEAVEs) share, and
 // rc_post's whole text (docs/CLUSTER.md has it annotated).

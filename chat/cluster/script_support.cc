@@ -15,8 +15,7 @@ namespace {
 // Functions the room scripts share, after rc_post's post() and its own helpers (held_by, ...).
 constexpr char kSharedFunctions[] = R"lua(
 local function room_post(room, max_entries, node, kind, body)
-  return post('rc:seq:' .. room, 'rc:hist:' .. room, 'rc:ch:room:' .. room, max_entries, '',
-              node, kind, body)
+  return post(room, max_entries, '', node, kind, body)
 end
 -- A room with a member keeps its seq for good (close_if_empty lets it expire). An entry of the
 -- nick's on another node (a dead node's, whose nick was free to claim, or one a login took the

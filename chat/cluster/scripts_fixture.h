@@ -14,6 +14,7 @@
 #include "chat/cluster/link_test_util.h"
 #include "chat/cluster/node_scripts.h"
 #include "chat/cluster/redis_link.h"
+#include "chat/cluster/room_channel.h"
 #include "chat/cluster/scripts.h"
 #include "chat/cluster/test_redis.h"
 #include "gtest/gtest.h"
@@ -53,6 +54,19 @@ class ScriptsFixture : public ::testing::Test {
     absl::StatusOr<RedisReply> reply = Run(std::move(argv));
     EXPECT_TRUE(reply.ok()) << reply.status();
     return reply.ok() ? reply->str : "";
+  }
+
+  // The room's entries in Redis, its lines' and its events' streams merged, oldest first.
+  std::vector<RoomEntry> Stored(const std::string& room) {
+    std::vector<RoomEntry> streams[2];
+    for (int i = 0; i < 2; ++i) {
+      const std::string key = i == 0 ? HistoryKey(room) : EventsKey(room);
+      absl::StatusOr<std::vector<RoomEntry>> read =
+          ParseEntriesReply(Run(EntriesBetweenCommand(key, 0, 0, 1000000)));
+      EXPECT_TRUE(read.ok()) << read.status();
+      if (read.ok()) streams[i] = *std::move(read);
+    }
+    return NewestOf(std::move(streams[0]), std::move(streams[1]), 1000000);
   }
 
   const NodeIdentity a_{"a", "inc-a"};

@@ -271,7 +271,7 @@ TEST_F(ScriptsTest, LeavePostsLeaveAndTheLastOneOutClosesTheRoom) {
   EXPECT_EQ(Integer({"EXISTS", RoomKey("den"), RoomMembersKey("den")}), 0);
   EXPECT_TRUE(Strings({"ZRANGE", kRoomsKey, "0", "-1"}).empty());
   EXPECT_EQ(String({"HGET", SeqKey("den"), "seq"}), "3");  // kept for the next lifetime
-  EXPECT_EQ(Integer({"EXISTS", HistoryKey("den")}), 0);   // no lines: nothing to keep
+  EXPECT_EQ(Integer({"EXISTS", HistoryKey("den"), EventsKey("den")}), 0);  // nothing to keep
 }
 
 // What a closed room leaves in Redis: without history nothing for good (its seq for an hour, for
@@ -295,10 +295,12 @@ TEST_F(ScriptsTest, AClosedRoomKeepsItsSeqAndStreamOnlyAsLongAsItsHistory) {
     ASSERT_EQ(Integer({"EXISTS", RoomKey(room.room)}), 0);
     const int64_t seq_ttl = Integer({"PTTL", SeqKey(room.room)});
     const int64_t stream_ttl = Integer({"PTTL", HistoryKey(room.room)});
+    const int64_t events_ttl = Integer({"PTTL", EventsKey(room.room)});
     if (room.retention_ms == kNoHistory) {
       EXPECT_GT(seq_ttl, kHourMs - 60 * 1000);
       EXPECT_LE(seq_ttl, kHourMs);
       EXPECT_EQ(stream_ttl, -2);  // gone
+      EXPECT_EQ(events_ttl, -2);
     } else if (room.retention_ms > 0) {
       EXPECT_GT(seq_ttl, kTwoDaysMs - 60 * 1000);
       EXPECT_LE(seq_ttl, kTwoDaysMs);
@@ -307,11 +309,23 @@ TEST_F(ScriptsTest, AClosedRoomKeepsItsSeqAndStreamOnlyAsLongAsItsHistory) {
       EXPECT_EQ(seq_ttl, -1);  // kept, as the stream
       EXPECT_EQ(stream_ttl, -1);
     }
-    // Opened again: its seqs go on (the MSG and the LEAVE were 1 and 2), its seq is kept again.
+    if (room.retention_ms != kNoHistory) {  // the events only bridged outages
+      EXPECT_GT(events_ttl, 0);
+      EXPECT_LE(events_ttl, kHourMs);
+    }
+    // Opened again: its seqs go on (the MSG and the LEAVE were 1 and 2), its seq is kept again,
+    // and its events as long as its lines.
     absl::StatusOr<Entered> again = Create(b_, "Bob", room.room);
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_EQ(again->seq, 2u);
     EXPECT_EQ(Integer({"PTTL", SeqKey(room.room)}), -1);
+    ASSERT_TRUE(Join(a_, "Alice", room.room).ok());
+    if (room.retention_ms > 0) {
+      EXPECT_GT(Integer({"PTTL", EventsKey(room.room)}), kTwoDaysMs - 60 * 1000);
+    } else {
+      EXPECT_EQ(Integer({"PTTL", EventsKey(room.room)}), -1);
+    }
+    ASSERT_TRUE(Leave(a_, room.room, "alice").ok());
     ASSERT_TRUE(Leave(b_, room.room, "bob").ok());
   }
 }
@@ -340,9 +354,13 @@ TEST_F(ScriptsTest, NothingAfterARoomClosedKeepsItsKeysForGood) {
   line.retention_ms = kNoHistory;
   ASSERT_TRUE(ParseStatusReply(Run(PostCommand(line))).ok());
   ASSERT_TRUE(Leave(a_, "attic", "alice").ok());
-  EXPECT_EQ(Integer({"XLEN", HistoryKey("attic")}), 3);  // both lines and the LEAVE
+  EXPECT_EQ(Integer({"XLEN", HistoryKey("attic")}), 2);  // both lines
   EXPECT_EQ(Integer({"PTTL", SeqKey("attic")}), -1);
   EXPECT_EQ(Integer({"PTTL", HistoryKey("attic")}), -1);
+  // Its events (the LEAVE) only bridge a node's outages: they go within the hour.
+  EXPECT_EQ(Integer({"XLEN", EventsKey("attic")}), 1);
+  EXPECT_GT(Integer({"PTTL", EventsKey("attic")}), 0);
+  EXPECT_LE(Integer({"PTTL", EventsKey("attic")}), 3600 * 1000);
 
   // A late line that makes a closed room's history kept for good keeps its seq too.
   line.room_key = "den";
