@@ -145,9 +145,11 @@ class ClusterNode {
   // ---- For the places; safe from any thread. Each answer runs on the link thread.
   template <typename T>
   using Answer = std::function<void(T)>;
-  // A guest number no other node hands out (from blocks taken in Redis; a random one, logged,
-  // while no block has come).
+  // A guest number no other node hands out, taken from blocks of numbers in Redis in a random
+  // order (a random one, logged, while no block has come).
   uint64_t NextGuestNumber();
+  // For tests: `number` is the next NextGuestNumber().
+  void TEST_PutGuestNumberNext(uint64_t number);
   void Nick(const cluster::NickChange& change, Answer<absl::Status> done);
   // Claims the client's nick and membership again (after a conflict renamed it).
   void Register(const cluster::Registration& client);
@@ -319,8 +321,9 @@ class ClusterNode {
   NickConflict nick_conflict_;
 
   absl::Mutex guest_mu_;
-  uint64_t guest_next_ ABSL_GUARDED_BY(guest_mu_) = 0;  // the next number of the block
-  uint64_t guest_end_ ABSL_GUARDED_BY(guest_mu_) = 0;   // one past the block's last
+  // The numbers left of the blocks taken, in a random order: the next is the last.
+  std::vector<uint64_t> guest_numbers_ ABSL_GUARDED_BY(guest_mu_);
+  uint64_t guest_end_ ABSL_GUARDED_BY(guest_mu_) = 0;  // one past the last block's last
   bool guest_asking_ ABSL_GUARDED_BY(guest_mu_) = false;
 
   // Owned by the link thread.

@@ -1,5 +1,6 @@
 // ClusterNode's API for the places: the scripts that make nicks and rooms cluster-wide, and the
 // routing of what arrives on the room and node channels (docs/CLUSTER.md).
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <utility>
@@ -42,10 +43,11 @@ uint64_t ClusterNode::NextGuestNumber() {
   uint64_t number = 0;
   {
     absl::MutexLock lock(&guest_mu_);
-    if (guest_next_ < guest_end_) {
-      number = guest_next_++;
+    if (!guest_numbers_.empty()) {
+      number = guest_numbers_.back();
+      guest_numbers_.pop_back();
       // Half the block gone: ask for the next one now, so a connect never waits for it.
-      ask = !guest_asking_ && guest_end_ - guest_next_ < kGuestBlock / 2;
+      ask = !guest_asking_ && guest_numbers_.size() < kGuestBlock / 2;
     }
   }
   if (ask) link_->RunInLinkThread([this] { TakeGuestBlock(); });
@@ -58,21 +60,41 @@ uint64_t ClusterNode::NextGuestNumber() {
   return number;
 }
 
+void ClusterNode::TEST_PutGuestNumberNext(uint64_t number) {
+  absl::MutexLock lock(&guest_mu_);
+  guest_numbers_.push_back(number);
+}
+
 void ClusterNode::TakeGuestBlock(bool even_if_left) {
   uint64_t floor = 0;
   {
     absl::MutexLock lock(&guest_mu_);
-    if (guest_asking_ || (!even_if_left && guest_end_ - guest_next_ >= kGuestBlock / 2)) return;
+    if (guest_asking_ || (!even_if_left && guest_numbers_.size() >= kGuestBlock / 2)) return;
     guest_asking_ = true;
     floor = guest_end_;
   }
   link_->Command(cluster::GuestBlockCommand(kGuestBlock, floor),
-                 [this](absl::StatusOr<RedisReply> reply) {
+                 [this, even_if_left](absl::StatusOr<RedisReply> reply) {
                    absl::StatusOr<uint64_t> last = cluster::ParseIntegerReply(reply);
+                   if (!last.ok()) {
+                     absl::MutexLock lock(&guest_mu_);
+                     guest_asking_ = false;
+                     return;  // asked again when the link is back
+                   }
+                   // In no order one could read off a WELCOME: a user on another node who took
+                   // the next numbers with /nick would rename newcomers here one by one.
+                   std::vector<uint64_t> block;
+                   block.reserve(kGuestBlock + kGuestBlock / 2);
+                   for (uint64_t n = *last - kGuestBlock + 1; n <= *last; ++n) block.push_back(n);
+                   std::shuffle(block.begin(), block.end(), absl::BitGen());
                    absl::MutexLock lock(&guest_mu_);
                    guest_asking_ = false;
-                   if (!last.ok()) return;  // asked again when the link is back
-                   guest_next_ = *last - kGuestBlock + 1;
+                   // What is left of the last block goes first (taken from the back), unless
+                   // Redis lost its data: other nodes may be handed those numbers again.
+                   if (!even_if_left) {
+                     block.insert(block.end(), guest_numbers_.begin(), guest_numbers_.end());
+                   }
+                   guest_numbers_.swap(block);
                    guest_end_ = *last + 1;
                  });
 }

@@ -3,6 +3,7 @@
 // freed), and a node restarted under the same id frees its previous process's state at once.
 #include "chat/cluster/cluster_node.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -153,6 +154,32 @@ TEST_F(ClusterNodeTest, ARestartedNodeFreesItsPreviousProcessAtOnce) {
 // A private message names the process it is for: one published for an earlier (or later)
 // process under the same node id reaches none of this one's clients, whose ids start at 1 too;
 // and it is delivered once, a gap before it noticed.
+// Guest numbers come from blocks of 1000 that Redis hands out (the first node's is 1 to 1000), in
+// a random order: someone who reads one off a WELCOME cannot take the next few with /nick on
+// another node and have each newcomer here renamed again and again.
+TEST_F(ClusterNodeTest, AGuestBlocksNumbersComeInARandomOrder) {
+  std::unique_ptr<ClusterNode> a = StartNode("a");
+  constexpr uint64_t kRandomBeforeABlock = 1000000000;
+  uint64_t first = kRandomBeforeABlock;
+  const absl::Time end = absl::Now() + kDeadline;
+  while (first >= kRandomBeforeABlock && absl::Now() < end) {
+    first = a->NextGuestNumber();
+    if (first >= kRandomBeforeABlock) absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_LT(first, kRandomBeforeABlock) << "no block came";
+  std::vector<uint64_t> taken = {first};
+  for (int i = 1; i < 1000; ++i) taken.push_back(a->NextGuestNumber());
+  std::vector<uint64_t> sorted = taken;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<uint64_t> block(1000);
+  for (uint64_t i = 0; i < block.size(); ++i) block[i] = i + 1;
+  EXPECT_EQ(sorted, block) << "the first block, each number once";
+  EXPECT_NE(taken, block) << "not in order";
+  int next_is_one_more = 0;
+  for (size_t i = 1; i < taken.size(); ++i) next_is_one_more += taken[i] == taken[i - 1] + 1;
+  EXPECT_LT(next_is_one_more, 20) << "about one in a thousand by chance";
+}
+
 TEST_F(ClusterNodeTest, PrivateMessagesReachOnlyTheProcessTheyAreFor) {
   absl::Mutex mu;
   std::vector<std::string> got;
