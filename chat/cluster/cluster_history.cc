@@ -24,20 +24,33 @@ local function trim_to_retention(hist, retention)
   redis.call('XTRIM', hist, 'MINID', string.format('%d-0', now_ms - keep_ms))
 end
 -- The id just below the oldest line kept when that line is not the room's first (lines_from, set
--- by post()); every id when none is kept; 0 before the room's first line.
+-- by post()); every id when none is kept; 0 before the room's first line. A room no line was
+-- posted to since its stream held its events too (an older build) is judged as then: trimmed if
+-- its oldest entry is not seq 1.
 local function trimmed_to(hist, seq_key)
   local room = redis.call('HMGET', seq_key, 'last_id', 'lines_from')
-  if not room[2] then return 0 end
   local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
-  if #oldest == 0 then return tonumber(room[1] or '0') end
-  local id = tonumber(string.match(oldest[1][2][2], '^1 %d+ (%d+) ') or '0')
-  if id > tonumber(room[2]) then return id - 1 end
+  if #oldest == 0 then return room[2] and tonumber(room[1] or '0') or 0 end
+  local seq, id = string.match(oldest[1][2][2], '^1 (%d+) (%d+) ')
+  if not id then return 0 end
+  local first = room[2] and tonumber(room[2]) or (tonumber(seq) > 1 and 1 or tonumber(id))
+  if tonumber(id) > first then return tonumber(id) - 1 end
   return 0
 end
+-- Up to `want` lines from `from` towards `to`: one range read. (A stream an older build wrote
+-- holds events among its lines: they are skipped, and the read goes on past them.)
 local function read_lines(verb, hist, from, to, want)
-  local found = {}
-  for _, item in ipairs(redis.call(verb, hist, from, to, 'COUNT', want)) do
-    table.insert(found, item[2][2])
+  local found, ask = {}, want
+  while #found < want do
+    local batch = redis.call(verb, hist, from, to, 'COUNT', ask)
+    for _, item in ipairs(batch) do
+      if #found < want and string.match(item[2][2], '^1 %d+ %d+ %-?%d+ %S+ MSG ') then
+        table.insert(found, item[2][2])
+      end
+    end
+    if #batch < ask then break end
+    from = '(' .. batch[#batch][1]
+    ask = 256
   end
   return found
 end
@@ -47,7 +60,7 @@ end
 // {last_id, trimmed_to, newest entries oldest first...}.
 constexpr char kNewestBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
-local found = read_lines('XREVRANGE', KEYS[1], ARGV[2], '-', ARGV[1])
+local found = read_lines('XREVRANGE', KEYS[1], ARGV[2], '-', tonumber(ARGV[1]))
 local reply = {string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'last_id') or '0')),
                string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for i = #found, 1, -1 do table.insert(reply, found[i]) end
@@ -58,7 +71,7 @@ return reply
 // {trimmed_to, oldest entries after it...}.
 constexpr char kAfterBody[] = R"lua(
 trim_to_retention(KEYS[1], ARGV[3])
-local found = read_lines('XRANGE', KEYS[1], ARGV[2], '+', ARGV[1])
+local found = read_lines('XRANGE', KEYS[1], ARGV[2], '+', tonumber(ARGV[1]))
 local reply = {string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for _, payload in ipairs(found) do table.insert(reply, payload) end
 return reply

@@ -173,5 +173,37 @@ TEST_F(ClusterHistoryTest, EventsNeitherPushLinesOutNorCountAsTrimmed) {
   EXPECT_GT(newest.second, 0u) << "the reader is told that older lines were removed";
 }
 
+// A room's stream as a build before the events' own stream wrote it: its events among its lines,
+// no lines_from in its seq hash. Its lines are still read (past the events), and what was trimmed
+// is still told (by the old rule: the oldest entry is not seq 1), before and after a new line.
+TEST_F(ClusterHistoryTest, AStreamAnOlderBuildWroteIsReadAsBefore) {
+  for (uint64_t first_seq : {uint64_t{1}, uint64_t{50}}) {
+    SCOPED_TRACE(first_seq);
+    const std::string room = absl::StrCat("old", first_seq);
+    const uint64_t base = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) - 1000000;
+    uint64_t seq = first_seq;
+    for (int i = 0; i < 600; ++i, ++seq) {
+      const bool line = i % 100 == 1;  // a line among 99 events
+      cluster::RoomEntry entry{seq, base + seq, 1, "node-a", line ? "MSG" : "NICK",
+                               line ? cluster::ChatBody(1, "alice", absl::StrCat(i)) : "a b"};
+      ASSERT_TRUE(Ask(*link_, {"XADD", cluster::HistoryKey(room), cluster::StreamId(entry.id),
+                               "e", cluster::FormatRoomEntry(entry)})
+                      .ok());
+    }
+    ASSERT_TRUE(Ask(*link_, {"HSET", cluster::SeqKey(room), "last_id", absl::StrCat(base + seq - 1),
+                             "seq", absl::StrCat(seq - 1), "retention_ms", "0"})
+                    .ok());
+    ClusterHistory forever(link_.get(), 0);
+    std::pair<std::vector<std::string>, uint64_t> newest = Newest(forever, room);
+    EXPECT_EQ(newest.first, (std::vector<std::string>{"1", "101", "201", "301", "401", "501"}));
+    const bool trimmed = first_seq > 1;
+    EXPECT_EQ(newest.second > 0, trimmed);
+    Post(*link_, room, "MSG", 600, 10000);
+    newest = Newest(forever, room);
+    EXPECT_EQ(newest.first.back(), "600");
+    EXPECT_EQ(newest.second > 0, trimmed) << "the same after a new line";
+  }
+}
+
 }  // namespace
 }  // namespace roomchat

@@ -69,12 +69,15 @@ void ClusterNode::TakeGuestBlock(bool even_if_left) {
   uint64_t floor = 0;
   {
     absl::MutexLock lock(&guest_mu_);
+    // Redis lost its data: what is left may be handed out again elsewhere. (A block on its way,
+    // asked for after the loss, comes from above this node's numbers: it is kept.)
+    if (even_if_left) guest_numbers_.clear();
     if (guest_asking_ || (!even_if_left && guest_numbers_.size() >= kGuestBlock / 2)) return;
     guest_asking_ = true;
     floor = guest_end_;
   }
   link_->Command(cluster::GuestBlockCommand(kGuestBlock, floor),
-                 [this, even_if_left](absl::StatusOr<RedisReply> reply) {
+                 [this](absl::StatusOr<RedisReply> reply) {
                    absl::StatusOr<uint64_t> last = cluster::ParseIntegerReply(reply);
                    if (!last.ok()) {
                      absl::MutexLock lock(&guest_mu_);
@@ -89,11 +92,8 @@ void ClusterNode::TakeGuestBlock(bool even_if_left) {
                    std::shuffle(block.begin(), block.end(), absl::BitGen());
                    absl::MutexLock lock(&guest_mu_);
                    guest_asking_ = false;
-                   // What is left of the last block goes first (taken from the back), unless
-                   // Redis lost its data: other nodes may be handed those numbers again.
-                   if (!even_if_left) {
-                     block.insert(block.end(), guest_numbers_.begin(), guest_numbers_.end());
-                   }
+                   // What is left of the last block goes first (taken from the back).
+                   block.insert(block.end(), guest_numbers_.begin(), guest_numbers_.end());
                    guest_numbers_.swap(block);
                    guest_end_ = *last + 1;
                  });

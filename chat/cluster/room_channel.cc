@@ -55,7 +55,15 @@ local function post(room, max_entries, retention, origin, kind, body)
   redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq),
              'retention_ms', string.format('%d', keep_ms))
   if kind == 'MSG' and not state[4] then
-    redis.call('HSET', seq_key, 'lines_from', string.format('%d', id))
+    -- The room's first line; on a stream a build before the events' own stream wrote (its
+    -- events among its lines), its oldest entry's id, or 1 if entries before it were trimmed.
+    local from = id
+    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+    local old_seq, old_id = string.match(oldest[2][2], '^1 (%d+) (%d+) ')
+    if old_id and tonumber(old_id) < id then
+      from = tonumber(old_seq) > 1 and 1 or tonumber(old_id)
+    end
+    redis.call('HSET', seq_key, 'lines_from', string.format('%d', from))
   end
   if keep_ms > 0 then
     redis.call('XTRIM', stream, 'MINID', '~',
@@ -89,7 +97,8 @@ local function expire_closed(room)
   if keep_ms < 0 then
     redis.call('DEL', 'rc:hist:' .. room, ev_key)
   else
-    redis.call('PEXPIRE', ev_key, 3600000, 'LT')
+    local ttl = redis.call('PTTL', ev_key)  -- (PEXPIRE's LT needs Redis 7)
+    if ttl == -1 or ttl > 3600000 then redis.call('PEXPIRE', ev_key, 3600000) end
   end
   if keep_ms == 0 then
     redis.call('PERSIST', seq_key)  -- a late line that made the room's history kept for good
