@@ -166,9 +166,12 @@ void Server::ConnectClusterSinks() {
   cluster_->SetNickTakenSink([this](const std::string& nick_key) {
     ClientId holder = registry_.IdOf(nick_key);
     if (holder == 0) return;  // gone meanwhile
+    // Named as the holder had it, as one node names it (the key is the nick in lower case).
+    std::string shown = registry_.NickOf(holder);
+    if (shown.empty()) shown = nick_key;
     registry_.RunWhereClientIs(
         holder, Place::ClusterNickLost(nick_key, absl::StrCat("someone logged in to the account ",
-                                                              nick_key)));
+                                                              shown)));
   });
 }
 

@@ -79,6 +79,21 @@ TEST_F(ClusterAccountsTest, AnAccountRegisteredOnOneNodeIsOneOnEveryNode) {
   EXPECT_FALSE(RenamedTo(bob->Next(), "alice").empty());
 }
 
+// The holder a login elsewhere renames is told the account as it held the nick, as one node tells
+// it (not by its key, the nick in lower case).
+TEST_F(ClusterAccountsTest, TheRenamedHolderHearsTheAccountAsItHeldIt) {
+  auto holder = On(0, "Alice");
+  auto other = On(1, "bob");
+  ASSERT_TRUE(holder && other);
+  EXPECT_EQ(holder->Ask(absl::StrCat("/register ", kPassword)), "OK REGISTER Alice");
+  EXPECT_EQ(other->Ask(absl::StrCat("/login alice ", kPassword)), "OK LOGIN alice");
+  std::vector<std::string> renamed = absl::StrSplit(holder->Next(), absl::MaxSplits(' ', 3));
+  ASSERT_EQ(renamed.size(), 4u);
+  EXPECT_EQ(renamed[0], "RENAMED");
+  EXPECT_EQ(renamed[1], "Alice");
+  EXPECT_EQ(renamed[3], "someone logged in to the account Alice");
+}
+
 TEST_F(ClusterAccountsTest, ALoginInARoomIsANickChangeForEveryNode) {
   auto alice = On(0, "alice");
   ASSERT_TRUE(alice);
