@@ -306,6 +306,9 @@ class Room final : public Place, public RoomFeed {
   };
   std::deque<DeliveredAhead> delivered_ahead_;
   absl::flat_hash_set<std::string> announced_leaves_;  // nick keys, see AnnounceLeaveDuringOutage
+  // Nick keys of members here whose LEAVE a hole read passed over (still here): nor is their JOIN
+  // shown here when the node registers them again.
+  absl::flat_hash_set<std::string> hidden_leaves_;
   // The members here by the nick key the room's entries know them by, both ways (StreamMember).
   absl::flat_hash_map<std::string, ClientId> stream_members_;
   absl::flat_hash_map<ClientId, std::string> stream_nicks_;

@@ -210,6 +210,12 @@ size_t Room::DeliverHole(const std::vector<cluster::RoomEntry>& read, uint64_t h
     const bool still_here = (entry.kind == "LEAVE" || entry.kind == "JOIN") &&
                             io().Find(context().registry->IdOf(entry.body)) != nullptr;
     if (failed_here || still_here) {
+      // Its JOIN, when it comes after this hole (the node registering it again), is not shown
+      // either: its node-mates here never saw it go.
+      if (still_here && entry.kind == "LEAVE" && hidden_leaves_.size() < kRecentEntries) {
+        hidden_leaves_.insert(NameKey(entry.body));
+      }
+      if (still_here && entry.kind == "JOIN") hidden_leaves_.erase(NameKey(entry.body));
       PassInOrder(entry);
       RunAfterEntries(entry.seq);
       // Redis ran it after all: /history and since= here answer what Redis holds.
@@ -285,8 +291,13 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
   }
   if (only == nullptr) TrackNicks(entry, ours);
   if (entry.kind == "JOIN") {
-    // A member here registered again after an outage is not told of its own JOIN.
+    // A member here registered again after an outage is not told of its own JOIN; nor are the
+    // others here, if they were not shown its LEAVE (DeliverHole).
     ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;
+    if (only == nullptr && hidden_leaves_.erase(NameKey(entry.body)) > 0 && joined != kNobody &&
+        io().Find(joined) != nullptr) {
+      return;
+    }
     return send(joined, replies::Join(room_name(), entry.body));
   }
   if (entry.kind == "LEAVE") {
