@@ -23,18 +23,16 @@ local function trim_to_retention(hist, retention)
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('XTRIM', hist, 'MINID', string.format('%d-0', now_ms - keep_ms))
 end
--- The id just below the oldest line kept when that line is not the room's first (lines_from, set
--- by post()); every id when none is kept; 0 before the room's first line. A room no line was
--- posted to since its stream held its events too (an older build) is judged as then: trimmed if
--- its oldest entry is not seq 1.
+-- The id of the last line trimming removed: the one before the oldest line kept (its field p; 0
+-- when it is the room's first); the room's last line when none is kept. An entry an older build
+-- wrote has no p: trimmed, as that build judged it, if it is not seq 1 (the id just below it).
 local function trimmed_to(hist, seq_key)
-  local room = redis.call('HMGET', seq_key, 'last_id', 'lines_from')
   local oldest = redis.call('XRANGE', hist, '-', '+', 'COUNT', 1)
-  if #oldest == 0 then return room[2] and tonumber(room[1] or '0') or 0 end
-  local seq, id = string.match(oldest[1][2][2], '^1 (%d+) (%d+) ')
-  if not id then return 0 end
-  local first = room[2] and tonumber(room[2]) or (tonumber(seq) > 1 and 1 or tonumber(id))
-  if tonumber(id) > first then return tonumber(id) - 1 end
+  if #oldest == 0 then return tonumber(redis.call('HGET', seq_key, 'last_line') or '0') end
+  local fields = oldest[1][2]
+  if fields[3] == 'p' then return tonumber(fields[4]) end
+  local seq, id = string.match(fields[2], '^1 (%d+) (%d+) ')
+  if seq and tonumber(seq) > 1 then return tonumber(id) - 1 end
   return 0
 end
 -- Up to `want` lines from `from` towards `to`: one range read. (A stream an older build wrote

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -42,12 +43,12 @@ class ClusterHistoryTest : public ::testing::Test {
     const uint64_t id = static_cast<uint64_t>(ms) * 1000;
     cluster::RoomEntry entry{++seq_, id, ms, "node-a", "MSG", cluster::ChatBody(1, "alice", text)};
     ASSERT_TRUE(Ask(*link_, {"XADD", cluster::HistoryKey(room), cluster::StreamId(id), "e",
-                             cluster::FormatRoomEntry(entry)})
+                             cluster::FormatRoomEntry(entry), "p", absl::StrCat(last_line_)})
                     .ok());
     ASSERT_TRUE(Ask(*link_, {"HSET", cluster::SeqKey(room), "last_id", absl::StrCat(id), "seq",
-                             absl::StrCat(seq_)})
+                             absl::StrCat(seq_), "last_line", absl::StrCat(id)})
                     .ok());
-    ASSERT_TRUE(Ask(*link_, {"HSETNX", cluster::SeqKey(room), "lines_from", absl::StrCat(id)}).ok());
+    last_line_ = id;
   }
 
   // The texts of the room's newest lines as `history` reads them, and what it says was trimmed.
@@ -87,6 +88,7 @@ class ClusterHistoryTest : public ::testing::Test {
   Reports reports_;
   std::unique_ptr<RedisLink> link_;
   uint64_t seq_ = 0;
+  uint64_t last_line_ = 0;  // AddOldLine's
 };
 
 TEST_F(ClusterHistoryTest, LinesPastTheRetentionAreNeverReadBackFromAnIdleRoom) {
@@ -115,14 +117,18 @@ int64_t Ttl(RedisLink& link, const std::string& key) {
 }
 
 // Posts to `room` as rc_post does for a node with history kept for good, at most `max_entries`
-// per stream: `kind` MSG (a line, "<n>") or an event.
-void Post(RedisLink& link, const std::string& room, const std::string& kind, int n,
-          size_t max_entries) {
+// per stream: `kind` MSG (a line, "<n>") or an event. Its id (0 if it failed).
+uint64_t Post(RedisLink& link, const std::string& room, const std::string& kind, int n,
+              size_t max_entries) {
   std::string body = kind == "MSG" ? cluster::ChatBody(1, "alice", absl::StrCat(n)) : "bob";
   cluster::PostRequest post{room, "node-a", kind, std::move(body), max_entries, 0};
   absl::StatusOr<RedisReply> reply = Ask(link, cluster::PostCommand(post));
-  ASSERT_TRUE(reply.ok());
-  ASSERT_NE(reply->type, RedisReply::Type::kError) << reply->str;
+  EXPECT_TRUE(reply.ok());
+  if (!reply.ok() || reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
+    ADD_FAILURE() << "not posted: " << (reply.ok() ? reply->str : reply.status().ToString());
+    return 0;
+  }
+  return static_cast<uint64_t>(reply->elements[0].integer);
 }
 
 TEST_F(ClusterHistoryTest, AStreamNobodyPostsToExpiresWithTheRetention) {
@@ -165,16 +171,24 @@ TEST_F(ClusterHistoryTest, EventsNeitherPushLinesOutNorCountAsTrimmed) {
   ASSERT_TRUE(events.ok());
   EXPECT_LT(events->integer, 250) << "the events' stream has a cap too (approximate)";
 
-  // Lines past the cap are trimmed, and the reader is told.
-  for (int i = 6; i <= 400; ++i) Post(*link_, "den", "MSG", i, kMaxLines);
+  // Lines past the cap are trimmed, and the reader is told exactly which was the last removed:
+  // the line before the oldest kept (ids are microseconds: "just below the oldest kept" would
+  // tell a client that had that line of a gap it does not have).
+  std::vector<uint64_t> ids(401);
+  for (int i = 6; i <= 400; ++i) ids[i] = Post(*link_, "den", "MSG", i, kMaxLines);
   newest = Newest(forever, "den");
   ASSERT_EQ(newest.first.size(), 10u);
   EXPECT_EQ(newest.first.back(), "400");
-  EXPECT_GT(newest.second, 0u) << "the reader is told that older lines were removed";
+  std::vector<std::string> from_the_start = After(forever, "den");
+  ASSERT_FALSE(from_the_start.empty());
+  int oldest_kept = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(from_the_start.front(), &oldest_kept));
+  ASSERT_GT(oldest_kept, 6);
+  EXPECT_EQ(newest.second, ids[oldest_kept - 1]);
 }
 
 // A room's stream as a build before the events' own stream wrote it: its events among its lines,
-// no lines_from in its seq hash. Its lines are still read (past the events), and what was trimmed
+// no line's p field, no last_line in its seq hash. Its lines are still read (past the events), and what was trimmed
 // is still told (by the old rule: the oldest entry is not seq 1), before and after a new line.
 TEST_F(ClusterHistoryTest, AStreamAnOlderBuildWroteIsReadAsBefore) {
   for (uint64_t first_seq : {uint64_t{1}, uint64_t{50}}) {

@@ -24,8 +24,9 @@ namespace cluster {
 // room's, kept in its seq hash, which events use, '-1' for a room without lines yet) trims the
 // stream written by age on Redis's clock and sets it to expire that long after its newest entry. A
 // room's retention goes from none to kept, never back: a line from a node without history does not
-// let the room's history go when it closes. The seq hash's lines_from is the id of the room's first
-// line: history reads tell from it whether older lines were trimmed.
+// let the room's history go when it closes. A line is stored with the id of the room's line before
+// it (field p, 0 for its first; the seq hash's last_line), so a history read knows exactly which
+// line trimming removed last: the one before the oldest kept.
 // Lua 5.1 numbers are doubles: exact for ids below 2^53. A missing hash field arrives as false.
 const char kPostFunction[] = R"lua(
 local function post(room, max_entries, retention, origin, kind, body)
@@ -33,7 +34,7 @@ local function post(room, max_entries, retention, origin, kind, body)
   local stream = (kind == 'MSG' and 'rc:hist:' or 'rc:ev:') .. room
   local t = redis.call('TIME')
   local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms', 'lines_from')
+  local state = redis.call('HMGET', seq_key, 'last_id', 'seq', 'retention_ms', 'last_line')
   local id = math.max(tonumber(state[1] or '0') + 1, now_us)
   local seq = tonumber(state[2] or '0') + 1
   local kept_ms = tonumber(state[3] or '-1')
@@ -49,22 +50,21 @@ local function post(room, max_entries, retention, origin, kind, body)
   end
   local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
                               origin, kind, body)
+  local id_text = string.format('%d', id)
   -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
-  redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
-             'e', entry)
-  redis.call('HSET', seq_key, 'last_id', string.format('%d', id), 'seq', string.format('%d', seq),
-             'retention_ms', string.format('%d', keep_ms))
-  if kind == 'MSG' and not state[4] then
-    -- The room's first line; on a stream a build before the events' own stream wrote (its
-    -- events among its lines), its oldest entry's id, or 1 if entries before it were trimmed.
-    local from = id
-    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-    local old_seq, old_id = string.match(oldest[2][2], '^1 (%d+) (%d+) ')
-    if old_id and tonumber(old_id) < id then
-      from = tonumber(old_seq) > 1 and 1 or tonumber(old_id)
-    end
-    redis.call('HSET', seq_key, 'lines_from', string.format('%d', from))
+  if kind == 'MSG' then
+    -- The line before it: none for the room's first; for the first this build posts after an
+    -- older one (lines in the stream, no last_line), at most the room's last entry.
+    local prev = state[4] or (redis.call('EXISTS', stream) == 1 and state[1]) or '0'
+    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
+               'e', entry, 'p', prev)
+    redis.call('HSET', seq_key, 'last_line', id_text)
+  else
+    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
+               'e', entry)
   end
+  redis.call('HSET', seq_key, 'last_id', id_text, 'seq', string.format('%d', seq),
+             'retention_ms', string.format('%d', keep_ms))
   if keep_ms > 0 then
     redis.call('XTRIM', stream, 'MINID', '~',
                string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
