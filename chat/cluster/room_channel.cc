@@ -50,21 +50,20 @@ local function post(room, max_entries, retention, origin, kind, body)
   end
   local entry = string.format('1 %d %d %d %s %s %s', seq, id, math.floor(now_us / 1000),
                               origin, kind, body)
-  local id_text = string.format('%d', id)
+  local id_text, stream_id = string.format('%d', id), string.format('%d-%d', ms, rem)
+  local seq_text, keep_text = string.format('%d', seq), string.format('%d', keep_ms)
   -- XADD first: if it fails (a stream ahead of the ids), nothing has changed.
   if kind == 'MSG' then
     -- The line before it: none for the room's first; for the first this build posts after an
     -- older one (lines in the stream, no last_line), at most the room's last entry.
     local prev = state[4] or (redis.call('EXISTS', stream) == 1 and state[1]) or '0'
-    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
-               'e', entry, 'p', prev)
-    redis.call('HSET', seq_key, 'last_line', id_text)
+    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, stream_id, 'e', entry, 'p', prev)
+    redis.call('HSET', seq_key, 'last_id', id_text, 'seq', seq_text, 'retention_ms', keep_text,
+               'last_line', id_text)
   else
-    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, string.format('%d-%d', ms, rem),
-               'e', entry)
+    redis.call('XADD', stream, 'MAXLEN', '~', max_entries, stream_id, 'e', entry)
+    redis.call('HSET', seq_key, 'last_id', id_text, 'seq', seq_text, 'retention_ms', keep_text)
   end
-  redis.call('HSET', seq_key, 'last_id', id_text, 'seq', string.format('%d', seq),
-             'retention_ms', string.format('%d', keep_ms))
   if keep_ms > 0 then
     redis.call('XTRIM', stream, 'MINID', '~',
                string.format('%d-0', math.floor(now_us / 1000) - keep_ms))
