@@ -55,12 +55,8 @@ TEST_F(ClusterReapedReturnTest, NodeMatesDoNotSeeEachOtherLeaveOrJoinAgain) {
   auto dave = Login(nodes_[0]->port(), "dave");
   auto bob = Login(nodes_[1]->port(), "bob");
   ASSERT_TRUE(alice && dave && bob);
-  ASSERT_EQ(alice->Ask("/create r"), "OK CREATE r");
-  ASSERT_EQ(dave->Ask("/join r"), "OK JOIN r 2");
-  ASSERT_EQ(alice->Next(), "JOIN r dave");
-  ASSERT_EQ(bob->Ask("/join r"), "OK JOIN r 3");
-  ASSERT_EQ(alice->Next(), "JOIN r bob");
-  ASSERT_EQ(dave->Next(), "JOIN r bob");
+  ASSERT_NO_FATAL_FAILURE(
+      SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}, {bob.get(), "bob"}}));
 
   // n0 is taken for dead and reaped in one step (its key gone, its members' LEAVEs posted by n1),
   // and does not hear the LEAVEs: as when it is cut off from Redis meanwhile.
