@@ -301,8 +301,9 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     return send(joined, replies::Join(room_name(), entry.body));
   }
   if (entry.kind == "LEAVE") {
-    // Announced here already, while Redis was away (rc_prune posts it for the other nodes).
-    if (ours && announced_leaves_.erase(NameKey(entry.body)) > 0) return;
+    // Announced here already, while Redis was away: rc_prune posts it for the other nodes, or
+    // another node's reaper did, if this one was taken for dead meanwhile.
+    if (announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
     // own LEAVE, which may come back before the answer does; nor is a member here that another
     // node reaped with this node (too slow to beat), which this node registers again (JOIN).
