@@ -199,7 +199,8 @@ absl::Status Server::JoinCluster() {
   cluster_ = *std::move(node);
   if (options_.history) {
     cluster_history_ =
-        std::make_unique<ClusterHistory>(&cluster_->link(), options_.history_max_days);
+        std::make_unique<ClusterHistory>(&cluster_->link(), options_.history_max_days,
+                                         options_.history_max_lines);
   }
   ConnectClusterSinks();
   LOG(INFO) << "cluster: node " << cluster.node_id << " with Redis at " << options_.cluster_redis

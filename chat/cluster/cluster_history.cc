@@ -14,9 +14,11 @@ namespace {
 // read of the lines. KEYS[1] rc:hist:<room> (the room's lines only: its events are in rc:ev), KEYS[2]
 // rc:seq:<room>.
 constexpr char kHistoryFunctions[] = R"lua(
--- Entries older than the retention (ms, on Redis's clock; '0': none) go before any read, exactly:
--- an idle room's stream is trimmed by its readers as by its writers (rc_post trims approximately).
-local function trim_to_retention(hist, retention)
+-- Lines older than the retention (ms, on Redis's clock; '0': none) and past the newest max_lines
+-- go before any read, exactly, as one node's store keeps them: rc_post trims approximately (whole
+-- macro-nodes, so up to ~100 more), and an idle room's stream is trimmed by its readers.
+local function trim_to_limits(hist, retention, max_lines)
+  redis.call('XTRIM', hist, 'MAXLEN', max_lines)
   local keep_ms = tonumber(retention)
   if keep_ms <= 0 then return end
   local t = redis.call('TIME')
@@ -54,10 +56,11 @@ local function read_lines(verb, hist, from, to, want)
 end
 )lua";
 
-// ARGV: limit, the end ('+' or '(<stream id>'), the retention in ms ('0': none). Reply
+// ARGV: limit, the end ('+' or '(<stream id>'), the retention in ms ('0': none), the most lines
+// kept. Reply
 // {last_id, trimmed_to, newest entries oldest first...}.
 constexpr char kNewestBody[] = R"lua(
-trim_to_retention(KEYS[1], ARGV[3])
+trim_to_limits(KEYS[1], ARGV[3], ARGV[4])
 local found = read_lines('XREVRANGE', KEYS[1], ARGV[2], '-', tonumber(ARGV[1]))
 local reply = {string.format('%d', tonumber(redis.call('HGET', KEYS[2], 'last_id') or '0')),
                string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
@@ -65,10 +68,11 @@ for i = #found, 1, -1 do table.insert(reply, found[i]) end
 return reply
 )lua";
 
-// ARGV: limit, the start ('(<stream id>'), the retention in ms ('0': none). Reply
+// ARGV: limit, the start ('(<stream id>'), the retention in ms ('0': none), the most lines kept.
+// Reply
 // {trimmed_to, oldest entries after it...}.
 constexpr char kAfterBody[] = R"lua(
-trim_to_retention(KEYS[1], ARGV[3])
+trim_to_limits(KEYS[1], ARGV[3], ARGV[4])
 local found = read_lines('XRANGE', KEYS[1], ARGV[2], '+', tonumber(ARGV[1]))
 local reply = {string.format('%d', trimmed_to(KEYS[1], KEYS[2]))}
 for _, payload in ipairs(found) do table.insert(reply, payload) end
@@ -86,8 +90,11 @@ const std::string& AfterScript() {
   return *script;
 }
 
-std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
-                                 size_t limit, std::string bound, std::string retention_ms) {
+}  // namespace
+
+std::vector<std::string> ClusterHistory::Evalsha(const std::string& script,
+                                                 const std::string& room_key, size_t limit,
+                                                 std::string bound) const {
   return {"EVALSHA",
           RedisLink::ScriptSha(script),
           "2",
@@ -95,8 +102,11 @@ std::vector<std::string> Evalsha(const std::string& script, const std::string& r
           cluster::SeqKey(room_key),
           absl::StrCat(limit),
           std::move(bound),
-          std::move(retention_ms)};
+          retention_ms_,
+          max_lines_};
 }
+
+namespace {
 
 absl::Status Failed(const absl::StatusOr<RedisReply>& reply) {
   if (!reply.ok()) return reply.status();
@@ -141,12 +151,14 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 
 std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
 
-ClusterHistory::ClusterHistory(RedisLink* link, int max_days)
-    : link_(link), retention_ms_(absl::StrCat(RetentionMs(max_days))) {}
+ClusterHistory::ClusterHistory(RedisLink* link, int max_days, size_t max_lines)
+    : link_(link),
+      retention_ms_(absl::StrCat(RetentionMs(max_days))),
+      max_lines_(absl::StrCat(max_lines)) {}
 
 void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
                               Done<HistoryDb::RoomState> done) {
-  link_->Command(Evalsha(NewestScript(), room_key, recent, "+", retention_ms_),
+  link_->Command(Evalsha(NewestScript(), room_key, recent, "+"),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -162,7 +174,7 @@ void ClusterHistory::LoadRoom(std::string room_key, size_t recent,
 void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t limit,
                                 Done<std::vector<StoredLine>> done) {
   std::string end = before_id == 0 ? "+" : absl::StrCat("(", cluster::StreamId(before_id));
-  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end), retention_ms_),
+  link_->Command(Evalsha(NewestScript(), room_key, limit, std::move(end)),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);
@@ -174,7 +186,7 @@ void ClusterHistory::ReadBefore(std::string room_key, uint64_t before_id, size_t
 void ClusterHistory::ReadAfter(std::string room_key, uint64_t after_id, size_t limit,
                                Done<HistoryDb::Page> done) {
   link_->Command(Evalsha(AfterScript(), room_key, limit,
-                         absl::StrCat("(", cluster::StreamId(after_id)), retention_ms_),
+                         absl::StrCat("(", cluster::StreamId(after_id))),
                  [room_key, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
                    if (absl::Status failed = Failed(reply); !failed.ok()) {
                      return std::move(done)(failed);

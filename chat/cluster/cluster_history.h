@@ -28,9 +28,10 @@ class ClusterHistory final : public HistoryService {
   // The history scripts' texts, for RedisLinkOptions::scripts.
   static std::vector<std::string> Scripts();
 
-  // `link` outlives this. Lines older than `max_days` (0: no limit by age) are never read back:
-  // each read trims them from the stream first (--history_max_days).
-  ClusterHistory(RedisLink* link, int max_days);
+  // `link` outlives this. Lines older than `max_days` (0: no limit by age), or past the newest
+  // `max_lines`, are never read back: each read trims them from the stream first, exactly
+  // (--history_max_days, --history_max_lines).
+  ClusterHistory(RedisLink* link, int max_days, size_t max_lines);
 
   void Append(StoredLine line, uint64_t ack_client) override {}  // rc_post stored it
   void LoadRoom(std::string room_key, size_t recent, Done<HistoryDb::RoomState> done) override;
@@ -40,8 +41,14 @@ class ClusterHistory final : public HistoryService {
                  Done<HistoryDb::Page> done) override;
 
  private:
+  // The argv of an EVALSHA of `script` (rc_hist_newest or rc_hist_after) for room_key.
+  std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
+                                   size_t limit, std::string bound) const;
+
   RedisLink* const link_;
-  const std::string retention_ms_;  // as the history scripts take it ("0": none)
+  // As the history scripts take them.
+  const std::string retention_ms_;  // "0": none
+  const std::string max_lines_;
 };
 
 }  // namespace roomchat
