@@ -27,8 +27,32 @@ class ClusterReapedReturnTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(redis_.Start().ok()); }
   void TearDown() override { nodes_.clear(); }
 
+  // Runs `command` on a connection of the test's own (made before any requirepass), which must
+  // succeed; its reply.
+  RedisReply Run(std::vector<std::string> command) {
+    if (probe_ == nullptr) {
+      probe_ = testing_util::StartLink(redis_.port(), reports_);
+      EXPECT_TRUE(reports_.WaitForState(RedisLink::State::kConnected));
+    }
+    absl::StatusOr<RedisReply> reply = testing_util::Ask(*probe_, command);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) return {};
+    EXPECT_NE(reply->type, RedisReply::Type::kError) << command[0] << ": " << reply->str;
+    return *std::move(reply);
+  }
+  // Reaps node n0 at once (its key deleted, its members' LEAVEs posted by n1), in one step.
+  void Reap() {
+    for (std::vector<std::string> command :
+         {std::vector<std::string>{"MULTI"}, {"DEL", cluster::NodeKey("n0")},
+          cluster::ReapCommand("n1", "n0", 1000), {"EXEC"}}) {
+      Run(command);
+    }
+  }
+
   TestRedis redis_;
   std::vector<std::unique_ptr<Server>> nodes_;
+  testing_util::Reports reports_;
+  std::unique_ptr<RedisLink> probe_;
 };
 
 // Reads `client`'s lines until each of `want` has come (in any order) or the deadline; the lines
@@ -61,16 +85,7 @@ TEST_F(ClusterReapedReturnTest, NodeMatesDoNotSeeEachOtherLeaveOrJoinAgain) {
   // n0 is taken for dead and reaped in one step (its key gone, its members' LEAVEs posted by n1),
   // and does not hear the LEAVEs: as when it is cut off from Redis meanwhile.
   nodes_[0]->TEST_cluster()->TEST_DropRoomEntries(2);
-  testing_util::Reports reports;
-  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
-  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
-  for (std::vector<std::string> command :
-       {std::vector<std::string>{"MULTI"}, {"DEL", cluster::NodeKey("n0")},
-        cluster::ReapCommand("n1", "n0", 1000), {"EXEC"}}) {
-    absl::StatusOr<RedisReply> reply = testing_util::Ask(*probe, command);
-    ASSERT_TRUE(reply.ok()) << reply.status();
-    ASSERT_NE(reply->type, RedisReply::Type::kError) << command[0] << ": " << reply->str;
-  }
+  ASSERT_NO_FATAL_FAILURE(Reap());
   // bob sees them go, and come back once n0's heartbeat found its key gone and it registered
   // them again.
   EXPECT_EQ(ReadUntilAll(*bob, {"LEAVE r alice", "LEAVE r dave"}), Lines{});
@@ -90,33 +105,71 @@ TEST_F(ClusterReapedReturnTest, AMemberThatLeftDuringTheOutageIsNotSeenLeavingTw
   auto dave = Login(nodes_[0]->port(), "dave");
   ASSERT_TRUE(alice && dave);
   ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}}));
-  testing_util::Reports reports;
-  std::unique_ptr<RedisLink> probe = testing_util::StartLink(redis_.port(), reports);
-  ASSERT_TRUE(reports.WaitForState(RedisLink::State::kConnected));
-  auto run = [&](std::vector<std::string> command) {
-    absl::StatusOr<RedisReply> reply = testing_util::Ask(*probe, command);
-    ASSERT_TRUE(reply.ok()) << reply.status();
-    ASSERT_NE(reply->type, RedisReply::Type::kError) << command[0] << ": " << reply->str;
-  };
-  // n0 is cut off: Redis now asks for a password the node does not have (the probe's connections,
+  // n0 is cut off: Redis now asks for a password the node does not have (the test's connections,
   // made before, stay in), and drops the node's subscriber connection (the node then drops its
   // other one, and cannot connect again).
-  ASSERT_NO_FATAL_FAILURE(run({"CONFIG", "SET", "requirepass", "cut-off"}));
-  ASSERT_NO_FATAL_FAILURE(run({"CLIENT", "KILL", "TYPE", "pubsub"}));
+  Run({"CONFIG", "SET", "requirepass", "cut-off"});
+  Run({"CLIENT", "KILL", "TYPE", "pubsub"});
   ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
   EXPECT_EQ(dave->Ask("/leave"), "OK LEAVE r");
   EXPECT_EQ(alice->Next(), "LEAVE r dave");
   // Meanwhile the node is taken for dead, and reaped (LEAVE alice, LEAVE dave), the room kept
   // open by a member elsewhere (as if on another node); then the node is back.
-  for (std::vector<std::string> command :
-       {std::vector<std::string>{"MULTI"}, {"HSET", cluster::RoomMembersKey("r"), "carol", "n2 carol"},
-        {"DEL", cluster::NodeKey("n0")}, cluster::ReapCommand("n1", "n0", 1000), {"EXEC"},
-        {"CONFIG", "SET", "requirepass", ""}}) {
-    ASSERT_NO_FATAL_FAILURE(run(command));
-  }
+  Run({"HSET", cluster::RoomMembersKey("r"), "carol", "n2 carol"});
+  ASSERT_NO_FATAL_FAILURE(Reap());
+  Run({"CONFIG", "SET", "requirepass", ""});
   ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
   EXPECT_EQ(AskUntil(*dave, "/join r", "OK JOIN"), "OK JOIN r 3");
   EXPECT_EQ(alice->Next(), "JOIN r dave");
+}
+
+// The node stalled instead (its link up): its members saw the reaper's LEAVEs as they came. One
+// that then leaves, or talks, while the node is cut off is not seen leaving again, nor talking
+// after it left (an attacker's review, SIGSTOP: LEAVE twice with a line between, 2 of 8 runs).
+TEST_F(ClusterReapedReturnTest, AMemberSeenLeavingWhileStalledNeitherLeavesAgainNorTalks) {
+  StartClusterNodes(redis_.port(), 1, {}, &nodes_);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto dave = Login(nodes_[0]->port(), "dave");
+  ASSERT_TRUE(alice && dave);
+  ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}}));
+  Run({"CONFIG", "SET", "requirepass", "cut-off"});  // n0's connections, made before, stay in
+  Run({"HSET", cluster::RoomMembersKey("r"), "carol", "n2 carol"});  // the room stays open
+  ASSERT_NO_FATAL_FAILURE(Reap());
+  EXPECT_EQ(alice->Next(), "LEAVE r dave");
+  EXPECT_EQ(dave->Next(), "LEAVE r alice");
+  Run({"CLIENT", "KILL", "TYPE", "pubsub"});  // then it is cut off
+  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
+  ASSERT_TRUE(dave->Send("said after its LEAVE").ok());
+  EXPECT_EQ(dave->Next(), "ERR not-in-room the room no longer had you when this line reached it");
+  EXPECT_EQ(dave->Ask("/leave"), "OK LEAVE r");
+  Run({"CONFIG", "SET", "requirepass", ""});
+  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
+  EXPECT_EQ(AskUntil(*dave, "/join r", "OK JOIN"), "OK JOIN r 3");
+  EXPECT_EQ(alice->Next(), "JOIN r dave");
+}
+
+// Stalled and reaped, its member still holding its nick here: someone on another node who took
+// the nick meanwhile joins and leaves, and the member sees both, as everyone does (an attacker's
+// review: the LEAVE was kept from it, taken for its own, 2 of 2 runs).
+TEST_F(ClusterReapedReturnTest, AMemberSeesTheLeaveOfWhoeverTookItsNickElsewhere) {
+  StartClusterNodes(redis_.port(), 2, {}, &nodes_);
+  auto alice = Login(nodes_[0]->port(), "alice");
+  auto dave = Login(nodes_[0]->port(), "dave");
+  auto bob = Login(nodes_[1]->port(), "bob");
+  auto taker = Login(nodes_[1]->port(), "taker");
+  ASSERT_TRUE(alice && dave && bob && taker);
+  ASSERT_NO_FATAL_FAILURE(
+      SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}, {bob.get(), "bob"}}));
+  // Reaped, and its key put back at once: n0 heard the LEAVEs, and its heartbeat will not notice.
+  const std::string incarnation = Run({"GET", cluster::NodeKey("n0")}).str;
+  ASSERT_NO_FATAL_FAILURE(Reap());
+  Run({"SET", cluster::NodeKey("n0"), incarnation, "PX", "60000"});
+  EXPECT_EQ(dave->Next(), "LEAVE r alice");
+  EXPECT_EQ(taker->Ask("/nick dave"), "OK NICK dave");
+  EXPECT_EQ(taker->Ask("/join r"), "OK JOIN r 2");
+  EXPECT_EQ(taker->Ask("/leave"), "OK LEAVE r");
+  EXPECT_EQ(dave->Next(), "JOIN r dave");
+  EXPECT_EQ(dave->Next(), "LEAVE r dave");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "chat/cluster/redis_link.h"
@@ -158,7 +159,7 @@ if replaced then return replaced end
 if ARGV[8] ~= '' then
   if not held_by(redis.call('HGET', KEYS[4] .. ':members', ARGV[8]), ARGV[4] .. ' ') then
     return redis.error_reply('not-in-room ' .. (redis.call('HGET', KEYS[1], 'seq') or '0') ..
-                             ' the room no longer had you when this line reached it')
+                             ' $NOT_IN_ROOM')
   end
 end
 local posted = post(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -166,8 +167,8 @@ if redis.call('EXISTS', KEYS[4]) == 0 then expire_closed(ARGV[1]) end
 return posted
 )lua";
 const std::string& PostScript() {
-  static const std::string* const script =
-      new std::string(absl::StrCat(kPostFunction, kPostBody));
+  static const std::string* const script = new std::string(absl::StrCat(
+      kPostFunction, absl::StrReplaceAll(kPostBody, {{"$NOT_IN_ROOM", kNoLongerHadYou}})));
   return *script;
 }
 

@@ -77,6 +77,8 @@ struct PostRequest {
   std::string poster_key;
 };
 
+// Why a line of a poster Redis has out of the room is not said (ErrorCode::kNotInRoom).
+inline constexpr char kNoLongerHadYou[] = "the room no longer had you when this line reached it";
 // rc_post's refusal of a poster Redis has out of the room ("not-in-room <seq> <text>"), as
 // ErrorCode::kNotInRoom with <text>, noting the room's seq then (RefusedAtSeq); other replies:
 // nullopt.

@@ -309,6 +309,10 @@ class Room final : public Place, public RoomFeed {
   // Nick keys of members here whose LEAVE a hole read passed over (still here): nor is their JOIN
   // shown here when the node registers them again.
   absl::flat_hash_set<std::string> hidden_leaves_;
+  // Nick keys of members here whose LEAVE another node posted (a reaper's: this node was taken for
+  // dead while its link stayed up) was shown to the others here: their leave in the outage that
+  // follows is not announced again, nor are their lines then said here.
+  absl::flat_hash_set<std::string> shown_leaves_;
   // The members here by the nick key the room's entries know them by, both ways (StreamMember).
   absl::flat_hash_map<std::string, ClientId> stream_members_;
   absl::flat_hash_map<ClientId, std::string> stream_nicks_;

@@ -77,6 +77,7 @@ void Room::MarkResync() {
 }
 
 void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
+  if (shown_leaves_.erase(NameKey(nick)) > 0) return;  // the others here saw it go already
   if (announced_leaves_.size() < kRecentEntries) announced_leaves_.insert(NameKey(nick));
   Announce(kNobody, replies::Leave(room_name(), nick));
 }
@@ -289,6 +290,8 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     }
     return io().Send(*only, line);
   }
+  // Whom the entries knew by a LEAVE's nick before it (TrackNicks forgets it).
+  const ClientId known_as = entry.kind == "LEAVE" ? StreamMember(entry.body) : kNobody;
   if (only == nullptr) TrackNicks(entry, ours);
   if (entry.kind == "JOIN") {
     // A member here registered again after an outage is not told of its own JOIN; nor are the
@@ -306,9 +309,13 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     if (announced_leaves_.erase(NameKey(entry.body)) > 0) return;
     // A member here moving to another room (its input held until the answer) is not told of its
     // own LEAVE, which may come back before the answer does; nor is a member here that another
-    // node reaped with this node (too slow to beat), which this node registers again (JOIN).
+    // node reaped with this node (too slow to beat), which this node registers again (JOIN). The
+    // LEAVE of someone elsewhere who took its nick since is told to it, as to everyone.
     ClientId left = context().registry->IdOf(entry.body);
-    if (!ours && io().Find(left) == nullptr) left = kNobody;
+    if (!ours && (io().Find(left) == nullptr || known_as != left)) left = kNobody;
+    if (!ours && left != kNobody && only == nullptr && shown_leaves_.size() < kRecentEntries) {
+      shown_leaves_.insert(NameKey(entry.body));
+    }
     return send(left, replies::Leave(room_name(), entry.body));
   }
   if (entry.kind == "NICK") {
@@ -329,8 +336,10 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
 void Room::TrackNicks(const cluster::RoomEntry& entry, bool ours) {
   if (entry.kind == "JOIN") {
     // A LEAVE announced during an outage that never came back (Redis lost it) is not that of a
-    // member who joined since: its LEAVE must be told.
+    // member who joined since: its LEAVE must be told. Nor is a member here registered again
+    // one the others here saw leave.
     announced_leaves_.erase(NameKey(entry.body));
+    if (ours) shown_leaves_.erase(NameKey(entry.body));
     // A member here registered again under a new nick after a nick conflict; or someone else
     // now has the nick that a member here had in the entries.
     const ClientId joined = ours ? context().registry->IdOf(entry.body) : kNobody;

@@ -151,6 +151,12 @@ std::shared_ptr<const absl::flat_hash_set<ClientId>> Room::ChatReadersNow() {
 }
 
 void Room::DeliverLocally(const PostWindow::PostOutcome& post) {
+  if (shown_leaves_.contains(NameKey(post.nick))) {
+    // The others here saw it leave (a reaper's LEAVE): Redis has it out of the room, and would
+    // have refused the line (rc_post's not-in-room).
+    return ReceivePrivate(post.sender, ErrLine(ProtocolError(ErrorCode::kNotInRoom,
+                                                             cluster::kNoLongerHadYou)));
+  }
   const int64_t unix_us = absl::ToUnixMicros(absl::Now());
   const uint64_t id = NextId(unix_us);
   SendChat(post.sender, post.nick, post.text, id, unix_us / 1000);
