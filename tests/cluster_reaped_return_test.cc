@@ -49,8 +49,32 @@ class ClusterReapedReturnTest : public ::testing::Test {
     }
   }
 
+  // Node n0 alone, alice_ and dave_ on it in room r.
+  void SeatAliceAndDave() {
+    StartClusterNodes(redis_.port(), 1, {}, &nodes_);
+    alice_ = Login(nodes_[0]->port(), "alice");
+    dave_ = Login(nodes_[0]->port(), "dave");
+    ASSERT_TRUE(alice_ && dave_);
+    ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice_.get(), "alice"}, {dave_.get(), "dave"}}));
+  }
+  // Redis asks for a password the nodes do not have from now on (connections made before, the
+  // test's and the nodes', stay in).
+  void RequirePassword() { Run({"CONFIG", "SET", "requirepass", "cut-off"}); }
+  // Cuts n0 off: its subscriber connection dropped (it drops its other one, and cannot connect
+  // again while Redis asks for a password).
+  void CutOff() {
+    Run({"CLIENT", "KILL", "TYPE", "pubsub"});
+    ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
+  }
+  // Lets n0 back in, once it has reconnected.
+  void LetBackIn() {
+    Run({"CONFIG", "SET", "requirepass", ""});
+    ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
+  }
+
   TestRedis redis_;
   std::vector<std::unique_ptr<Server>> nodes_;
+  std::unique_ptr<TestClient> alice_, dave_;  // SeatAliceAndDave
   testing_util::Reports reports_;
   std::unique_ptr<RedisLink> probe_;
 };
@@ -100,52 +124,37 @@ TEST_F(ClusterReapedReturnTest, NodeMatesDoNotSeeEachOtherLeaveOrJoinAgain) {
 // A member that left during the outage was announced gone here at once; the reaper's LEAVE for it,
 // read on return, is not shown again (an attacker's review: LEAVE twice, 6 of 6 runs).
 TEST_F(ClusterReapedReturnTest, AMemberThatLeftDuringTheOutageIsNotSeenLeavingTwice) {
-  StartClusterNodes(redis_.port(), 1, {}, &nodes_);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto dave = Login(nodes_[0]->port(), "dave");
-  ASSERT_TRUE(alice && dave);
-  ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}}));
-  // n0 is cut off: Redis now asks for a password the node does not have (the test's connections,
-  // made before, stay in), and drops the node's subscriber connection (the node then drops its
-  // other one, and cannot connect again).
-  Run({"CONFIG", "SET", "requirepass", "cut-off"});
-  Run({"CLIENT", "KILL", "TYPE", "pubsub"});
-  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
-  EXPECT_EQ(dave->Ask("/leave"), "OK LEAVE r");
-  EXPECT_EQ(alice->Next(), "LEAVE r dave");
+  ASSERT_NO_FATAL_FAILURE(SeatAliceAndDave());
+  RequirePassword();
+  ASSERT_NO_FATAL_FAILURE(CutOff());
+  EXPECT_EQ(dave_->Ask("/leave"), "OK LEAVE r");
+  EXPECT_EQ(alice_->Next(), "LEAVE r dave");
   // Meanwhile the node is taken for dead, and reaped (LEAVE alice, LEAVE dave), the room kept
   // open by a member elsewhere (as if on another node); then the node is back.
   Run({"HSET", cluster::RoomMembersKey("r"), "carol", "n2 carol"});
   ASSERT_NO_FATAL_FAILURE(Reap());
-  Run({"CONFIG", "SET", "requirepass", ""});
-  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
-  EXPECT_EQ(AskUntil(*dave, "/join r", "OK JOIN"), "OK JOIN r 3");
-  EXPECT_EQ(alice->Next(), "JOIN r dave");
+  ASSERT_NO_FATAL_FAILURE(LetBackIn());
+  EXPECT_EQ(AskUntil(*dave_, "/join r", "OK JOIN"), "OK JOIN r 3");
+  EXPECT_EQ(alice_->Next(), "JOIN r dave");
 }
 
 // The node stalled instead (its link up): its members saw the reaper's LEAVEs as they came. One
 // that then leaves, or talks, while the node is cut off is not seen leaving again, nor talking
 // after it left (an attacker's review, SIGSTOP: LEAVE twice with a line between, 2 of 8 runs).
 TEST_F(ClusterReapedReturnTest, AMemberSeenLeavingWhileStalledNeitherLeavesAgainNorTalks) {
-  StartClusterNodes(redis_.port(), 1, {}, &nodes_);
-  auto alice = Login(nodes_[0]->port(), "alice");
-  auto dave = Login(nodes_[0]->port(), "dave");
-  ASSERT_TRUE(alice && dave);
-  ASSERT_NO_FATAL_FAILURE(SeatInRoom("r", {{alice.get(), "alice"}, {dave.get(), "dave"}}));
-  Run({"CONFIG", "SET", "requirepass", "cut-off"});  // n0's connections, made before, stay in
+  ASSERT_NO_FATAL_FAILURE(SeatAliceAndDave());
+  RequirePassword();
   Run({"HSET", cluster::RoomMembersKey("r"), "carol", "n2 carol"});  // the room stays open
   ASSERT_NO_FATAL_FAILURE(Reap());
-  EXPECT_EQ(alice->Next(), "LEAVE r dave");
-  EXPECT_EQ(dave->Next(), "LEAVE r alice");
-  Run({"CLIENT", "KILL", "TYPE", "pubsub"});  // then it is cut off
-  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/false));
-  ASSERT_TRUE(dave->Send("said after its LEAVE").ok());
-  EXPECT_EQ(dave->Next(), "ERR not-in-room the room no longer had you when this line reached it");
-  EXPECT_EQ(dave->Ask("/leave"), "OK LEAVE r");
-  Run({"CONFIG", "SET", "requirepass", ""});
-  ASSERT_TRUE(WaitClusterLink(*nodes_[0], /*up=*/true));
-  EXPECT_EQ(AskUntil(*dave, "/join r", "OK JOIN"), "OK JOIN r 3");
-  EXPECT_EQ(alice->Next(), "JOIN r dave");
+  EXPECT_EQ(alice_->Next(), "LEAVE r dave");
+  EXPECT_EQ(dave_->Next(), "LEAVE r alice");
+  ASSERT_NO_FATAL_FAILURE(CutOff());
+  ASSERT_TRUE(dave_->Send("said after its LEAVE").ok());
+  EXPECT_EQ(dave_->Next(), "ERR not-in-room the room no longer had you when this line reached it");
+  EXPECT_EQ(dave_->Ask("/leave"), "OK LEAVE r");
+  ASSERT_NO_FATAL_FAILURE(LetBackIn());
+  EXPECT_EQ(AskUntil(*dave_, "/join r", "OK JOIN"), "OK JOIN r 3");
+  EXPECT_EQ(alice_->Next(), "JOIN r dave");
 }
 
 // Stalled and reaped, its member still holding its nick here: someone on another node who took
