@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chat/cluster/room_channel.h"
+#include "chat/cluster/script_support.h"
 #include "chat/history/recent_lines.h"
 #include "glog/logging.h"
 
@@ -79,31 +80,24 @@ for _, payload in ipairs(found) do table.insert(reply, payload) end
 return reply
 )lua";
 
-const std::string& NewestScript() {
-  static const std::string* const script = new std::string(absl::StrCat(kHistoryFunctions,
-                                                                        kNewestBody));
+const cluster::Script& NewestScript() {
+  static const cluster::Script* const script =
+      cluster::NewScript(absl::StrCat(kHistoryFunctions, kNewestBody));
   return *script;
 }
-const std::string& AfterScript() {
-  static const std::string* const script = new std::string(absl::StrCat(kHistoryFunctions,
-                                                                        kAfterBody));
+const cluster::Script& AfterScript() {
+  static const cluster::Script* const script =
+      cluster::NewScript(absl::StrCat(kHistoryFunctions, kAfterBody));
   return *script;
 }
 
 }  // namespace
 
-std::vector<std::string> ClusterHistory::Evalsha(const std::string& script,
+std::vector<std::string> ClusterHistory::Evalsha(const cluster::Script& script,
                                                  const std::string& room_key, size_t limit,
                                                  std::string bound) const {
-  return {"EVALSHA",
-          RedisLink::ScriptSha(script),
-          "2",
-          cluster::HistoryKey(room_key),
-          cluster::SeqKey(room_key),
-          absl::StrCat(limit),
-          std::move(bound),
-          retention_ms_,
-          max_lines_};
+  return cluster::Evalsha(script, {cluster::HistoryKey(room_key), cluster::SeqKey(room_key)},
+                          {absl::StrCat(limit), std::move(bound), retention_ms_, max_lines_});
 }
 
 namespace {
@@ -149,7 +143,9 @@ uint64_t NumberAt(const RedisReply& reply, size_t index) {
 
 }  // namespace
 
-std::vector<std::string> ClusterHistory::Scripts() { return {NewestScript(), AfterScript()}; }
+std::vector<std::string> ClusterHistory::Scripts() {
+  return {NewestScript().text, AfterScript().text};
+}
 
 ClusterHistory::ClusterHistory(RedisLink* link, int max_days, size_t max_lines)
     : link_(link),

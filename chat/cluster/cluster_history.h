@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "chat/cluster/redis_link.h"
+#include "chat/cluster/script_support.h"
 #include "chat/history/history_service.h"
 
 namespace roomchat {
@@ -42,7 +43,7 @@ class ClusterHistory final : public HistoryService {
 
  private:
   // The argv of an EVALSHA of `script` (rc_hist_newest or rc_hist_after) for room_key.
-  std::vector<std::string> Evalsha(const std::string& script, const std::string& room_key,
+  std::vector<std::string> Evalsha(const cluster::Script& script, const std::string& room_key,
                                    size_t limit, std::string bound) const;
 
   RedisLink* const link_;

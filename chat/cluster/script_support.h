@@ -1,5 +1,6 @@
-// What the cluster's scripts share (scripts.cc, outage_scripts.cc): a script's text and SHA, the
-// Lua functions the room scripts share after rc_post's post(), and the EVALSHA argv.
+// What the cluster's scripts share (scripts.cc, outage_scripts.cc, cluster_history.cc): a script's
+// text and SHA, the Lua functions the room scripts share after rc_post's post(), and the EVALSHA
+// argv.
 //
 // Thread contract: pure functions and constants; safe from any thread.
 #ifndef ROOMCHAT_CHAT_CLUSTER_SCRIPT_SUPPORT_H_
