@@ -20,7 +20,8 @@ namespace cluster {
 // expire_closed(room), close_if_empty(room) and refuse_if_replaced(node, inc). A room's entries go
 // to two streams: its chat lines (MSG) to rc:hist:<room>, its history, and its events (JOIN, LEAVE,
 // NICK, ...) to rc:ev:<room>, so that events never push lines out of --history_max_lines and a
-// history read walks lines only; a part filling a hole reads both (EntriesBetweenCommands). The
+// history read walks lines only; a part filling a hole reads both (EntriesBetweenCommand,
+// NewestOf). The
 // retention ('0': no age limit; '-1': no history, the streams only bridge a node's outages; '': the
 // room's, kept in its seq hash, which events use, '-1' for a room without lines yet) trims the
 // stream written by age on Redis's clock and sets it to expire that long after its newest entry. A

@@ -30,6 +30,12 @@ constexpr int kFillAttempts = 8;
 constexpr std::chrono::milliseconds kFillFirstRetry{250};
 constexpr std::chrono::milliseconds kFillLongestRetry{4000};
 
+// Notes `nick`'s key in one of the sets of LEAVEs shown or passed over here (announced_leaves_,
+// hidden_leaves_, shown_leaves_), each at most kRecentEntries.
+void NoteNick(absl::flat_hash_set<std::string>& nicks, absl::string_view nick) {
+  if (nicks.size() < kRecentEntries) nicks.insert(NameKey(nick));
+}
+
 }  // namespace
 
 void Room::OnEntry(cluster::RoomEntry entry) {
@@ -78,7 +84,7 @@ void Room::MarkResync() {
 
 void Room::AnnounceLeaveDuringOutage(const std::string& nick) {
   if (shown_leaves_.erase(NameKey(nick)) > 0) return;  // the others here saw it go already
-  if (announced_leaves_.size() < kRecentEntries) announced_leaves_.insert(NameKey(nick));
+  NoteNick(announced_leaves_, nick);
   Announce(kNobody, replies::Leave(room_name(), nick));
 }
 
@@ -213,9 +219,7 @@ size_t Room::DeliverHole(const std::vector<cluster::RoomEntry>& read, uint64_t h
     if (failed_here || still_here) {
       // Its JOIN, when it comes after this hole (the node registering it again), is not shown
       // either: its node-mates here never saw it go.
-      if (still_here && entry.kind == "LEAVE" && hidden_leaves_.size() < kRecentEntries) {
-        hidden_leaves_.insert(NameKey(entry.body));
-      }
+      if (still_here && entry.kind == "LEAVE") NoteNick(hidden_leaves_, entry.body);
       if (still_here && entry.kind == "JOIN") hidden_leaves_.erase(NameKey(entry.body));
       PassInOrder(entry);
       RunAfterEntries(entry.seq);
@@ -312,9 +316,12 @@ void Room::SendEntry(const cluster::RoomEntry& entry, Connection* only) {
     // node reaped with this node (too slow to beat), which this node registers again (JOIN). The
     // LEAVE of someone elsewhere who took its nick since is told to it, as to everyone.
     ClientId left = context().registry->IdOf(entry.body);
-    if (!ours && (io().Find(left) == nullptr || known_as != left)) left = kNobody;
-    if (!ours && left != kNobody && only == nullptr && shown_leaves_.size() < kRecentEntries) {
-      shown_leaves_.insert(NameKey(entry.body));
+    if (!ours) {
+      if (io().Find(left) == nullptr || known_as != left) {
+        left = kNobody;
+      } else if (only == nullptr) {
+        NoteNick(shown_leaves_, entry.body);
+      }
     }
     return send(left, replies::Leave(room_name(), entry.body));
   }
